@@ -1,0 +1,25 @@
+"""The five documented failures: ``names()`` in lesson order, ``get(name)`` for one Case."""
+
+from __future__ import annotations
+
+from .base import Case, Setup
+from . import adam_epsilon, negative_loss, oscillating_loss, rising_val_loss, train_loss_rises
+
+_CASES = {c.name: c for c in (rising_val_loss.CASE, oscillating_loss.CASE, negative_loss.CASE, adam_epsilon.CASE, train_loss_rises.CASE)}
+
+
+def names() -> list[str]:
+    """Return the case names in lesson order."""
+    return list(_CASES)
+
+
+def get(name: str) -> Case:
+    """Return the case called ``name``."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a case name (str), got {type(name).__name__}; allowed: {', '.join(_CASES)}")
+    if name not in _CASES:
+        raise ValueError(f"unknown case {name!r}; allowed: {', '.join(_CASES)}")
+    return _CASES[name]
+
+
+__all__ = ["Case", "Setup", "get", "names"]

@@ -1,0 +1,99 @@
+"""The Case contract: knobs in, a History out."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from ..device import pick_device, seed_everything
+from ..history import History
+from ..knobs import specs, validate
+from ..train import Augment, Data, EpochHook, Metric, TrainConfig, fit
+
+
+@dataclass
+class Setup:
+    """Everything one run needs, built from knobs by a case's ``build`` function."""
+
+    model: nn.Module
+    loss_fn: nn.Module
+    data: Data
+    train: TrainConfig
+    metrics: dict[str, Metric]  # first one is the main metric
+    metric_name: str  # how the main metric is shown ("accuracy", "sign accuracy")
+    augment: Augment | None = None
+    params: list[nn.Parameter] | None = None  # None: train every parameter
+
+
+@dataclass(frozen=True)
+class Case:
+    """One documented failure: its story, failing knobs, fixes, and how to build a run."""
+
+    name: str  # id used by cases.get()
+    title: str  # the question a learner would search for
+    symptom: str  # one sentence in the learner's words
+    lesson: str  # notebook file in lessons/
+    defaults: Any  # frozen knob dataclass; its values reproduce the failure
+    fixes: dict[str, dict[str, Any]]  # fix name -> knob overrides; the first is the main fix
+    build: Callable[[Any, torch.Generator], Setup]  # (knobs, CPU generator) -> Setup, on the CPU
+
+    def knobs(self, **overrides: Any) -> Any:
+        """Return the default knobs with ``overrides`` applied, after checking them."""
+        return validate(self.defaults, overrides)
+
+    def knob_specs(self) -> dict[str, tuple[Any, str]]:
+        """Return ``{knob: (spec, help)}`` in declaration order."""
+        return specs(self.defaults)
+
+    def fix(self, name: str) -> dict[str, Any]:
+        """Return the knob overrides of fix ``name``."""
+        if name not in self.fixes:
+            raise ValueError(f"fix={name!r} is not a fix of {self.name!r}; allowed: {', '.join(map(repr, self.fixes))}")
+        return dict(self.fixes[name])
+
+    def run(self, seed: int = 0, device: str | torch.device | None = None, *, progress: bool = False,
+            on_epoch: EpochHook | None = None, **knobs: Any) -> History:
+        """Train once with the default knobs changed by ``knobs`` and return the History.
+
+        Parameters
+        ----------
+        seed:
+            Fixes the data, the initial weights, shuffling and dropout.
+        device:
+            None picks cuda, then mps, then cpu.
+        progress:
+            Show a tqdm progress bar over epochs.
+        on_epoch:
+            Called with the growing History after each epoch (for live plots).
+        """
+        k = self.knobs(**knobs)
+        dev = pick_device(device)
+        with _deterministic(dev):
+            generator = seed_everything(seed)
+            setup = self.build(k, generator)
+            history = History(case=self.name, knobs=dataclasses.asdict(k), seed=int(seed), device=str(dev),
+                              metric_name=setup.metric_name)
+            if "baseline_val_loss" in setup.data.info:
+                history.final["baseline_val_loss"] = float(setup.data.info["baseline_val_loss"])
+            return fit(setup.model, setup.loss_fn, setup.data, setup.train, metrics=setup.metrics,
+                       history=history, device=dev, generator=generator, augment=setup.augment,
+                       params=setup.params, progress=progress, on_epoch=on_epoch)
+
+
+@contextlib.contextmanager
+def _deterministic(device: torch.device) -> Iterator[None]:
+    """Use deterministic algorithms on the CPU for the run, restoring the caller's setting."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)

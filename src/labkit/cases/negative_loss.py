@@ -1,0 +1,62 @@
+"""Case 3: the loss goes negative and runs off to -8000 while accuracy falls.
+
+``nn.NLLLoss`` expects log-probabilities: it returns minus the input at the target class and
+nothing else. Fed raw logits, the cheapest way down is to make the target-class logit huge, which
+has no floor, so the loss goes negative and Adam keeps pushing it down by orders of magnitude
+while the predictions stop meaning anything. ``CrossEntropyLoss`` (log_softmax + NLLLoss) fixes it;
+class weights make the 1 % class visible to the loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..data import imbalanced_images
+from ..knobs import Choice, Flag, FloatRange, IntRange, knob
+from ..metrics import accuracy, recall
+from ..models import conv2d_net
+from ..train import TrainConfig, make_loss
+from .base import Case, Setup
+
+
+@dataclass(frozen=True)
+class Knobs:
+    loss: str = knob("nll", Choice(("nll", "cross-entropy")), "criterion on the raw logits the model returns: NLLLoss (as in the thread) or CrossEntropyLoss")
+    class_weights: bool = knob(False, Flag(), "weight each class by 1/frequency in the loss")
+    lr: float = knob(3e-3, FloatRange(1e-5, 1.0, log=True), "Adam learning rate")
+    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon")
+    dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the dense layers")
+    epochs: int = knob(15, IntRange(1, 200), "passes over the training images")
+    batch_size: int = knob(64, IntRange(1, 4096), "images per step")
+    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer")
+    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule")
+
+
+def build(k: Knobs, generator: torch.Generator) -> Setup:
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    data = imbalanced_images(seed)
+    weights = None
+    if k.class_weights:
+        counts = torch.bincount(data.y_train, minlength=3).float()
+        weights = counts.sum() / (len(counts) * counts)
+    model = conv2d_net(4, 3, widths=(16, 32), dense=32, dropout=k.dropout)
+    train = TrainConfig(epochs=k.epochs, batch_size=k.batch_size, optimizer=k.optimizer, lr=k.lr, eps=k.eps,
+                        schedule=k.schedule)
+    metrics = {"accuracy": accuracy, "recall_minority": recall(2)}
+    return Setup(model, make_loss(k.loss, weights), data, train, metrics, "accuracy")
+
+
+CASE = Case(
+    name="negative-loss",
+    title="Why is my loss negative and getting more negative every epoch?",
+    symptom="My loss went negative and keeps falling (-1.9, -72.7, -573.7, -2662.9, -8421.2) while my accuracy gets worse.",
+    lesson="03_loss_goes_negative.ipynb",
+    defaults=Knobs(),
+    fixes={
+        "cross-entropy": {"loss": "cross-entropy"},
+        "class weights": {"loss": "cross-entropy", "class_weights": True},
+    },
+    build=build,
+)

@@ -1,0 +1,58 @@
+"""Case 5: training loss and accuracy get worse after some epoch.
+
+With batch norm after every conv, the loss does not change when a conv's weights are scaled, so
+weight decay keeps shrinking them, and the *effective* learning rate (lr / |w|^2) keeps growing
+under a constant lr. Early on that is harmless; late in the run, near a sharp minimum, the steps
+become too big and training loss jumps up, taking training accuracy with it. A decaying
+learning-rate schedule removes it; early stopping shows where a constant-lr run should stop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..data import signals
+from ..knobs import Choice, FloatRange, IntRange, knob
+from ..metrics import accuracy
+from ..models import conv1d_net
+from ..train import TrainConfig, make_loss
+from .base import Case, Setup
+
+
+@dataclass(frozen=True)
+class Knobs:
+    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule")
+    lr: float = knob(0.1, FloatRange(1e-5, 1.0, log=True), "base learning rate")
+    weight_decay: float = knob(5e-3, FloatRange(0.0, 0.1), "L2 weight decay")
+    optimizer: str = knob("momentum", Choice(("momentum", "sgd", "adam")), "optimizer (momentum = SGD with momentum 0.9)")
+    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon (Adam only)")
+    dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the last layer")
+    epochs: int = knob(600, IntRange(1, 5000), "passes over the 300 training signals")
+    batch_size: int = knob(0, IntRange(0, 4096), "signals per step; 0 = all 300 (full batch)")
+    early_stopping: int = knob(0, IntRange(0, 5000), "stop after this many epochs without a new best validation loss (0: off)")
+
+
+def build(k: Knobs, generator: torch.Generator) -> Setup:
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    model = conv1d_net(1, 2, widths=(16, 32, 32), batch_norm=True, dropout=k.dropout)
+    train = TrainConfig(epochs=k.epochs, batch_size=k.batch_size, optimizer=k.optimizer, lr=k.lr, eps=k.eps,
+                        weight_decay=k.weight_decay, schedule=k.schedule, early_stopping=k.early_stopping)
+    return Setup(model, make_loss("cross-entropy"), signals(seed), train, {"accuracy": accuracy}, "accuracy")
+
+
+CASE = Case(
+    name="train-loss-rises",
+    title="Why do my training loss and accuracy get worse after some epoch?",
+    symptom="My training loss went down nicely, then after some epoch it started going up and my training accuracy dropped.",
+    lesson="05_training_loss_rises_later.ipynb",
+    defaults=Knobs(),
+    fixes={
+        "schedule": {"schedule": "cosine"},
+        "step schedule": {"schedule": "step"},
+        "reduce on plateau": {"schedule": "plateau"},
+        "early stopping": {"early_stopping": 50},
+    },
+    build=build,
+)

@@ -1,0 +1,90 @@
+"""Knob specs: each case's knobs are a frozen dataclass whose fields carry a spec and a help line.
+
+Panels build their controls from these specs, and ``validate`` turns bad values into errors that
+name the knob and the allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FloatRange:
+    """A float in [low, high]; ``log`` marks knobs that span decades (lr, eps)."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    def check(self, name: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number in [{self.low:g}, {self.high:g}], got {type(value).__name__}")
+        value = float(value)
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            raise ValueError(f"{name}={value!r} is out of range; allowed: {self.low:g} <= {name} <= {self.high:g}")
+        return value
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """An int in [low, high]."""
+
+    low: int
+    high: int
+
+    def check(self, name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise TypeError(f"{name} must be an int in [{self.low}, {self.high}], got {value!r}")
+        if not self.low <= value <= self.high:
+            raise ValueError(f"{name}={value!r} is out of range; allowed: {self.low} <= {name} <= {self.high}")
+        return int(value)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of strings."""
+
+    options: tuple[str, ...]
+
+    def check(self, name: str, value: Any) -> str:
+        if value not in self.options:
+            raise ValueError(f"{name}={value!r} is not allowed; allowed: {', '.join(map(repr, self.options))}")
+        return value
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A boolean."""
+
+    def check(self, name: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+        return value
+
+
+def knob(default: Any, spec: FloatRange | IntRange | Choice | Flag, help: str) -> Any:
+    """Declare a dataclass field with its allowed values and a one-line help text."""
+    spec.check("default", default)
+    return field(default=default, metadata={"spec": spec, "help": help})
+
+
+def specs(knobs_cls: type) -> dict[str, tuple[Any, str]]:
+    """Return ``{name: (spec, help)}`` for a knob dataclass (class or instance)."""
+    return {f.name: (f.metadata["spec"], f.metadata["help"]) for f in dataclasses.fields(knobs_cls)}
+
+
+def validate(defaults: Any, overrides: dict[str, Any]) -> Any:
+    """Return ``defaults`` with ``overrides`` applied after checking every name and value."""
+    allowed = specs(defaults)
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown knob(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}")
+    checked = {name: allowed[name][0].check(name, value) for name, value in overrides.items()}
+    return dataclasses.replace(defaults, **checked)
