@@ -1,9 +1,9 @@
 """labkit: reproduce five common CNN training failures on small synthetic data, and fix them."""
 
-from . import cases
+from . import cases, plots
 from .device import pick_device, seed_everything
 from .history import History
 
 __version__ = "0.1.0"
 
-__all__ = ["History", "cases", "pick_device", "seed_everything", "__version__"]
+__all__ = ["History", "cases", "plots", "pick_device", "seed_everything", "__version__"]

@@ -18,7 +18,7 @@ def _t(a: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
 # --- (a) rising-val-loss: 28 features x 28-day windows -----------------------------------------
 
 def window_images(seed: int, normalization: str = "window", split: str = "chronological",
-                  n_windows: int = 4000, n_features: int = 28, window: int = 28,
+                  n_windows: int = 3000, n_features: int = 28, window: int = 28,
                   drift_days: float = 12.0, noise: float = 0.3, target_feature: int = 5,
                   val_fraction: float = 0.2) -> Data:
     """Return 28x28 images of sliding windows over drifting daily features, label in [-1, 1].
@@ -158,26 +158,27 @@ def imbalanced_images(seed: int, n_train: int = 1000, n_val: int = 2000,
 # --- (d) adam-epsilon: 32x32 images of solid vs broken lines ---------------------------------
 
 def line_images(seed: int, n: int = 64, size: int = 32, gap: int = 3) -> Data:
-    """Return ``n`` images of one straight line each: solid (class 0) or broken (class 1, a gap of
-    ``gap`` pixels removed), with one-hot targets; train only, the case is about the optimizer."""
+    """Return ``n`` images of a 1-pixel line between random points on opposite borders, with one-hot
+    targets: solid (class 0) or broken (class 1: ``gap`` pixels removed in the middle half).
+
+    Training split only: the case is about the optimizer, not generalisation.
+    """
     rng = np.random.default_rng(seed)
     x = np.zeros((n, 1, size, size), np.float32)
-    labels = np.tile([0, 1], n // 2 + 1)[:n]
-    rng.shuffle(labels)
-    for i, lab in enumerate(labels):
-        length = rng.integers(size // 2, size - 4)
-        start = rng.integers(2, size - length - 1)
-        pos = rng.integers(2, size - 2)
-        line = np.ones(length, np.float32)
-        if lab:
-            cut = rng.integers(2, length - gap - 2)
-            line[cut:cut + gap] = 0
-        if rng.random() < 0.5:
-            x[i, 0, pos, start:start + length] = line
-        else:
-            x[i, 0, start:start + length, pos] = line
-    y = np.eye(2, dtype=np.float32)[labels]
-    return Data(_t(x), _t(y))
+    labels = np.arange(n) % 2
+    for i in range(n):
+        if rng.random() < 0.5:  # left border -> right border
+            p0, p1 = (rng.integers(0, size), 0), (rng.integers(0, size), size - 1)
+        else:  # top border -> bottom border
+            p0, p1 = (0, rng.integers(0, size)), (size - 1, rng.integers(0, size))
+        length = int(max(abs(p1[0] - p0[0]), abs(p1[1] - p0[1]))) + 1
+        rows = np.round(np.linspace(p0[0], p1[0], length)).astype(int)
+        cols = np.round(np.linspace(p0[1], p1[1], length)).astype(int)
+        x[i, 0, rows, cols] = 1.0
+        if labels[i]:
+            start = rng.integers(length // 4, 3 * length // 4 - gap)
+            x[i, 0, rows[start:start + gap], cols[start:start + gap]] = 0.0
+    return Data(_t(x), _t(np.eye(2, dtype=np.float32)[labels]))
 
 
 # --- (e) train-loss-rises: 1D signals, healthy vs disease -------------------------------------

@@ -5,6 +5,19 @@ from __future__ import annotations
 from torch import nn
 
 
+def _sizes(**named: object) -> None:
+    """Raise if any named size is not a positive int (tuples: each entry)."""
+    for name, value in named.items():
+        values = value if isinstance(value, tuple) else (value,)
+        if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+            raise ValueError(f"{name}={value!r} is not allowed; allowed: positive int(s)")
+
+
+def _rate(dropout: float) -> None:
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout={dropout!r} is out of range; allowed: 0 <= dropout < 1")
+
+
 def conv2d_net(in_channels: int, out_features: int, widths: tuple[int, ...] = (16, 32),
                dense: int = 64, dropout: float = 0.0, batch_norm: bool = False,
                head: nn.Module | None = None) -> nn.Sequential:
@@ -20,6 +33,8 @@ def conv2d_net(in_channels: int, out_features: int, widths: tuple[int, ...] = (1
     head:
         Module applied to the output (e.g. ``nn.Tanh()``), None for raw outputs.
     """
+    _sizes(in_channels=in_channels, out_features=out_features, widths=widths)
+    _rate(dropout)
     layers: list[nn.Module] = []
     c = in_channels
     for w in widths:
@@ -41,6 +56,8 @@ def conv2d_net(in_channels: int, out_features: int, widths: tuple[int, ...] = (1
 def flat_conv2d_net(in_shape: tuple[int, int, int], out_features: int, widths: tuple[int, ...] = (16, 32),
                     dense: int = 64, dropout: float = 0.0, head: nn.Module | None = None) -> nn.Sequential:
     """Return stride-2 convs -> Flatten -> dense -> output: keeps *where* things are, unlike pooling."""
+    _sizes(in_shape=in_shape, out_features=out_features, widths=widths, dense=dense)
+    _rate(dropout)
     c, h, w = in_shape
     layers: list[nn.Module] = []
     for width in widths:
@@ -55,6 +72,8 @@ def flat_conv2d_net(in_shape: tuple[int, int, int], out_features: int, widths: t
 def conv1d_net(in_channels: int, out_features: int, widths: tuple[int, ...] = (16, 32, 32),
                batch_norm: bool = True, dropout: float = 0.0) -> nn.Sequential:
     """Return (Conv1d -> BatchNorm -> ReLU) blocks -> global average pool -> linear logits."""
+    _sizes(in_channels=in_channels, out_features=out_features, widths=widths)
+    _rate(dropout)
     layers: list[nn.Module] = []
     c = in_channels
     for w in widths:
@@ -70,6 +89,9 @@ def conv1d_net(in_channels: int, out_features: int, widths: tuple[int, ...] = (1
 
 def mlp(sizes: tuple[int, ...], head: nn.Module | None = None) -> nn.Sequential:
     """Return Flatten -> Linear/ReLU layers of ``sizes`` (no ReLU after the last)."""
+    _sizes(sizes=sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes={sizes!r} is not allowed; allowed: at least an input and an output size")
     layers: list[nn.Module] = [nn.Flatten()]
     for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -81,6 +103,7 @@ def mlp(sizes: tuple[int, ...], head: nn.Module | None = None) -> nn.Sequential:
 
 def backbone(in_channels: int, widths: tuple[int, ...] = (16, 32)) -> nn.Sequential:
     """Return a feature extractor (stride-2 convs -> pooled features) to pretrain and freeze."""
+    _sizes(in_channels=in_channels, widths=widths)
     layers: list[nn.Module] = []
     c = in_channels
     for w in widths:

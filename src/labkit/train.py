@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .history import History
-from .schedules import LRSchedule
+from .schedules import SCHEDULES, LRSchedule
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 LOSSES = ("mse", "bce", "bce-logits", "nll", "cross-entropy", "logcosh")
@@ -36,6 +36,35 @@ class TrainConfig:
     early_stopping: int = 0  # patience in epochs on validation loss; 0 switches it off
     shuffle: bool = True  # reshuffle the training split every epoch
 
+    def __post_init__(self) -> None:
+        _check_int("epochs", self.epochs, 1)
+        _check_int("batch_size", self.batch_size, 0)
+        _check_int("early_stopping", self.early_stopping, 0)
+        _check_positive("lr", self.lr)
+        _check_positive("eps", self.eps)
+        if not (isinstance(self.weight_decay, (int, float)) and 0 <= self.weight_decay < math.inf):
+            raise ValueError(f"weight_decay={self.weight_decay!r} is out of range; allowed: 0 <= weight_decay < inf")
+        if len(self.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas):
+            raise ValueError(f"betas={self.betas!r} is out of range; allowed: two numbers in [0, 1)")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.optimizer!r} is not allowed; allowed: {', '.join(map(repr, OPTIMIZERS))}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule={self.schedule!r} is not allowed; allowed: {', '.join(map(repr, SCHEDULES))}")
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= {low}, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name}={value!r} is out of range; allowed: {name} >= {low}")
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    if not (0 < value < math.inf):
+        raise ValueError(f"{name}={value!r} is out of range; allowed: 0 < {name} < inf")
+
 
 @dataclass
 class Data:
@@ -56,11 +85,12 @@ class Data:
 
 
 class LogCoshLoss(nn.Module):
-    """Mean log(cosh(pred - target)), written to stay finite for large errors."""
+    """Mean log(cosh(pred - target)); a series for tiny errors so float32 does not round them to 0."""
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         d = pred - target
-        return (d.abs() + nn.functional.softplus(-2 * d.abs()) - math.log(2.0)).mean()
+        small = d * d / 2 - d**4 / 12
+        return torch.where(d.abs() < 1e-2, small, torch.log(torch.cosh(d.clamp(-20, 20)))).mean()
 
 
 def make_loss(name: str, class_weights: torch.Tensor | None = None) -> nn.Module:
@@ -130,6 +160,13 @@ def fit(model: nn.Module, loss_fn: nn.Module, data: Data, cfg: TrainConfig, *,
     on_epoch:
         Called with the History after every epoch (live plots); must not change it.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, Data):
+        raise TypeError(f"data must be a labkit.train.Data, got {type(data).__name__}")
+    if len(data.x_train) == 0 or len(data.x_train) != len(data.y_train):
+        raise ValueError(f"data.x_train and data.y_train must be non-empty and of equal length, "
+                         f"got {len(data.x_train)} and {len(data.y_train)}")
     model.to(device)
     data = data.to(device)
     params = [p for p in (params if params is not None else model.parameters()) if p.requires_grad]

@@ -41,6 +41,7 @@ class Case:
     defaults: Any  # frozen knob dataclass; its values reproduce the failure
     fixes: dict[str, dict[str, Any]]  # fix name -> knob overrides; the first is the main fix
     build: Callable[[Any, torch.Generator], Setup]  # (knobs, CPU generator) -> Setup, on the CPU
+    checks: Callable[[History], dict[str, bool]]  # named numeric checks; all True = the symptom is there
 
     def knobs(self, **overrides: Any) -> Any:
         """Return the default knobs with ``overrides`` applied, after checking them."""
@@ -55,6 +56,14 @@ class Case:
         if name not in self.fixes:
             raise ValueError(f"fix={name!r} is not a fix of {self.name!r}; allowed: {', '.join(map(repr, self.fixes))}")
         return dict(self.fixes[name])
+
+    def symptom_checks(self, history: History) -> dict[str, bool]:
+        """Return this case's named numeric checks of ``history`` (all True: the failure is there)."""
+        return self.checks(history)
+
+    def shows_symptom(self, history: History) -> bool:
+        """Return True when every symptom check holds for ``history``."""
+        return all(self.checks(history).values())
 
     def run(self, seed: int = 0, device: str | torch.device | None = None, *, progress: bool = False,
             on_epoch: EpochHook | None = None, **knobs: Any) -> History:
@@ -87,7 +96,15 @@ class Case:
 
 @contextlib.contextmanager
 def _deterministic(device: torch.device) -> Iterator[None]:
-    """Use deterministic algorithms on the CPU for the run, restoring the caller's setting."""
+    """Use deterministic kernels for the run (CPU algorithms, cuDNN convs), restoring the caller's settings."""
+    if device.type == "cuda":
+        before = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before
+        return
     if device.type != "cpu":
         yield
         return

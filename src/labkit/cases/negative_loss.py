@@ -17,6 +17,7 @@ from ..data import imbalanced_images
 from ..knobs import Choice, Flag, FloatRange, IntRange, knob
 from ..metrics import accuracy, recall
 from ..models import conv2d_net
+from ..history import History
 from ..train import TrainConfig, make_loss
 from .base import Case, Setup
 
@@ -28,7 +29,7 @@ class Knobs:
     lr: float = knob(3e-3, FloatRange(1e-5, 1.0, log=True), "Adam learning rate")
     eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon")
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the dense layers")
-    epochs: int = knob(15, IntRange(1, 200), "passes over the training images")
+    epochs: int = knob(10, IntRange(1, 200), "passes over the training images")
     batch_size: int = knob(64, IntRange(1, 4096), "images per step")
     optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer")
     schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule")
@@ -48,6 +49,20 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
     return Setup(model, make_loss(k.loss, weights), data, train, metrics, "accuracy")
 
 
+NEGATIVE_LOSS = -1000.0  # the loss runs off below this
+MAJORITY = 0.54  # share of the largest class
+ACCURACY_MARGIN = 0.02  # "stuck at or below the majority class" allows this much above it
+
+
+def checks(h: History) -> dict[str, bool]:
+    """Return the named checks of the symptom: loss far below 0, accuracy no better than the majority class."""
+    return {
+        "loss goes below -1000": bool(h.step_loss) and min(h.step_loss) < NEGATIVE_LOSS,
+        "validation accuracy stuck at or below the majority class": bool(h.val_metric)
+        and max(h.val_metric[1:] or h.val_metric) <= MAJORITY + ACCURACY_MARGIN,
+    }
+
+
 CASE = Case(
     name="negative-loss",
     title="Why is my loss negative and getting more negative every epoch?",
@@ -59,4 +74,5 @@ CASE = Case(
         "class weights": {"loss": "cross-entropy", "class_weights": True},
     },
     build=build,
+    checks=checks,
 )

@@ -96,6 +96,20 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
                  augment=flip_and_shift if k.augment else None, params=params)
 
 
+FLAT_VAL_RANGE = 1e-6  # validation loss this constant after the first epoch = a frozen model
+STEP_SWING = 10.0  # mean jump of the training loss between consecutive steps
+
+
+def checks(h: History) -> dict[str, bool]:
+    """Return the named checks of the symptom: training loss jumps, validation loss exactly flat."""
+    steps, val = h.step_loss, h.val_loss[1:]
+    swing = sum(abs(a - b) for a, b in zip(steps, steps[1:])) / max(len(steps) - 1, 1)
+    return {
+        "training loss jumps between steps": swing > STEP_SWING,
+        "validation loss is flat": len(val) > 1 and max(val) - min(val) < FLAT_VAL_RANGE,
+    }
+
+
 CASE = Case(
     name="oscillating-loss",
     title="Why does my training loss jump up and down while my validation loss stays flat?",
@@ -110,4 +124,5 @@ CASE = Case(
         "big model + augmentation": {"augment": True, "lr": 3e-4},
     },
     build=build,
+    checks=checks,
 )

@@ -19,6 +19,7 @@ from ..data import NORMALIZATIONS, SPLITS, window_images
 from ..knobs import Choice, FloatRange, IntRange, knob
 from ..metrics import sign_accuracy
 from ..models import flat_conv2d_net
+from ..history import History
 from ..train import TrainConfig, make_loss
 from .base import Case, Setup
 
@@ -35,7 +36,7 @@ class Knobs:
     optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer")
     schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule")
     early_stopping: int = knob(0, IntRange(0, 200), "stop after this many epochs without a new best validation loss (0: off)")
-    n_windows: int = knob(4000, IntRange(200, 20000), "number of overlapping windows (days - 27)")
+    n_windows: int = knob(3000, IntRange(200, 20000), "number of overlapping windows (days - 27)")
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
@@ -45,6 +46,23 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
     train = TrainConfig(epochs=k.epochs, batch_size=k.batch_size, optimizer=k.optimizer, lr=k.lr, eps=k.eps,
                         schedule=k.schedule, early_stopping=k.early_stopping)
     return Setup(model, make_loss("mse"), data, train, {"sign_accuracy": sign_accuracy}, "sign accuracy")
+
+
+VAL_RISE_FACTOR = 1.0  # last validation loss above the first epoch's
+TRAIN_FALL_FACTOR = 0.5  # last training loss below half the first epoch's
+EARLY_MIN_EPOCHS = 3  # the validation minimum lies in the first epochs
+
+
+def checks(h: History) -> dict[str, bool]:
+    """Return the named checks of the symptom: train falls, val rises from the start, above baseline."""
+    val, train = h.val_loss, h.train_loss
+    baseline = h.final.get("baseline_val_loss", float("inf"))
+    return {
+        "training loss falls": len(train) > 1 and train[-1] < TRAIN_FALL_FACTOR * train[0],
+        "validation loss rises from the first epochs": len(val) > 1 and val[-1] > VAL_RISE_FACTOR * val[0]
+        and min(range(len(val)), key=val.__getitem__) < EARLY_MIN_EPOCHS,
+        "validation ends above the predict-the-mean baseline": bool(val) and val[-1] > baseline,
+    }
 
 
 CASE = Case(
@@ -58,4 +76,5 @@ CASE = Case(
         "shuffled split (hides it)": {"split": "shuffled"},
     },
     build=build,
+    checks=checks,
 )
