@@ -207,7 +207,8 @@ def fit(model: nn.Module, loss_fn: nn.Module, data: Data, cfg: TrainConfig, *,
             step_loss[step] = loss.detach()
             metric_sum += metrics[main_metric](out.detach(), yb) * len(yb)
         # one host sync per epoch: read the whole epoch's step records at once
-        losses, norms = step_loss.tolist(), step_norm.tolist()
+        records = torch.cat([step_loss, step_norm, metric_sum.reshape(1)]).tolist()
+        losses, norms, epoch_metric = records[:steps], records[steps:2 * steps], records[-1] / n
         history.lr.append(lr)
         bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
         if bad:
@@ -224,7 +225,7 @@ def fit(model: nn.Module, loss_fn: nn.Module, data: Data, cfg: TrainConfig, *,
         history.step_loss += losses
         history.grad_norm += norms
         history.train_loss.append(sum(losses) / steps)
-        history.train_metric.append(metric_sum.item() / n)
+        history.train_metric.append(epoch_metric)
         if has_val:
             val_loss, values = evaluate(model, loss_fn, data.x_val, data.y_val, metrics)
             history.val_loss.append(val_loss)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -82,7 +83,7 @@ class Case:
         """
         k = self.knobs(**knobs)
         dev = pick_device(device)
-        with _deterministic(dev):
+        with exclusive(), _deterministic(dev):
             generator = seed_everything(seed)
             setup = self.build(k, generator)
             history = History(case=self.name, knobs=dataclasses.asdict(k), seed=int(seed), device=str(dev),
@@ -92,6 +93,39 @@ class Case:
             return fit(setup.model, setup.loss_fn, setup.data, setup.train, metrics=setup.metrics,
                        history=history, device=dev, generator=generator, augment=setup.augment,
                        params=setup.params, progress=progress, on_epoch=on_epoch)
+
+    def sweep(self, seed: int = 0, device: str | torch.device | None = None, progress: bool = False,
+              **grid: Any) -> dict[tuple, History]:
+        """Train every combination of ``grid`` (knob -> list, optionally ``seeds=[...]``); see labkit.sweep."""
+        from ..sweep import sweep
+
+        return sweep(self, grid, seed=seed, device=device, progress=progress)
+
+
+_RUN_LOCK = threading.RLock()
+_waiting = [0]  # threads waiting for _RUN_LOCK
+_waiting_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """Hold the process-wide run lock: runs seed and draw from torch's global RNG, so two at once would mix."""
+    with _waiting_lock:
+        _waiting[0] += 1
+    try:
+        _RUN_LOCK.acquire()
+    finally:
+        with _waiting_lock:
+            _waiting[0] -= 1
+    try:
+        yield
+    finally:
+        _RUN_LOCK.release()
+
+
+def others_waiting() -> bool:
+    """Return True when some thread is waiting to start a run (a background run should give way)."""
+    return _waiting[0] > 0
 
 
 @contextlib.contextmanager

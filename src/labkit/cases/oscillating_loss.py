@@ -59,16 +59,21 @@ def flip_and_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=8)
 def _pretrained_state(seed: int) -> dict[str, torch.Tensor]:
-    """Pretrain the backbone on the larger 4-orientation set once per seed (0.5-1 s)."""
-    torch.manual_seed(seed)
-    x, y = stripe_pretraining_images(seed)
-    net = nn.Sequential(backbone(1, (16, 32)), nn.Linear(32, 4))
-    data = Data(x, y)
-    cfg = TrainConfig(epochs=PRETRAIN_EPOCHS, batch_size=64, optimizer="adam", lr=3e-3)
+    """Pretrain the backbone on the larger 4-orientation set once per seed (0.5-1 s).
+
+    Runs on a forked global RNG: whether the cache was warm must not change the caller's random state
+    (the head's initial weights are drawn from it right after).
+    """
     from ..metrics import accuracy
 
-    fit(net, make_loss("cross-entropy"), data, cfg, metrics={"accuracy": accuracy}, history=History(),
-        device=torch.device("cpu"), generator=torch.Generator().manual_seed(seed))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        x, y = stripe_pretraining_images(seed)
+        net = nn.Sequential(backbone(1, (16, 32)), nn.Linear(32, 4))
+        data = Data(x, y)
+        cfg = TrainConfig(epochs=PRETRAIN_EPOCHS, batch_size=64, optimizer="adam", lr=3e-3)
+        fit(net, make_loss("cross-entropy"), data, cfg, metrics={"accuracy": accuracy}, history=History(),
+            device=torch.device("cpu"), generator=torch.Generator().manual_seed(seed))
     return {k: v.clone() for k, v in net[0].state_dict().items()}
 
 

@@ -71,7 +71,7 @@ CASE = Case(
     defaults=Knobs(),
     fixes={
         "schedule": {"schedule": "cosine"},
-        "step schedule": {"schedule": "step"},
+        "step schedule (decays too late here)": {"schedule": "step"},
         "reduce on plateau": {"schedule": "plateau"},
         "early stopping": {"early_stopping": 30},
     },
