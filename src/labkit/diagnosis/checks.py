@@ -1,0 +1,89 @@
+"""Setup checks (what UMLAUT does for Keras, here for PyTorch): model, criterion and optimizer in, Hits out."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .rules import Hit
+
+MAX_DROPOUT = 0.5  # dropout above this drops most units every step
+ADAM_EPS_RISK = 1e-8  # Adam eps at or below this leaves the effective learning rate uncapped
+LONG_RUN_STEPS = 1000  # ... a risk on runs of at least this many steps ...
+LOW_LOSS_FRACTION = 1e-4  # ... or once the loss falls below this share of its first value
+MAX_LR = {"adaptive": 1e-2, "sgd": 1.0}  # learning rates above these are very high
+_ADAPTIVE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.Adagrad, torch.optim.NAdam,
+             torch.optim.RAdam, torch.optim.Adamax)
+_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+
+
+def last_module(model: nn.Module) -> nn.Module:
+    """Return the module that produces the output: nn.Sequential's last child, else the last registered leaf."""
+    while isinstance(model, nn.Sequential) and len(model):
+        model = model[-1]
+    leaves = [m for m in model.modules() if not list(m.children())]
+    return leaves[-1] if leaves else model
+
+
+def _forward_calls(model: nn.Module, name: str) -> bool:
+    """Return True when a hand-written ``forward`` mentions ``name`` (e.g. ``F.log_softmax``): its last op is unseen."""
+    if isinstance(model, nn.Sequential) or type(model).forward is nn.Module.forward:
+        return False
+    try:
+        return name in inspect.getsource(type(model).forward)
+    except (OSError, TypeError):  # defined in a notebook cell or C: no source to read
+        return False
+
+
+def criterion_hits(model: nn.Module, criterion: nn.Module) -> list[Hit]:
+    """Return hits for an output layer that does not match the criterion."""
+    last = last_module(model)
+    name = type(last).__name__
+    if isinstance(criterion, nn.NLLLoss) and not isinstance(last, nn.LogSoftmax) and not _forward_calls(
+            model, "log_softmax"):
+        return [Hit("nll-without-log-softmax",
+                    f"NLLLoss expects log-probabilities, but the model ends in {name}, not LogSoftmax", {})]
+    if isinstance(criterion, nn.CrossEntropyLoss) and isinstance(last, nn.Softmax):
+        return [Hit("softmax-before-cross-entropy", "the model ends in Softmax and the criterion is CrossEntropyLoss", {})]
+    if isinstance(criterion, nn.BCEWithLogitsLoss) and isinstance(last, nn.Sigmoid):
+        return [Hit("sigmoid-before-bce-with-logits", "the model ends in Sigmoid and the criterion is BCEWithLogitsLoss",
+                    {})]
+    return []
+
+
+def dropout_hits(model: nn.Module) -> list[Hit]:
+    """Return a hit when any dropout layer drops more than MAX_DROPOUT."""
+    rates = [m.p for m in model.modules() if isinstance(m, _DROPOUTS) and m.p > MAX_DROPOUT]
+    if not rates:
+        return []
+    return [Hit("high-dropout", f"{len(rates)} dropout layer(s) with p up to {max(rates):g} (> {MAX_DROPOUT})",
+                {"max_dropout": max(rates)})]
+
+
+def optimizer_hits(optimizer: torch.optim.Optimizer, loss: Sequence[float] = (), steps: int = 0) -> list[Hit]:
+    """Return hits for a very high learning rate, and for Adam's eps on a long run or a very low loss.
+
+    Parameters
+    ----------
+    loss:
+        The run's training loss per epoch (to tell whether it got very low).
+    steps:
+        Optimizer steps the run took (0: unknown).
+    """
+    hits = []
+    kind = "adaptive" if isinstance(optimizer, _ADAPTIVE) else "sgd" if isinstance(optimizer, torch.optim.SGD) else None
+    lr = max(float(g.get("lr", 0.0)) for g in optimizer.param_groups)
+    if kind and lr > MAX_LR[kind]:
+        hits.append(Hit("high-lr", f"{type(optimizer).__name__} lr={lr:g} (> {MAX_LR[kind]:g})", {"lr": lr}))
+    eps = min((float(g["eps"]) for g in optimizer.param_groups if "eps" in g), default=None)
+    if isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)) and eps is not None and eps <= ADAM_EPS_RISK:
+        positive = [v for v in loss if v > 0]
+        low = bool(positive) and min(positive) <= LOW_LOSS_FRACTION * positive[0]
+        if steps >= LONG_RUN_STEPS or low:
+            why = f"{steps} steps" if steps >= LONG_RUN_STEPS else f"loss fell to {min(positive):.3g}"
+            hits.append(Hit("small-adam-eps", f"{type(optimizer).__name__} eps={eps:g} with {why}",
+                            {"eps": eps, "steps": steps}))
+    return hits

@@ -1,0 +1,238 @@
+"""Diagnosis rules: pure functions of plain loss curves, each returning a Hit (one vocabulary code) or None.
+
+Epochs in evidence are 1-based, as on the plots' x axis. Every threshold is a named constant here.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import median
+from typing import NamedTuple, Sequence
+
+Curve = Sequence[float]
+
+NEGATIVE_TOLERANCE = 1e-6  # a loss below -this is negative (round-off can give -1e-9 for an exact 0)
+ROUND_OFF = 1e-7  # values below this share of the first loss are float32 round-off (float32 epsilon ~1.2e-7)
+SMOOTH_EPOCHS = 3  # epochs averaged to smooth epoch-to-epoch noise (validation minimum, end level)
+
+FLAT_RTOL = 1e-5  # validation values within this share of the last one count as equal (a learning model moves more)
+FLAT_MIN_EPOCHS = 4  # ... for at least this many epochs at the end of the run
+FLAT_MIN_FRACTION = 0.5  # ... and for at least this share of the run
+FLAT_EARLY_EPOCHS = 3  # ... and it went flat within this many epochs, or ...
+FLAT_NO_BETTER = 0.5  # ... stays above this share of the first value: a collapsed model is no better than an
+# untrained one, while a run that converged to a constant loss (or typed-in rounded numbers) ended far below it
+
+OSC_PROMINENCE = 0.2  # a swing: an epoch higher than both neighbours by this share of the curve's range
+OSC_MIN_RELATIVE = 0.05  # ... and by this share of the loss at that epoch (smaller wobbles are batch noise)
+OSC_SWING_RATE = 0.1  # oscillation: at least one swing per 10 epochs ...
+OSC_MIN_SWINGS = 3  # ... and at least this many
+
+LATE_JUMP_ORDERS = 3.0  # the jump: powers of ten above the lowest loss so far
+LATE_AFTER_ORDERS = 2.0  # no recovery: the median of log10(loss) after the jump stays this far above that lowest
+LATE_START_FRACTION = 0.2  # "late": the jump comes after this share of the run ...
+LATE_DESCENT_ORDERS = 1.0  # ... after a descent of at least this many powers of ten from the first loss
+
+RISE_FACTOR = 3.0  # training loss climbs to this multiple of its lowest value so far ...
+RISE_MIN_EPOCHS = 2  # ... for at least this many epochs in a row (one bad epoch is noise)
+RISE_DESCENT = 0.5  # ... after it had fallen below this share of its first value (not a warm-up bump)
+RISE_VISIBLE = 0.01  # ... to at least this share of its first value (visible on a linear axis, not round-off)
+
+NO_GEN_BEST_EPOCHS = 3  # "from the start": validation loss is lowest within the first this-many epochs
+NO_GEN_VAL_RISE = 1.1  # validation loss ends (mean of the last SMOOTH_EPOCHS) this many times above its lowest value
+NO_GEN_TRAIN_FALL = 0.7  # while training loss ends below this share of its first value
+NO_GEN_MIN_EPOCHS = 5  # fewer epochs are too few to call a trend
+
+OVERFIT_RISE = 1.2  # smoothed validation loss ends this many times above its smoothed minimum
+OVERFIT_MIN_AFTER = 3  # ... at least this many epochs after that minimum
+OVERFIT_TRAIN_FALL = 0.9  # ... while training loss ends below this share of its level at that minimum
+OVERFIT_VISIBLE = 0.02  # ... and the rise is at least this share of the first validation loss (not rounding noise)
+
+
+class Hit(NamedTuple):
+    """What one rule found: a vocabulary code, a one-line evidence, and the numbers behind it."""
+
+    code: str
+    evidence: str
+    numbers: dict[str, float]
+
+
+def _finite(curve: Curve) -> list[float]:
+    """Return the curve up to (not including) its first NaN/inf."""
+    out = []
+    for v in curve:
+        if not math.isfinite(v):
+            break
+        out.append(float(v))
+    return out
+
+
+def _smooth(curve: Curve) -> list[float]:
+    """Return centred means over SMOOTH_EPOCHS (fewer at the ends)."""
+    half = SMOOTH_EPOCHS // 2
+    return [sum(curve[max(0, i - half):i + half + 1]) / len(curve[max(0, i - half):i + half + 1])
+            for i in range(len(curve))]
+
+
+def _tail(curve: Curve) -> float:
+    """Return the mean of the last SMOOTH_EPOCHS values: the level the run ends at."""
+    return sum(curve[-SMOOTH_EPOCHS:]) / len(curve[-SMOOTH_EPOCHS:])
+
+
+def _argmin(curve: Curve) -> int:
+    return min(range(len(curve)), key=curve.__getitem__)
+
+
+def diverged(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1) -> Hit | None:
+    """Return a ``diverged`` hit when any loss is NaN or infinite."""
+    bad = {name: next((i for i, v in enumerate(c) if not math.isfinite(v)), None)
+           for name, c in (("training", train_loss), ("validation", val_loss))}
+    bad_step = next((i for i, v in enumerate(step_loss) if not math.isfinite(v)), None)
+    if bad_step is not None:
+        epoch = bad_step // max(steps_per_epoch, 1)
+        bad["training"] = min(epoch, bad["training"]) if bad["training"] is not None else epoch
+    found = {k: v for k, v in bad.items() if v is not None}
+    if not found:
+        return None
+    name, epoch = min(found.items(), key=lambda kv: kv[1])
+    where = f" (step {bad_step + 1})" if bad_step is not None and name == "training" else ""
+    numbers = {"epoch": epoch + 1} | ({"step": bad_step + 1} if bad_step is not None else {})
+    return Hit("diverged", f"{name} loss became NaN/inf at epoch {epoch + 1}{where}", numbers)
+
+
+def negative_loss(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1) -> Hit | None:
+    """Return a ``negative-loss`` hit when a loss that must be >= 0 went below 0."""
+    firsts = [i for c in (train_loss, val_loss) for i in [next((i for i, v in enumerate(c) if v < -NEGATIVE_TOLERANCE), None)]
+              if i is not None]
+    first_step = next((i for i, v in enumerate(step_loss) if v < -NEGATIVE_TOLERANCE), None)
+    if first_step is not None:
+        firsts.append(first_step // max(steps_per_epoch, 1))
+    if not firsts:
+        return None
+    lowest = min(v for c in (train_loss, val_loss, step_loss) for v in c if math.isfinite(v))
+    first = min(firsts)
+    step = f" (step {first_step + 1})" if first_step is not None and first_step // max(steps_per_epoch, 1) == first else ""
+    return Hit("negative-loss", f"loss went below 0 at epoch {first + 1}{step} and reached {lowest:.4g}",
+               {"first_negative_epoch": first + 1, "lowest_loss": lowest})
+
+
+def flat_validation(val_loss: Curve) -> Hit | None:
+    """Return a ``flat-validation`` hit when validation loss stays constant to FLAT_RTOL for the end of the run."""
+    val = _finite(val_loss)
+    if len(val) < FLAT_MIN_EPOCHS or abs(val[-1]) < 1e-12:
+        return None
+    last, start = val[-1], len(val) - 1
+    while start > 0 and abs(val[start - 1] - last) <= FLAT_RTOL * abs(last):
+        start -= 1
+    length = len(val) - start
+    if length < FLAT_MIN_EPOCHS or length < FLAT_MIN_FRACTION * len(val):
+        return None
+    if start >= FLAT_EARLY_EPOCHS and abs(last) < FLAT_NO_BETTER * abs(val[0]):
+        return None
+    spread = max(val[start:]) - min(val[start:])
+    return Hit("flat-validation",
+               f"validation loss stayed at {last:.6g} (spread {spread:.2g}) from epoch {start + 1} to {len(val)}",
+               {"first_flat_epoch": start + 1, "last_epoch": len(val), "value": last, "spread": spread})
+
+
+def oscillation(train_loss: Curve) -> Hit | None:
+    """Return an ``oscillation`` hit when training loss swings up and down between epochs, again and again."""
+    loss = _finite(train_loss)
+    runs = [v for i, v in enumerate(loss) if i == 0 or v != loss[i - 1]]  # a plateau is one point
+    if len(runs) < 3:
+        return None
+    span = max(loss[1:]) - min(loss[1:])  # epoch 1 mixes in the untrained start; leave it out of the range
+    swings = [i for i in range(1, len(runs) - 1)
+              if min(runs[i] - runs[i - 1], runs[i] - runs[i + 1]) >= max(OSC_PROMINENCE * span,
+                                                                          OSC_MIN_RELATIVE * abs(runs[i]))]
+    if len(swings) < max(OSC_MIN_SWINGS, OSC_SWING_RATE * (len(loss) - 1)):
+        return None
+    return Hit("oscillation",
+               f"training loss swung up and back down {len(swings)} times in {len(loss)} epochs, "
+               f"between {min(loss):.4g} and {max(loss):.4g}",
+               {"swings": len(swings), "epochs": len(loss), "low": min(loss), "high": max(loss)})
+
+
+def late_explosion(train_loss: Curve) -> Hit | None:
+    """Return a ``late-explosion`` hit: a long descent, then a jump by orders of magnitude that does not recover."""
+    loss = _finite(train_loss)
+    if len(loss) < 5 or min(loss) < 0 or loss[0] <= 0:
+        return None
+    logs = [math.log10(max(v, 1e-300)) for v in loss]
+    floor = math.log10(ROUND_OFF * loss[0])
+    low, low_at = logs[0], 0
+    for i, v in enumerate(logs):
+        if v > low + LATE_JUMP_ORDERS and v > floor:
+            break
+        if v < low:
+            low, low_at = v, i
+    else:
+        return None
+    after = median(logs[i:])
+    if i < LATE_START_FRACTION * len(logs) or logs[0] - low < LATE_DESCENT_ORDERS or after - low < LATE_AFTER_ORDERS:
+        return None
+    peak = max(loss[i:])
+    return Hit("late-explosion",
+               f"loss fell to {10 ** low:.3g} by epoch {low_at + 1}, jumped {v - low:.1f} orders of magnitude at "
+               f"epoch {i + 1} (peak {peak:.3g}) and stayed {after - low:.1f} orders above its low",
+               {"low": 10 ** low, "low_epoch": low_at + 1, "jump_epoch": i + 1, "peak": peak,
+                "orders_after": after - low})
+
+
+def train_loss_rises(train_loss: Curve) -> Hit | None:
+    """Return a ``train-loss-rises`` hit when training loss climbs well above its lowest value and stays there."""
+    loss = _finite(train_loss)
+    if len(loss) < 3 or min(loss) < 0 or loss[0] <= 0:
+        return None
+    best, best_at, streak = loss[0], 0, 0
+    for i, v in enumerate(loss):
+        risen = best <= RISE_DESCENT * loss[0] and v >= RISE_FACTOR * best and v >= RISE_VISIBLE * loss[0]
+        streak = streak + 1 if risen else 0
+        if streak >= RISE_MIN_EPOCHS:
+            start = i - streak + 1
+            return Hit("train-loss-rises",
+                       f"training loss reached {best:.4g} at epoch {best_at + 1}, then rose to {loss[start]:.4g} "
+                       f"({loss[start] / best:.0f}x) at epoch {start + 1}",
+                       {"best": best, "best_epoch": best_at + 1, "rise_epoch": start + 1, "risen_to": loss[start]})
+        if v < best:
+            best, best_at = v, i
+    return None
+
+
+def no_generalization(train_loss: Curve, val_loss: Curve) -> Hit | None:
+    """Return a ``no-generalization`` hit: validation loss rises from the first epochs while training loss falls."""
+    n = min(len(_finite(train_loss)), len(_finite(val_loss)))
+    train, val = list(train_loss[:n]), list(val_loss[:n])
+    if n < NO_GEN_MIN_EPOCHS or min(val) <= 0 or train[0] <= 0:
+        return None
+    best = _argmin(val)
+    end = _tail(val)
+    if best >= NO_GEN_BEST_EPOCHS or end < NO_GEN_VAL_RISE * val[best] or train[-1] > NO_GEN_TRAIN_FALL * train[0]:
+        return None
+    return Hit("no-generalization",
+               f"validation loss was lowest at epoch {best + 1} ({val[best]:.4g}) and rose to {val[-1]:.4g} by epoch {n}, "
+               f"while training loss fell from {train[0]:.4g} to {train[-1]:.4g}",
+               {"best_epoch": best + 1, "best_val": val[best], "last_val": val[-1], "first_train": train[0],
+                "last_train": train[-1]})
+
+
+def overfitting(train_loss: Curve, val_loss: Curve) -> Hit | None:
+    """Return an ``overfitting`` hit: validation loss turns up after a later minimum while training loss keeps falling."""
+    n = min(len(_finite(train_loss)), len(_finite(val_loss)))
+    train, val = list(train_loss[:n]), list(val_loss[:n])
+    if n < NO_GEN_MIN_EPOCHS or min(val) <= 0:
+        return None
+    smooth_val, smooth_train = _smooth(val), _smooth(train)
+    best = _argmin(smooth_val)
+    end_val, end_train = _tail(val), _tail(train)
+    if _argmin(val) < NO_GEN_BEST_EPOCHS or n - 1 - best < OVERFIT_MIN_AFTER:
+        return None
+    if end_val < OVERFIT_RISE * smooth_val[best] or end_train > OVERFIT_TRAIN_FALL * smooth_train[best]:
+        return None
+    if end_val - smooth_val[best] < OVERFIT_VISIBLE * val[0]:
+        return None
+    return Hit("overfitting",
+               f"validation loss was lowest around epoch {best + 1} ({smooth_val[best]:.4g}, {SMOOTH_EPOCHS}-epoch mean) "
+               f"and rose to {end_val:.4g} by epoch {n}, while training loss kept falling "
+               f"({smooth_train[best]:.4g} -> {end_train:.4g})",
+               {"best_epoch": best + 1, "best_val": smooth_val[best], "last_val": end_val,
+                "train_at_best": smooth_train[best], "last_train": end_train})
