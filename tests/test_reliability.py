@@ -6,6 +6,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import torch
@@ -13,9 +14,18 @@ import torch
 import labkit
 from labkit import cases, data, models, plots
 from labkit.history import History
+from labkit.sweep import sweep
 from labkit.train import Data, TrainConfig, fit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _csv(text):
+    path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+    path.write_text(text)
+    return path
+
+
 neg = cases.get("negative-loss")
 h0 = History(train_loss=[1.0, 0.5], val_loss=[1.0, 0.9], train_metric=[0.5, 0.6], val_metric=[0.5, 0.6])
 
@@ -76,6 +86,18 @@ BAD_INPUTS = [
     ("plot scale", lambda: plots.plot_loss(h0, scale="loglog"), "scale"),
     ("plot labels", lambda: plots.plot_loss([h0, h0], labels=["a"]), "labels"),
     ("plot not a history", lambda: plots.plot_loss([1, 2, 3]), "histories"),
+    ("diagnose an empty curve", lambda: labkit.diagnose({"loss": []}), "run"),
+    ("diagnose ragged curves", lambda: labkit.diagnose({"loss": [1.0, 0.5, 0.3], "val_loss": [1.0]}), "run"),
+    ("diagnose a non-numeric curve", lambda: labkit.diagnose({"loss": [1.0, "low"]}), "run"),
+    ("diagnose a number", lambda: labkit.diagnose(42), "run"),
+    ("diagnose a CSV with no loss column", lambda: labkit.diagnose(_csv("epoch,accuracy\n0,0.5\n1,0.6\n")), "loss"),
+    ("diagnose with a non-model", lambda: labkit.diagnose({"loss": [1.0, 0.5]}, model="net"), "model"),
+    ("sweep an empty list", lambda: sweep(neg, {"lr": []}), "grid"),
+    ("sweep mode", lambda: sweep(neg, {"lr": [1e-3]}, mode="fast"), "mode"),
+    ("sweep a bad lr", lambda: sweep(neg, {"lr": [-1.0]}), "lr"),
+    ("panel of an unknown case", lambda: labkit.explore("exploding"), "exploding"),
+    ("panel seed", lambda: labkit.explore(neg, seed=-1), "seed"),
+    ("panel backend", lambda: labkit.explore(neg, backend="qt"), "backend"),
 ]
 
 
@@ -91,6 +113,13 @@ def test_bad_input_is_named(what, call, argument):
 
 def test_at_least_30_bad_inputs_are_tried():
     assert len(BAD_INPUTS) >= 30
+
+
+def test_pretraining_cache_does_not_change_the_next_run():
+    # the backbone is pretrained once per seed and cached: a cold and a warm cache must give the same run
+    case = cases.get("oscillating-loss")
+    knobs = case.fix("pretrained backbone") | {"epochs": 3}
+    assert case.run(seed=11, device="cpu", **knobs).step_loss == case.run(seed=11, device="cpu", **knobs).step_loss
 
 
 def test_divergence_survives_and_is_kept():
