@@ -213,10 +213,7 @@ def _run_built(case: Case, built: _Built, device: torch.device, progress: bool,
     with _deterministic(device):
         setup, generator = built.restore()
         k = case.knobs(**built.knobs)
-        history = History(case=case.name, knobs=dataclasses.asdict(k), seed=int(built.seed), device=str(device),
-                          metric_name=setup.metric_name)
-        if "baseline_val_loss" in setup.data.info:
-            history.final["baseline_val_loss"] = float(setup.data.info["baseline_val_loss"])
+        history = case.new_history(k, built.seed, device, setup)
         return fit(setup.model, setup.loss_fn, setup.data, setup.train, metrics=setup.metrics, history=history,
                    device=device, generator=generator, augment=setup.augment, params=setup.params,
                    progress=progress, on_epoch=None if on_epoch is None else lambda _h: on_epoch())
@@ -321,11 +318,7 @@ def _fit_stacked(case: Case, knob_sets: list[dict[str, Any]], changes: list[dict
     first, generator = built.restore() if built is not None else _build(case, knob_sets[0], seed, device)
     cfgs = [dataclasses.replace(first.train, **c) for c in changes]
     with _deterministic(device):
-        histories = [History(case=case.name, knobs=dataclasses.asdict(case.knobs(**k)), seed=int(seed),
-                             device=str(device), metric_name=first.metric_name) for k in knob_sets]
-        if "baseline_val_loss" in first.data.info:
-            for h in histories:
-                h.final["baseline_val_loss"] = float(first.data.info["baseline_val_loss"])
+        histories = [case.new_history(case.knobs(**k), seed, device, first) for k in knob_sets]
         return _loop(first, cfgs, histories, generator, device, progress, on_epoch)
 
 

@@ -86,13 +86,18 @@ class Case:
         with exclusive(), _deterministic(dev):
             generator = seed_everything(seed)
             setup = self.build(k, generator)
-            history = History(case=self.name, knobs=dataclasses.asdict(k), seed=int(seed), device=str(dev),
-                              metric_name=setup.metric_name)
-            if "baseline_val_loss" in setup.data.info:
-                history.final["baseline_val_loss"] = float(setup.data.info["baseline_val_loss"])
+            history = self.new_history(k, seed, dev, setup)
             return fit(setup.model, setup.loss_fn, setup.data, setup.train, metrics=setup.metrics,
                        history=history, device=dev, generator=generator, augment=setup.augment,
                        params=setup.params, progress=progress, on_epoch=on_epoch)
+
+    def new_history(self, knobs: Any, seed: int, device: torch.device, setup: Setup) -> History:
+        """Return the empty History a run of ``knobs`` on ``setup`` starts from (shared with labkit.sweep)."""
+        history = History(case=self.name, knobs=dataclasses.asdict(knobs), seed=int(seed), device=str(device),
+                          metric_name=setup.metric_name)
+        if "baseline_val_loss" in setup.data.info:
+            history.final["baseline_val_loss"] = float(setup.data.info["baseline_val_loss"])
+        return history
 
     def sweep(self, seed: int = 0, device: str | torch.device | None = None, progress: bool = False,
               **grid: Any) -> dict[tuple, History]:
