@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -135,21 +136,25 @@ def others_waiting() -> bool:
 
 @contextlib.contextmanager
 def _deterministic(device: torch.device) -> Iterator[None]:
-    """Use deterministic kernels for the run (CPU algorithms, cuDNN convs), restoring the caller's settings."""
-    if device.type == "cuda":
-        before = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        try:
-            yield
-        finally:
-            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before
-        return
-    if device.type != "cpu":
+    """Use deterministic kernels for the run, restoring the caller's settings afterwards.
+
+    CPU and CUDA turn on ``torch.use_deterministic_algorithms``; on CUDA only as a warning (``warn_only``),
+    so an op without a deterministic CUDA kernel warns instead of stopping a learner's run (no case uses
+    one: tests/test_reliability.py records every op each case runs). CUDA also gets deterministic cuDNN
+    convolutions without benchmarking and the cuBLAS workspace setting that PyTorch's reproducibility
+    notes ask for (read when PyTorch first sets up cuBLAS in the process).
+    """
+    if device.type not in ("cpu", "cuda"):
         yield
         return
-    before = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(before)
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
