@@ -219,3 +219,28 @@ def test_background_precompute_never_changes_a_run_in_the_notebook():
     q.close(timeout=60)
     assert during.step_loss == alone.step_loss and during.val_loss == alone.val_loss
     assert q.errors == []
+
+
+def _curves(scale: float, diverged_at: int | None = None) -> "labkit.History":
+    loss = [scale * (1 - 0.3 * e) for e in range(6)]
+    if diverged_at is not None:
+        loss[diverged_at:] = [math.nan] * (6 - diverged_at)
+    return labkit.History(case="negative-loss", metric_name="accuracy", steps_per_epoch=1, step_loss=loss,
+                          train_loss=loss, val_loss=[v + 0.5 for v in loss], train_metric=[0.1 * e for e in range(6)],
+                          val_metric=[0.05 * e for e in range(6)], diverged_step=diverged_at,
+                          diverged_epoch=diverged_at)
+
+
+@pytest.mark.parametrize("scale", ["linear", "log"])
+def test_a_redraw_looks_exactly_like_a_drawing_on_a_new_figure(panel, scale):
+    """Redraws keep the axes and only swap curves: the picture must not keep anything of earlier runs."""
+    panel.scale = scale
+    big, negative, diverged = _curves(1000.0), _curves(-50.0), _curves(2.0, diverged_at=3)
+    for history, ghost in [(big, None), (negative, big), (diverged, negative), (big, diverged)]:
+        panel._draw(history, ghost, live=False)
+    redrawn = panel.plot.value
+    panel._figure = panels._figure()
+    panel._draw(big, diverged, live=False)
+    assert panel.plot.value == redrawn
+    loss_ax, metric_ax = panel.figure.axes
+    assert loss_ax.get_ylim()[1] < 2000 and len(loss_ax.lines) == 4 and len(loss_ax.texts) == 0

