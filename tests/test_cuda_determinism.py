@@ -10,6 +10,7 @@ tests/test_core.py::test_same_seed_on_cuda_agrees_within_tolerance.
 """
 
 import collections
+import os
 
 import pytest
 import torch
@@ -129,8 +130,6 @@ def test_a_cuda_run_turns_on_deterministic_kernels_and_restores_the_callers_sett
             assert torch.are_deterministic_algorithms_enabled()
             assert torch.is_deterministic_algorithms_warn_only_enabled()  # warn, never stop a learner's run
             assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
-            import os
-
             assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
         assert not torch.are_deterministic_algorithms_enabled()
         assert torch.backends.cudnn.benchmark and torch.backends.cudnn.deterministic == before[2]
@@ -146,6 +145,4 @@ def test_a_users_cublas_setting_is_kept(monkeypatch):
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
     with _deterministic(torch.device("cuda")):
         pass
-    import os
-
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"

@@ -461,7 +461,7 @@ def _figure() -> Figure:
 
 def _clear(ax: Axes) -> None:
     """Remove the curves, marks and legend of ``ax`` but keep its axes and ticks (``cla`` rebuilds them:
-    a redraw takes ~25 % longer with it)."""
+    a slider move over the precomputed grid took 0.08 s with it, 0.055-0.062 s without)."""
     for artist in [*ax.lines, *ax.texts, *ax.collections, *ax.patches]:
         artist.remove()
     legend = ax.get_legend()

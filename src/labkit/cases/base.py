@@ -140,7 +140,7 @@ def _deterministic(device: torch.device) -> Iterator[None]:
 
     CPU and CUDA turn on ``torch.use_deterministic_algorithms``; on CUDA only as a warning (``warn_only``),
     so an op without a deterministic CUDA kernel warns instead of stopping a learner's run (no case uses
-    one: tests/test_reliability.py records every op each case runs). CUDA also gets deterministic cuDNN
+    one: tests/test_cuda_determinism.py records every op each case runs). CUDA also gets deterministic cuDNN
     convolutions without benchmarking and the cuBLAS workspace setting that PyTorch's reproducibility
     notes ask for (read when PyTorch first sets up cuBLAS in the process).
     """
