@@ -232,8 +232,11 @@ def _curves(scale: float, diverged_at: int | None = None) -> "labkit.History":
 
 
 @pytest.mark.parametrize("scale", ["linear", "log"])
-def test_a_redraw_looks_exactly_like_a_drawing_on_a_new_figure(panel, scale):
+def test_a_redraw_looks_exactly_like_a_drawing_on_a_new_figure(scale):
     """Redraws keep the axes and only swap curves: the picture must not keep anything of earlier runs."""
+    panel = labkit.explore(SHORT, seed=0, device="cpu", precompute=False, backend="image")
+    panel.wait(120)
+    panel.close()
     panel.scale = scale
     big, negative, diverged = _curves(1000.0), _curves(-50.0), _curves(2.0, diverged_at=3)
     for history, ghost in [(big, None), (negative, big), (diverged, negative), (big, diverged)]:
