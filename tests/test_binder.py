@@ -40,9 +40,9 @@ assert kernel_prefix == sys.prefix, f"kernel ran in {kernel_prefix}, not in {sys
 """
 
 
-def _run(cmd, **kwargs):
-    """Run a command from the repository root; return it, with output for the assert message."""
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, **kwargs)
+def _run(cmd, cwd=REPO, **kwargs):
+    """Run a command (from the repository root by default); return it, with output for the assert message."""
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, **kwargs)
 
 
 def _tail(proc, n=6000):
@@ -82,12 +82,14 @@ def test_start_script_limits_threads_and_runs_its_arguments():
     assert proc.stdout.strip() == "1"
 
 
-def test_environment_has_cpu_torch_labkit_and_lab_widgets(binder_python):
+def test_environment_has_cpu_torch_labkit_and_lab_widgets(binder_python, tmp_path):
     check = (
         "import torch, labkit, ipywidgets, ipympl, jupyterlab, ipykernel; "
         "print(torch.__version__, torch.version.cuda, labkit.__file__, ipywidgets.__version__)"
     )
-    proc = _run([str(binder_python), "-c", check], timeout=300)
+    # From outside the checkout: `python -c` puts its working directory first on sys.path, and the
+    # repository root holds labkit/ itself, which would be imported instead of the installed copy.
+    proc = _run([str(binder_python), "-c", check], cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, _tail(proc)
     torch_version, cuda, labkit_file, ipywidgets_version = proc.stdout.split()
     assert torch_version.endswith("+cpu") and cuda == "None"

@@ -27,7 +27,7 @@ from make_lessons import KERNELSPEC, repo_url  # noqa: E402
 
 FILE = "06_diagnose_your_own_run.ipynb"
 LESSON_PATH = ROOT / "lessons" / FILE
-EXAMPLE_PATH = ROOT / "src" / "labkit" / "examples" / "late_explosion.json"
+EXAMPLE_PATH = ROOT / "labkit" / "examples" / "late_explosion.json"
 
 # The late-explosion example: a Keras ``history.history`` shaped like lesson 04's run, shortened to 200 epochs.
 DESCENT_EPOCHS = 150  # smooth descent ...
