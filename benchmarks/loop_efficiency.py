@@ -106,8 +106,7 @@ def main() -> None:
             loop(setup, e)
 
         def labkit_loop(s, e):
-            fit(s.model, s.loss_fn, s.data, s.train, metrics=s.metrics, history=History(), device=dev,
-                generator=torch.Generator().manual_seed(0), augment=s.augment, params=s.params)
+            fit(s, history=History(), device=dev, generator=torch.Generator().manual_seed(0))
 
         t_lab = best_of(lambda: run(labkit_loop, epochs), args.repeats, dev)
         t_bare = best_of(lambda: run(lambda s, e: bare_loop(s, e, dev, torch.Generator().manual_seed(0)), epochs),

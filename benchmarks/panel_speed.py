@@ -16,7 +16,7 @@ import statistics
 import time
 
 import labkit
-from labkit import cases, panels
+from labkit import cases, runner
 
 
 def measure(name: str, device: str | None) -> dict[str, float]:
@@ -28,7 +28,7 @@ def measure(name: str, device: str | None) -> dict[str, float]:
     start = time.perf_counter()
     panel.wait(precompute=True)
     precompute = time.perf_counter() - start
-    grid = panels._slider_grid(case.defaults.lr, case.knob_specs()["lr"][0])
+    grid = runner.slider_grid(case.defaults.lr, case.knob_specs()["lr"][0])
     redraws = []
     trained = len(panel.calls)
     for value in grid[::2]:
@@ -38,7 +38,7 @@ def measure(name: str, device: str | None) -> dict[str, float]:
         redraws.append(time.perf_counter() - start)
         panel.close()  # no new precompute around the moved slider while we time
     assert len(panel.calls) == trained, "a grid position was trained, not drawn from the precomputed grid"
-    off_grid = grid[0] * 10 ** (panels.LOG_STEP / 2)
+    off_grid = grid[0] * 10 ** (runner.LOG_STEP / 2)
     start = time.perf_counter()
     panel.set(lr=off_grid)
     panel.wait()

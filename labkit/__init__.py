@@ -4,8 +4,17 @@ from . import cases, plots
 from .device import pick_device, seed_everything
 from .history import History
 from .diagnosis import diagnose
-from .panels import Panel, explore
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """Import the widget panel on first use, so widget-free code (labkit.runner, scripts) never loads ipywidgets."""
+    if name in ("Panel", "explore"):
+        from . import panels
+
+        return getattr(panels, name)
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+
 
 __all__ = ["History", "cases", "Panel", "diagnose", "explore", "plots", "pick_device", "seed_everything", "__version__"]

@@ -1,4 +1,8 @@
-"""One ipywidget per knob spec, and the knob value read back from it; panels.py lays them out."""
+"""One ipywidget per knob spec, and the knob value read back from it; panels.py lays them out.
+
+Log sliders move in ``LOG_STEP`` (quarter decades: 1e-3, 1.8e-3, 3.2e-3, 5.6e-3, 1e-2), the positions
+labkit.runner trains ahead.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from .knobs import Choice, Flag, FloatRange, IntRange
+from .runner import LOG_STEP  # log sliders stop where the runner precomputes
 
 SLIDER_MAX_SPAN = 500  # int knobs with a wider range get a text box: a slider cannot hit 1..50000 exactly
-LOG_STEP = 0.25  # a log slider moves in quarter decades (1e-3, 1.8e-3, 3.2e-3, 5.6e-3, 1e-2): panels precompute these
 LINEAR_STEPS = 90  # positions of a linear slider (dropout 0..0.9 in steps of 0.01)
 STYLE = {"description_width": "initial"}  # show the whole knob name, not a truncated one
 LAYOUT = {"width": "330px"}

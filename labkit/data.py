@@ -1,11 +1,31 @@
-"""Synthetic data builders, one per case; everything is generated in memory from a seed."""
+"""The ``Data`` a run trains on, and its synthetic builders, one per case, generated in memory from a seed."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
-from .train import Data
+
+@dataclass
+class Data:
+    """Pre-stacked tensors of one case; ``train.fit`` moves them to the device once."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
+    x_test: torch.Tensor | None = None
+    y_test: torch.Tensor | None = None
+    info: dict[str, Any] = field(default_factory=dict)  # e.g. the predict-the-mean baseline
+
+    def to(self, device: torch.device) -> Data:
+        """Return a copy with every tensor on ``device``."""
+        move = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()}
+        return Data(**move)
+
 
 NORMALIZATIONS = ("window", "global", "none")
 SPLITS = ("chronological", "shuffled")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(repr=False)  # the generated repr would print every list: thousands of numbers in a notebook
 class History:
     """Record of one run; the training loop fills it, plots and diagnosis only read it.
 
@@ -20,6 +21,7 @@ class History:
 
     case: str = ""  # case name, "" for a run built by hand
     knobs: dict[str, Any] = field(default_factory=dict)  # every knob value the run used
+    changed: dict[str, Any] = field(default_factory=dict)  # the knobs that differ from the case's defaults
     seed: int = 0  # seed passed to the run
     device: str = "cpu"  # device the run trained on
     metric_name: str = "accuracy"  # what train_metric / val_metric measure
@@ -49,6 +51,34 @@ class History:
         """Return True when the run hit NaN/inf."""
         return self.diverged_step is not None
 
+    def summary(self) -> list[tuple[str, str]]:
+        """Return (label, text) rows: case, changed knobs, epochs, best/final losses, divergence or stop."""
+        rows = [("case", self.case or "(built by hand)"),
+                ("knobs changed from the defaults",
+                 ", ".join(f"{k}={_short(v)}" for k, v in self.changed.items()) or "none")]
+        rows.append(("epochs", f"{self.num_epochs}" + (f" of {self.knobs['epochs']}" if isinstance(
+            self.knobs.get("epochs"), int) and self.knobs["epochs"] != self.num_epochs else "")))
+        for label, curve in (("training loss", self.train_loss), ("validation loss", self.val_loss)):
+            finite = [(v, i) for i, v in enumerate(curve) if math.isfinite(v)]
+            if finite:
+                best, at = min(finite)
+                rows.append((label, f"best {_short(best)} (epoch {at + 1}), final {_short(curve[-1])}"))
+        if self.diverged:
+            rows.append(("diverged", f"at step {self.diverged_step} (epoch {self.diverged_epoch + 1}): "
+                                     "the loss became NaN or infinite"))
+        if self.stopped_epoch is not None:
+            rows.append(("early stopping", f"stopped after epoch {self.stopped_epoch + 1}"))
+        return rows
+
+    def __repr__(self) -> str:
+        """Return one short line (never the recorded lists)."""
+        return "History(" + "; ".join(f"{label}: {text}" for label, text in self.summary()) + ")"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+                       f"<td style='text-align:left'>{html.escape(text)}</td></tr>" for label, text in self.summary())
+        return f"<table><caption style='text-align:left'><b>History</b></caption>{rows}</table>"
+
     def to_dict(self) -> dict[str, Any]:
         """Return a plain-dict copy (JSON-ready apart from NaN/inf floats)."""
         return dataclasses.asdict(self)
@@ -72,6 +102,11 @@ class History:
     def from_json(cls, text: str) -> History:
         """Build a History from ``to_json`` output."""
         return cls.from_dict(_decode(json.loads(text)))
+
+
+def _short(value: Any) -> str:
+    """Return ``value`` in a few characters (floats to 3 significant digits)."""
+    return f"{value:.3g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)
 
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

@@ -69,15 +69,29 @@ class Flag:
         return value
 
 
-def knob(default: Any, spec: FloatRange | IntRange | Choice | Flag, help: str) -> Any:
-    """Declare a dataclass field with its allowed values and a one-line help text."""
+def knob(default: Any, spec: FloatRange | IntRange | Choice | Flag, help: str, *, train: bool = False) -> Any:
+    """Declare a dataclass field with its allowed values and a one-line help text.
+
+    ``train=True`` declares a training-config knob: ``TrainConfig.from_knobs`` copies it into the
+    field of the same name and the case's build reads it nowhere else. Two runs that differ only in
+    such knobs then share model, data and loss, so a sweep can train them side by side in one stack
+    when the field is per-model (``train.HOT_TRAIN_FIELDS``); tests/test_sweep.py checks every case's
+    declaration by building with two values.
+    """
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True or False, got {train!r}")
     spec.check("default", default)
-    return field(default=default, metadata={"spec": spec, "help": help})
+    return field(default=default, metadata={"spec": spec, "help": help, "train": train})
 
 
 def specs(knobs_cls: type) -> dict[str, tuple[Any, str]]:
     """Return ``{name: (spec, help)}`` for a knob dataclass (class or instance)."""
     return {f.name: (f.metadata["spec"], f.metadata["help"]) for f in dataclasses.fields(knobs_cls)}
+
+
+def train_knobs(knobs_cls: type) -> tuple[str, ...]:
+    """Return the names of the knobs declared ``train=True``, in declaration order."""
+    return tuple(f.name for f in dataclasses.fields(knobs_cls) if f.metadata.get("train", False))
 
 
 def validate(defaults: Any, overrides: dict[str, Any]) -> Any:

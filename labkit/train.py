@@ -1,20 +1,30 @@
-"""The training loop: pre-stacked tensors on one device, a History out, nothing drawn or printed."""
+"""The training loop: a ``Setup`` on one device in, a History out, nothing drawn or printed.
+
+``record_epoch`` is the loop's per-epoch bookkeeping; the stacked sweep loop (labkit.stacked) calls
+it too, so a swept History is recorded exactly as ``fit`` records one.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from .data import Data
 from .history import History
+from .knobs import train_knobs
 from .schedules import SCHEDULES, LRSchedule
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 LOSSES = ("mse", "bce", "bce-logits", "nll", "cross-entropy", "logcosh")
+# TrainConfig fields that may differ between the models of one stack (labkit.stacked gives each model
+# its own); every other field, and everything outside the config, must be the same for all of them
+HOT_TRAIN_FIELDS = ("lr", "eps", "betas", "weight_decay", "schedule", "early_stopping")
 
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -23,7 +33,7 @@ EpochHook = Callable[[History], None]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train; every field is checked by the case knobs before it gets here."""
+    """How to train; cases build it from their knobs with ``from_knobs``, and every field is checked here."""
 
     epochs: int = 10  # passes over the training split
     batch_size: int = 64  # samples per step; 0 means the whole training split (full batch)
@@ -51,6 +61,52 @@ class TrainConfig:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule={self.schedule!r} is not allowed; allowed: {', '.join(map(repr, SCHEDULES))}")
 
+    @classmethod
+    def from_knobs(cls, knobs: Any, **fixed: Any) -> TrainConfig:
+        """Return the config of a case's ``knobs``: every knob named like a field, plus the case's ``fixed`` fields.
+
+        e.g. ``TrainConfig.from_knobs(k, batch_size=0)`` for a case that always trains full-batch; a field
+        given both ways is an error, so each field is set in one place. A knob named like a field feeds it
+        whether or not it is declared ``train=True``; the declaration only adds that the build reads it
+        nowhere else (``hot_knobs``).
+        """
+        if not dataclasses.is_dataclass(knobs) or isinstance(knobs, type):
+            raise TypeError(f"knobs must be a knob dataclass instance (a case's Knobs), got {type(knobs).__name__}")
+        names = config_knobs(knobs)
+        unknown = sorted(set(fixed) - set(_FIELDS))
+        if unknown:
+            raise ValueError(f"fixed field(s) {', '.join(map(repr, unknown))} are not TrainConfig fields; "
+                             f"allowed: {', '.join(_FIELDS)}")
+        clash = [n for n in fixed if n in names]
+        if clash:
+            raise ValueError(f"{', '.join(map(repr, clash))} is both a knob of {type(knobs).__name__} and a fixed field; "
+                             f"allowed: fixed fields that are not knobs ({', '.join(n for n in _FIELDS if n not in names)})")
+        return cls(**{n: getattr(knobs, n) for n in names}, **fixed)
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+
+def config_knobs(knobs: Any) -> tuple[str, ...]:
+    """Return the knobs that feed TrainConfig through ``from_knobs`` (those named like a field), in declaration order.
+
+    ``knobs`` is a knob dataclass (class or instance); a knob declared ``train=True`` must be named like a field.
+    """
+    if not dataclasses.is_dataclass(knobs):
+        raise TypeError(f"knobs must be a knob dataclass (a case's Knobs), got {type(knobs).__name__}")
+    stray = [n for n in train_knobs(knobs) if n not in _FIELDS]
+    if stray:
+        raise ValueError(f"knob(s) {', '.join(map(repr, stray))} of {getattr(knobs, '__name__', type(knobs).__name__)} "
+                         f"are declared train=True but are no TrainConfig field; allowed: {', '.join(_FIELDS)}")
+    return tuple(f.name for f in dataclasses.fields(knobs) if f.name in _FIELDS)
+
+
+def hot_knobs(knobs: Any) -> tuple[str, ...]:
+    """Return the knobs a stacked sweep may give each model of one stack: declared ``train=True`` (they feed
+    TrainConfig through ``from_knobs`` and nothing else) and named like one of HOT_TRAIN_FIELDS."""
+    config_knobs(knobs)  # checks the declaration
+    return tuple(n for n in train_knobs(knobs) if n in HOT_TRAIN_FIELDS)
+
 
 def _check_int(name: str, value: Any, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -67,21 +123,29 @@ def _check_positive(name: str, value: Any) -> None:
 
 
 @dataclass
-class Data:
-    """Pre-stacked tensors of one case; ``fit`` moves them to the device once."""
+class Setup:
+    """Everything one run needs, built from knobs by a case's ``build`` function."""
 
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor | None = None
-    y_val: torch.Tensor | None = None
-    x_test: torch.Tensor | None = None
-    y_test: torch.Tensor | None = None
-    info: dict[str, Any] = field(default_factory=dict)  # e.g. the predict-the-mean baseline
+    model: nn.Module
+    loss_fn: nn.Module
+    data: Data
+    train: TrainConfig
+    metrics: dict[str, Metric]  # first one is the main metric
+    metric_name: str  # how the main metric is shown ("accuracy", "sign accuracy")
+    augment: Augment | None = None
+    params: list[nn.Parameter] | None = None  # None: train every parameter
 
-    def to(self, device: torch.device) -> Data:
-        """Return a copy with every tensor on ``device``."""
-        move = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()}
-        return Data(**move)
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(self.model).__name__}")
+        if not isinstance(self.loss_fn, nn.Module):
+            raise TypeError(f"loss_fn must be a torch.nn.Module (e.g. make_loss('mse')), got {type(self.loss_fn).__name__}")
+        if not isinstance(self.data, Data):
+            raise TypeError(f"data must be a labkit.data.Data, got {type(self.data).__name__}")
+        if not isinstance(self.train, TrainConfig):
+            raise TypeError(f"train must be a labkit.train.TrainConfig, got {type(self.train).__name__}")
+        if not isinstance(self.metrics, dict) or not self.metrics or not all(map(callable, self.metrics.values())):
+            raise ValueError(f"metrics must be a non-empty dict of name -> function(output, target), got {self.metrics!r}")
 
 
 class LogCoshLoss(nn.Module):
@@ -141,35 +205,84 @@ def _grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
     return torch.stack(norms).norm() if norms else torch.zeros(())
 
 
-def fit(model: nn.Module, loss_fn: nn.Module, data: Data, cfg: TrainConfig, *,
-        metrics: dict[str, Metric], history: History, device: torch.device,
-        generator: torch.Generator, augment: Augment | None = None,
-        params: list[nn.Parameter] | None = None, progress: bool = False,
-        on_epoch: EpochHook | None = None) -> History:
-    """Train ``model`` and fill ``history``; stop cleanly on NaN/inf or early stopping.
+
+
+def record_epoch(history: History, epoch: int, lr: float, step_losses: list[float], step_norms: list[float],
+                 metric: float, val: tuple[float, dict[str, float]] | None, main_metric: str,
+                 other_metrics: list[str], early_stopping: int) -> bool:
+    """Append one finished epoch to ``history``; return True when the run ends with it.
+
+    A NaN/inf step loss keeps the steps up to and including the first bad one and ends the run, as does a
+    NaN/inf validation loss; ``early_stopping`` epochs without a new best validation loss end it too.
+    ``metric`` is the main metric over the epoch's batches, ``val`` (loss, {metric: value}) on the
+    validation split or None when there is none; metrics other than the main one go to ``extra``.
+    """
+    steps = len(step_losses)
+    history.lr.append(lr)
+    bad = [i for i, v in enumerate(step_losses) if not math.isfinite(v)]
+    if bad:
+        history.step_loss += step_losses[:bad[0] + 1]
+        history.grad_norm += step_norms[:bad[0] + 1]
+        history.diverged_step, history.diverged_epoch = epoch * steps + bad[0], epoch
+        history.train_loss.append(math.nan)
+        history.train_metric.append(math.nan)
+        if val is not None:
+            history.val_loss.append(math.nan)
+            history.val_metric.append(math.nan)
+        return True
+    history.step_loss += step_losses
+    history.grad_norm += step_norms
+    history.train_loss.append(sum(step_losses) / steps)
+    history.train_metric.append(metric)
+    if val is None:
+        return False
+    val_loss, values = val
+    history.val_loss.append(val_loss)
+    history.val_metric.append(values[main_metric])
+    for name in other_metrics:
+        history.extra.setdefault(f"val_{name}", []).append(values[name])
+    if not math.isfinite(val_loss):
+        history.diverged_step, history.diverged_epoch = (epoch + 1) * steps - 1, epoch
+        return True
+    if history.best_epoch is None or val_loss < history.val_loss[history.best_epoch]:
+        history.best_epoch = epoch
+    if early_stopping and epoch - history.best_epoch >= early_stopping:
+        history.stopped_epoch = epoch
+        return True
+    return False
+
+
+def record_test(history: History, test: tuple[float, dict[str, float]]) -> None:
+    """Put the test split's (loss, {metric: value}) into ``history.final`` as test_loss and test_<metric>."""
+    test_loss, values = test
+    history.final["test_loss"] = test_loss
+    history.final.update({f"test_{k}": v for k, v in values.items()})
+
+
+def fit(setup: Setup, *, history: History, device: torch.device, generator: torch.Generator,
+        progress: bool = False, on_epoch: EpochHook | None = None) -> History:
+    """Train ``setup.model`` and fill ``history``; stop cleanly on NaN/inf or early stopping.
 
     Parameters
     ----------
-    metrics:
-        Name -> function(output, target) returning a 0-d tensor; the first is the main metric
-        (``train_metric``/``val_metric``), the others go to ``history.extra`` as ``val_<name>``.
+    setup:
+        Model, loss, data, TrainConfig and metrics: the first metric is the main one
+        (``train_metric``/``val_metric``), the others go to ``history.extra`` as ``val_<name>``;
+        ``setup.params`` limits training to some parameters (e.g. the head of a frozen backbone).
     generator:
         CPU generator for shuffling and augmentation, so a seed fixes the whole run.
-    params:
-        Parameters to train (default: all of ``model``), e.g. only the head of a frozen backbone.
     on_epoch:
-        Called with the History after every epoch (live plots); must not change it.
+        Called with the History after every epoch, the last one included (live plots); must not change it.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(data, Data):
-        raise TypeError(f"data must be a labkit.train.Data, got {type(data).__name__}")
+    if not isinstance(setup, Setup):
+        raise TypeError(f"setup must be a labkit.train.Setup (what a case's build returns), got {type(setup).__name__}")
+    data, cfg, metrics = setup.data, setup.train, setup.metrics
     if len(data.x_train) == 0 or len(data.x_train) != len(data.y_train):
         raise ValueError(f"data.x_train and data.y_train must be non-empty and of equal length, "
                          f"got {len(data.x_train)} and {len(data.y_train)}")
-    model.to(device)
+    model, loss_fn, augment = setup.model.to(device), setup.loss_fn.to(device), setup.augment  # loss: class weights
     data = data.to(device)
-    params = [p for p in (params if params is not None else model.parameters()) if p.requires_grad]
+    params = [p for p in (setup.params if setup.params is not None else model.parameters()) if p.requires_grad]
     opt = make_optimizer(params, cfg)
     schedule = LRSchedule(cfg.schedule, cfg.lr, cfg.epochs)
     n = len(data.x_train)
@@ -177,7 +290,6 @@ def fit(model: nn.Module, loss_fn: nn.Module, data: Data, cfg: TrainConfig, *,
     steps = math.ceil(n / bs)
     history.steps_per_epoch = steps
     main_metric, *other_metrics = list(metrics)
-    has_val = data.x_val is not None
     step_loss = torch.empty(steps, device=device)
     step_norm = torch.empty(steps, device=device)
     epochs = range(cfg.epochs)
@@ -208,45 +320,16 @@ def fit(model: nn.Module, loss_fn: nn.Module, data: Data, cfg: TrainConfig, *,
             metric_sum += metrics[main_metric](out.detach(), yb) * len(yb)
         # one host sync per epoch: read the whole epoch's step records at once
         records = torch.cat([step_loss, step_norm, metric_sum.reshape(1)]).tolist()
-        losses, norms, epoch_metric = records[:steps], records[steps:2 * steps], records[-1] / n
-        history.lr.append(lr)
-        bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
-        if bad:
-            history.step_loss += losses[:bad[0] + 1]
-            history.grad_norm += norms[:bad[0] + 1]
-            history.diverged_step = epoch * steps + bad[0]
-            history.diverged_epoch = epoch
-            history.train_loss.append(math.nan)
-            history.train_metric.append(math.nan)
-            if has_val:
-                history.val_loss.append(math.nan)
-                history.val_metric.append(math.nan)
-            break
-        history.step_loss += losses
-        history.grad_norm += norms
-        history.train_loss.append(sum(losses) / steps)
-        history.train_metric.append(epoch_metric)
-        if has_val:
-            val_loss, values = evaluate(model, loss_fn, data.x_val, data.y_val, metrics)
-            history.val_loss.append(val_loss)
-            history.val_metric.append(values[main_metric])
-            for name in other_metrics:
-                history.extra.setdefault(f"val_{name}", []).append(values[name])
-            if not math.isfinite(val_loss):
-                history.diverged_step = (epoch + 1) * steps - 1
-                history.diverged_epoch = epoch
-                break
-            if history.best_epoch is None or val_loss < history.val_loss[history.best_epoch]:
-                history.best_epoch = epoch
-        schedule.step(history.train_loss[-1])
+        # evaluated even after a NaN step (then unused): eval mode draws nothing, so the run stays the same
+        val = evaluate(model, loss_fn, data.x_val, data.y_val, metrics) if data.x_val is not None else None
+        ended = record_epoch(history, epoch, lr, records[:steps], records[steps:2 * steps], records[-1] / n, val,
+                             main_metric, other_metrics, cfg.early_stopping)
         if on_epoch is not None:
             on_epoch(history)
-        if cfg.early_stopping and has_val and epoch - history.best_epoch >= cfg.early_stopping:
-            history.stopped_epoch = epoch
+        if ended:
             break
+        schedule.step(history.train_loss[-1])
     if data.x_test is not None and not history.diverged:
-        test_loss, values = evaluate(model, loss_fn, data.x_test, data.y_test, metrics)
-        history.final["test_loss"] = test_loss
-        history.final.update({f"test_{k}": v for k, v in values.items()})
+        record_test(history, evaluate(model, loss_fn, data.x_test, data.y_test, metrics))
     history.wall_time = time.perf_counter() - start
     return history

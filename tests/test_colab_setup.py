@@ -5,6 +5,9 @@ match its GPU) but not labkit. The first code cell must install labkit only when
 and must leave those three alone. Colab renders standard ipywidgets itself; ipympl's canvas needs
 its custom widget manager, which must be switched on only on Colab and only where ipympl is used.
 The badges must open this very file, from the repository named in pyproject.toml.
+
+Each lesson is checked twice, as stored: the .ipynb that Colab and Binder open, and its py:percent
+twin (lessons/NN_name.py, paired through lessons/jupytext.toml) that teachers may edit instead.
 """
 
 import ast
@@ -15,6 +18,7 @@ import re
 import sys
 from pathlib import Path
 
+import jupytext
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
@@ -24,7 +28,9 @@ else:  # pragma: no cover
     tomllib = pytest.importorskip("tomli")
 
 REPO = Path(__file__).resolve().parents[1]
-LESSONS = sorted((REPO / "lessons").glob("*.ipynb"))
+NOTEBOOKS = sorted((REPO / "lessons").glob("*.ipynb"))
+# every notebook, then every text twin (a missing twin fails tests/test_lessons_meta.py)
+LESSONS = NOTEBOOKS + [p.with_suffix(".py") for p in NOTEBOOKS if p.with_suffix(".py").exists()]
 REPO_URL = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Repository"].rstrip("/")
 GITHUB_PATH = REPO_URL.removeprefix("https://github.com/")  # "owner/name"
 PRELOADED_ON_COLAB = ("torch", "numpy", "matplotlib")
@@ -32,6 +38,8 @@ IPYMPL_USE = re.compile(r"%matplotlib\s+(widget|ipympl)|\bipympl\b")
 
 
 def _notebook(path):
+    if path.suffix == ".py":
+        return jupytext.read(path, fmt="py:percent")
     return json.loads(path.read_text())
 
 
@@ -113,6 +121,10 @@ def test_repository_url_is_a_github_repository():
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPO_URL), REPO_URL
 
 
+def test_every_lesson_and_its_twin_are_checked():
+    assert NOTEBOOKS and len(LESSONS) == 2 * len(NOTEBOOKS), [p.name for p in LESSONS]
+
+
 @lessons
 def test_first_code_cell_installs_labkit_only_when_missing(lesson):
     cells = _code_cells(_notebook(lesson))
@@ -179,7 +191,8 @@ def test_colab_widget_manager_only_where_ipympl_is_used(lesson):
 def test_badges_open_this_lesson_from_the_pyproject_repository(lesson):
     nb = _notebook(lesson)
     markdown = "\n".join(_source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
-    path = f"lessons/{lesson.name}"
+    name = lesson.with_suffix(".ipynb").name  # a twin's badges open its notebook
+    path = f"lessons/{name}"
     colab = f"https://colab.research.google.com/github/{GITHUB_PATH}/blob/main/{path}"
     binder = re.compile(
         rf"https://mybinder\.org/v2/gh/{re.escape(GITHUB_PATH)}/(main|HEAD)\?urlpath=lab/tree/{re.escape(path)}\)"
@@ -197,7 +210,7 @@ def test_badges_open_this_lesson_from_the_pyproject_repository(lesson):
     # Every Colab/Binder link in the lesson points at this repository and this file.
     for link in links:
         if "colab.research.google.com/github" in link or "mybinder.org/v2" in link:
-            assert GITHUB_PATH in link and lesson.name in link, f"{lesson.name}: badge {link} opens something else"
+            assert GITHUB_PATH in link and name in link, f"{lesson.name}: badge {link} opens something else"
     first_markdown = next(_source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert colab in first_markdown and binder_links[0] in first_markdown, (
         f"{lesson.name}: the badges belong in the first markdown cell, under the title"

@@ -1,5 +1,6 @@
 """Core pieces: device, seeding, knobs, History, schedules, the loop's divergence handling, plots."""
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -15,7 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import labkit  # noqa: E402
 from labkit import cases, plots  # noqa: E402
 from labkit.history import History  # noqa: E402
+from labkit.knobs import Choice, FloatRange, IntRange, knob  # noqa: E402
 from labkit.schedules import LRSchedule, lr_at  # noqa: E402
+from labkit.train import TrainConfig, hot_knobs  # noqa: E402
 
 
 def test_version():
@@ -83,6 +86,34 @@ def test_bad_normalization_and_seed_and_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU is available"):
             case.run(device="cuda")
+
+
+def test_train_config_from_knobs_takes_the_knobs_named_like_its_fields():
+    k = cases.get("adam-epsilon").knobs(lr=3e-2, epochs=7, schedule="cosine")
+    assert TrainConfig.from_knobs(k, batch_size=0) == TrainConfig(
+        epochs=7, batch_size=0, optimizer="adam", lr=3e-2, eps=1e-8, schedule="cosine")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stray:
+    lr: float = knob(1e-3, FloatRange(1e-5, 1.0), "learning rate", train=True)
+    colour: str = knob("red", Choice(("red", "blue")), "not a training setting", train=True)
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda: TrainConfig.from_knobs(cases.get("negative-loss").defaults, lr=0.1), ValueError,
+     r"'lr' is both a knob of Knobs and a fixed field; allowed: fixed fields that are not knobs \(betas, "),
+    (lambda: TrainConfig.from_knobs(cases.get("negative-loss").defaults, momentum=0.5), ValueError,
+     r"fixed field\(s\) 'momentum' are not TrainConfig fields; allowed: epochs, batch_size"),
+    (lambda: TrainConfig.from_knobs({"lr": 0.1}), TypeError, "knobs must be a knob dataclass instance"),
+    (lambda: TrainConfig.from_knobs(Stray()), ValueError,
+     r"knob\(s\) 'colour' of Stray are declared train=True but are no TrainConfig field"),
+    (lambda: hot_knobs(Stray), ValueError, "'colour' of Stray are declared train=True"),
+    (lambda: knob(1, IntRange(0, 2), "x", train="yes"), TypeError, "train must be True or False"),
+])
+def test_bad_train_knob_declarations_are_named(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
 
 
 def test_pick_device_default_is_available():

@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from labkit import cases
-from labkit.cases.base import _deterministic
+from labkit.runlock import deterministic
 from labkit.sweep import sweep
 
 # ATen ops with no deterministic CUDA kernel (use_deterministic_algorithms raises or warns for them).
@@ -126,14 +126,14 @@ def test_a_cuda_run_turns_on_deterministic_kernels_and_restores_the_callers_sett
     assert before[0] is False
     torch.backends.cudnn.benchmark = True
     try:
-        with _deterministic(torch.device("cuda")):
+        with deterministic(torch.device("cuda")):
             assert torch.are_deterministic_algorithms_enabled()
             assert torch.is_deterministic_algorithms_warn_only_enabled()  # warn, never stop a learner's run
             assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
             assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
         assert not torch.are_deterministic_algorithms_enabled()
         assert torch.backends.cudnn.benchmark and torch.backends.cudnn.deterministic == before[2]
-        with _deterministic(torch.device("cpu")):
+        with deterministic(torch.device("cpu")):
             assert torch.are_deterministic_algorithms_enabled()
             assert not torch.is_deterministic_algorithms_warn_only_enabled()  # on the CPU every op has one
     finally:
@@ -143,6 +143,6 @@ def test_a_cuda_run_turns_on_deterministic_kernels_and_restores_the_callers_sett
 
 def test_a_users_cublas_setting_is_kept(monkeypatch):
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
-    with _deterministic(torch.device("cuda")):
+    with deterministic(torch.device("cuda")):
         pass
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"

@@ -8,8 +8,9 @@ import ipywidgets as widgets
 import pytest
 
 import labkit
-from labkit import cases, controls, panels
+from labkit import cases, controls, panels, runner
 from labkit.knobs import FloatRange
+from labkit.view import View
 
 NEG = cases.get("negative-loss")
 # the same case with 5 epochs by default (the loss passes -1000 in epoch 4): each panel run takes < 1 s
@@ -27,7 +28,7 @@ def panel():
 def test_close_stops_a_run_in_progress():
     p = labkit.explore(NEG, device="cpu", precompute=True)
     p.close(timeout=60)
-    assert p._worker is None or not p._worker.is_alive()
+    assert not p.runner.running
 
 
 def test_a_control_per_knob_of_the_right_kind(panel):
@@ -144,7 +145,7 @@ def test_precompute_trains_the_lr_slider_positions_ahead(panel):
     q.wait(300, precompute=True)
     assert q.errors == []
     spec = SHORT.knob_specs()["lr"][0]
-    grid = panels._slider_grid(SHORT.defaults.lr, spec)
+    grid = runner.slider_grid(SHORT.defaults.lr, spec)
     assert len(grid) == 9
     trained = len(q.calls)
     assert trained == 1  # only the defaults went through Case.run; the grid came from labkit.sweep
@@ -155,7 +156,7 @@ def test_precompute_trains_the_lr_slider_positions_ahead(panel):
         assert math.isclose(h.knobs["lr"], value, rel_tol=1e-6)
     # a precomputed run is the same training as Case.run up to float rounding
     single = SHORT.run(seed=0, device="cpu", lr=grid[0])
-    assert q.cache[panels._key(q.knobs | {"lr": grid[0]})].train_loss == pytest.approx(single.train_loss, rel=1e-3)
+    assert q.cache[runner.key(q.knobs | {"lr": grid[0]})].train_loss == pytest.approx(single.train_loss, rel=1e-3)
     q.close()
 
 
@@ -237,7 +238,7 @@ def test_a_redraw_looks_exactly_like_a_drawing_on_a_new_figure(scale):
     panel = labkit.explore(SHORT, seed=0, device="cpu", precompute=False, backend="image")
     panel.wait(120)
     panel.close()
-    panel.scale = scale
+    panel.view = View(per=panel.view.per, scale=scale)
     big, negative, diverged = _curves(1000.0), _curves(-50.0), _curves(2.0, diverged_at=3)
     for history, ghost in [(big, None), (negative, big), (diverged, negative), (big, diverged)]:
         panel._draw(history, ghost, live=False)
@@ -247,3 +248,15 @@ def test_a_redraw_looks_exactly_like_a_drawing_on_a_new_figure(scale):
     assert panel.plot.value == redrawn
     loss_ax, metric_ax = panel.figure.axes
     assert loss_ax.get_ylim()[1] < 2000 and len(loss_ax.lines) == 4 and len(loss_ax.texts) == 0
+
+
+def test_a_long_run_draws_its_curves_while_it_trains(panel, monkeypatch):
+    monkeypatch.setattr(runner, "LIVE_AFTER_S", 0.0)  # every run counts as long: no need to train for seconds
+    drawn = []
+    real = panel._draw
+    monkeypatch.setattr(panel, "_draw", lambda h, ghost, live: (drawn.append((len(h.train_loss), live)), real(h, ghost, live)))
+    panel.set(epochs=4)
+    h = panel.wait(120)
+    live = [epochs for epochs, is_live in drawn if is_live]
+    assert live and live[0] < 4 and drawn[-1] == (4, False) and panel.history is h
+    assert "training…" not in panel.figure.axes[1].get_title()

@@ -15,7 +15,8 @@ import labkit
 from labkit import cases, data, models, plots
 from labkit.history import History
 from labkit.sweep import sweep
-from labkit.train import Data, TrainConfig, fit
+from labkit.data import Data
+from labkit.train import Setup, TrainConfig, fit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -69,10 +70,16 @@ BAD_INPUTS = [
     ("TrainConfig betas", lambda: TrainConfig(betas=(0.9, 1.5)), "betas"),
     ("TrainConfig optimizer", lambda: TrainConfig(optimizer="adagrad"), "optimizer"),
     ("TrainConfig schedule", lambda: TrainConfig(schedule="linear"), "schedule"),
-    ("fit with a non-model", lambda: fit("net", None, None, TrainConfig(), metrics={}, history=History(),
-                                         device=torch.device("cpu"), generator=torch.Generator()), "model"),
-    ("fit with empty data", lambda: fit(torch.nn.Linear(1, 1), torch.nn.MSELoss(),
-                                        Data(torch.zeros(0, 1), torch.zeros(0, 1)), TrainConfig(), metrics={},
+    ("fit with a non-setup", lambda: fit("net", history=History(), device=torch.device("cpu"),
+                                         generator=torch.Generator()), "setup"),
+    ("setup with a non-model", lambda: Setup("net", torch.nn.MSELoss(), Data(torch.zeros(1, 1), torch.zeros(1, 1)),
+                                             TrainConfig(), {"mse": torch.nn.functional.mse_loss}, "mse"), "model"),
+    ("setup without metrics", lambda: Setup(torch.nn.Linear(1, 1), torch.nn.MSELoss(),
+                                            Data(torch.zeros(1, 1), torch.zeros(1, 1)), TrainConfig(), {}, "mse"),
+     "metrics"),
+    ("fit with empty data", lambda: fit(Setup(torch.nn.Linear(1, 1), torch.nn.MSELoss(),
+                                              Data(torch.zeros(0, 1), torch.zeros(0, 1)), TrainConfig(),
+                                              {"mse": torch.nn.functional.mse_loss}, "mse"),
                                         history=History(), device=torch.device("cpu"),
                                         generator=torch.Generator()), "x_train"),
     ("model negative width", lambda: models.conv2d_net(1, 2, widths=(16, -4)), "widths"),

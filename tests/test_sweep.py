@@ -2,9 +2,12 @@
 
 Runs are short (a few epochs) because stacked and single runs sum in another order and chaotic
 training then lets them drift apart (a few percent after hundreds of steps); at these lengths
-they agree to REL_TOL. Nothing here times anything: speed lives in benchmarks/.
+they agree to REL_TOL. The last part checks each case's declaration of which knobs may be stacked
+(``knob(..., train=True)``) by building with two values. Nothing here times anything: speed lives in
+benchmarks/.
 """
 
+import dataclasses
 import itertools
 import math
 
@@ -16,8 +19,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from labkit import cases, plots  # noqa: E402
-from labkit.functional_optim import Hyper, StackedOptimizer  # noqa: E402
 from labkit.device import seed_everything  # noqa: E402
+from labkit.functional_optim import Hyper, StackedOptimizer  # noqa: E402
+from labkit.knobs import Choice, Flag, FloatRange, IntRange, specs, train_knobs  # noqa: E402
+from labkit.runlock import deterministic  # noqa: E402
+from labkit.stacked import fit_stacked  # noqa: E402
+from labkit.train import HOT_TRAIN_FIELDS, TrainConfig, hot_knobs  # noqa: E402
 from labkit.sweep import grid_keys, stacking_pays, sweep  # noqa: E402
 
 REL_TOL = 5e-3  # stacked vs single run, pointwise, on runs of a few epochs (measured: <= 1e-3)
@@ -244,3 +251,141 @@ def test_on_epoch_hook_runs_every_epoch_and_can_stop_the_sweep():
 
     with pytest.raises(Stop):
         sweep_module.sweep(case, {"lr": [1e-3, 3e-3], "epochs": [2]}, on_epoch=stop, mode="never")
+
+
+# --- the hot-knob declaration -------------------------------------------------------------------
+# sweep stacks the knobs a case declares train=True and named like a HOT TrainConfig field, without
+# building each value: these tests build with two values of every train=True knob and check that
+# nothing but that field changes (the probing sweep once did on every call).
+
+def other_value(spec, value):
+    """Return an allowed value of ``spec`` other than ``value``."""
+    if isinstance(spec, Choice):
+        return next(o for o in spec.options if o != value)
+    if isinstance(spec, Flag):
+        return not value
+    if isinstance(spec, IntRange):
+        return value + 1 if value < spec.high else value - 1
+    middle = math.sqrt(spec.low * spec.high) if spec.log else (spec.low + spec.high) / 2
+    return middle if middle != value else spec.high
+
+
+def build(case, knobs, seed=0):
+    """Build as Case.run does; return the setup and the RNG states the training loop would start from."""
+    with deterministic(torch.device("cpu")):
+        generator = seed_everything(seed)
+        setup = case.build(case.knobs(**knobs), generator)
+    return setup, (generator.get_state(), torch.get_rng_state())
+
+
+def fn_id(fn):
+    """Identify a function by its code and closure values (builds return fresh closures)."""
+    if fn is None or not hasattr(fn, "__code__"):
+        return fn
+    return fn.__code__, tuple(c.cell_contents for c in (fn.__closure__ or ()))
+
+
+def differences(case, base, name, value):
+    """Return what changes between builds of ``base`` and ``base`` with ``name=value``, TrainConfig.<name> aside."""
+    (a, rng_a), (b, rng_b) = build(case, base), build(case, {**base, name: value})
+    found = []
+    if repr(a.model) != repr(b.model):
+        found.append("model structure")
+    else:
+        sa, sb = a.model.state_dict(), b.model.state_dict()
+        if any(not torch.equal(sa[k], sb[k]) for k in sa):
+            found.append("initial weights")
+    trained = [[n for n, p in s.model.named_parameters() if p.requires_grad
+                and (s.params is None or any(p is q for q in s.params))] for s in (a, b)]
+    if trained[0] != trained[1]:
+        found.append("trained parameters")
+    for field in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        x, y = getattr(a.data, field), getattr(b.data, field)
+        if (x is None) != (y is None) or (x is not None and (x.shape != y.shape or not torch.equal(x, y))):
+            found.append(f"data.{field}")
+    if a.data.info != b.data.info:
+        found.append("data.info")
+    la, lb = a.loss_fn.state_dict(), b.loss_fn.state_dict()
+    if repr(a.loss_fn) != repr(b.loss_fn) or la.keys() != lb.keys() or any(not torch.equal(la[k], lb[k]) for k in la):
+        found.append("loss")
+    if [(k, fn_id(m)) for k, m in a.metrics.items()] != [(k, fn_id(m)) for k, m in b.metrics.items()]:
+        found.append("metrics")
+    if a.metric_name != b.metric_name:
+        found.append("metric_name")
+    if fn_id(a.augment) != fn_id(b.augment):
+        found.append("augment")
+    if any(not torch.equal(x, y) for x, y in zip(rng_a, rng_b)):
+        found.append("random state after the build")
+    if name in {f.name for f in dataclasses.fields(TrainConfig)}:
+        if getattr(b.train, name) != getattr(case.knobs(**{**base, name: value}), name):
+            found.append(f"TrainConfig.{name} is not the knob's value")
+        if dataclasses.replace(b.train, **{name: getattr(a.train, name)}) != a.train:
+            found.append("other TrainConfig fields")
+    elif a.train != b.train:
+        found.append("TrainConfig")
+    return found
+
+
+def bases(case):
+    """The default knobs and every fix: builds take other paths there (e.g. a frozen pretrained backbone)."""
+    return [{}] + [case.fix(f) for f in case.fixes]
+
+
+@pytest.mark.parametrize("name", cases.names())
+def test_train_knobs_change_nothing_but_their_config_field(name):
+    case = cases.get(name)
+    knob_specs = specs(case.defaults)
+    declared = train_knobs(case.defaults)
+    assert set(hot_knobs(case.defaults)) == set(declared) & set(HOT_TRAIN_FIELDS)
+    assert {"lr", "schedule"} <= set(hot_knobs(case.defaults)), "every case stacks lr and schedule"
+    for base in bases(case):
+        build(case, base)  # warms caches (the pretrained backbone) so both builds below find them warm
+        for knob in declared:
+            start = getattr(case.knobs(**base), knob)
+            value = other_value(knob_specs[knob][0], start)
+            assert differences(case, base, knob, value) == [], (base, knob, value)
+
+
+@pytest.mark.parametrize("name, knob, changed", [
+    ("negative-loss", "dropout", "model structure"),
+    ("negative-loss", "class_weights", "loss"),
+    ("adam-epsilon", "loss", "loss"),
+    ("rising-val-loss", "n_windows", "data.x_train"),
+    ("rising-val-loss", "normalization", "data.x_train"),
+    ("oscillating-loss", "augment", "augment"),
+    ("oscillating-loss", "model", "model structure"),
+    ("train-loss-rises", "dropout", "model structure"),
+])
+def test_the_declaration_check_sees_cold_knobs(name, knob, changed):
+    """Knobs the builds read themselves are not declared train=True, and the check above would see them."""
+    case = cases.get(name)
+    assert knob not in train_knobs(case.defaults)
+    spec = specs(case.defaults)[knob][0]
+    assert changed in differences(case, {}, knob, other_value(spec, getattr(case.defaults, knob)))
+
+
+def test_the_declaration_check_sees_a_build_that_reads_a_train_knob():
+    """A build that also used lr elsewhere (here: to scale its inputs) would break the declaration; the check says so."""
+    case = cases.get("negative-loss")
+
+    def reads_lr(k, generator):
+        setup = case.build(k, generator)
+        setup.data.x_train = setup.data.x_train * k.lr
+        return setup
+
+    lying = dataclasses.replace(case, build=reads_lr)
+    assert differences(lying, {}, "lr", 1e-2) == ["data.x_train"]
+
+
+def test_the_stacked_loop_records_with_fits_recorder():
+    from labkit import stacked, train
+
+    assert stacked.record_epoch is train.record_epoch and stacked.record_test is train.record_test
+
+
+def test_fit_stacked_refuses_configs_that_differ_in_cold_fields():
+    case = cases.get("adam-epsilon")
+    setup, _ = build(case, {"epochs": 2})
+    cfgs = [setup.train, dataclasses.replace(setup.train, epochs=3)]
+    with pytest.raises(ValueError, match=r"cfgs\[1\] differs from cfgs\[0\] in epochs; allowed to differ: lr"):
+        fit_stacked(setup, cfgs, [None, None], device=torch.device("cpu"), generator=torch.Generator())

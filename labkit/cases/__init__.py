@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Case, Setup
+from ..train import Setup
+from .base import Case
 from . import adam_epsilon, negative_loss, oscillating_loss, rising_val_loss, train_loss_rises
 
 _CASES = {c.name: c for c in (rising_val_loss.CASE, oscillating_loss.CASE, negative_loss.CASE, adam_epsilon.CASE, train_loss_rises.CASE)}

@@ -29,24 +29,24 @@ from ..history import History
 from ..knobs import Choice, FloatRange, IntRange, knob
 from ..metrics import one_hot_accuracy
 from ..models import mlp
-from ..train import TrainConfig, make_loss
-from .base import Case, Setup
+from ..train import Setup, TrainConfig, make_loss
+from ..view import View
+from .base import Case
 
 
 @dataclass(frozen=True)
 class Knobs:
-    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon: added to sqrt(v) in each step's denominator")
-    lr: float = knob(1e-2, FloatRange(1e-5, 1.0, log=True), "Adam learning rate")
+    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon: added to sqrt(v) in each step's denominator", train=True)
+    lr: float = knob(1e-2, FloatRange(1e-5, 1.0, log=True), "Adam learning rate", train=True)
     loss: str = knob("mse", Choice(("mse", "cross-entropy", "logcosh")), "loss between the raw outputs and the one-hot targets")
-    epochs: int = knob(3000, IntRange(1, 50000), "full-batch steps (one step per epoch: 64 images)")
-    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer")
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule")
+    epochs: int = knob(3000, IntRange(1, 50000), "full-batch steps (one step per epoch: 64 images)", train=True)
+    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer", train=True)
+    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule", train=True)
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    train = TrainConfig(epochs=k.epochs, batch_size=0, optimizer=k.optimizer, lr=k.lr, eps=k.eps,
-                        schedule=k.schedule)
+    train = TrainConfig.from_knobs(k, batch_size=0)  # full batch: one step per epoch
     return Setup(mlp((1024, 64, 2)), make_loss(k.loss), line_images(seed), train,
                  {"accuracy": one_hot_accuracy}, "accuracy")
 
@@ -91,4 +91,5 @@ CASE = Case(
     },
     build=build,
     checks=checks,
+    view=View(per="step", scale="log"),
 )

@@ -18,21 +18,22 @@ from ..knobs import Choice, Flag, FloatRange, IntRange, knob
 from ..metrics import accuracy, recall
 from ..models import conv2d_net
 from ..history import History
-from ..train import TrainConfig, make_loss
-from .base import Case, Setup
+from ..train import Setup, TrainConfig, make_loss
+from ..view import View
+from .base import Case
 
 
 @dataclass(frozen=True)
 class Knobs:
     loss: str = knob("nll", Choice(("nll", "cross-entropy")), "criterion on the raw logits the model returns: NLLLoss (as in the thread) or CrossEntropyLoss")
     class_weights: bool = knob(False, Flag(), "weight each class by 1/frequency in the loss")
-    lr: float = knob(3e-3, FloatRange(1e-5, 1.0, log=True), "Adam learning rate")
-    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon")
+    lr: float = knob(3e-3, FloatRange(1e-5, 1.0, log=True), "Adam learning rate", train=True)
+    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon", train=True)
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the dense layers")
-    epochs: int = knob(10, IntRange(1, 200), "passes over the training images")
-    batch_size: int = knob(64, IntRange(1, 4096), "images per step")
-    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer")
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule")
+    epochs: int = knob(10, IntRange(1, 200), "passes over the training images", train=True)
+    batch_size: int = knob(64, IntRange(1, 4096), "images per step", train=True)
+    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer", train=True)
+    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule", train=True)
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
@@ -43,10 +44,8 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
         counts = torch.bincount(data.y_train, minlength=3).float()
         weights = counts.sum() / (len(counts) * counts)
     model = conv2d_net(4, 3, widths=(16, 32), dense=32, dropout=k.dropout)
-    train = TrainConfig(epochs=k.epochs, batch_size=k.batch_size, optimizer=k.optimizer, lr=k.lr, eps=k.eps,
-                        schedule=k.schedule)
     metrics = {"accuracy": accuracy, "recall_minority": recall(2)}
-    return Setup(model, make_loss(k.loss, weights), data, train, metrics, "accuracy")
+    return Setup(model, make_loss(k.loss, weights), data, TrainConfig.from_knobs(k), metrics, "accuracy")
 
 
 NEGATIVE_LOSS = -1000.0  # the loss runs off below this
@@ -75,4 +74,5 @@ CASE = Case(
     },
     build=build,
     checks=checks,
+    view=View(per="step", scale="symlog"),
 )

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..data import stripe_images, stripe_pretraining_images
+from ..data import Data, stripe_images, stripe_pretraining_images
 from ..knobs import Choice, Flag, FloatRange, IntRange, knob
-from ..metrics import binary_accuracy
+from ..metrics import accuracy, binary_accuracy
 from ..models import backbone, conv2d_net, flat_conv2d_net
-from ..train import Data, TrainConfig, fit, make_loss
+from ..train import Setup, TrainConfig, fit, make_loss
 from ..history import History
-from .base import Case, Setup
+from .base import Case
 
 MODELS = ("big", "small", "pretrained")
 PRETRAIN_EPOCHS = 4
@@ -36,15 +36,15 @@ PRETRAIN_EPOCHS = 4
 @dataclass(frozen=True)
 class Knobs:
     model: str = knob("big", Choice(MODELS), "big: 2 convs -> Flatten(7680) -> Dense(512) (3.9M weights); small: a bottleneck CNN with global pooling; pretrained: a frozen backbone trained on 2000 related images + a new head")
-    lr: float = knob(3e-2, FloatRange(1e-5, 1.0, log=True), "Adam learning rate")
-    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon")
+    lr: float = knob(3e-2, FloatRange(1e-5, 1.0, log=True), "Adam learning rate", train=True)
+    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon", train=True)
     augment: bool = knob(False, Flag(), "random flips and shifts of every training batch")
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the dense layers")
     loss: str = knob("bce", Choice(("bce", "bce-logits")), "sigmoid + BCELoss (as in the thread) or BCEWithLogitsLoss on raw outputs")
-    epochs: int = knob(30, IntRange(1, 500), "passes over the 35 training images")
-    batch_size: int = knob(8, IntRange(1, 35), "images per step")
-    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer")
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule")
+    epochs: int = knob(30, IntRange(1, 500), "passes over the 35 training images", train=True)
+    batch_size: int = knob(8, IntRange(1, 35), "images per step", train=True)
+    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer", train=True)
+    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule", train=True)
 
 
 def flip_and_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -64,16 +64,13 @@ def _pretrained_state(seed: int) -> dict[str, torch.Tensor]:
     Runs on a forked global RNG: whether the cache was warm must not change the caller's random state
     (the head's initial weights are drawn from it right after).
     """
-    from ..metrics import accuracy
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         x, y = stripe_pretraining_images(seed)
         net = nn.Sequential(backbone(1, (16, 32)), nn.Linear(32, 4))
-        data = Data(x, y)
         cfg = TrainConfig(epochs=PRETRAIN_EPOCHS, batch_size=64, optimizer="adam", lr=3e-3)
-        fit(net, make_loss("cross-entropy"), data, cfg, metrics={"accuracy": accuracy}, history=History(),
-            device=torch.device("cpu"), generator=torch.Generator().manual_seed(seed))
+        setup = Setup(net, make_loss("cross-entropy"), Data(x, y), cfg, {"accuracy": accuracy}, "accuracy")
+        fit(setup, history=History(), device=torch.device("cpu"), generator=torch.Generator().manual_seed(seed))
     return {k: v.clone() for k, v in net[0].state_dict().items()}
 
 
@@ -94,11 +91,9 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
         layers = [features, nn.Dropout(k.dropout), out] + ([head] if head is not None else [])
         model = nn.Sequential(*layers)
         params = list(out.parameters())
-    train = TrainConfig(epochs=k.epochs, batch_size=k.batch_size, optimizer=k.optimizer, lr=k.lr, eps=k.eps,
-                        schedule=k.schedule)
     threshold = 0.5 if k.loss == "bce" else 0.0
-    return Setup(model, make_loss(k.loss), data, train, {"accuracy": binary_accuracy(threshold)}, "accuracy",
-                 augment=flip_and_shift if k.augment else None, params=params)
+    return Setup(model, make_loss(k.loss), data, TrainConfig.from_knobs(k), {"accuracy": binary_accuracy(threshold)},
+                 "accuracy", augment=flip_and_shift if k.augment else None, params=params)
 
 
 FLAT_VAL_RANGE = 1e-6  # validation loss this constant after the first epoch = a frozen model

@@ -20,22 +20,22 @@ from ..knobs import Choice, FloatRange, IntRange, knob
 from ..metrics import sign_accuracy
 from ..models import flat_conv2d_net
 from ..history import History
-from ..train import TrainConfig, make_loss
-from .base import Case, Setup
+from ..train import Setup, TrainConfig, make_loss
+from .base import Case
 
 
 @dataclass(frozen=True)
 class Knobs:
     normalization: str = knob("window", Choice(NORMALIZATIONS), "how each 28x28 window is scaled: inside the window (as in the thread), by training-split statistics, or not at all")
     split: str = knob("chronological", Choice(SPLITS), "validation = the latest windows, or a random subset of overlapping windows (leaks)")
-    lr: float = knob(1e-3, FloatRange(1e-5, 1.0, log=True), "Adam learning rate")
-    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon")
+    lr: float = knob(1e-3, FloatRange(1e-5, 1.0, log=True), "Adam learning rate", train=True)
+    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon", train=True)
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the dense layers")
-    epochs: int = knob(12, IntRange(1, 200), "passes over the training windows")
-    batch_size: int = knob(64, IntRange(1, 4096), "windows per step")
-    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer")
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule")
-    early_stopping: int = knob(0, IntRange(0, 200), "stop after this many epochs without a new best validation loss (0: off)")
+    epochs: int = knob(12, IntRange(1, 200), "passes over the training windows", train=True)
+    batch_size: int = knob(64, IntRange(1, 4096), "windows per step", train=True)
+    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer", train=True)
+    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule", train=True)
+    early_stopping: int = knob(0, IntRange(0, 200), "stop after this many epochs without a new best validation loss (0: off)", train=True)
     n_windows: int = knob(3000, IntRange(200, 20000), "number of overlapping windows (days - 27)")
 
 
@@ -43,9 +43,7 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     data = window_images(seed, normalization=k.normalization, split=k.split, n_windows=k.n_windows)
     model = flat_conv2d_net((1, 28, 28), 1, widths=(16, 32), dense=64, dropout=k.dropout, head=nn.Tanh())
-    train = TrainConfig(epochs=k.epochs, batch_size=k.batch_size, optimizer=k.optimizer, lr=k.lr, eps=k.eps,
-                        schedule=k.schedule, early_stopping=k.early_stopping)
-    return Setup(model, make_loss("mse"), data, train, {"sign_accuracy": sign_accuracy}, "sign accuracy")
+    return Setup(model, make_loss("mse"), data, TrainConfig.from_knobs(k), {"sign_accuracy": sign_accuracy}, "sign accuracy")
 
 
 VAL_RISE_FACTOR = 1.0  # last validation loss above the first epoch's

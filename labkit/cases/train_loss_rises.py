@@ -18,29 +18,27 @@ from ..knobs import Choice, FloatRange, IntRange, knob
 from ..metrics import accuracy
 from ..models import conv1d_net
 from ..history import History
-from ..train import TrainConfig, make_loss
-from .base import Case, Setup
+from ..train import Setup, TrainConfig, make_loss
+from .base import Case
 
 
 @dataclass(frozen=True)
 class Knobs:
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule")
-    lr: float = knob(0.1, FloatRange(1e-5, 1.0, log=True), "base learning rate")
-    weight_decay: float = knob(1e-2, FloatRange(0.0, 0.1), "L2 weight decay; with batch norm it shrinks the weights, so the effective lr grows")
-    optimizer: str = knob("momentum", Choice(("momentum", "sgd", "adam")), "optimizer (momentum = SGD with momentum 0.9)")
-    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon (Adam only)")
+    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule", train=True)
+    lr: float = knob(0.1, FloatRange(1e-5, 1.0, log=True), "base learning rate", train=True)
+    weight_decay: float = knob(1e-2, FloatRange(0.0, 0.1), "L2 weight decay; with batch norm it shrinks the weights, so the effective lr grows", train=True)
+    optimizer: str = knob("momentum", Choice(("momentum", "sgd", "adam")), "optimizer (momentum = SGD with momentum 0.9)", train=True)
+    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon (Adam only)", train=True)
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the last layer")
-    epochs: int = knob(250, IntRange(1, 5000), "passes over the 300 training signals")
-    batch_size: int = knob(0, IntRange(0, 4096), "signals per step; 0 = all 300 (full batch)")
-    early_stopping: int = knob(0, IntRange(0, 5000), "stop after this many epochs without a new best validation loss (0: off)")
+    epochs: int = knob(250, IntRange(1, 5000), "passes over the 300 training signals", train=True)
+    batch_size: int = knob(0, IntRange(0, 4096), "signals per step; 0 = all 300 (full batch)", train=True)
+    early_stopping: int = knob(0, IntRange(0, 5000), "stop after this many epochs without a new best validation loss (0: off)", train=True)
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     model = conv1d_net(1, 2, widths=(16, 32, 32), batch_norm=True, dropout=k.dropout)
-    train = TrainConfig(epochs=k.epochs, batch_size=k.batch_size, optimizer=k.optimizer, lr=k.lr, eps=k.eps,
-                        weight_decay=k.weight_decay, schedule=k.schedule, early_stopping=k.early_stopping)
-    return Setup(model, make_loss("cross-entropy"), signals(seed), train, {"accuracy": accuracy}, "accuracy")
+    return Setup(model, make_loss("cross-entropy"), signals(seed), TrainConfig.from_knobs(k), {"accuracy": accuracy}, "accuracy")
 
 
 RISE_FACTOR = 10.0  # training loss climbs above this multiple of its best so far

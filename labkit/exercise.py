@@ -1,0 +1,126 @@
+"""Widgets that make a learner think: predict before a run, answer an exercise, ask for the reference answer.
+
+- ``predict(question, options)`` shows a choice *before* the key experiment; ``Prediction.verdict(actual)``,
+  placed after the run, says whether the pick held, and updates when the learner changes the pick (so it
+  also works after "Run All").
+- ``check(answer, test, ...)`` gives automatic feedback on a "your turn" answer; an answer still ``...``
+  (the placeholder) is reported as not answered, never as right.
+- ``reference(key)`` is a button that shows the reference answer, kept out of the notebook in
+  ``labkit/answers/<key>.md`` so that no cell (collapsed or not) gives it away.
+
+Nothing here raises on a missing answer: a lesson run top to bottom (Restart & Run All, nbval) goes on,
+and the text says what is missing.
+"""
+
+from __future__ import annotations
+
+import html
+from importlib import resources
+from typing import Any, Callable, Sequence
+
+import ipywidgets as widgets
+
+NOT_ANSWERED = "Not answered yet: replace the ... with your answer, then run this cell again."
+_PICK_FIRST = "Pick an answer above: this line then says whether the run agrees with you."
+
+
+def _html(text: str, ok: bool | None) -> str:
+    mark = {True: "✔ ", False: "✘ ", None: ""}[ok]
+    color = {True: "#1a7f37", False: "#b3261e", None: "#57606a"}[ok]
+    return f"<span style='color:{color}'>{mark}{html.escape(text)}</span>"
+
+
+class Prediction:
+    """A multiple-choice question asked before an experiment; ``verdict`` compares the pick with the result."""
+
+    def __init__(self, question: str, options: Sequence[str]) -> None:
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError("question must be a non-empty str")
+        options = list(options)
+        if len(options) < 2 or not all(isinstance(o, str) and o for o in options) or len(set(options)) != len(options):
+            raise ValueError(f"options must be two or more distinct non-empty strings, got {options!r}")
+        self.question, self.options = question, options
+        self.choice = widgets.RadioButtons(options=options, value=None, layout={"width": "max-content"})
+        self.choice.description_allow_html = False
+        self.widget = widgets.VBox([widgets.HTML(f"<b>Predict first.</b> {html.escape(question)}"), self.choice])
+        self._verdicts: list[tuple[widgets.HTML, str, str]] = []
+        self.choice.observe(lambda _c: self._update(), names="value")
+
+    @property
+    def picked(self) -> str | None:
+        """Return the option the learner picked, or None."""
+        return self.choice.value
+
+    def verdict(self, actual: str, why: str = "") -> widgets.HTML:
+        """Return a line that says whether the pick matches ``actual`` (one of the options), with ``why``."""
+        if actual not in self.options:
+            raise ValueError(f"actual={actual!r} is not one of the options; allowed: {', '.join(map(repr, self.options))}")
+        line = widgets.HTML()
+        self._verdicts.append((line, actual, why))
+        self._update()
+        return line
+
+    def _update(self) -> None:
+        for line, actual, why in self._verdicts:
+            line.value = _verdict_html(self.picked, actual, why)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _verdict_html(picked: str | None, actual: str, why: str) -> str:
+    because = f" {why}" if why else ""
+    if picked is None:
+        return _html(f"{_PICK_FIRST} (The run shows: {actual}.{because})", None)
+    if picked == actual:
+        return _html(f"Your prediction held: {actual}.{because}", True)
+    return _html(f"You predicted “{picked}”; the run shows: {actual}.{because}", False)
+
+
+def predict(question: str, options: Sequence[str]) -> Prediction:
+    """Return a Prediction widget: display it before the experiment, call ``.verdict(actual)`` after it."""
+    return Prediction(question, options)
+
+
+def check(answer: Any, test: Callable[[Any], bool], right: str, wrong: str) -> widgets.HTML:
+    """Return feedback on ``answer``: ``right`` when ``test(answer)`` holds, else ``wrong`` (a hint).
+
+    ``answer`` left as ``...`` (or None) is reported as not answered; an error raised by ``test`` is
+    shown as a wrong answer with the error's text, so a typo never stops the notebook.
+    """
+    if answer is ... or answer is None:
+        return widgets.HTML(_html(NOT_ANSWERED, False))
+    try:
+        ok = bool(test(answer))
+    except Exception as exc:  # shown, not raised: the learner's answer may be of any type
+        return widgets.HTML(_html(f"{wrong} (Checking your answer raised {type(exc).__name__}: {exc})", False))
+    return widgets.HTML(_html(right if ok else wrong, ok))
+
+
+def answer_text(key: str) -> str:
+    """Return the reference answer stored as ``labkit/answers/<key>.md``."""
+    if not isinstance(key, str) or not key or "/" in key or "\\" in key or key.startswith("."):
+        raise ValueError(f"key={key!r} is not allowed; allowed: a file name in labkit/answers without .md")
+    path = resources.files("labkit") / "answers" / f"{key}.md"
+    if not path.is_file():
+        folder = resources.files("labkit") / "answers"
+        known = sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md")) if folder.is_dir() else []
+        raise ValueError(f"key={key!r} has no reference answer; allowed: {', '.join(known) or '(none)'}")
+    return path.read_text(encoding="utf-8")
+
+
+def reference(key: str) -> widgets.VBox:
+    """Return a button that shows the reference answer ``key`` only when pressed (and hides it again)."""
+    text = answer_text(key)
+    button = widgets.Button(description="Show the reference answer", tooltip="reveals one way to solve it",
+                            layout={"width": "auto"})
+    shown = widgets.HTML(layout={"display": "none"})
+
+    def toggle(_b: Any) -> None:
+        hidden = shown.layout.display == "none"
+        shown.value = f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>" if hidden else ""
+        shown.layout.display = None if hidden else "none"
+        button.description = "Hide the reference answer" if hidden else "Show the reference answer"
+
+    button.on_click(toggle)
+    return widgets.VBox([button, shown])

@@ -1,0 +1,70 @@
+"""One run at a time per process, on deterministic kernels.
+
+Runs seed and draw from torch's global RNG, so two at once (a panel's background sweep and a
+learner's run) would mix their random streams: ``exclusive`` holds a process-wide lock around each
+run, and ``others_waiting`` lets a background run see that someone wants the lock and give way.
+``deterministic`` turns on the kernel settings that make a seed fix the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from typing import Iterator
+
+import torch
+
+_RUN_LOCK = threading.RLock()  # re-entrant: a sweep holds it and calls Case.run, which takes it again
+_waiting = 0  # threads blocked in exclusive(), waiting for _RUN_LOCK
+_waiting_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """Hold the process-wide run lock for the duration of the block."""
+    global _waiting
+    with _waiting_lock:
+        _waiting += 1
+    try:
+        _RUN_LOCK.acquire()
+    finally:
+        with _waiting_lock:
+            _waiting -= 1
+    try:
+        yield
+    finally:
+        _RUN_LOCK.release()
+
+
+def others_waiting() -> bool:
+    """Return True when some thread is waiting to start a run (a background run should give way)."""
+    return _waiting > 0
+
+
+@contextlib.contextmanager
+def deterministic(device: torch.device) -> Iterator[None]:
+    """Use deterministic kernels for the block, restoring the caller's settings afterwards.
+
+    CPU and CUDA turn on ``torch.use_deterministic_algorithms``; on CUDA only as a warning (``warn_only``),
+    so an op without a deterministic CUDA kernel warns instead of stopping a learner's run (no case uses
+    one: tests/test_cuda_determinism.py records every op each case runs). CUDA also gets deterministic cuDNN
+    convolutions without benchmarking and the cuBLAS workspace setting that PyTorch's reproducibility
+    notes ask for (read when PyTorch first sets up cuBLAS in the process).
+    """
+    if not isinstance(device, torch.device):
+        raise TypeError(f"device must be a torch.device, got {type(device).__name__}")
+    if device.type not in ("cpu", "cuda"):
+        yield
+        return
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]

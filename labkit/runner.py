@@ -1,0 +1,379 @@
+"""The widget-free engine behind ``labkit.explore``: knob requests in, Histories and events out.
+
+A ``Runner`` trains one case in a background thread. Each ``request`` supersedes the one before: a run
+in progress stops at its next epoch and a stale result is never reported, so dragging a slider never
+queues stale runs. Results are cached by knob values (rounded to ``KEY_DIGITS``), so asking again is
+instant. Once the latest request is answered it trains the slider positions of ``lr`` and ``eps``
+around it ahead, a few at a time, stacked with ``labkit.sweep``, giving way at the next epoch to a
+newer request or to a run the learner starts in the notebook.
+
+It reports what happens as plain ``Event``s to one ``on_event`` callback (the panel draws and writes
+its status from them); an error in that callback is reported as an "error" event, never lost.
+No ipywidgets or matplotlib here: tests/test_runner.py checks it imports without them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import math
+import sys
+import threading
+import time
+import traceback
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from . import cases
+from .cases.base import Case
+from .device import pick_device
+from .history import History
+from .knobs import FloatRange
+from .runlock import others_waiting
+
+LOG_STEP = 0.25  # log sliders move in quarter decades (controls.py uses this): the grid below hits them exactly
+LIVE_AFTER_S = 1.0  # a run still going after this long sends "live" events with its growing History ...
+LIVE_EVERY_S = 0.5  # ... at most this often
+LIVE_SHARE = 5  # ... and at most 1/5 of the run's time goes into handling them
+PROGRESS_EVERY_S = 0.1  # "progress" events at most this often (each one is a message to the front end)
+PRECOMPUTE_KNOBS = ("lr", "eps")  # knobs whose slider positions are trained ahead, stacked by labkit.sweep
+ADAM_LIKE = ("adam", "adamw")  # optimizers that use eps
+PRECOMPUTE_DECADES = 1.0  # ... within this many decades either side of the current value
+PRECOMPUTE_CHUNK = 4  # configurations per stacked sweep; a newer request waits at most one chunk's epoch
+KEY_DIGITS = 4  # significant digits of float knobs in the cache key (a front end rounds 10**x its own way)
+KINDS = ("training", "progress", "live", "result", "precompute", "precomputed", "error")
+
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # runners that may have a worker thread, closed at exit
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a Runner reports to ``on_event``; ``kind`` (one of KINDS) says which fields are set.
+
+    - "training": a run of ``knobs`` started; ``total`` epochs.
+    - "progress": ``done`` of ``total`` epochs of that run.
+    - "live": the run's growing ``history`` (runs longer than LIVE_AFTER_S only; throttled).
+    - "result": ``history`` answers the latest request; ``note`` says how ("from the cache: no training").
+    - "precompute": a background chunk starts: ``knob`` = ``values``, the other knobs at ``knobs``.
+    - "precomputed": that chunk ended; ``note`` is "done", "gave way" or "failed".
+    - "error": ``message`` ("RuntimeError: ...") of a failed run, chunk or ``on_event`` call.
+    """
+
+    kind: str
+    knobs: dict[str, Any] = field(default_factory=dict)
+    history: History | None = None
+    done: int = 0
+    total: int = 0
+    knob: str = ""
+    values: tuple[float, ...] = ()
+    note: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One step of the precompute plan: train ``knob`` = each of ``values``, the other knobs at ``base``."""
+
+    base: dict[str, Any]
+    knob: str
+    values: tuple[float, ...]
+
+
+class _Superseded(Exception):
+    """A newer request (or the learner's own run) replaced the run in progress."""
+
+
+@atexit.register
+def _close_all() -> None:
+    """Stop every runner's worker before the interpreter goes (a thread killed inside torch aborts the process)."""
+    for runner in list(_LIVE):
+        runner.close(timeout=10)
+
+
+def key(knobs: dict[str, Any]) -> tuple:
+    """Return the cache key of ``knobs``: sorted items, floats rounded to KEY_DIGITS significant digits."""
+    return tuple((n, float(f"{v:.{KEY_DIGITS}g}") if isinstance(v, float) else v) for n, v in sorted(knobs.items()))
+
+
+def slider_grid(value: float, spec: FloatRange) -> list[float]:
+    """Return the log slider positions within PRECOMPUTE_DECADES of ``value`` (inside the knob's range)."""
+    low, high = math.log10(spec.low), math.log10(spec.high)
+    here = round((math.log10(value) - low) / LOG_STEP)
+    span = round(PRECOMPUTE_DECADES / LOG_STEP)
+    positions = [low + i * LOG_STEP for i in range(here - span, here + span + 1)]
+    return [10 ** p for p in positions if low - 1e-9 <= p <= high + 1e-9]
+
+
+def _check_timeout(timeout: Any) -> None:
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
+        raise ValueError(f"timeout={timeout!r} is not allowed; allowed: None or a number of seconds > 0")
+
+
+class Runner:
+    """Train ``case`` for the latest requested knobs in a background thread; cache and precompute.
+
+    Parameters
+    ----------
+    case:
+        A case name (``labkit.cases.names()``) or a Case.
+    seed:
+        Seed of every run (an int >= 0).
+    device:
+        None picks cuda, then mps, then cpu.
+    precompute:
+        Train the ``lr``/``eps`` slider positions around the latest request in the background.
+    runs:
+        Histories of this case and seed already trained: they fill the cache.
+    on_event:
+        Called with every ``Event``, from the worker thread or (for a cache hit) from ``request``'s caller.
+    """
+
+    def __init__(self, case: str | Case, seed: int = 0, device: Any = None, precompute: bool = True,
+                 runs: Iterable[History] = (), on_event: Callable[[Event], None] | None = None) -> None:
+        self.case = case if isinstance(case, Case) else cases.get(case)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed={seed!r} is not allowed; allowed: an int >= 0")
+        if not isinstance(precompute, bool):
+            raise TypeError(f"precompute must be True or False, got {precompute!r}")
+        if on_event is not None and not callable(on_event):
+            raise TypeError(f"on_event must be a function of one Event or None, got {type(on_event).__name__}")
+        self.seed = seed
+        self.device = pick_device(device)
+        self.on_event = on_event
+        self.cache: dict[tuple, History] = {}
+        self.calls: list[dict[str, Any]] = []  # knobs of every Case.run the runner started, in order
+        self.errors: list[str] = []  # every error reported, also those on_event could not show
+        self.knobs: dict[str, Any] | None = None  # all knobs of the latest request
+        self.history: History | None = None  # the answer to the latest answered request
+        self.previous: History | None = None  # the answer before it (a panel's ghost)
+        self._specs = self.case.knob_specs()
+        for h in runs:
+            if not isinstance(h, History):
+                raise TypeError(f"runs must be Histories of case {self.case.name!r}, got {type(h).__name__}")
+            if h.case != self.case.name or h.seed != seed or set(h.knobs) != set(self._specs):
+                raise ValueError(f"runs must come from case {self.case.name!r} with seed={seed}; "
+                                 f"got a run of case {h.case!r} with seed={h.seed}")
+            self.cache[key(h.knobs)] = h
+        self._precompute = precompute
+        self._tried: set[tuple] = set()  # keys a finished chunk trained: never planned again, even if missing
+        self._lock = threading.RLock()  # guards the request state below
+        self._generation = 0  # bumped by every request; a run whose generation is old is stale
+        self._pending: tuple[int, dict[str, Any]] | None = None
+        self._worker: threading.Thread | None = None
+        self._settled = threading.Event()  # set when the latest request is answered (or failed)
+        self._settled.set()  # nothing requested yet: nothing to wait for
+        _LIVE.add(self)
+
+    # ---- public API -------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Return True while the worker thread trains or precomputes."""
+        worker = self._worker
+        return worker is not None and worker.is_alive()
+
+    def request(self, **knobs: Any) -> int:
+        """Make ``knobs`` (defaults for the rest) the wanted run: answer from the cache or queue it.
+
+        Raises ValueError/TypeError naming a bad knob before anything changes; returns the request's number.
+        """
+        wanted = dataclasses.asdict(self.case.knobs(**knobs))
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            self.knobs = wanted
+            cached = self.cache.get(key(wanted))
+            self._pending = None if cached is not None else (generation, wanted)
+            self._settled.clear()
+        if cached is not None:
+            self._answer(cached, generation, "from the cache: no training")
+        self._ensure_worker()
+        return generation
+
+    def wait(self, timeout: float | None = None, precompute: bool = False) -> History | None:
+        """Block until the latest request is answered (and, with ``precompute``, the plan is done); return its History.
+
+        Raises TimeoutError after ``timeout`` seconds.
+        """
+        _check_timeout(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._settled.wait(timeout):
+            raise TimeoutError(f"the run did not finish within timeout={timeout} s")
+        worker = self._worker
+        if precompute and worker is not None and worker is not threading.current_thread():
+            worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                raise TimeoutError(f"the precompute did not finish within timeout={timeout} s")
+        return self.history
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop training and precomputing (a run in progress stops at its next epoch).
+
+        A later ``request`` still trains, without precompute.
+        """
+        _check_timeout(timeout)
+        with self._lock:
+            self._precompute = False
+            self._generation += 1
+            self._pending = None
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+        self._settled.set()
+
+    def plan(self, knobs: dict[str, Any] | None = None) -> Chunk | None:
+        """Return the next chunk to precompute around ``knobs`` (default: the latest request), None when done.
+
+        Only reads the cache: trains nothing.
+        """
+        base = self.knobs if knobs is None else dataclasses.asdict(self.case.knobs(**knobs))
+        if base is None:
+            return None
+        for name in PRECOMPUTE_KNOBS:
+            spec = self._specs.get(name, (None,))[0]
+            if not isinstance(spec, FloatRange) or not spec.log:
+                continue
+            if name == "eps" and base.get("optimizer", "adam") not in ADAM_LIKE:
+                continue  # eps changes nothing without Adam: no point training its grid
+            todo = [v for v in slider_grid(base[name], spec)
+                    if key(base | {name: v}) not in self.cache and key(base | {name: v}) not in self._tried]
+            if todo:
+                return Chunk(dict(base), name, tuple(todo[:PRECOMPUTE_CHUNK]))
+        return None
+
+    # ---- the worker ---------------------------------------------------------------------------
+    def _ensure_worker(self) -> None:
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name=f"labkit-runner-{self.case.name}",
+                                                daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    job, self._pending = self._pending, None
+                if job is not None:
+                    self._train(*job)
+                    continue
+                chunk = self._next_chunk()
+                if chunk is None:
+                    with self._lock:
+                        if self._pending is None:
+                            self._worker = None
+                            return
+                    continue
+                self._sweep(chunk)
+        except Exception as exc:  # a bug here would otherwise leave wait() hanging with the error unseen
+            self._report(exc)
+            with self._lock:
+                if self._worker is threading.current_thread():
+                    self._worker = None
+            self._settled.set()
+
+    def _next_chunk(self) -> Chunk | None:
+        with self._lock:
+            if not self._precompute or self.history is None or not self._settled.is_set():
+                return None
+        return self.plan()
+
+    def _train(self, generation: int, knobs: dict[str, Any]) -> None:
+        start = time.monotonic()
+        total = int(knobs.get("epochs", 1))
+        marks = {"live": start + LIVE_AFTER_S, "progress": 0.0}
+        self._emit(Event("training", knobs=dict(knobs), total=total))
+
+        def on_epoch(h: History) -> None:
+            if self._generation != generation:
+                raise _Superseded
+            now = time.monotonic()
+            done = len(h.train_loss)
+            if now >= marks["progress"]:
+                self._emit(Event("progress", knobs=knobs, done=done, total=max(total, done)))
+                marks["progress"] = now + PROGRESS_EVERY_S
+            if now >= marks["live"]:
+                self._emit(Event("live", knobs=knobs, history=h))
+                after = time.monotonic()  # keep live handling under ~1/LIVE_SHARE of the run's time
+                marks["live"] = after + max(LIVE_EVERY_S, (after - now) * LIVE_SHARE)
+
+        self.calls.append(dict(knobs))
+        try:
+            history = self.case.run(seed=self.seed, device=self.device, on_epoch=on_epoch, **knobs)
+        except _Superseded:
+            return
+        except Exception as exc:
+            with self._lock:
+                current = self._generation == generation
+            if current:  # a superseded run's error is moot: the newer request runs other knobs
+                self._report(exc)
+                self._settled.set()
+            return
+        self.cache[key(knobs)] = history
+        done = len(history.train_loss)  # early stopping may end before ``total``
+        self._emit(Event("progress", knobs=knobs, done=done, total=done))
+        self._answer(history, generation, f"trained in {time.monotonic() - start:.1f} s")
+
+    def _sweep(self, chunk: Chunk) -> None:
+        from .sweep import sweep  # only needed once precompute starts
+
+        self._emit(Event("precompute", knobs=dict(chunk.base), knob=chunk.knob, values=chunk.values))
+        generation = self._generation
+        grid = {chunk.knob: list(chunk.values)} | {n: [v] for n, v in chunk.base.items() if n != chunk.knob}
+
+        def give_way() -> None:  # to a newer request, or to a run the learner started in the notebook
+            if self._generation != generation or self._pending is not None or others_waiting():
+                raise _Superseded
+
+        try:
+            runs = sweep(self.case, grid, seed=self.seed, device=self.device, on_epoch=give_way)
+        except _Superseded:
+            note = "gave way"
+        except Exception as exc:
+            self._precompute = False  # never retry a failing grid in a loop
+            self._report(exc)
+            note = "failed"
+        else:
+            for values, history in runs.items():
+                self.cache.setdefault(key(dict(zip(grid, values))), history)
+            self._tried.update(key(chunk.base | {chunk.knob: v}) for v in chunk.values)
+            note = "done"
+        self._emit(Event("precomputed", knobs=dict(chunk.base), knob=chunk.knob, values=chunk.values, note=note))
+
+    # ---- answers, events, errors ------------------------------------------------------------------
+    def _answer(self, history: History, generation: int, note: str) -> None:
+        """Report ``history`` as the answer unless a newer request came in; then wake ``wait``."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            if self.history is not None and self.history is not history:
+                self.previous = self.history
+            self.history = history
+        self._emit(Event("result", knobs=dict(history.knobs), history=history, note=note))
+        with self._lock:
+            if generation == self._generation:
+                self._settled.set()
+
+    def _report(self, exc: BaseException) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        self.errors.append(message)
+        self._emit(Event("error", message=message))
+
+    def _emit(self, event: Event) -> None:
+        """Call ``on_event``; its error becomes an "error" event, or goes to stderr if that fails too."""
+        handler = self.on_event
+        if handler is None:
+            return
+        try:
+            handler(event)
+        except Exception as exc:  # raised in the worker thread it would end the worker and be lost
+            message = f"{type(exc).__name__} in on_event({event.kind!r}): {exc}"
+            self.errors.append(message)
+            if event.kind != "error":
+                try:
+                    handler(Event("error", message=message))
+                    return
+                except Exception:
+                    pass
+            print(f"labkit.runner: {message}", file=sys.stderr)
+            traceback.print_exception(exc, file=sys.stderr)

@@ -1,0 +1,25 @@
+"""How a case's loss is best seen: per step or per epoch, on which y scale (``Case.view``; panels draw with it).
+
+Widget- and matplotlib-free, so ``labkit.cases`` can use it without importing any plotting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PER = ("epoch", "step")  # the same values labkit.plots.plot_loss accepts (a test checks they agree)
+SCALES = ("linear", "log", "symlog")
+
+
+@dataclass(frozen=True)
+class View:
+    """Loss drawn ``per`` "epoch" or "step", on a "linear", "log" or "symlog" y axis."""
+
+    per: str = "epoch"
+    scale: str = "linear"
+
+    def __post_init__(self) -> None:
+        if self.per not in PER:
+            raise ValueError(f"per={self.per!r} is not allowed; allowed: {', '.join(map(repr, PER))}")
+        if self.scale not in SCALES:
+            raise ValueError(f"scale={self.scale!r} is not allowed; allowed: {', '.join(map(repr, SCALES))}")
