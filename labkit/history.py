@@ -39,6 +39,7 @@ class History:
     diverged_epoch: int | None = None  # epoch (0-based) that step belongs to
     stopped_epoch: int | None = None  # epoch after which early stopping ended the run
     best_epoch: int | None = None  # epoch (0-based) with the lowest validation loss
+    restored_epoch: int | None = None  # epoch (0-based) whose weights were put back at the end (restore_best)
     wall_time: float = 0.0  # seconds spent in the training loop
 
     @property
@@ -68,6 +69,8 @@ class History:
                                      "the loss became NaN or infinite"))
         if self.stopped_epoch is not None:
             rows.append(("early stopping", f"stopped after epoch {self.stopped_epoch + 1}"))
+        if self.restored_epoch is not None:
+            rows.append(("weights", f"restored from epoch {self.restored_epoch + 1}, the best validation epoch"))
         return rows
 
     def __repr__(self) -> str:

@@ -24,7 +24,7 @@ from .data import Data
 from .functional_optim import Hyper, StackedOptimizer
 from .history import History
 from .schedules import LRSchedule
-from .train import HOT_TRAIN_FIELDS, Setup, TrainConfig, record_epoch, record_test
+from .train import HOT_TRAIN_FIELDS, Setup, TrainConfig, batch_sizes, record_epoch, record_test
 
 EVAL_CHUNK = 2048  # validation samples per stacked forward, as in train.evaluate
 
@@ -45,6 +45,9 @@ def fit_stacked(setup: Setup, cfgs: list[TrainConfig], histories: list[History],
         if differ:
             raise ValueError(f"cfgs[{i}] differs from cfgs[0] in {', '.join(differ)}; "
                              f"allowed to differ: {', '.join(HOT_TRAIN_FIELDS)}")
+    if setup.probe is not None or cfgs[0].restore_best:
+        raise ValueError("a setup with a probe or restore_best cannot be stacked: run it with train.fit "
+                         "(labkit.sweep does so by itself)")
     return _loop(setup, cfgs, histories, generator, device, progress, on_epoch)
 
 
@@ -117,7 +120,8 @@ def _loop(first: Setup, cfgs: list[TrainConfig], histories: list[History], gener
 
     n = len(data.x_train)
     bs = n if cfg.batch_size == 0 else min(cfg.batch_size, n)
-    steps = math.ceil(n / bs)
+    sizes = batch_sizes(n, cfg.batch_size)
+    steps = len(sizes)
     step_loss = torch.empty(steps, k_models, device=device)
     step_norm = torch.empty(steps, k_models, device=device)
     flat_grad = torch.empty_like(flat)
@@ -159,7 +163,7 @@ def _loop(first: Setup, cfgs: list[TrainConfig], histories: list[History], gener
         for i in list(live):
             r = records[i]
             if record_epoch(histories[i], epoch, lrs[i], r[:steps], r[steps:2 * steps], r[-1], val.get(i),
-                            main_metric, other_metrics, cfgs[i].early_stopping):
+                            main_metric, other_metrics, cfgs[i].early_stopping, sizes):
                 live.remove(i)
                 ended.append(i)
             else:

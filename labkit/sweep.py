@@ -126,7 +126,9 @@ def _sweep(case: SweepCase, grid: dict[str, Sequence[Any]], seed: int, device: s
     kept: _Built | None = None  # the grid's first configuration, built to decide; trained without building again
     if stack:
         kept = _Built.make(case, {n: v[0] for n, v in knob_grid.items()}, seeds[0], dev)
-        if mode == "always" or stacking_pays(kept.setup, dev):
+        # a probe or restore_best needs each model's own weights after an epoch: those runs go one by one
+        stackable = kept.setup.probe is None and not kept.setup.train.restore_best
+        if stackable and (mode == "always" or stacking_pays(kept.setup, dev)):
             declared = hot_knobs(case.defaults)
             hot = [n for n in knob_grid if n in declared]
     for s in seeds:

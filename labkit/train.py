@@ -10,7 +10,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -29,6 +29,8 @@ HOT_TRAIN_FIELDS = ("lr", "eps", "betas", "weight_decay", "schedule", "early_sto
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 EpochHook = Callable[[History], None]
+# (model, optimizer) -> {name: value}: a case's own per-epoch measurement, recorded in History.extra
+Probe = Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class TrainConfig:
     schedule: str = "constant"  # one of schedules.SCHEDULES
     early_stopping: int = 0  # patience in epochs on validation loss; 0 switches it off
     shuffle: bool = True  # reshuffle the training split every epoch
+    restore_best: bool = False  # at the end, put back the weights of the best validation epoch (Keras's restore_best_weights)
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 1)
@@ -52,6 +55,8 @@ class TrainConfig:
         _check_int("early_stopping", self.early_stopping, 0)
         _check_positive("lr", self.lr)
         _check_positive("eps", self.eps)
+        if not isinstance(self.restore_best, bool):
+            raise TypeError(f"restore_best must be True or False, got {self.restore_best!r}")
         if not (isinstance(self.weight_decay, (int, float)) and 0 <= self.weight_decay < math.inf):
             raise ValueError(f"weight_decay={self.weight_decay!r} is out of range; allowed: 0 <= weight_decay < inf")
         if len(self.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas):
@@ -134,6 +139,7 @@ class Setup:
     metric_name: str  # how the main metric is shown ("accuracy", "sign accuracy")
     augment: Augment | None = None
     params: list[nn.Parameter] | None = None  # None: train every parameter
+    probe: Probe | None = None  # measured after every epoch into history.extra; a run with one is never stacked
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, nn.Module):
@@ -144,6 +150,8 @@ class Setup:
             raise TypeError(f"data must be a labkit.data.Data, got {type(self.data).__name__}")
         if not isinstance(self.train, TrainConfig):
             raise TypeError(f"train must be a labkit.train.TrainConfig, got {type(self.train).__name__}")
+        if self.probe is not None and not callable(self.probe):
+            raise TypeError(f"probe must be None or a function(model, optimizer) -> dict, got {type(self.probe).__name__}")
         if not isinstance(self.metrics, dict) or not self.metrics or not all(map(callable, self.metrics.values())):
             raise ValueError(f"metrics must be a non-empty dict of name -> function(output, target), got {self.metrics!r}")
 
@@ -209,13 +217,15 @@ def _grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
 
 def record_epoch(history: History, epoch: int, lr: float, step_losses: list[float], step_norms: list[float],
                  metric: float, val: tuple[float, dict[str, float]] | None, main_metric: str,
-                 other_metrics: list[str], early_stopping: int) -> bool:
+                 other_metrics: list[str], early_stopping: int, batch_sizes: Sequence[int] = ()) -> bool:
     """Append one finished epoch to ``history``; return True when the run ends with it.
 
     A NaN/inf step loss keeps the steps up to and including the first bad one and ends the run, as does a
     NaN/inf validation loss; ``early_stopping`` epochs without a new best validation loss end it too.
     ``metric`` is the main metric over the epoch's batches, ``val`` (loss, {metric: value}) on the
     validation split or None when there is none; metrics other than the main one go to ``extra``.
+    The epoch's training loss is the mean over samples (each step's loss weighted by ``batch_sizes``, as
+    Keras and the usual PyTorch idiom compute it): a short last batch counts for its samples only.
     """
     steps = len(step_losses)
     history.lr.append(lr)
@@ -232,7 +242,7 @@ def record_epoch(history: History, epoch: int, lr: float, step_losses: list[floa
         return True
     history.step_loss += step_losses
     history.grad_norm += step_norms
-    history.train_loss.append(sum(step_losses) / steps)
+    history.train_loss.append(epoch_loss(step_losses, batch_sizes))
     history.train_metric.append(metric)
     if val is None:
         return False
@@ -250,6 +260,21 @@ def record_epoch(history: History, epoch: int, lr: float, step_losses: list[floa
         history.stopped_epoch = epoch
         return True
     return False
+
+
+def epoch_loss(step_losses: Sequence[float], batch_sizes: Sequence[int] = ()) -> float:
+    """Return the sample-weighted mean of the step losses (the plain mean when every batch is the same size)."""
+    if len(set(batch_sizes)) <= 1:  # equal weights: the plain mean, so a full-batch loss is the step's loss exactly
+        return sum(step_losses) / len(step_losses)
+    if len(batch_sizes) != len(step_losses):
+        raise ValueError(f"batch_sizes must give one size per step loss, got {len(batch_sizes)} for {len(step_losses)}")
+    return sum(loss * size for loss, size in zip(step_losses, batch_sizes)) / sum(batch_sizes)
+
+
+def batch_sizes(n: int, batch_size: int) -> list[int]:
+    """Return the size of every step's batch when ``n`` samples are cut into batches of ``batch_size`` (0: one batch)."""
+    bs = n if batch_size == 0 else min(batch_size, n)
+    return [min(bs, n - start) for start in range(0, n, bs)]
 
 
 def record_test(history: History, test: tuple[float, dict[str, float]]) -> None:
@@ -286,9 +311,10 @@ def fit(setup: Setup, *, history: History, device: torch.device, generator: torc
     opt = make_optimizer(params, cfg)
     schedule = LRSchedule(cfg.schedule, cfg.lr, cfg.epochs)
     n = len(data.x_train)
-    bs = n if cfg.batch_size == 0 else min(cfg.batch_size, n)
-    steps = math.ceil(n / bs)
+    sizes = batch_sizes(n, cfg.batch_size)
+    bs, steps = sizes[0], len(sizes)
     history.steps_per_epoch = steps
+    best_state: dict[str, torch.Tensor] | None = None
     main_metric, *other_metrics = list(metrics)
     step_loss = torch.empty(steps, device=device)
     step_norm = torch.empty(steps, device=device)
@@ -323,12 +349,22 @@ def fit(setup: Setup, *, history: History, device: torch.device, generator: torc
         # evaluated even after a NaN step (then unused): eval mode draws nothing, so the run stays the same
         val = evaluate(model, loss_fn, data.x_val, data.y_val, metrics) if data.x_val is not None else None
         ended = record_epoch(history, epoch, lr, records[:steps], records[steps:2 * steps], records[-1] / n, val,
-                             main_metric, other_metrics, cfg.early_stopping)
+                             main_metric, other_metrics, cfg.early_stopping, sizes)
+        if setup.probe is not None:
+            with torch.no_grad():  # a measurement: never part of the graph
+                probed = setup.probe(model, opt)
+            for name, value in probed.items():
+                history.extra.setdefault(name, []).append(float(value))
+        if cfg.restore_best and history.best_epoch == epoch and not history.diverged:
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if on_epoch is not None:
             on_epoch(history)
         if ended:
             break
         schedule.step(history.train_loss[-1])
+    if best_state is not None and not history.diverged and history.best_epoch != history.num_epochs - 1:
+        model.load_state_dict(best_state)  # the test split below then measures the restored weights
+        history.restored_epoch = history.best_epoch
     if data.x_test is not None and not history.diverged:
         record_test(history, evaluate(model, loss_fn, data.x_test, data.y_test, metrics))
     history.wall_time = time.perf_counter() - start
