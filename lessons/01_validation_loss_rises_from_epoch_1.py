@@ -32,6 +32,7 @@ except ImportError:
 
 # %%
 import math
+import os
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,7 +41,7 @@ import labkit
 from labkit import cases, plots
 from labkit.data import window_images
 
-SEED = 0  # every run in this lesson uses it; change it to see another draw of the data
+SEED = int(os.environ.get("LABKIT_SEED", "0"))  # every run uses it; set LABKIT_SEED for another draw
 
 # %% [markdown]
 # ## The symptom

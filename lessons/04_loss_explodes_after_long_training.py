@@ -31,6 +31,7 @@ except ImportError:
 
 # %%
 import math
+import os
 
 import matplotlib.pyplot as plt
 
@@ -38,7 +39,7 @@ import labkit
 from labkit import cases, plots
 from labkit.cases.adam_epsilon import jump_step
 
-SEED = 0  # every run in this lesson uses it; change it to see another draw of the data
+SEED = int(os.environ.get("LABKIT_SEED", "0"))  # every run uses it; set LABKIT_SEED for another draw
 
 # %% [markdown]
 # ## The symptom

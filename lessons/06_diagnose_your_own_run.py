@@ -32,6 +32,7 @@ except ImportError:
 
 # %%
 import math
+import os
 
 import matplotlib.pyplot as plt
 from torch import nn
@@ -42,7 +43,7 @@ from labkit import diagnose
 from labkit.diagnosis import CODES, CURVE_CODES, load_run, plot_findings
 from labkit.diagnosis.finding import lesson_for
 
-SEED = 0  # every run in this lesson uses it; change it to see another draw of the data
+SEED = int(os.environ.get("LABKIT_SEED", "0"))  # every run uses it; set LABKIT_SEED for another draw
 
 # %% [markdown]
 # ## The symptom: a log file, and the question "what went wrong?"

@@ -42,9 +42,9 @@ try:
     import labkit
 except ImportError:
     get_ipython().run_line_magic("pip", 'install -q "labkit @ git+{repo_url}"')'''
-IMPORTS_START = "import math\n\nimport matplotlib.pyplot as plt\n"
+IMPORTS_START = "import math\nimport os\n\nimport matplotlib.pyplot as plt\n"
 IMPORTS_LABKIT = "\nimport labkit\nfrom labkit import cases, plots\n"
-SEED_LINE = "SEED = 0  # every run in this lesson uses it; change it to see another draw of the data"
+SEED_LINE = 'SEED = int(os.environ.get("LABKIT_SEED", "0"))  # every run uses it; set LABKIT_SEED for another draw'
 TRY_FIRST_START = "**Try it yourself first.** "
 TRY_FIRST_END = ("The next cell holds a reference answer, collapsed: overwrite it with your own value "
                  "before you run it.")
@@ -279,7 +279,7 @@ def test_first_cells(file):
     assert not re.search(r"\b(torch|numpy|matplotlib)\b", pip_lines[0]), "never (re)install torch & co"
     compile(text, file, "exec")  # plain Python: no %pip line magic outside get_ipython()
     imports_text = source(imports)
-    assert re.search(r"^SEED = 0\b", imports_text, re.MULTILINE)
+    assert re.search(r'^SEED = int\(os\.environ\.get\("LABKIT_SEED", "0"\)\)', imports_text, re.MULTILINE)
     assert "import labkit" in imports_text
     assert imports_text.startswith(IMPORTS_START) and IMPORTS_LABKIT in imports_text, (
         f"{file}: the imports cell starts with {IMPORTS_START!r} and imports {IMPORTS_LABKIT!r}")
