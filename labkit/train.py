@@ -21,7 +21,7 @@ from .knobs import train_knobs
 from .schedules import SCHEDULES, LRSchedule
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-LOSSES = ("mse", "bce", "bce-logits", "nll", "cross-entropy", "logcosh")
+LOSSES = ("mse", "bce", "bce-logits", "keras-bce", "nll", "cross-entropy", "logcosh")
 # TrainConfig fields that may differ between the models of one stack (labkit.stacked gives each model
 # its own); every other field, and everything outside the config, must be the same for all of them
 HOT_TRAIN_FIELDS = ("lr", "eps", "betas", "weight_decay", "schedule", "early_stopping")
@@ -156,6 +156,26 @@ class Setup:
             raise ValueError(f"metrics must be a non-empty dict of name -> function(output, target), got {self.metrics!r}")
 
 
+class KerasBCELoss(nn.Module):
+    """Keras 2.x ``binary_crossentropy`` on probabilities: clipped to [clip, 1 - clip] before the log.
+
+    Outside the clip the gradient is exactly 0, so a confidently wrong output costs a fixed
+    -log(1e-7) = 16.1 and can never be corrected; the mean runs over every output (Keras: the last axis,
+    then the batch), so it works for one sigmoid output or a softmax over classes with one-hot targets.
+    """
+
+    def __init__(self, clip: float = 1e-7) -> None:
+        super().__init__()
+        if not (isinstance(clip, float) and 0 < clip < 0.5):
+            raise ValueError(f"clip={clip!r} is out of range; allowed: a float with 0 < clip < 0.5")
+        self.clip = clip
+
+    def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        p = prob.clamp(self.clip, 1 - self.clip)
+        target = target.to(p.dtype)
+        return -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()
+
+
 class LogCoshLoss(nn.Module):
     """Mean log(cosh(pred - target)); a series for tiny errors so float32 does not round them to 0."""
 
@@ -173,6 +193,8 @@ def make_loss(name: str, class_weights: torch.Tensor | None = None) -> nn.Module
         return nn.BCELoss()
     if name == "bce-logits":
         return nn.BCEWithLogitsLoss()
+    if name == "keras-bce":
+        return KerasBCELoss()
     if name == "nll":
         return nn.NLLLoss(weight=class_weights)
     if name == "cross-entropy":

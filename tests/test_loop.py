@@ -82,3 +82,21 @@ def test_restore_best_puts_back_the_best_validation_epochs_weights():
     assert "restored from epoch" in repr(h)
     with pytest.raises(TypeError, match="restore_best"):
         TrainConfig(restore_best=1)
+
+
+def test_keras_bce_matches_bce_inside_the_clip_and_freezes_outside():
+    from labkit.train import make_loss
+
+    loss = make_loss("keras-bce")
+    p = torch.tensor([[0.3], [0.9]], requires_grad=True)
+    y = torch.tensor([[0.0], [1.0]])
+    assert loss(p, y).item() == pytest.approx(nn.BCELoss()(p, y).item(), rel=1e-6)
+    wrong = torch.tensor([[1.0 - 1e-9], [0.0]], requires_grad=True)  # saturated on the wrong side
+    value = loss(wrong, y)
+    value.backward()
+    # float32 rounds 1 - 1e-7 to 1 - 1.19e-7: a wrong output costs 16.12 (p clipped at 1e-7) or 15.94 (at 1 - 1e-7)
+    upper = 1 - torch.tensor(1 - 1e-7, dtype=torch.float32).item()
+    assert value.item() == pytest.approx((-math.log(1e-7) - math.log(upper)) / 2, rel=1e-5)  # Keras's 16.03
+    assert wrong.grad.abs().max().item() == 0.0  # exactly no gradient: it can never recover
+    with pytest.raises(ValueError, match="clip"):
+        type(loss)(clip=0.7)
