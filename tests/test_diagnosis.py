@@ -20,7 +20,7 @@ from torch import nn  # noqa: E402
 import labkit  # noqa: E402
 from labkit import History, cases, diagnose  # noqa: E402
 from labkit.diagnosis import CODES, CURVE_CODES, Finding, load_run, make_finding, plot_findings, rules  # noqa: E402
-from labkit.diagnosis.finding import CASE_OF_CODE, CODE_OF_CASE  # noqa: E402
+from labkit.diagnosis.finding import CASE_OF_CODE, CODE_OF_CASE, LESSON_OF_CODE  # noqa: E402
 
 EXAMPLES = resources.files("labkit") / "examples"
 SMOOTH = [1.0 * 0.8 ** e for e in range(30)]  # a healthy, smoothly falling loss
@@ -59,7 +59,10 @@ def test_flat_validation_rule():
     assert hit.numbers["first_flat_epoch"] == 2 and hit.numbers["spread"] == 0
     assert rules.flat_validation(SMOOTH) is None
     assert rules.flat_validation(SMOOTH[:20] + [SMOOTH[19]] * 5) is None  # flat for only the last quarter
-    assert rules.flat_validation([0.7, 0.7, 0.7]) is None  # too few epochs
+    assert rules.flat_validation([0.7, 0.7]) is None  # too few epochs
+    assert rules.flat_validation([1.0082] * 3) is not None  # keras#6132: identical for all of a 3-epoch run
+    assert rules.flat_validation([0.0265] * 6, [0.0266] * 6, mid_run=True) is None  # an excerpt of a converged run
+    assert rules.flat_validation([0.2] * 6, [0.19, 0.187, 0.184, 0.182, 0.179, 0.177], mid_run=True) is not None
     converged = [0.7, 0.5, 0.4, 0.35, 0.32, 0.31] + [0.3] * 8  # typed in with 2 decimals: flat, but far below 0.7
     assert rules.flat_validation(converged) is None
     assert rules.flat_validation([9.0, 3.0] + [0.6931] * 12) is not None  # flat from epoch 3: collapsed early
@@ -107,6 +110,9 @@ def test_no_generalization_rule():
     assert rules.no_generalization(SMOOTH, SMOOTH) is None
     assert rules.no_generalization([0.7] * 8, t["val_loss"]) is None  # training loss does not fall
     assert rules.overfitting(t["loss"], t["val_loss"]) is None  # minimum too early for overfitting
+    dip = [0.53, 0.535, 0.567, 0.523, 0.661, 0.64, 0.719, 0.715, 0.677, 0.664]  # one noisy dip at epoch 4
+    falls = [0.426, 0.418, 0.37, 0.301, 0.218, 0.129, 0.064, 0.034, 0.018, 0.011]
+    assert rules.no_generalization(falls, dip).numbers["best_epoch"] == 1
 
 
 def test_overfitting_rule():
@@ -188,7 +194,8 @@ def test_csv_with_nan_and_per_step_loss(tmp_path):
 
 @pytest.mark.parametrize("bad, error, words", [
     (42, TypeError, "dict of lists"),
-    ([0.5, 0.4], TypeError, "dict of lists"),
+    ([[0.5], [0.4]], TypeError, "dict of lists"),
+    (b"loss,0.5", TypeError, "decode"),
     ({}, ValueError, "no loss curve"),
     ({"accuracy": [0.5]}, ValueError, "no loss curve"),
     ({"loss": []}, ValueError, "empty"),
@@ -207,25 +214,34 @@ def test_load_rejects(bad, error, words):
 def test_load_rejects_files(tmp_path):
     (tmp_path / "a.csv").write_text("epoch,accuracy\n0,0.5\n")
     (tmp_path / "b.csv").write_text("epoch,loss\n0,abc\n")
-    (tmp_path / "c.txt").write_text("loss 1.0")
-    (tmp_path / "d.json").write_text("[1.0, 0.5]")
-    for name, words in (("a.csv", "no loss column"), ("b.csv", "not a number"), ("c.txt", "not a .csv"),
-                        ("d.json", "JSON object")):
-        with pytest.raises(ValueError, match=words):
+    (tmp_path / "c.txt").write_text("hello world\nno numbers here")
+    (tmp_path / "d.json").write_text('[[1.0, 0.5], [0.4, 0.3]]')
+    (tmp_path / "e.bin").write_bytes(b"\x00\x01\x02" * 10)
+    for name, words in (("a.csv", "no loss column"), ("b.csv", "not a number"), ("c.txt", "found no loss"),
+                        ("d.json", "JSON object"), ("e.bin", "binary")):
+        with pytest.raises(ValueError, match=words) as info:
             diagnose(tmp_path / name)
+        assert "run" in str(info.value)
 
 
 # ---- Findings ----
 
 def test_vocabulary_and_case_map():
     assert CURVE_CODES == ("negative-loss", "flat-validation", "late-explosion", "diverged", "oscillation",
-                           "train-loss-rises", "no-generalization", "overfitting")
+                           "train-loss-rises", "no-generalization", "overfitting", "validation-oscillation")
     assert set(CASE_OF_CODE) <= set(CODES) and set(CASE_OF_CODE.values()) == set(cases.names())
     assert set(CODE_OF_CASE) == set(cases.names()) and all(CASE_OF_CODE[c] == n for n, c in CODE_OF_CASE.items())
+    assert set(LESSON_OF_CODE) <= set(CODES)
     for code in CODES:
         f = make_finding(code, "e")
         assert f.title and f.explanation and f.fixes
-        assert f.lesson == (cases.get(CASE_OF_CODE[code]).lesson if code in CASE_OF_CODE else "")
+        assert f.lesson == LESSON_OF_CODE.get(code, "")
+        if code in CASE_OF_CODE:
+            assert f.lesson == cases.get(CASE_OF_CODE[code]).lesson
+    # NaN/inf and overfitting are taught in lesson 00; lesson 05 says a rising training loss is NOT overfitting
+    assert LESSON_OF_CODE["diverged"] == LESSON_OF_CODE["overfitting"] == "00_reading_loss_curves.ipynb"
+    lessons = ROOT / "lessons"
+    assert all((lessons / name).is_file() for name in LESSON_OF_CODE.values())
     with pytest.raises(ValueError, match="vocabulary"):
         make_finding("bad-code", "e")
 
@@ -347,8 +363,12 @@ LESSON = "06_diagnose_your_own_run.ipynb"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_lesson_06_is_generated_and_in_sync():
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "make_diagnosis_lesson.py"), "--check"],
+def test_lesson_06_is_paired_and_in_sync():
+    # The lesson is a jupytext pair (.ipynb + py:percent .py); its example logs come from tools/make_examples.py.
+    meta = pytest.importorskip("test_lessons_meta")
+    problems = meta.pair_differences(ROOT / "lessons" / LESSON)
+    assert not problems, "\n".join(problems) + f"\nrun: {meta.sync_command(ROOT / 'lessons' / LESSON)}"
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "make_examples.py"), "--check"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
 

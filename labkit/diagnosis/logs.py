@@ -1,18 +1,18 @@
-"""Load a run from a labkit History, a Keras/plain dict, a pandas DataFrame, or a CSV/JSON log file."""
+"""Load a run: a labkit History, a dict or list, a pandas DataFrame, a log file of any kind, or pasted log text."""
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..history import History
+from . import cells, names, tables, texts
 
-# Accepted names for each curve, first match wins (Keras, PyTorch Lightning, labkit).
+# Accepted names for each curve in a dict of lists, first match wins (Keras, PyTorch Lightning, labkit); any
+# other name is read by its words (see names.py): "Train Loss", "valid_loss", "eval_loss", "test_loss", ...
 TRAIN_KEYS = ("train_loss", "loss", "train_loss_epoch", "loss_epoch", "training_loss")
 VAL_KEYS = ("val_loss", "val_loss_epoch", "validation_loss", "valid_loss")
 STEP_KEYS = ("step_loss", "train_loss_step", "loss_step")
@@ -21,10 +21,13 @@ VAL_METRIC_KEYS = ("val_metric", "val_accuracy", "val_acc", "val_acc_epoch")
 LR_KEYS = ("lr", "learning_rate")
 _ROLES = {"train_loss": TRAIN_KEYS, "val_loss": VAL_KEYS, "train_metric": TRAIN_METRIC_KEYS,
           "val_metric": VAL_METRIC_KEYS, "lr": LR_KEYS}
-_KNOWN_KEYS = frozenset(k for keys in (*_ROLES.values(), STEP_KEYS) for k in keys)
-EXPECTED = ("a labkit History, a dict of lists (e.g. Keras history.history with 'loss', 'val_loss'), "
-            "a pandas DataFrame, or a path to a .csv (Keras CSVLogger, Lightning metrics.csv) or .json log")
-
+CURVE_FIELDS = ("train_loss", "val_loss", "step_loss", "train_metric", "val_metric", "lr")
+PLACE_FIELDS = ("first_epoch", "mid_run")
+EXPECTED = ("a labkit History, a dict of lists (e.g. Keras history.history with 'loss', 'val_loss'), a list of "
+            "records (Hugging Face log_history) or numbers, a pandas DataFrame, a path to a log file (CSV of any "
+            "extension: Keras CSVLogger's training.log, Lightning metrics.csv; JSON: trainer_state.json; a saved "
+            "printout), or the log's text itself (CSV/JSON text, or pasted training output)")
+PATH_SUFFIXES = (".csv", ".json", ".log", ".txt", ".tsv", ".jsonl", ".out")
 
 @dataclass(frozen=True)
 class Curves:
@@ -38,6 +41,9 @@ class Curves:
     lr: tuple[float, ...] = ()  # learning rate of each epoch
     steps_per_epoch: int = 1  # logged steps per epoch (approximate for subsampled step logs)
     source: str = ""  # what the curves were read from
+    notes: tuple[str, ...] = ()  # how the log was read: runs split, rows left out, names taken as which curve
+    first_epoch: int = 1  # the epoch number of the first value (an excerpt pasted from epoch 48 starts at 48)
+    mid_run: bool = False  # True when the log starts in the middle of a run (an excerpt): no "from the start" claims
 
     @property
     def num_epochs(self) -> int:
@@ -46,29 +52,68 @@ class Curves:
 
 
 def load_run(run: Any) -> Curves:
-    """Return the Curves of ``run``; raise TypeError/ValueError saying what was expected.
+    """Return the Curves of ``run``; raise TypeError/ValueError saying what was found and what was expected.
 
     Parameters
     ----------
     run:
-        A History, a dict of lists (Keras ``history.history``, plain lists, or ``History.to_dict()``),
-        a pandas DataFrame, or a str/Path to a .csv or .json log. Files are parsed with csv/json only.
+        A History; a dict of lists (Keras ``history.history``, ``History.to_dict()``, Hugging Face
+        ``trainer_state.json`` contents); a list of records or of numbers; a pandas DataFrame; a str/Path
+        to a log file of any extension (its content is sniffed); or a log's text itself (a str with a line
+        break, or one that is not a file name): CSV/JSON text or pasted training output.
     """
     if isinstance(run, Curves):
         return run
     if isinstance(run, History):
         return _from_history(run)
-    if isinstance(run, (str, Path)):
+    if isinstance(run, Path) or (isinstance(run, str) and _looks_like_path(run)):
         return _from_file(Path(run))
+    if isinstance(run, str):
+        return _build(texts.read_text(run, "text"), "text")
+    if isinstance(run, bytes):
+        raise TypeError(f"run must be {EXPECTED}; got bytes: decode them first (run.decode())")
     if type(run).__module__.split(".")[0] == "pandas" and hasattr(run, "to_dict") and hasattr(run, "columns"):
         columns = [str(c) for c in run.columns]
-        rows = [{str(k): v for k, v in row.items()} for row in run.to_dict("records")]
-        return _from_rows(columns, rows, source="DataFrame", nan_is_missing="step" in columns)
+        sparse = any(names.role(c) == "step" for c in columns)  # Lightning's rows: NaN there is "not logged"
+        rows = [{str(k): (None if sparse and isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                for row in run.to_dict("records")]
+        return _build(tables.records_to_curves(columns, rows, "DataFrame"), "DataFrame")
     if isinstance(run, Mapping):
         if {"knobs", "steps_per_epoch", "train_loss"} <= set(run):
             return _from_history(History.from_dict(dict(run)))
-        return _from_mapping(run, source="dict")
+        return _build(texts.read_json(run, "dict"), "dict")
+    if isinstance(run, (list, tuple)) and run and all(isinstance(r, Mapping) or not isinstance(r, (list, tuple, str))
+                                                      for r in run) and not any(isinstance(r, bool) for r in run):
+        if all(isinstance(r, Mapping) for r in run) or all(isinstance(r, numbers.Real) for r in run):
+            return _build(texts.read_json(list(run), "list"), "list")
     raise TypeError(f"run must be {EXPECTED}; got {type(run).__name__}")
+
+
+def _looks_like_path(text: str) -> bool:
+    """Return True for a str that names a file: one line, and an existing file or a log-like name."""
+    if "\n" in text or "\r" in text or len(text) > 4096:
+        return False
+    stripped = text.strip()
+    if not stripped or stripped[0] in "{[":
+        return False
+    try:
+        if Path(stripped).is_file():
+            return True
+    except OSError:
+        return False
+    if any(ch.isspace() for ch in stripped):  # a file name with spaces exists (checked above); text has spaces
+        return False
+    return Path(stripped).suffix.lower() in PATH_SUFFIXES or "/" in stripped or "\\" in stripped
+
+
+def _build(kwargs: dict[str, Any], source: str) -> Curves:
+    if "mapping" in kwargs:
+        return _from_mapping(kwargs["mapping"], source)
+    notes = tuple(kwargs.get("notes", ()))
+    data = {k: v for k, v in kwargs.items() if k in CURVE_FIELDS}
+    curves = _from_mapping(data, source, notes)
+    place = {k: kwargs[k] for k in PLACE_FIELDS if k in kwargs}
+    return replace(curves, **place) if place else curves
 
 
 def _from_history(h: History) -> Curves:
@@ -81,103 +126,76 @@ def _from_history(h: History) -> Curves:
 
 
 def _from_file(path: Path) -> Curves:
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".json"):
-        raise ValueError(f"run={str(path)!r} is not a .csv or .json log; run must be {EXPECTED}")
     if not path.is_file():
         raise FileNotFoundError(f"run={str(path)!r}: no such log file")
-    if suffix == ".json":
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "utf-16", "latin-1"):  # -sig: drop the BOM Excel writes
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
-        except json.JSONDecodeError as e:
-            raise ValueError(f"run={str(path)!r} is not valid JSON: {e}") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"run={str(path)!r} must hold a JSON object of curves (e.g. {{\"loss\": [...]}}), "
-                             f"got a JSON {type(data).__name__}")
-        return load_run(data) if {"knobs", "steps_per_epoch"} <= set(data) else _from_mapping(data, source=str(path))
-    with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: drop the BOM Excel writes
-        reader = csv.DictReader(f)
-        rows = list(reader)
-        columns = [c.strip() for c in reader.fieldnames or ()]
-    rows = [{(k or "").strip(): v for k, v in row.items()} for row in rows]
-    return _from_rows(columns, rows, source=str(path), nan_is_missing=False)
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if "\x00" in text[:1000]:
+        raise ValueError(f"run={str(path)!r} is a binary file, not a log: expected {EXPECTED}")
+    try:
+        return _build(texts.read_text(text, str(path)), str(path))
+    except ValueError as e:
+        raise ValueError(f"run={str(path)!r}: {e}") from None
 
 
-def _cell(value: Any, column: str, row: int, nan_is_missing: bool) -> float | None:
-    """Return a cell as float, None when empty; raise ValueError when it is not a number."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise ValueError(f"run: column {column!r} row {row + 1} holds {value!r}, not a number") from None
-    number = _number(value, f"run[{column!r}]", row)
-    return None if nan_is_missing and math.isnan(number) else number
-
-
-def _from_rows(columns: list[str], rows: list[dict[str, Any]], source: str, nan_is_missing: bool) -> Curves:
-    """Group a table log (one row per epoch, or Lightning's sparse rows) into per-epoch and per-step curves."""
-    if not set(TRAIN_KEYS + VAL_KEYS + STEP_KEYS) & set(columns):
-        raise ValueError(f"run ({source}) has no loss column: expected one of {TRAIN_KEYS + VAL_KEYS + STEP_KEYS}, "
-                         f"got columns {columns}")
-    known = [c for c in columns if c in _KNOWN_KEYS]  # other columns (timestamps, names) are never parsed
-    grouped: dict[str, dict[Any, list[float]]] = {}
-    for i, row in enumerate(rows):
-        epoch = _cell(row.get("epoch"), "epoch", i, True) if "epoch" in columns else None
-        key = i if epoch is None else int(epoch)
-        for column in known:
-            value = _cell(row.get(column), column, i, nan_is_missing)
-            if value is not None:
-                grouped.setdefault(column, {}).setdefault(key, []).append(value)
-    per_epoch = {c: [sum(v) / len(v) for v in by_epoch.values()] for c, by_epoch in grouped.items()}
-    per_step = {c: [x for v in by_epoch.values() for x in v] for c, by_epoch in grouped.items()
-                if any(len(v) > 1 for v in by_epoch.values())}
-    data: dict[str, list[float]] = dict(per_epoch)
-    step_key = next((k for k in STEP_KEYS if k in grouped), None)
-    train_key = next((k for k in TRAIN_KEYS if k in grouped), None)
-    if step_key is None and train_key in per_step:  # a loss logged every step: keep the steps too
-        data["step_loss"] = per_step[train_key]
-    elif step_key is not None:
-        data[step_key] = per_step.get(step_key, per_epoch[step_key])
-    return _from_mapping(data, source=source)
-
-
-def _from_mapping(data: Mapping[str, Any], source: str) -> Curves:
-    """Pick each curve by its accepted names and check the curves are non-empty, numeric and of equal length."""
-    values: dict[str, tuple[float, ...]] = {}
-    names: dict[str, str] = {}
+def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] = ()) -> Curves:
+    """Pick each curve by its name and check the curves are non-empty, numeric and of equal length."""
+    chosen: dict[str, str] = {}
     for role, keys in (*_ROLES.items(), ("step_loss", STEP_KEYS)):
         key = next((k for k in keys if k in data), None)
-        if key is None:
-            continue
+        if key is not None:
+            chosen[role] = key
+    picked = names.pick([str(k) for k in data])
+    if "val_loss" not in chosen and "val_loss" not in picked and "test_loss" in picked:
+        picked["val_loss"] = picked["test_loss"]
+        picked["val_metric"] = picked.get("test_metric", "")
+        notes += (f"read {picked['test_loss']!r} as the validation loss (the run has no validation loss)",)
+    for role, key in picked.items():
+        if role in CURVE_FIELDS and role not in chosen and key:
+            chosen[role] = key
+    if not {"train_loss", "val_loss", "step_loss"} & set(chosen):
+        raise ValueError(f"run ({source}) has no loss curve: expected a key like {TRAIN_KEYS + VAL_KEYS + STEP_KEYS} "
+                         f"(or 'Train Loss', 'eval_loss', 'test_loss'), got {sorted(map(str, data))[:12]}")
+    values: dict[str, list[float | None]] = {}
+    for role, key in chosen.items():
         seq = data[key]
         if hasattr(seq, "tolist") and not isinstance(seq, (str, bytes)):
             seq = seq.tolist()
         if isinstance(seq, (str, bytes)) or not isinstance(seq, Iterable):
             raise ValueError(f"run[{key!r}] must be a list of numbers, got {type(seq).__name__}")
-        values[role], names[role] = tuple(_numbers(seq, f"run[{key!r}]")), key
+        values[role] = _numbers(seq, f"run[{key!r}]")
         if not values[role]:
             raise ValueError(f"run[{key!r}] is empty: a curve needs at least one number")
-    if not {"train_loss", "val_loss", "step_loss"} & set(values):
-        raise ValueError(f"run ({source}) has no loss curve: expected one of the keys "
-                         f"{TRAIN_KEYS + VAL_KEYS + STEP_KEYS}, got {sorted(map(str, data))}")
     epoch_roles = [r for r in _ROLES if r in values]
-    lengths = {names[r]: len(values[r]) for r in epoch_roles}
+    lengths = {chosen[r]: len(values[r]) for r in epoch_roles}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"run ({source}) has ragged curves: per-epoch curves must have one value per epoch, "
                          f"got lengths {lengths}")
+    if any(v is None for r in epoch_roles for v in values[r]):  # empty / NA / null cells: as in a CSV table
+        rows = [{"epoch": i, **{chosen[r]: values[r][i] for r in epoch_roles}} for i in range(max(lengths.values()))]
+        kwargs = tables.records_to_curves(["epoch", *(chosen[r] for r in epoch_roles)], rows, source, notes=notes)
+        if "step_loss" in values:
+            kwargs["step_loss"] = tuple(math.nan if v is None else v for v in values["step_loss"])
+        return _from_mapping({k: v for k, v in kwargs.items() if k in CURVE_FIELDS}, source,
+                             tuple(kwargs.get("notes", ())))
+    clean = {r: tuple(math.nan if x is None else x for x in v) for r, v in values.items()}
     epochs = max(lengths.values(), default=0)
-    steps = len(values.get("step_loss", ()))
-    return Curves(**values, steps_per_epoch=max(steps // epochs, 1) if epochs and steps else 1, source=source)
+    steps = len(clean.get("step_loss", ()))
+    return Curves(**clean, steps_per_epoch=max(steps // epochs, 1) if epochs and steps else 1, source=source,
+                  notes=tuple(notes))
 
 
-def _number(value: Any, name: str, index: int) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name}[{index}] is {value!r} ({type(value).__name__}), not a number: "
-                         "curves must hold int or float values")
-    return float(value)
-
-
-def _numbers(seq: Iterable[Any], name: str) -> list[float]:
-    return [_number(v, name, i) for i, v in enumerate(seq)]
+def _numbers(seq: Iterable[Any], name: str) -> list[float | None]:
+    out = []
+    for i, v in enumerate(seq):
+        try:
+            out.append(cells.parse(v))
+        except ValueError:
+            raise ValueError(f"{name}[{i}] is {v!r} ({type(v).__name__}), not a number: curves must hold numbers "
+                             "(NaN/inf, 'nan', 'inf' and empty/NA/null cells are read too)") from None
+    return out

@@ -16,11 +16,13 @@ ROUND_OFF = 1e-7  # values below this share of the first loss are float32 round-
 SMOOTH_EPOCHS = 3  # epochs averaged to smooth epoch-to-epoch noise (validation minimum, end level)
 
 FLAT_RTOL = 1e-5  # validation values within this share of the last one count as equal (a learning model moves more)
-FLAT_MIN_EPOCHS = 4  # ... for at least this many epochs at the end of the run
+FLAT_MIN_EPOCHS = 3  # ... for at least this many epochs at the end of the run
 FLAT_MIN_FRACTION = 0.5  # ... and for at least this share of the run
 FLAT_EARLY_EPOCHS = 3  # ... and it went flat within this many epochs, or ...
 FLAT_NO_BETTER = 0.5  # ... stays above this share of the first value: a collapsed model is no better than an
-# untrained one, while a run that converged to a constant loss (or typed-in rounded numbers) ended far below it
+# untrained one, while a run that converged to a constant loss (or typed-in rounded numbers) ended far below it.
+# In an excerpt that is flat from its first line, when that was is unknown: flagged only when training still moves
+# (a frozen validation beside a learning model), not when both are constant (a converged run looks the same).
 
 OSC_PROMINENCE = 0.2  # a swing: an epoch higher than both neighbours by this share of the curve's range
 OSC_MIN_RELATIVE = 0.05  # ... and by this share of the loss at that epoch (smaller wobbles are batch noise)
@@ -39,7 +41,7 @@ RISE_VISIBLE = 0.01  # ... to at least this share of its first value (visible on
 
 NO_GEN_BEST_EPOCHS = 3  # "from the start": validation loss is lowest within the first this-many epochs
 NO_GEN_VAL_RISE = 1.1  # validation loss ends (mean of the last SMOOTH_EPOCHS) this many times above its lowest value
-NO_GEN_TRAIN_FALL = 0.7  # while training loss ends below this share of its first value
+NO_GEN_TRAIN_FALL = 0.8  # while training loss ends below this share of its first value
 NO_GEN_MIN_EPOCHS = 5  # fewer epochs are too few to call a trend
 
 OVERFIT_RISE = 1.2  # smoothed validation loss ends this many times above its smoothed minimum
@@ -101,9 +103,12 @@ def diverged(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), ste
 
 def negative_loss(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1) -> Hit | None:
     """Return a ``negative-loss`` hit when a loss that must be >= 0 went below 0."""
-    firsts = [i for c in (train_loss, val_loss) for i in [next((i for i, v in enumerate(c) if v < -NEGATIVE_TOLERANCE), None)]
+    def below(v: float) -> bool:  # -inf is an overflow (diverged), not a loss that went negative
+        return -math.inf < v < -NEGATIVE_TOLERANCE
+
+    firsts = [i for c in (train_loss, val_loss) for i in [next((i for i, v in enumerate(c) if below(v)), None)]
               if i is not None]
-    first_step = next((i for i, v in enumerate(step_loss) if v < -NEGATIVE_TOLERANCE), None)
+    first_step = next((i for i, v in enumerate(step_loss) if below(v)), None)
     if first_step is not None:
         firsts.append(first_step // max(steps_per_epoch, 1))
     if not firsts:
@@ -115,7 +120,7 @@ def negative_loss(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = ()
                {"first_negative_epoch": first + 1, "lowest_loss": lowest})
 
 
-def flat_validation(val_loss: Curve) -> Hit | None:
+def flat_validation(val_loss: Curve, train_loss: Curve = (), mid_run: bool = False) -> Hit | None:
     """Return a ``flat-validation`` hit when validation loss stays constant to FLAT_RTOL for the end of the run."""
     val = _finite(val_loss)
     if len(val) < FLAT_MIN_EPOCHS or abs(val[-1]) < 1e-12:
@@ -127,6 +132,9 @@ def flat_validation(val_loss: Curve) -> Hit | None:
     if length < FLAT_MIN_EPOCHS or length < FLAT_MIN_FRACTION * len(val):
         return None
     if start >= FLAT_EARLY_EPOCHS and abs(last) < FLAT_NO_BETTER * abs(val[0]):
+        return None
+    train = _finite(train_loss)[start:len(val)]
+    if mid_run and start == 0 and (not train or max(train) - min(train) <= FLAT_RTOL * max(abs(v) for v in train)):
         return None
     spread = max(val[start:]) - min(val[start:])
     return Hit("flat-validation",
@@ -152,8 +160,11 @@ def oscillation(train_loss: Curve) -> Hit | None:
                {"swings": len(swings), "epochs": len(loss), "low": min(loss), "high": max(loss)})
 
 
-def late_explosion(train_loss: Curve) -> Hit | None:
-    """Return a ``late-explosion`` hit: a long descent, then a jump by orders of magnitude that does not recover."""
+def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
+    """Return a ``late-explosion`` hit: a long descent, then a jump by orders of magnitude that does not recover.
+
+    ``mid_run``: the curve is an excerpt, so the long descent happened before it and is not required.
+    """
     loss = _finite(train_loss)
     if len(loss) < 5 or min(loss) < 0 or loss[0] <= 0:
         return None
@@ -168,7 +179,8 @@ def late_explosion(train_loss: Curve) -> Hit | None:
     else:
         return None
     after = median(logs[i:])
-    if i < LATE_START_FRACTION * len(logs) or logs[0] - low < LATE_DESCENT_ORDERS or after - low < LATE_AFTER_ORDERS:
+    descended = mid_run or logs[0] - low >= LATE_DESCENT_ORDERS
+    if i < LATE_START_FRACTION * len(logs) or not descended or after - low < LATE_AFTER_ORDERS:
         return None
     peak = max(loss[i:])
     return Hit("late-explosion",
@@ -198,13 +210,18 @@ def train_loss_rises(train_loss: Curve) -> Hit | None:
     return None
 
 
-def no_generalization(train_loss: Curve, val_loss: Curve) -> Hit | None:
-    """Return a ``no-generalization`` hit: validation loss rises from the first epochs while training loss falls."""
+def no_generalization(train_loss: Curve, val_loss: Curve, mid_run: bool = False) -> Hit | None:
+    """Return a ``no-generalization`` hit: validation loss rises from the first epochs while training loss falls.
+
+    ``mid_run``: the curves are an excerpt; its first epoch is not the run's, so nothing is said.
+    """
     n = min(len(_finite(train_loss)), len(_finite(val_loss)))
     train, val = list(train_loss[:n]), list(val_loss[:n])
-    if n < NO_GEN_MIN_EPOCHS or min(val) <= 0 or train[0] <= 0:
+    if mid_run or n < NO_GEN_MIN_EPOCHS or min(val) <= 0 or train[0] <= 0:
         return None
     best = _argmin(val)
+    if best >= NO_GEN_BEST_EPOCHS and _argmin(_smooth(val)) < NO_GEN_BEST_EPOCHS:  # one noisy dip later on, but
+        best = _argmin(val[:NO_GEN_BEST_EPOCHS])  # the smoothed curve is lowest in the first epochs: judge from there
     end = _tail(val)
     if best >= NO_GEN_BEST_EPOCHS or end < NO_GEN_VAL_RISE * val[best] or train[-1] > NO_GEN_TRAIN_FALL * train[0]:
         return None

@@ -1,0 +1,178 @@
+"""Check a learner's training code (text) for the five threads' causes, before or without running it.
+
+``check_code(source)`` reads a file (.py or .ipynb), a string of code, or, with no argument, the notebook's own
+cell history, and returns Findings for:
+
+- ``nll-without-log-softmax``: NLLLoss / nll_loss with no log_softmax / LogSoftmax anywhere (thread 002);
+- ``per-sample-scaling``: a scaler fitted inside a loop, so each window or sample is scaled by its own
+  statistics (thread 000's ``normalizeImages``);
+- ``scaler-before-split``: a scaler fitted before the train/validation split (validation statistics leak in);
+- ``small-adam-eps``: Adam with its default eps in a very long run with no learning-rate schedule (thread 003);
+- ``oversized-dense``: a dense layer with far more weights than training samples (when ``train_samples`` is given).
+
+Code pasted into a web page often loses its line breaks (as the threads' code has), so the checks read tokens in
+order, not indentation; when the code parses, loops are found from the syntax tree.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .finding import Finding, make_finding
+from .rules import Hit
+
+LONG_RUN_EPOCHS = 1000  # "a very long run": at least this many epochs
+DENSE_WEIGHTS_PER_SAMPLE = 100  # a dense layer with more than this many weights per training sample is oversized
+SCALER = r"\b\w*(?:Scaler|Normalizer|scaler|normalizer)\b"
+SCHEDULES = re.compile(r"lr_scheduler|LearningRateScheduler|ReduceLROnPlateau|CosineAnnealing|StepLR|OneCycle|"
+                       r"ExponentialLR|ExponentialDecay|CosineDecay|PiecewiseConstantDecay|schedule", re.I)
+SPLIT = re.compile(r"train_test_split\s*\(|random_split\s*\(|\bKFold\b|StratifiedKFold|TimeSeriesSplit|"
+                   r"validation_split\s*=")
+
+
+def read_source(source: str | Path | None) -> str:
+    """Return the code of ``source``: a .py/.ipynb file, a code string, or (None) this notebook's cell history."""
+    if source is None:
+        try:
+            shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821
+        except NameError:
+            raise ValueError("source is None but this is not a notebook: pass a file path or a string of code") from None
+        return "\n".join(str(cell) for cell in shell.user_ns.get("In", []))
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096
+                                    and source.strip().endswith((".py", ".ipynb", ".txt"))):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"source={str(path)!r}: no such file")
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".ipynb":
+            cells = json.loads(text).get("cells", [])
+            return "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+        return text
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a path, a string of code or None (this notebook), got {type(source).__name__}")
+    return source
+
+
+def _nll(code: str) -> list[Hit]:
+    if re.search(r"NLLLoss\s*\(|nll_loss\s*\(", code) and not re.search(r"log_softmax|LogSoftmax", code):
+        return [Hit("nll-without-log-softmax", "the code uses NLLLoss but never applies log_softmax / LogSoftmax "
+                                               "to the model's outputs", {})]
+    return []
+
+
+def _fits(code: str) -> list[re.Match[str]]:
+    """Return the matches of calls that fit a scaler: ``X.fit(`` / ``X.fit_transform(`` where X looks like a scaler,
+    or ``SomeScaler(...).fit(``."""
+    names = set(re.findall(rf"(\w+)\s*=\s*{SCALER}\s*\(", code))
+    pattern = rf"(?:{SCALER}\s*\([^()]*\)|\b(?:{'|'.join(map(re.escape, names)) or '(?!)'})\b)\s*\.\s*fit(?:_transform)?\s*\("
+    return list(re.finditer(pattern, code))
+
+
+def _fit_in_loop_tree(code: str) -> bool | None:
+    """Return whether a scaler is fitted inside a for/while loop (None when the code does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    for loop in (n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))):
+        if any(_fits(ast.unparse(stmt)) for stmt in loop.body):
+            return True
+    return False
+
+
+def _fit_in_loop_text(code: str) -> bool:
+    """Token-order fallback for code with its line breaks lost: a ``for`` loop opens earlier in the same function
+    and no ``return`` closes that function before the fit."""
+    for fit in _fits(code):
+        before = code[:fit.start()]
+        start = max(before.rfind("def "), 0)
+        body = before[start:]
+        if re.search(r"\bfor\b[^:]*:|\bwhile\b[^:]*:", body) and not re.search(r"\breturn\b", body):
+            return True
+    return False
+
+
+def _scaling(code: str) -> list[Hit]:
+    hits = []
+    in_loop = _fit_in_loop_tree(code)
+    if in_loop or (in_loop is None and _fit_in_loop_text(code)):
+        hits.append(Hit("per-sample-scaling", "a scaler is fitted inside a loop: each window or sample is scaled by "
+                                              "its own min/max (or mean/std), which removes the level that may "
+                                              "predict the label", {}))
+    split = SPLIT.search(code)
+    fits = [f for f in _fits(code) if "train" not in code[f.end():f.end() + 80].split(")")[0].lower()]
+    if fits and split and fits[0].start() < split.start() and not hits:  # a fit on "...train..." data is fine
+        hits.append(Hit("scaler-before-split", f"a scaler is fitted (at character {fits[0].start()}) before the "
+                                               "train/validation split: validation statistics leak into training", {}))
+    return hits
+
+
+def _epochs(code: str) -> int:
+    values = [int(v) for v in re.findall(r"\b(?:n_|num_|max_|nb_)?epochs?\s*[=:]\s*(\d+)", code, re.I)]
+    values += [int(v) for v in re.findall(r"\bfor\s+\w*epoch\w*\s+in\s+range\s*\(\s*(\d+)\s*\)", code, re.I)]
+    return max(values, default=0)
+
+
+def _adam(code: str) -> list[Hit]:
+    calls = re.findall(r"\bAdam[W]?\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)", code)
+    default_eps = [c for c in calls if not re.search(r"\b(?:eps|epsilon)\s*=", c)]
+    epochs = _epochs(code)
+    if default_eps and epochs >= LONG_RUN_EPOCHS and not SCHEDULES.search(code):
+        return [Hit("small-adam-eps", f"Adam with its default eps (1e-7 / 1e-8) for {epochs} epochs and no "
+                                      "learning-rate schedule", {"epochs": epochs})]
+    return []
+
+
+def _product(expr: str) -> int | None:
+    if not re.fullmatch(r"[\d\s*()]+", expr):
+        return None
+    try:
+        return int(eval(expr, {"__builtins__": {}}))  # only digits, '*' and parentheses reach here
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _dense(code: str, train_samples: int | None) -> list[Hit]:
+    if not train_samples:
+        return []
+    layers = []
+    for a, b in re.findall(r"\bLinear\s*\(\s*(?:in_features\s*=\s*)?([\d\s*()]+?)\s*,\s*(?:out_features\s*=\s*)?"
+                           r"([\d\s*()]+?)\s*[,)]", code):
+        n_in, n_out = _product(a), _product(b)
+        if n_in and n_out:
+            layers.append((n_in * n_out, n_in, n_out))
+    if not layers:
+        return []
+    weights, n_in, n_out = max(layers)
+    if weights <= DENSE_WEIGHTS_PER_SAMPLE * train_samples:
+        return []
+    return [Hit("oversized-dense", f"Linear({n_in}, {n_out}) has {weights:,} weights for {train_samples:,} training "
+                                   f"samples ({weights / train_samples:,.0f} per sample)",
+                {"weights": weights, "train_samples": train_samples})]
+
+
+def check_code(source: str | Path | None = None, train_samples: int | None = None) -> list[Finding]:
+    """Return Findings for the threads' causes found in training code; an empty list when none is found.
+
+    Parameters
+    ----------
+    source:
+        A path to a .py or .ipynb file, a string of code, or None for this notebook's cell history.
+    train_samples:
+        The number of training samples, to check dense layers against (skipped when None).
+    """
+    if train_samples is not None and (isinstance(train_samples, bool) or not isinstance(train_samples, int)
+                                      or train_samples <= 0):
+        raise ValueError(f"train_samples must be a positive int or None, got {train_samples!r}")
+    code = read_source(source)
+    hits = _nll(code) + _scaling(code) + _adam(code) + _dense(code, train_samples)
+    return [make_finding(h.code, h.evidence, h.numbers) for h in hits]
+
+
+def check_codes(source: Any = None, train_samples: int | None = None) -> list[str]:
+    """Return just the codes of ``check_code`` (handy in tests and notebooks)."""
+    return [f.code for f in check_code(source, train_samples)]

@@ -1,0 +1,117 @@
+"""diagnose(run): run every curve rule and setup check, merge what they found, and return Findings."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import checks, gradual, rules
+from .finding import CODES, Finding, make_finding
+from .logs import Curves, load_run
+
+# A finding made redundant by a stronger one about the same event: {dropped: the stronger codes}.
+SUBSUMED_BY = {"train-loss-rises": ("late-explosion",), "overfitting": ("no-generalization",),
+               "oscillation": ("late-explosion",)}
+# A setup check that names the cause of a curve finding: its evidence joins that finding: {check: curve code}.
+CAUSE_OF = {"nll-without-log-softmax": "negative-loss"}
+
+
+class LogReadWarning(UserWarning):
+    """How a log was read changes what its findings mean (runs split, rows left out, test read as validation)."""
+
+
+# Notes about how a log was read that change what the findings mean: said as a LogReadWarning by diagnose().
+WARN_ABOUT = ("runs", "left out", "as the validation loss", "an excerpt", "bare list", "headerless")
+TREND_CODES = ("late-explosion", "oscillation", "train-loss-rises")  # read from the step trend of a step-only log
+
+
+def curve_hits(curves: Curves) -> list[rules.Hit]:
+    """Return the hits of every rule on ``curves`` (rules whose curve is missing are skipped).
+
+    A log with per-step losses only (no epochs) is read through its steps, averaged into at most 60 points.
+    """
+    train, val, steps, spe = curves.train_loss, curves.val_loss, curves.step_loss, curves.steps_per_epoch
+    mid = curves.mid_run
+    trend = list(train) or (gradual.bins(steps) if steps else [])
+    hits = [rules.diverged(train, val, steps, spe), rules.negative_loss(train, val, steps, spe)]
+    if val:
+        hits.append(rules.flat_validation(val, train, mid))
+    if trend:
+        hits += [rules.late_explosion(trend, mid), rules.oscillation(trend) or gradual.swings(trend),
+                 rules.train_loss_rises(trend) or gradual.creep(trend, mid)]
+    if train and val:
+        hits += [gradual.validation_swings(train, val), rules.no_generalization(train, val, mid),
+                 gradual.drift(train, val, mid) or rules.overfitting(train, val)]
+    return [h for h in hits if h is not None]
+
+
+def setup_hits(curves: Curves, model: nn.Module | None = None, criterion: nn.Module | None = None,
+               optimizer: torch.optim.Optimizer | None = None) -> list[rules.Hit]:
+    """Return the hits of the model / criterion / optimizer checks."""
+    for name, value, kind in (("model", model, nn.Module), ("criterion", criterion, nn.Module),
+                              ("optimizer", optimizer, torch.optim.Optimizer)):
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"{name} must be a torch {kind.__name__} or None, got {type(value).__name__}")
+    hits: list[rules.Hit] = []
+    if model is not None and criterion is not None:
+        hits += checks.criterion_hits(model, criterion)
+    if model is not None:
+        hits += checks.dropout_hits(model)
+    if optimizer is not None:
+        steps = len(curves.step_loss) or curves.num_epochs * curves.steps_per_epoch
+        hits += checks.optimizer_hits(optimizer, curves.train_loss or curves.step_loss, steps)
+    return hits
+
+
+def diagnose(run: Any, model: nn.Module | None = None, criterion: nn.Module | None = None,
+             optimizer: torch.optim.Optimizer | None = None) -> list[Finding]:
+    """Return the Findings for ``run``, most likely cause first; an empty list when nothing is wrong.
+
+    Parameters
+    ----------
+    run:
+        A History; a Keras ``history.history`` dict or any dict of lists; a list of records (Hugging Face
+        ``log_history``) or of numbers; a pandas DataFrame; a path to a log of any name (Keras CSVLogger's
+        ``training.log``, Lightning ``metrics.csv``, ``trainer_state.json``, a saved printout); or the text
+        itself: CSV/JSON text or training output pasted from a notebook or a question.
+    model, criterion, optimizer:
+        Optional: also check the output layer against the criterion, dropout rates, the learning rate and
+        Adam's eps. A check that explains a curve finding (NLLLoss without LogSoftmax: negative-loss)
+        adds its evidence to that finding instead of being listed on its own.
+    """
+    curves = load_run(run)
+    for note in curves.notes:  # what a reader of the findings must know about how the log was read
+        if any(word in note for word in WARN_ABOUT):
+            warnings.warn(f"run: {note}", LogReadWarning, stacklevel=2)
+    merged: dict[str, rules.Hit] = {}
+    for hit in curve_hits(curves) + setup_hits(curves, model, criterion, optimizer):
+        if hit.code in merged:
+            old = merged[hit.code]
+            hit = rules.Hit(hit.code, f"{old.evidence}; {hit.evidence}", old.numbers | hit.numbers)
+        merged[hit.code] = hit
+    for weaker, stronger in SUBSUMED_BY.items():
+        if weaker in merged and any(code in merged for code in stronger):
+            merged.pop(weaker)
+    for weaker, stronger in CAUSE_OF.items():
+        if weaker in merged and stronger in merged:
+            hit, old = merged.pop(weaker), merged[stronger]
+            merged[stronger] = rules.Hit(stronger, f"{old.evidence}; {hit.evidence}", old.numbers | hit.numbers)
+    return [make_finding(code, *_as_logged(curves, code, merged[code]), curves.mid_run)
+            for code in CODES if code in merged]
+
+
+def _as_logged(curves: Curves, code: str, hit: rules.Hit) -> tuple[str, dict[str, float]]:
+    """Return the hit's evidence and numbers with epochs counted as the log counts them (an excerpt from epoch 48
+    starts at 48), and, for a log of steps only, its points called logged points, not epochs."""
+    offset = curves.first_epoch - 1
+    evidence, numbers = hit.evidence, dict(hit.numbers)
+    if not curves.train_loss and curves.step_loss and code in TREND_CODES:
+        return evidence.replace("epochs", "logged points").replace("epoch", "logged point"), numbers
+    if offset:
+        evidence = re.sub(r"\bepoch (\d+)", lambda m: f"epoch {int(m.group(1)) + offset}", evidence)
+        numbers = {k: v + offset if k.endswith("epoch") else v for k, v in numbers.items()}
+    return evidence, numbers

@@ -1,0 +1,149 @@
+"""Rules for failures that build up slowly: a training loss that creeps back up, validation that drifts above its
+minimum, a loss (or only the validation loss) that zig-zags. Pure functions of plain curves, each returning a Hit
+or None; every threshold is a named constant. Each rise must also stand out of the curve's own noise (the median
+epoch-to-epoch change), so a noisy plateau is not called a trend. Thresholds were set on the whole real-log corpus
+(tests/data/real_logs/, benchmarks/RESULTS.md), never on one log.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import median
+from typing import Sequence
+
+from .rules import NO_GEN_BEST_EPOCHS, OVERFIT_VISIBLE, RISE_VISIBLE, SMOOTH_EPOCHS, Hit, _finite, _smooth, _tail
+
+Curve = Sequence[float]
+
+NOISE_MULTIPLE = 1.5  # a rise counts when it is at least this many times the median epoch-to-epoch change
+# measured from the minimum on (the stretch being judged; an early spike must not hide a later trend)
+
+CREEP_RISE = 1.1  # train-loss-rises (gradual): the smoothed end is this many times the smoothed minimum ...
+CREEP_AFTER = 3  # ... at least this many points after that minimum
+CREEP_MIN_POINTS = 6  # fewer points are too few to call a trend
+
+DRIFT_RISE = 1.03  # overfitting: validation ends this many times above its smoothed minimum ...
+DRIFT_AFTER = 3  # ... at least this many epochs after it ...
+DRIFT_TRAIN_FALL = 0.95  # ... while training ends below this share of its level at that minimum
+DRIFT_MIN_EPOCHS = 5
+
+ZIGZAG_MOVE = 0.25  # a training-loss move: an epoch-to-epoch change of at least this share of the median level
+# (a training loss averages over dropout, augmentation and changing weights: a plateau wobbles 10-20 %) ...
+ZIGZAG_VAL_MOVE = 0.1  # ... a validation move: at least this share (validation is computed on fixed data in eval
+# mode, so a 10 % jump back and forth means the model itself jumps between epochs)
+ZIGZAG_REVERSALS = 3  # oscillation: at least this many moves that reverse the previous move's direction ...
+ZIGZAG_RATE = 0.3  # ... and at least this many per point
+ZIGZAG_RANGE_SHARE = 0.15  # ... and the typical move is at least this share of the curve's range (not a small
+# wobble on top of a long descent)
+
+
+def noise(curve: Curve) -> float:
+    """Return the median absolute change between consecutive points of ``curve``."""
+    steps = [abs(b - a) for a, b in zip(curve, curve[1:])]
+    return median(steps) if steps else 0.0
+
+
+def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
+    """Return a ``train-loss-rises`` hit when the (smoothed) training loss climbs back above its minimum and stays.
+
+    In a whole run (not ``mid_run``) the loss must have gone down first: a loss whose first value is its lowest
+    never descended, which is not a rise after a minimum.
+    """
+    loss = _finite(train_loss)
+    if len(loss) < CREEP_MIN_POINTS or min(loss) <= 0:
+        return None
+    if not mid_run and min(range(len(loss)), key=loss.__getitem__) == 0:
+        return None
+    smooth = _smooth(loss)
+    best = min(range(len(smooth)), key=smooth.__getitem__)
+    end = _tail(loss)
+    rise, wobble = end - smooth[best], noise(loss[max(best - 1, 0):])
+    if len(loss) - 1 - best < CREEP_AFTER or end < CREEP_RISE * smooth[best] or rise < NOISE_MULTIPLE * wobble:
+        return None
+    if min(loss[-SMOOTH_EPOCHS:]) <= smooth[best]:  # back at its best at the end: a bump, not a rise
+        return None
+    if rise < RISE_VISIBLE * loss[0]:  # invisible on a linear axis: round-off near 0 (1e-16 -> 5e-16), not a rise
+        return None
+    return Hit("train-loss-rises",
+               f"training loss was lowest around epoch {best + 1} ({smooth[best]:.4g}, {SMOOTH_EPOCHS}-epoch mean) and "
+               f"ended at {end:.4g} ({end / smooth[best]:.2f}x), a rise {rise / max(wobble, 1e-300):.1f}x its "
+               f"epoch-to-epoch noise",
+               {"best": smooth[best], "best_epoch": best + 1, "rise_epoch": best + 2, "risen_to": end,
+                "factor": end / smooth[best]})
+
+
+def drift(train_loss: Curve, val_loss: Curve, mid_run: bool = False) -> Hit | None:
+    """Return an ``overfitting`` hit: validation ends above its minimum (beyond its noise) while training falls."""
+    n = min(len(_finite(train_loss)), len(_finite(val_loss)))
+    train, val = list(train_loss[:n]), list(val_loss[:n])
+    if n < DRIFT_MIN_EPOCHS or min(val) <= 0 or min(train) <= 0:
+        return None
+    smooth_val, smooth_train = _smooth(val), _smooth(train)
+    best = min(range(n), key=smooth_val.__getitem__)
+    raw_best = min(range(n), key=val.__getitem__)
+    if not mid_run and min(raw_best, best) < NO_GEN_BEST_EPOCHS:  # lowest in a whole run's first epochs (raw or
+        return None  # smoothed): that is no-generalization's shape, not a later turn
+    end_val, end_train = _tail(val), _tail(train)
+    rise = end_val - smooth_val[best]
+    wobble = noise(val[max(best - 1, 0):])
+    if n - 1 - best < DRIFT_AFTER or end_val < DRIFT_RISE * smooth_val[best] or rise < NOISE_MULTIPLE * wobble:
+        return None
+    if end_train > DRIFT_TRAIN_FALL * smooth_train[best] or rise < OVERFIT_VISIBLE * val[0]:
+        return None
+    return Hit("overfitting",
+               f"validation loss was lowest around epoch {best + 1} ({smooth_val[best]:.4g}, {SMOOTH_EPOCHS}-epoch mean) "
+               f"and ended {100 * (end_val / smooth_val[best] - 1):.0f} % higher ({end_val:.4g}) by epoch {n}, while "
+               f"training loss kept falling ({smooth_train[best]:.4g} -> {end_train:.4g})",
+               {"best_epoch": best + 1, "best_val": smooth_val[best], "last_val": end_val,
+                "train_at_best": smooth_train[best], "last_train": end_train})
+
+
+def zigzag(curve: Curve, move: float = ZIGZAG_MOVE) -> tuple[int, float] | None:
+    """Return (reversals, typical move / range) when ``curve`` zig-zags by ``move`` of its level, else None."""
+    values = _finite(curve)
+    if len(values) < 5 or min(values) <= 0:
+        return None
+    level = median(values)
+    moves = [b - a for a, b in zip(values, values[1:]) if abs(b - a) >= move * level]
+    reversals = sum(1 for a, b in zip(moves, moves[1:]) if (a > 0) != (b > 0))
+    span = max(values) - min(values)
+    share = median(abs(m) for m in moves) / span if moves and span > 0 else 0.0
+    if reversals < max(ZIGZAG_REVERSALS, ZIGZAG_RATE * (len(values) - 1)) or share < ZIGZAG_RANGE_SHARE:
+        return None
+    return reversals, share
+
+
+def swings(train_loss: Curve) -> Hit | None:
+    """Return an ``oscillation`` hit when training loss zig-zags up and down with no trend (epochs or smoothed steps)."""
+    found = zigzag(train_loss)
+    if found is None:
+        return None
+    loss = _finite(train_loss)
+    return Hit("oscillation",
+               f"training loss reversed direction {found[0]} times in {len(loss)} epochs by more than "
+               f"{100 * ZIGZAG_MOVE:.0f} % of its level, between {min(loss):.4g} and {max(loss):.4g}",
+               {"swings": found[0], "epochs": len(loss), "low": min(loss), "high": max(loss)})
+
+
+def validation_swings(train_loss: Curve, val_loss: Curve) -> Hit | None:
+    """Return a ``validation-oscillation`` hit: validation zig-zags while training loss does not."""
+    found = zigzag(val_loss, ZIGZAG_VAL_MOVE)
+    if found is None or zigzag(train_loss) is not None:
+        return None
+    val = _finite(val_loss)
+    return Hit("validation-oscillation",
+               f"validation loss reversed direction {found[0]} times in {len(val)} epochs by more than "
+               f"{100 * ZIGZAG_VAL_MOVE:.0f} % of its level (between {min(val):.4g} and "
+               f"{max(val):.4g}) while training loss did not swing",
+               {"swings": found[0], "epochs": len(val), "low": min(val), "high": max(val)})
+
+
+def bins(step_loss: Curve, points: int = 60) -> list[float]:
+    """Return ``step_loss`` averaged in consecutive bins so that at most ``points`` remain (NaN/inf kept as is)."""
+    values = list(step_loss)
+    size = math.ceil(len(values) / points) if len(values) > points else 1
+    out = []
+    for i in range(0, len(values), size):
+        chunk = values[i:i + size]
+        out.append(sum(chunk) / len(chunk) if all(math.isfinite(v) for v in chunk) else math.nan)
+    return out

@@ -1,0 +1,74 @@
+"""How sure, what else, what next, and the one-line description; the paste box of lesson 06."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from labkit import diagnose  # noqa: E402
+from labkit.diagnosis import CODES, CURVE_CODES, describe, make_finding, plot_findings  # noqa: E402
+from labkit.diagnosis.advice import confidence, word  # noqa: E402
+
+TRAIN = [0.9, 0.8, 0.72, 0.66, 0.62, 0.6, 0.585, 0.57, 0.56, 0.55]
+VAL = [0.6, 0.52, 0.49, 0.475, 0.468, 0.465, 0.47, 0.48, 0.495, 0.51]
+
+
+def test_every_curve_finding_has_ranked_causes_with_experiments():
+    for code in CODES:
+        f = make_finding(code, "e")
+        assert 0 < f.confidence <= 1 and f.sure in ("high", "medium", "low")
+        if code in CURVE_CODES:
+            assert f.causes and all(cause and test for cause, test in f.causes), code
+            assert f.next_experiment == f.causes[0][1]
+    assert "100 samples" in make_finding("flat-validation", "e").causes[1][1]
+    assert "shuffled-label" in make_finding("no-generalization", "e").next_experiment
+
+
+def test_confidence_follows_the_margin_and_excerpts():
+    weak = confidence("overfitting", {"last_val": 1.04, "best_val": 1.0})
+    strong = confidence("overfitting", {"last_val": 1.6, "best_val": 1.0})
+    assert weak < strong and word(strong) == "high" and word(weak) == "low"
+    assert confidence("diverged", {}) > confidence("diverged", {}, mid_run=True)
+
+
+def test_findings_print_confidence_causes_and_lesson():
+    text = str(diagnose({"loss": TRAIN, "val_loss": VAL})[0])
+    assert text.startswith("[overfitting]") and "confidence" in text and "cause 1:" in text
+    assert "lesson: 00_reading_loss_curves.ipynb" in text
+
+
+def test_one_line_description():
+    line = describe({"loss": TRAIN, "val_loss": VAL})
+    assert line.startswith("validation lowest at epoch 6 (0.465), +10 % by epoch 10, while training fell")
+    assert "-39 %" in line and "\n" not in line
+    assert "NaN/inf from epoch 3" in describe({"loss": [1.0, 0.5, float("nan")]})
+    assert describe("Step 10: loss=1.0\nStep 20: loss=0.5\nStep 30: loss=0.7\n").startswith("3 logged steps")
+    assert "epochs 48-50" in describe("Epoch 48: loss=0.5\nEpoch 49: loss=0.4\nEpoch 50: loss=0.3\n")
+
+
+def test_plot_carries_the_description():
+    run = {"loss": TRAIN, "val_loss": VAL}
+    fig, ax = plt.subplots()
+    try:
+        plot_findings(run, diagnose(run), ax)
+        assert ax.description == describe(run) and any(t.get_text() == describe(run) for t in ax.texts)
+    finally:
+        plt.close(fig)
+
+
+def test_paste_box_runs_diagnose_on_the_pasted_text():
+    pytest.importorskip("ipywidgets")
+    from labkit.diagnosis import paste_box
+
+    box = paste_box()
+    box.text.value = "Epoch 1/5.. Train loss: -1.906..Test loss: -1.412 Epoch 2/5.. Train loss: -72.720..Test loss: -52.5"
+    box.run()
+    printed = "".join(o.get("text", "") for o in box.output.outputs)
+    assert "[negative-loss]" in printed
+    box.text.value = "no numbers here"
+    box.run()
+    assert "Could not read it" in "".join(o.get("text", "") for o in box.output.outputs)
+    plt.close("all")

@@ -1,0 +1,182 @@
+"""Reading the logs people have: any file name, CSV/JSON text, Lightning stages, HF trainer_state, NaN cells,
+separators, header spellings, appended runs, headerless numbers and pasted printouts."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from labkit import diagnose
+from labkit.diagnosis import LogReadWarning, load_run
+
+KERAS_CSV = "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,0.9,0.5,0.95\n1,0.6,0.7,0.55,0.8\n2,0.7,0.5,0.6,0.7\n"
+
+
+def test_any_file_name_is_sniffed(tmp_path):
+    for name in ("training.log", "history.txt", "log", "metrics.csv"):
+        p = tmp_path / name
+        p.write_text(KERAS_CSV)
+        c = load_run(p)
+        assert c.train_loss == (0.9, 0.7, 0.5) and c.val_loss == (0.95, 0.8, 0.7), name
+        assert load_run(str(p)).train_loss == c.train_loss
+    (tmp_path / "state.dat").write_text(json.dumps({"loss": [1.0, 0.5]}))
+    assert load_run(tmp_path / "state.dat").train_loss == (1.0, 0.5)
+
+
+def test_csv_given_as_text_is_read_not_taken_for_a_path():
+    assert load_run(KERAS_CSV).val_loss == (0.95, 0.8, 0.7)
+    with pytest.raises(FileNotFoundError, match="no such log file"):
+        load_run("runs/missing.csv")
+    with pytest.raises(ValueError) as info:  # text that is no log: the message quotes a few lines, not all
+        load_run("\n".join(f"line {i} of some text" for i in range(200)))
+    assert "found no loss" in str(info.value) and "line 199" not in str(info.value)
+    assert len(str(info.value).splitlines()) < 10
+
+
+@pytest.mark.parametrize("text", [
+    "Epoch;Loss;Val_Loss\n1;0,9;0,95\n2;0,7;0,8\n3;0,5;0,7\n",  # semicolons and decimal commas (Excel, de/fr)
+    "Epoch,Loss,Val_Loss\n1,0.9,0.95\n2,0.7,0.8\n3,0.5,0.7\n",
+    " EPOCH , Train Loss , Validation Loss \n1,0.9,0.95\n2,0.7,0.8\n3,0.5,0.7\n",
+    "epoch\ttraining-loss\tvalid_loss\n1\t0.9\t0.95\n2\t0.7\t0.8\n3\t0.5\t0.7\n",
+    "epoch     train_loss  valid_loss  accuracy  time\n0  0.9  0.95  0.5  00:10\n1  0.7  0.8  0.6  00:10\n"
+    "2  0.5  0.7  0.7  00:09\n",  # fastai's printed table
+    "   loss  val_loss\n0  0.9  0.95\n1  0.7  0.8\n2  0.5  0.7\n",  # a printed pandas DataFrame
+    '{"train/loss": [0.9, 0.7, 0.5], "eval/loss": [0.95, 0.8, 0.7]}',
+])
+def test_separators_and_header_spellings(text):
+    c = load_run(text)
+    assert c.train_loss == (0.9, 0.7, 0.5) and c.val_loss == (0.95, 0.8, 0.7)
+
+
+@pytest.mark.parametrize("cell", ["", "nan", "NaN", "NA", "inf", "-inf"])
+def test_nan_and_inf_cells_in_csv_and_json(cell):
+    csv_text = f"epoch,loss,val_loss\n0,0.9,0.95\n1,0.7,0.8\n2,{cell},{cell}\n"
+    c = load_run(csv_text)
+    assert len(c.train_loss) == 3 and not math.isfinite(c.train_loss[2])
+    assert diagnose(csv_text)[0].code == "diverged"
+    value = None if cell in ("", "NA") else cell
+    js = json.dumps({"loss": [0.9, 0.7, value], "val_loss": [0.95, 0.8, value]})
+    assert diagnose(js)[0].code == "diverged"
+    assert diagnose({"loss": [0.9, 0.7, value], "val_loss": [0.95, 0.8, value]})[0].code == "diverged"
+
+
+def test_json_nan_tokens_and_validation_every_n_epochs():
+    assert math.isnan(load_run('{"loss": [1.0, NaN]}').train_loss[1])
+    every_2 = "epoch,loss,val_loss\n" + "".join(f"{e},{1 - e / 10},{'NA' if e % 2 == 0 else 1.05 - e / 10}\n"
+                                                for e in range(9))
+    c = load_run(every_2)  # Keras writes NA for a metric not computed this epoch: gaps, not NaN
+    assert c.val_loss == pytest.approx((0.95, 0.75, 0.55, 0.35)) and c.train_loss == pytest.approx((0.9, 0.7, 0.5, 0.3))
+    with pytest.warns(LogReadWarning, match="not every loss was logged"):
+        assert diagnose(every_2) == []
+    assert any("not every loss" in n for n in c.notes)
+
+
+def test_appended_runs_are_split_never_averaged():
+    runs = [[1.0, 0.8, 0.6], [2.0, 1.5, 1.2, 1.0], [0.9, 0.7, 0.5, 0.4, 0.3]]
+    text = "epoch,loss\n" + "".join(f"{e},{v}\n" for run in runs for e, v in enumerate(run))
+    c = load_run(text)
+    assert c.train_loss == tuple(runs[-1])
+    assert any("3 runs" in n for n in c.notes)
+    with pytest.warns(LogReadWarning, match="3 runs appended"):
+        diagnose(text)
+    resumed = "epoch,loss\n0,1.0\n1,0.8\n2,0.6\n3,0.5\n"  # resumed training continues the counter: one run
+    assert load_run(resumed).notes == ()
+    with_headers = "loss,val_loss\n1.0,1.1\n0.8,0.9\nloss,val_loss\n2.0,2.1\n1.5,1.6\n1.2,1.3\n"
+    c = load_run(with_headers)
+    assert c.train_loss == (2.0, 1.5, 1.2) and any("last of the 2 runs" in n for n in c.notes)
+
+
+def test_lightning_fit_then_validate_and_test_stages():
+    rows = ["epoch,step,train_loss_step,train_loss_epoch,val_loss,test_loss"]
+    for e in range(3):
+        rows += [f"{e},{10 * e + 4},{1.0 - 0.2 * e},,,", f"{e},{10 * e + 9},{0.9 - 0.2 * e},,,",
+                 f"{e},{10 * e + 9},,{0.95 - 0.2 * e},,", f"{e},{10 * e + 9},,,{1.0 - 0.1 * e},"]
+    rows += ["0,0,,,0.8,", "0,0,,,,0.82"]  # trainer.validate() then trainer.test() with a fresh Trainer
+    c = load_run("\n".join(rows))
+    assert c.train_loss == pytest.approx((0.95, 0.75, 0.55)) and c.val_loss == pytest.approx((1.0, 0.9, 0.8))
+    assert len(c.step_loss) == 6 and any("validate/test stage" in n for n in c.notes)
+
+
+def test_hugging_face_trainer_state():
+    history = [{"epoch": 0.5, "loss": 1.0, "step": 10}, {"epoch": 1.0, "loss": 0.8, "step": 20},
+               {"epoch": 1.0, "eval_loss": 0.9, "eval_accuracy": 0.6, "step": 20},
+               {"epoch": 1.5, "loss": 0.6, "step": 30}, {"epoch": 2.0, "loss": 0.5, "step": 40},
+               {"epoch": 2.0, "eval_loss": 0.85, "eval_accuracy": 0.7, "step": 40},
+               {"epoch": 2.0, "step": 40, "train_loss": 0.7, "train_runtime": 12.5}]
+    state = {"best_metric": None, "global_step": 40, "log_history": history}
+    for run in (state, json.dumps(state), history):
+        c = load_run(run)
+        assert c.train_loss == pytest.approx((0.9, 0.55)) and c.val_loss == (0.9, 0.85)
+        assert c.step_loss == (1.0, 0.8, 0.6, 0.5) and c.val_metric == (0.6, 0.7)
+
+
+def test_headerless_numbers():
+    assert load_run("0.9\n0.7\n0.5\n").train_loss == (0.9, 0.7, 0.5)
+    assert load_run("1,0.9\n2,0.7\n3,0.5\n").train_loss == (0.9, 0.7, 0.5)
+    assert load_run([0.9, 0.7, 0.5]).train_loss == (0.9, 0.7, 0.5)
+    with pytest.raises(ValueError, match="no header line"):
+        load_run("1,0.9,0.95\n2,0.7,0.8\n")
+
+
+# ---- pasted printouts ----
+
+KERAS_PRINT = """Epoch 1/3
+1875/1875 [==============================] - 5s 3ms/step - loss: 0.4300 - accuracy: 0.8700 - val_loss: 0.5100 - val_accuracy: 0.80
+Epoch 2/3
+ 100/1875 [>.............................] - ETA: 5s - loss: 0.3512
+1875/1875 [==============================] - 5s 3ms/step - loss: 0.3300 - accuracy: 0.8900 - val_loss: 0.4800 - val_accuracy: 0.81
+Epoch 3/3
+1875/1875 [==============================] - 5s 3ms/step - loss: 0.2300 - accuracy: 0.9000 - val_loss: 0.5000 - val_accuracy: 0.82
+"""
+
+# Thread 002's own printout (its loop prints every few steps, several lines per epoch).
+THREAD_002 = """Epoch 1/5.. Train loss: -1.906..Test loss: -1.412..Test accuracy: 0.056
+Epoch 1/5.. Train loss: -5.710..Test loss: -9.851..Test accuracy: 0.056
+Epoch 2/5.. Train loss: -72.731..Test loss: -101.170..Test accuracy: 0.056
+Epoch 2/5.. Train loss: -160.112..Test loss: -214.403..Test accuracy: 0.056
+"""
+
+
+@pytest.mark.parametrize("text, train, val", [
+    (KERAS_PRINT, (0.43, 0.33, 0.23), (0.51, 0.48, 0.50)),
+    ("Epoch: 1 \tTraining Loss: 0.170 \tValidation Loss: 0.070\nEpoch: 2 \tTraining Loss: 0.150 \tValidation Loss: "
+     "0.072\nEpoch: 3 \tTraining Loss: 0.120 \tValidation Loss: 0.075\n", (0.17, 0.15, 0.12), (0.07, 0.072, 0.075)),
+    ("epoch=1 train_loss=0.5 val_loss=0.6\nepoch=2 train_loss=0.4 val_loss=0.55\n", (0.5, 0.4), (0.6, 0.55)),
+    ("2021-03-01 12:00:01,123 INFO epoch 1: loss: 0.5, val_loss: 0.6\n"
+     "2021-03-01 12:01:02,456 INFO epoch 2: loss: 0.4, val_loss: 0.62\n", (0.5, 0.4), (0.6, 0.62)),
+    ("[Epoch 1] train loss 0.52 | val loss 0.61\n[Epoch 2] train loss 0.41 | val loss 0.60\n", (0.52, 0.41),
+     (0.61, 0.60)),
+])
+def test_printouts_per_epoch(text, train, val):
+    c = load_run(text)
+    assert c.train_loss == pytest.approx(train) and c.val_loss == pytest.approx(val)
+
+
+def test_thread_002_printout_is_negative_loss():
+    c = load_run(THREAD_002)
+    assert c.step_loss == (-1.906, -5.71, -72.731, -160.112) and len(c.train_loss) == len(c.val_loss) == 2
+    with pytest.warns(LogReadWarning, match="'test_loss' as the validation loss"):
+        assert diagnose(THREAD_002)[0].code == "negative-loss"
+
+
+def test_step_logs():
+    tf = "INFO:tensorflow:loss = 1.39, step = 100\nINFO:tensorflow:loss = 1.2, step = 200 (3.1 sec)\n" \
+         "INFO:tensorflow:loss = 1.1, step = 300\n"
+    assert load_run(tf).step_loss == (1.39, 1.2, 1.1)
+    assert load_run("Step 100: loss=1.39\nStep 200: loss=1.2\nStep 300: loss=nan\n").step_loss[:2] == (1.39, 1.2)
+    assert diagnose("Step 100: loss=1.39\nStep 200: loss=1.2\nStep 300: loss=nan\n")[0].code == "diverged"
+    mnist = ("Train Epoch: 1 [0/60000 (0%)]\tLoss: 2.300\nTrain Epoch: 1 [640/60000 (1%)]\tLoss: 2.200\n"
+             "Test set: Average loss: 0.2000, Accuracy: 9500/10000 (95%)\n"
+             "Train Epoch: 2 [0/60000 (0%)]\tLoss: 1.100\nTest set: Average loss: 0.1000, Accuracy: 9600/10000\n")
+    c = load_run(mnist)
+    assert c.step_loss == (2.3, 2.2, 1.1) and c.train_loss == pytest.approx((2.25, 1.1)) and c.val_loss == (0.2, 0.1)
+
+
+def test_hugging_face_printed_dicts_and_json_lines():
+    printed = ("{'loss': 1.8673, 'learning_rate': 4.99e-05, 'epoch': 0.5}\n{'eval_loss': 0.9, 'epoch': 1.0}\n"
+               "{'loss': 0.7744, 'learning_rate': 4.98e-05, 'epoch': 1.5}\n{'eval_loss': 0.8, 'epoch': 2.0}\n")
+    c = load_run(printed)
+    assert c.step_loss == (1.8673, 0.7744) and c.val_loss == (0.9, 0.8)
+    assert math.isnan(load_run('{"loss": 1.0}\n{"loss": NaN}\n').train_loss[1])
