@@ -3,19 +3,27 @@
 ``run`` may be a History, a dict or list, a DataFrame, a log file of any kind, or the text of a log or printout;
 ``check_code(source)`` checks training code for the threads' causes; ``describe(run)`` gives a one-line text
 description of the curves; ``paste_box()`` is the paste-and-diagnose box of lesson 06.
+
+Each finding is declared once, as a ``Rule`` registered next to its detect function (see registry.py):
+``register(Rule(...))`` is all a new rule takes. CODES, CURVE_CODES, CHECK_CODES, SUBSUMED_BY and CAUSE_OF are
+read from the registry whenever they are looked up.
 """
 
 from __future__ import annotations
 
-from . import checks, gradual, rules
+from . import checks, gradual, registry, rules
 from .advice import describe
 from .codecheck import check_code
-from .core import CAUSE_OF, SUBSUMED_BY, LogReadWarning, curve_hits, diagnose, setup_hits
-from .finding import CHECK_CODES, CODES, CURVE_CODES, Finding, make_finding
+from .core import LogReadWarning, curve_hits, diagnose, setup_hits
+from .finding import Finding, make_finding
 from .logs import Curves, load_run
 from .plot import plot_findings
+from .registry import Hit, Rule, View, register, registered, unregister
 from .widget import paste_box
 
-__all__ = ["CHECK_CODES", "CODES", "CURVE_CODES", "Curves", "Finding", "LogReadWarning", "check_code", "checks", "curve_hits",
-           "describe", "diagnose", "gradual", "load_run", "make_finding", "paste_box", "plot_findings", "rules",
-           "setup_hits"]
+__getattr__ = registry.live(__name__, ("CODES", "CURVE_CODES", "CHECK_CODES", "SUBSUMED_BY", "CAUSE_OF"))
+
+__all__ = ["CAUSE_OF", "CHECK_CODES", "CODES", "CURVE_CODES", "Curves", "Finding", "Hit", "LogReadWarning", "Rule",
+           "SUBSUMED_BY", "View", "check_code", "checks", "curve_hits", "describe", "diagnose", "gradual", "load_run",
+           "make_finding", "paste_box", "plot_findings", "register", "registered", "registry", "rules", "setup_hits",
+           "unregister"]

@@ -1,4 +1,8 @@
-"""Setup checks (what UMLAUT does for Keras, here for PyTorch): model, criterion and optimizer in, Hits out."""
+"""Setup checks (what UMLAUT does for Keras, here for PyTorch): model, criterion and optimizer in, Hits out.
+
+Each check's finding is declared once, with ``register(Rule(..., kind="check"))`` under its function; code checks
+(codecheck.py) reuse nll-without-log-softmax and small-adam-eps from here.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .rules import Hit
+from .registry import Hit, Rule, register
 
 MAX_DROPOUT = 0.5  # dropout above this drops most units every step
 ADAM_EPS_RISK = 1e-8  # Adam eps at or below this leaves the effective learning rate uncapped
@@ -54,6 +58,26 @@ def criterion_hits(model: nn.Module, criterion: nn.Module) -> list[Hit]:
     return []
 
 
+NLL_WITHOUT_LOG_SOFTMAX = register(Rule(
+    "nll-without-log-softmax", 10, "NLLLoss without LogSoftmax at the end of the model",
+    "NLLLoss takes log-probabilities and returns minus the value at the target class. Fed raw outputs, that is "
+    "minus a logit, which has no floor: the loss can go negative and run off to minus infinity.",
+    ("Use CrossEntropyLoss on raw logits", "Or end the model with LogSoftmax(dim=1)"),
+    causes=(("NLLLoss gets raw outputs", "add LogSoftmax(dim=1) (or use CrossEntropyLoss) and rerun one epoch: the "
+             "loss stays >= 0"),),
+    case="negative-loss", kind="check", cause_of="negative-loss"))  # its evidence joins a negative-loss finding
+SOFTMAX_BEFORE_CROSS_ENTROPY = register(Rule(
+    "softmax-before-cross-entropy", 20, "Softmax before CrossEntropyLoss",
+    "CrossEntropyLoss applies log-softmax itself; a softmax before it squashes the logits, so gradients shrink "
+    "and learning stalls.",
+    ("Remove the final Softmax and pass raw logits",), kind="check"))
+SIGMOID_BEFORE_BCE_WITH_LOGITS = register(Rule(
+    "sigmoid-before-bce-with-logits", 30, "Sigmoid before BCEWithLogitsLoss",
+    "BCEWithLogitsLoss applies the sigmoid itself; a second sigmoid squashes the outputs into (0.5, 0.73) and "
+    "weakens the gradients.",
+    ("Remove the final Sigmoid and pass raw outputs",), case="oscillating-loss", kind="check"))
+
+
 def dropout_hits(model: nn.Module) -> list[Hit]:
     """Return a hit when any dropout layer drops more than MAX_DROPOUT."""
     rates = [m.p for m in model.modules() if isinstance(m, _DROPOUTS) and m.p > MAX_DROPOUT]
@@ -61,6 +85,12 @@ def dropout_hits(model: nn.Module) -> list[Hit]:
         return []
     return [Hit("high-dropout", f"{len(rates)} dropout layer(s) with p up to {max(rates):g} (> {MAX_DROPOUT})",
                 {"max_dropout": max(rates)})]
+
+
+HIGH_DROPOUT = register(Rule(
+    "high-dropout", 40, "Dropout above 0.5",
+    "Dropping more than half of the units each step makes training noisy and slow; the model may underfit.",
+    ("Use dropout 0.1-0.5",), kind="check"))
 
 
 def optimizer_hits(optimizer: torch.optim.Optimizer, loss: Sequence[float] = (), steps: int = 0) -> list[Hit]:
@@ -87,3 +117,18 @@ def optimizer_hits(optimizer: torch.optim.Optimizer, loss: Sequence[float] = (),
             hits.append(Hit("small-adam-eps", f"{type(optimizer).__name__} eps={eps:g} with {why}",
                             {"eps": eps, "steps": steps}))
     return hits
+
+
+SMALL_ADAM_EPS = register(Rule(
+    "small-adam-eps", 50, "Risk: Adam eps <= 1e-8 on a long run or a very low loss",
+    "With a tiny eps the effective learning rate lr / (sqrt(v) + eps) grows without bound as gradients shrink; "
+    "long runs near a reachable minimum can then explode.",
+    ("Raise eps (e.g. 1e-3)", "Decay the learning rate late in training"),
+    causes=(("Adam's effective step grows without bound near a minimum",
+             "rerun the last stretch with eps=1e-3 (or a decaying schedule): it should stay down"),),
+    case="adam-epsilon", kind="check"))
+HIGH_LR = register(Rule(
+    "high-lr", 60, "Very high learning rate",
+    "Steps this large often overshoot: the loss oscillates, explodes, or the model collapses to a constant "
+    "output in the first steps.",
+    ("Lower the learning rate 10x, or run a learning-rate finder",), case="oscillating-loss", kind="check"))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .finding import Finding, make_finding
-from .rules import Hit
+from .registry import READING_CURVES, Hit, Rule, register
 
 LONG_RUN_EPOCHS = 1000  # "a very long run": at least this many epochs
 DENSE_WEIGHTS_PER_SAMPLE = 100  # a dense layer with more than this many weights per training sample is oversized
@@ -111,6 +111,24 @@ def _scaling(code: str) -> list[Hit]:
     return hits
 
 
+PER_SAMPLE_SCALING = register(Rule(
+    "per-sample-scaling", 70, "A scaler is fitted on each sample or window on its own",
+    "Scaling every window to 0-1 by its own min and max erases its level and range, which are often what "
+    "predicts the label: the model can then only memorise noise, and validation loss rises from epoch 1.",
+    ("Fit one scaler on the training split, then transform every window with it",
+     "Or use differences / returns if the level must go, and check a simple baseline first"),
+    causes=(("scaling each window on its own removed the signal",
+             "fit one scaler on the training split and rerun: validation should now fall"),),
+    case="rising-val-loss", kind="check"))
+SCALER_BEFORE_SPLIT = register(Rule(
+    "scaler-before-split", 80, "A scaler is fitted before the train/validation split",
+    "Statistics computed on all the data include the validation data, so validation is no longer unseen.",
+    ("Split first, fit the scaler on the training split only, then transform both",),
+    causes=(("validation statistics leaked into training",
+             "split first, fit on the training split, rerun: validation gets (honestly) worse"),),
+    case="rising-val-loss", kind="check"))
+
+
 def _epochs(code: str) -> int:
     values = [int(v) for v in re.findall(r"\b(?:n_|num_|max_|nb_)?epochs?\s*[=:]\s*(\d+)", code, re.I)]
     values += [int(v) for v in re.findall(r"\bfor\s+\w*epoch\w*\s+in\s+range\s*\(\s*(\d+)\s*\)", code, re.I)]
@@ -153,6 +171,17 @@ def _dense(code: str, train_samples: int | None) -> list[Hit]:
     return [Hit("oversized-dense", f"Linear({n_in}, {n_out}) has {weights:,} weights for {train_samples:,} training "
                                    f"samples ({weights / train_samples:,.0f} per sample)",
                 {"weights": weights, "train_samples": train_samples})]
+
+
+OVERSIZED_DENSE = register(Rule(
+    "oversized-dense", 90, "A dense layer with far more weights than training samples",
+    "With thousands of weights per training sample the layer can memorise the training set; validation stops "
+    "improving early and the run overfits (or, with too small a learning rate, barely moves).",
+    ("Pool more before flattening (global average pooling)", "Use a smaller dense layer or a pretrained backbone",
+     "Get more data or augment"),
+    causes=(("the dense layer memorises the training set",
+             "train on 100 samples: it will fit them perfectly; then shrink the layer and compare validation"),),
+    lesson=READING_CURVES, kind="check"))  # lesson 00's overfitting run: 35 images, 3.9M weights
 
 
 def check_code(source: str | Path | None = None, train_samples: int | None = None) -> list[Finding]:

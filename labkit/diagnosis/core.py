@@ -9,15 +9,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import checks, gradual, rules
-from .finding import CODES, Finding, make_finding
+from . import checks, gradual, registry, rules
+from .finding import Finding, make_finding
 from .logs import Curves, load_run
 
-# A finding made redundant by a stronger one about the same event: {dropped: the stronger codes}.
-SUBSUMED_BY = {"train-loss-rises": ("late-explosion",), "overfitting": ("no-generalization",),
-               "oscillation": ("late-explosion",)}
-# A setup check that names the cause of a curve finding: its evidence joins that finding: {check: curve code}.
-CAUSE_OF = {"nll-without-log-softmax": "negative-loss"}
+# Read from the registry on each lookup (registry.tables; each Rule declares its own): SUBSUMED_BY, a finding made
+# redundant by a stronger one about the same event: {dropped: the stronger codes}; CAUSE_OF, a setup check that names
+# the cause of a curve finding, whose evidence joins that finding: {check: curve code}; TREND_CODES.
+__getattr__ = registry.live(__name__, ("SUBSUMED_BY", "CAUSE_OF", "TREND_CODES"))
 
 
 class LogReadWarning(UserWarning):
@@ -26,32 +25,30 @@ class LogReadWarning(UserWarning):
 
 # Notes about how a log was read that change what the findings mean: said as a LogReadWarning by diagnose().
 WARN_ABOUT = ("runs", "left out", "as the validation loss", "an excerpt", "bare list", "headerless")
-TREND_CODES = ("late-explosion", "oscillation", "train-loss-rises")  # read from the step trend of a step-only log
 
 
-def curve_hits(curves: Curves) -> list[rules.Hit]:
-    """Return the hits of every rule on ``curves`` (rules whose curve is missing are skipped).
+def view(curves: Curves) -> registry.View:
+    """Return the curves as a rule's ``detect`` sees them.
 
     A log with per-step losses only (no epochs) is read through its steps, averaged into at most 60 points.
     """
-    train, val, steps, spe = curves.train_loss, curves.val_loss, curves.step_loss, curves.steps_per_epoch
-    mid = curves.mid_run
+    train, steps = curves.train_loss, curves.step_loss
     trend = list(train) or (gradual.bins(steps) if steps else [])
-    hits = [rules.diverged(train, val, steps, spe), rules.negative_loss(train, val, steps, spe)]
-    if val:
-        hits.append(rules.flat_validation(val, train, mid))
-    if trend:
-        hits += [rules.late_explosion(trend, mid), rules.oscillation(trend) or gradual.swings(trend),
-                 rules.train_loss_rises(trend) or gradual.creep(trend, mid)]
-    if train and val:
-        hits += [gradual.validation_swings(train, val), rules.no_generalization(train, val, mid),
-                 gradual.drift(train, val, mid) or rules.overfitting(train, val)]
+    return registry.View(train, curves.val_loss, steps, curves.steps_per_epoch, curves.mid_run, trend)
+
+
+def curve_hits(curves: Curves) -> list[rules.Hit]:
+    """Return the hits of every registered curve rule on ``curves``, in priority order (a rule whose ``needs``
+    names a missing curve is skipped)."""
+    seen = view(curves)
+    hits = [rule.detect(seen) for rule in registry.ordered("curve")
+            if rule.detect is not None and all(getattr(seen, need) for need in rule.needs)]
     return [h for h in hits if h is not None]
 
 
 def setup_hits(curves: Curves, model: nn.Module | None = None, criterion: nn.Module | None = None,
                optimizer: torch.optim.Optimizer | None = None) -> list[rules.Hit]:
-    """Return the hits of the model / criterion / optimizer checks."""
+    """Return the hits of the model / criterion / optimizer checks (checks.py's, then each check Rule's detect)."""
     for name, value, kind in (("model", model, nn.Module), ("criterion", criterion, nn.Module),
                               ("optimizer", optimizer, torch.optim.Optimizer)):
         if value is not None and not isinstance(value, kind):
@@ -64,7 +61,10 @@ def setup_hits(curves: Curves, model: nn.Module | None = None, criterion: nn.Mod
     if optimizer is not None:
         steps = len(curves.step_loss) or curves.num_epochs * curves.steps_per_epoch
         hits += checks.optimizer_hits(optimizer, curves.train_loss or curves.step_loss, steps)
-    return hits
+    setup = registry.Setup(model, criterion, optimizer, view(curves))
+    found = [rule.detect(setup) for rule in registry.ordered("check")  # checks declared with a detect of their own
+             if rule.detect is not None and all(getattr(setup, need) is not None for need in rule.needs)]
+    return hits + [h for h in found if h is not None]
 
 
 def diagnose(run: Any, model: nn.Module | None = None, criterion: nn.Module | None = None,
@@ -93,15 +93,15 @@ def diagnose(run: Any, model: nn.Module | None = None, criterion: nn.Module | No
             old = merged[hit.code]
             hit = rules.Hit(hit.code, f"{old.evidence}; {hit.evidence}", old.numbers | hit.numbers)
         merged[hit.code] = hit
-    for weaker, stronger in SUBSUMED_BY.items():
+    for weaker, stronger in registry.subsumed_by().items():
         if weaker in merged and any(code in merged for code in stronger):
             merged.pop(weaker)
-    for weaker, stronger in CAUSE_OF.items():
+    for weaker, stronger in registry.cause_of().items():
         if weaker in merged and stronger in merged:
             hit, old = merged.pop(weaker), merged[stronger]
             merged[stronger] = rules.Hit(stronger, f"{old.evidence}; {hit.evidence}", old.numbers | hit.numbers)
     return [make_finding(code, *_as_logged(curves, code, merged[code]), curves.mid_run)
-            for code in CODES if code in merged]
+            for code in registry.codes() if code in merged]
 
 
 def _as_logged(curves: Curves, code: str, hit: rules.Hit) -> tuple[str, dict[str, float]]:
@@ -109,7 +109,8 @@ def _as_logged(curves: Curves, code: str, hit: rules.Hit) -> tuple[str, dict[str
     starts at 48), and, for a log of steps only, its points called logged points, not epochs."""
     offset = curves.first_epoch - 1
     evidence, numbers = hit.evidence, dict(hit.numbers)
-    if not curves.train_loss and curves.step_loss and code in TREND_CODES:
+    rule = registry.get(code)
+    if not curves.train_loss and curves.step_loss and rule is not None and "trend" in rule.needs:
         return evidence.replace("epochs", "logged points").replace("epoch", "logged point"), numbers
     if offset:
         evidence = re.sub(r"\bepoch (\d+)", lambda m: f"epoch {int(m.group(1)) + offset}", evidence)

@@ -3,6 +3,9 @@ minimum, a loss (or only the validation loss) that zig-zags. Pure functions of p
 or None; every threshold is a named constant. Each rise must also stand out of the curve's own noise (the median
 epoch-to-epoch change), so a noisy plateau is not called a trend. Thresholds were set on the whole real-log corpus
 (tests/data/real_logs/, benchmarks/RESULTS.md), never on one log.
+
+The findings read from both kinds of rule, sudden (rules.py) and gradual (here), are declared here, once each, with
+``register(Rule(...))``: oscillation, train-loss-rises, overfitting, and validation-oscillation.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import math
 from statistics import median
 from typing import Sequence
 
-from .rules import NO_GEN_BEST_EPOCHS, OVERFIT_VISIBLE, RISE_VISIBLE, SMOOTH_EPOCHS, Hit, _finite, _smooth, _tail
+from . import rules
+from .registry import READING_CURVES, Hit, Rule, register
+from .rules import NO_GEN_BEST_EPOCHS, OVERFIT_VISIBLE, RISE_VISIBLE, SMOOTH_EPOCHS, _finite, _smooth, _tail
 
 Curve = Sequence[float]
 
@@ -72,6 +77,22 @@ def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
                 "factor": end / smooth[best]})
 
 
+TRAIN_LOSS_RISES = register(Rule(
+    "train-loss-rises", 60, "Training loss rises after reaching its minimum",
+    "The loss was low, then climbed well above its best. The effective learning rate became too large for "
+    "where the model is (e.g. weight decay shrinking batch-normalised weights), so steps overshoot.",
+    ("Use a decaying learning-rate schedule (cosine, step, reduce-on-plateau)",
+     "Use early stopping and keep the best epoch", "Lower the learning rate or the weight decay"),
+    causes=(("an effective learning rate grown too large late in training (weight decay shrinking batch-normalised "
+             "weights, no schedule)", "halve the learning rate from the best epoch on: if the rise goes away, it was "
+                                      "the step size"),
+            ("the training data change over time (curriculum, unshuffled or drifting data)",
+             "train two epochs on a fixed subset: a loss that still rises is the optimiser, not the data")),
+    case="train-loss-rises", needs=("trend",), subsumed_by=("late-explosion",),
+    detect=lambda c: rules.train_loss_rises(c.trend) or creep(c.trend, c.mid_run),
+    margin=lambda n: n.get("factor", n["risen_to"] / n["best"]) / CREEP_RISE))
+
+
 def drift(train_loss: Curve, val_loss: Curve, mid_run: bool = False) -> Hit | None:
     """Return an ``overfitting`` hit: validation ends above its minimum (beyond its noise) while training falls."""
     n = min(len(_finite(train_loss)), len(_finite(val_loss)))
@@ -96,6 +117,23 @@ def drift(train_loss: Curve, val_loss: Curve, mid_run: bool = False) -> Hit | No
                f"training loss kept falling ({smooth_train[best]:.4g} -> {end_train:.4g})",
                {"best_epoch": best + 1, "best_val": smooth_val[best], "last_val": end_val,
                 "train_at_best": smooth_train[best], "last_train": end_train})
+
+
+# Overfitting has no case: lesson 00 teaches it (its "Overfitting" section: training falls, validation turns up).
+# Not lesson 05: it shows that a *training* loss that rises is not overfitting; not lesson 01: its validation loss
+# rises from epoch 1 because preprocessing removed the signal, and it rules overfitting out as the cause.
+OVERFITTING = register(Rule(
+    "overfitting", 80, "Overfitting: validation loss turned up while training loss kept falling",
+    "After a point the model fits details of the training set that do not generalise.",
+    ("Early stopping at the best validation epoch", "More data or augmentation",
+     "Regularise: weight decay, dropout, a smaller model"),
+    causes=(("the model fits details of the training set that do not generalise",
+             "keep the best epoch (early stopping) and add weight decay or augmentation: if the turn comes later, "
+             "it was overfitting"),
+            ("validation data unlike the training data", "compare the losses of a random training slice held out")),
+    lesson=READING_CURVES, needs=("train", "val"), subsumed_by=("no-generalization",),
+    detect=lambda c: drift(c.train, c.val, c.mid_run) or rules.overfitting(c.train, c.val),
+    margin=lambda n: n["last_val"] / n["best_val"] / DRIFT_RISE))
 
 
 def zigzag(curve: Curve, move: float = ZIGZAG_MOVE) -> tuple[int, float] | None:
@@ -125,6 +163,24 @@ def swings(train_loss: Curve) -> Hit | None:
                {"swings": found[0], "epochs": len(loss), "low": min(loss), "high": max(loss)})
 
 
+def _swing_margin(numbers: dict[str, float]) -> float:
+    return numbers["swings"] / max(ZIGZAG_REVERSALS, ZIGZAG_RATE * (numbers["epochs"] - 1))
+
+
+OSCILLATION = register(Rule(
+    "oscillation", 50, "Training loss swings up and down between epochs",
+    "The loss jumps back and forth instead of settling: steps too large for the problem, or a frozen model "
+    "whose loss only changes with which samples land in each batch.",
+    ("Lower the learning rate", "Use a larger batch", "Check whether validation loss is frozen too"),
+    causes=(("steps too large for the problem",
+             "halve the learning rate: if the swings shrink, the steps were too large"),
+            ("a frozen model whose loss only follows each batch's class mix",
+             "look at validation loss: exactly constant means the model is frozen (flat-validation)"),
+            ("tiny batches or a tiny dataset", "double the batch size: if the swings halve, it is batch noise")),
+    case="oscillating-loss", needs=("trend",), subsumed_by=("late-explosion",),
+    detect=lambda c: rules.oscillation(c.trend) or swings(c.trend), margin=_swing_margin))
+
+
 def validation_swings(train_loss: Curve, val_loss: Curve) -> Hit | None:
     """Return a ``validation-oscillation`` hit: validation zig-zags while training loss does not."""
     found = zigzag(val_loss, ZIGZAG_VAL_MOVE)
@@ -136,6 +192,24 @@ def validation_swings(train_loss: Curve, val_loss: Curve) -> Hit | None:
                f"{100 * ZIGZAG_VAL_MOVE:.0f} % of its level (between {min(val):.4g} and "
                f"{max(val):.4g}) while training loss did not swing",
                {"swings": found[0], "epochs": len(val), "low": min(val), "high": max(val)})
+
+
+VALIDATION_OSCILLATION = register(Rule(
+    "validation-oscillation", 90, "Validation loss swings up and down while training loss does not",
+    "Validation jumps between epochs with no trend while training behaves: the validation set is small or unlike "
+    "the training data, batch-norm statistics differ between train and eval mode, or the steps are so large that "
+    "each epoch ends at a different point of a sharp valley.",
+    ("Enlarge or stratify the validation set (or average over several)", "Lower the learning rate",
+     "Check batch-norm / dropout behaviour in eval mode and that validation gets the same preprocessing"),
+    causes=(("a small or unrepresentative validation set",
+             "evaluate one checkpoint on two halves of the validation set: if the halves differ as much as the "
+             "epochs do, the set is too small"),
+            ("steps so large that every epoch ends at a different point", "halve the learning rate"),
+            ("batch-norm or dropout behaving differently in eval mode",
+             "evaluate the training set in eval mode: if it is much worse than the training loss, check "
+             "model.eval()")),
+    case="oscillating-loss", needs=("train", "val"), detect=lambda c: validation_swings(c.train, c.val),
+    margin=_swing_margin))
 
 
 def bins(step_loss: Curve, points: int = 60) -> list[float]:

@@ -1,13 +1,17 @@
 """Diagnosis rules: pure functions of plain loss curves, each returning a Hit (one vocabulary code) or None.
 
-Epochs in evidence are 1-based, as on the plots' x axis. Every threshold is a named constant here.
+Epochs in evidence are 1-based, as on the plots' x axis. Every threshold is a named constant here. Each rule's
+finding (texts, causes, lesson, priority) is declared once, with ``register(Rule(...))`` under its function;
+the rules that also read the gradual shapes (oscillation, train-loss-rises, overfitting) are declared in gradual.py.
 """
 
 from __future__ import annotations
 
 import math
 from statistics import median
-from typing import NamedTuple, Sequence
+from typing import Sequence
+
+from .registry import READING_CURVES, Hit, Rule, register
 
 Curve = Sequence[float]
 
@@ -48,14 +52,6 @@ OVERFIT_RISE = 1.2  # smoothed validation loss ends this many times above its sm
 OVERFIT_MIN_AFTER = 3  # ... at least this many epochs after that minimum
 OVERFIT_TRAIN_FALL = 0.9  # ... while training loss ends below this share of its level at that minimum
 OVERFIT_VISIBLE = 0.02  # ... and the rise is at least this share of the first validation loss (not rounding noise)
-
-
-class Hit(NamedTuple):
-    """What one rule found: a vocabulary code, a one-line evidence, and the numbers behind it."""
-
-    code: str
-    evidence: str
-    numbers: dict[str, float]
 
 
 def _finite(curve: Curve) -> list[float]:
@@ -101,6 +97,19 @@ def diverged(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), ste
     return Hit("diverged", f"{name} loss became NaN/inf at epoch {epoch + 1}{where}", numbers)
 
 
+DIVERGED = register(Rule(
+    "diverged", 40, "The loss became NaN or infinite",
+    "Some step produced an overflow (too large a step, log(0), division by 0), and every later value is NaN.",
+    ("Lower the learning rate or clip gradients", "Check the inputs and targets for NaN/inf",
+     "Use numerically stable losses (CrossEntropyLoss, BCEWithLogitsLoss)"),
+    causes=(("a learning rate too high: the weights overflow", "rerun with lr/10 (or clip gradients at 1.0)"),
+            ("NaN/inf or extreme values in the inputs or targets",
+             "check every batch: torch.isfinite(x).all() and torch.isfinite(y).all()"),
+            ("log(0) or division by 0 in a hand-written loss", "use CrossEntropyLoss / BCEWithLogitsLoss instead")),
+    lesson=READING_CURVES,  # lesson 00's "Divergence" section: no case covers NaN/inf
+    detect=lambda c: diverged(c.train, c.val, c.steps, c.steps_per_epoch), sure=0.95))
+
+
 def negative_loss(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1) -> Hit | None:
     """Return a ``negative-loss`` hit when a loss that must be >= 0 went below 0."""
     def below(v: float) -> bool:  # -inf is an overflow (diverged), not a loss that went negative
@@ -118,6 +127,19 @@ def negative_loss(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = ()
     step = f" (step {first_step + 1})" if first_step is not None and first_step // max(steps_per_epoch, 1) == first else ""
     return Hit("negative-loss", f"loss went below 0 at epoch {first + 1}{step} and reached {lowest:.4g}",
                {"first_negative_epoch": first + 1, "lowest_loss": lowest})
+
+
+NEGATIVE_LOSS = register(Rule(
+    "negative-loss", 10, "The loss went negative",
+    "Cross-entropy, NLL, BCE and MSE cannot be below 0. NLLLoss fed raw logits (no LogSoftmax) returns minus "
+    "the target logit, which has no floor, so the optimiser drives it to minus infinity.",
+    ("Use CrossEntropyLoss on raw logits (or add LogSoftmax before NLLLoss)",
+     "Check that the criterion gets what it expects: logits, log-probabilities or probabilities"),
+    causes=(("NLLLoss (or a log-likelihood) fed raw outputs instead of log-probabilities",
+             "print exp(output).sum(dim=1) for one batch: if the rows do not sum to 1, LogSoftmax is missing"),
+            ("a loss that is negative by design (Gaussian NLL, a contrastive objective)",
+             "check the loss's formula: if it can go below 0, a negative value is not a failure")),
+    case="negative-loss", detect=lambda c: negative_loss(c.train, c.val, c.steps, c.steps_per_epoch), sure=0.95))
 
 
 def flat_validation(val_loss: Curve, train_loss: Curve = (), mid_run: bool = False) -> Hit | None:
@@ -140,6 +162,23 @@ def flat_validation(val_loss: Curve, train_loss: Curve = (), mid_run: bool = Fal
     return Hit("flat-validation",
                f"validation loss stayed at {last:.6g} (spread {spread:.2g}) from epoch {start + 1} to {len(val)}",
                {"first_flat_epoch": start + 1, "last_epoch": len(val), "value": last, "spread": spread})
+
+
+# A specific cause comes before the symptoms it produces: a frozen model (flat validation) makes the training loss
+# swing with each batch's class mix, so flat-validation is listed before oscillation.
+FLAT_VALIDATION = register(Rule(
+    "flat-validation", 20, "Validation loss is exactly constant: the model gives the same answer to everything",
+    "A validation loss that does not move at all means the predictions do not change: the model collapsed to "
+    "a constant output (e.g. a saturated sigmoid, whose gradient is exactly 0) and stopped learning.",
+    ("Lower the learning rate", "Use BCEWithLogitsLoss on raw outputs instead of sigmoid + BCELoss",
+     "Use a smaller model or a pretrained backbone when you have very few images"),
+    causes=(("the model collapsed to one answer for every input (saturated sigmoid, dead ReLUs, too high a learning "
+             "rate)", "predict 10 validation images: identical outputs mean a collapsed model"),
+            ("the pipeline cannot learn at all (labels misaligned, weights frozen, optimizer not stepping)",
+             "train on 100 samples: a pipeline that cannot overfit them is broken"),
+            ("validation is computed wrongly (the same batch, the model not in eval mode, a stale copy)",
+             "evaluate the training set with the validation code: it should match the training loss")),
+    case="oscillating-loss", needs=("val",), detect=lambda c: flat_validation(c.val, c.train, c.mid_run), sure=0.85))
 
 
 def oscillation(train_loss: Curve) -> Hit | None:
@@ -190,6 +229,20 @@ def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
                 "orders_after": after - low})
 
 
+# A late explosion is a training-loss rise (and swings): it is listed before them and subsumes them (gradual.py).
+LATE_EXPLOSION = register(Rule(
+    "late-explosion", 30, "The loss exploded by orders of magnitude after a long smooth descent",
+    "With Adam, the step is lr / (sqrt(v) + eps). Near a reachable minimum the gradients, and so sqrt(v), "
+    "keep shrinking; with a tiny eps nothing caps the effective learning rate, until the minimum becomes "
+    "unstable and the loss jumps. Look at the loss on a log axis.",
+    ("Raise Adam's eps (e.g. 1e-3 to 1e-2)", "Decay the learning rate late in training",
+     "Stop training once the loss is low enough"),
+    causes=(("Adam's eps too small: near a minimum the effective step lr / (sqrt(v) + eps) grows without bound",
+             "rerun from a checkpoint before the jump with eps=1e-3: if it stays down, eps was the cause"),
+            ("a learning rate too high for the end of training", "rerun from that checkpoint with lr/10")),
+    case="adam-epsilon", needs=("trend",), detect=lambda c: late_explosion(c.trend, c.mid_run), sure=0.8))
+
+
 def train_loss_rises(train_loss: Curve) -> Hit | None:
     """Return a ``train-loss-rises`` hit when training loss climbs well above its lowest value and stays there."""
     loss = _finite(train_loss)
@@ -230,6 +283,24 @@ def no_generalization(train_loss: Curve, val_loss: Curve, mid_run: bool = False)
                f"while training loss fell from {train[0]:.4g} to {train[-1]:.4g}",
                {"best_epoch": best + 1, "best_val": val[best], "last_val": val[-1], "first_train": train[0],
                 "last_train": train[-1]})
+
+
+NO_GENERALIZATION = register(Rule(
+    "no-generalization", 70, "Validation loss rises from the first epochs while training loss falls",
+    "The model learns nothing that carries over to new data, only noise it memorises. Often the signal that "
+    "predicts the label was removed by preprocessing (e.g. scaling each sample on its own), or the validation "
+    "data come from a different distribution.",
+    ("Check the preprocessing: scale with statistics of the training split, not per sample",
+     "Check that the validation split is drawn like the training data (and does not leak)",
+     "Check that the inputs actually predict the labels (a simple baseline)"),
+    causes=(("preprocessing removed the signal that predicts the label (e.g. scaling each sample or window on its "
+             "own)", "shuffled-label control: train on shuffled labels; if validation behaves the same, the inputs "
+             "carry no signal the model uses"),
+            ("validation data drawn differently from the training data (other period, other source, leakage)",
+             "validate on a random slice of the training data: if that is fine, the split is the problem"),
+            ("far too few samples for the model", "train on 100 samples: it should overfit them; then add data")),
+    case="rising-val-loss", needs=("train", "val"), detect=lambda c: no_generalization(c.train, c.val, c.mid_run),
+    margin=lambda n: n["last_val"] / n["best_val"] / NO_GEN_VAL_RISE))
 
 
 def overfitting(train_loss: Curve, val_loss: Curve) -> Hit | None:
