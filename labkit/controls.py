@@ -42,6 +42,9 @@ def control(name: str, spec: Any, help_text: str, value: Any) -> widgets.ValueWi
     if isinstance(spec, FloatRange):
         return widgets.FloatSlider(value=value, min=spec.low, max=spec.high, step=(spec.high - spec.low) / LINEAR_STEPS,
                                    readout_format=".3g", continuous_update=False, **common)
+    if isinstance(spec, IntRange) and spec.zero and spec.low == 0 and spec.high <= SLIDER_MAX_SPAN:
+        options = [(spec.zero, 0)] + [(str(i), i) for i in range(1, spec.high + 1)]  # 0 shown in words
+        return widgets.SelectionSlider(options=options, value=value, continuous_update=False, **common)
     if isinstance(spec, IntRange) and spec.high - spec.low <= SLIDER_MAX_SPAN:
         return widgets.IntSlider(value=value, min=spec.low, max=spec.high, continuous_update=False, **common)
     if isinstance(spec, IntRange):

@@ -37,56 +37,91 @@ def _t(a: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
 
 # --- (a) rising-val-loss: 28 features x 28-day windows -----------------------------------------
 
+WORLDS = ("level", "no-signal")
+MAX_WINDOWS = 250_000  # the thread trained on about 60,000 and then 250,000 windows
+
+
 def window_images(seed: int, normalization: str = "window", split: str = "chronological",
                   n_windows: int = 3000, n_features: int = 28, window: int = 28,
                   drift_days: float = 12.0, noise: float = 0.3, target_feature: int = 5,
-                  val_fraction: float = 0.2) -> Data:
+                  val_fraction: float = 0.2, world: str = "level", differences: bool = False,
+                  shuffle_labels: bool = False) -> Data:
     """Return 28x28 images of sliding windows over drifting daily features, label in [-1, 1].
 
     Each feature is a hidden level (a random drift that forgets over about ``drift_days`` days)
-    plus daily noise, in its own units (offset and scale). The label of a window is
-    tanh(-1.5 x mean hidden level of ``target_feature`` in that window): its *level* predicts the
-    label. "window" min-max scales every row inside its own window, which erases the level;
-    "global" standardises each feature with statistics of the training split only.
+    plus daily noise, in its own units (offset and scale). Window ``s`` shows days s+1 .. s+28.
 
     Parameters
     ----------
+    world:
+        "level": the label is tanh(-1.5 x the window's mean hidden level of ``target_feature``), so
+        the feature's *level* predicts it; per-window min-max scaling erases the level.
+        "no-signal": ``target_feature`` is a random walk (a trend, as the thread's features have)
+        and the label is tanh(1.5 x its next day's move in units of its daily spread): the past
+        window holds no information about it, whatever the scaling.
     normalization:
-        "window", "global" or "none".
+        "window" min-max scales every row inside its own window (as in the thread); "global"
+        standardises each feature with statistics of the training split's days only; "none".
     split:
         "chronological" (validation is the last ``val_fraction`` of time, after a gap of one window
         so no day is shared) or "shuffled" (windows shuffled before splitting: neighbours sharing 27
         of 28 days land on both sides, so validation leaks).
+    differences:
+        Use each feature's day-to-day change instead of its value (the thread's first differences),
+        before the scaling.
+    shuffle_labels:
+        The control: the training labels are permuted among the training windows (validation keeps
+        the true ones). A model that reaches the same validation loss on shuffled labels learned
+        nothing from the inputs.
+
+    ``info`` holds the validation loss of two baselines: "baseline_val_loss" (always predict the
+    training mean) and "persistence_val_loss" (predict each window's label with the previous window's).
     """
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"normalization={normalization!r} is not allowed; allowed: {', '.join(map(repr, NORMALIZATIONS))}")
     if split not in SPLITS:
         raise ValueError(f"split={split!r} is not allowed; allowed: {', '.join(map(repr, SPLITS))}")
+    if world not in WORLDS:
+        raise ValueError(f"world={world!r} is not allowed; allowed: {', '.join(map(repr, WORLDS))}")
+    for name, flag in (("differences", differences), ("shuffle_labels", shuffle_labels)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    if isinstance(n_windows, bool) or not isinstance(n_windows, int) or not 5 * window <= n_windows <= MAX_WINDOWS:
+        raise ValueError(f"n_windows={n_windows!r} is out of range; allowed: an int in [{5 * window}, {MAX_WINDOWS}]")
+    if not 0 <= target_feature < n_features:
+        raise ValueError(f"target_feature={target_feature!r} is out of range; allowed: 0 <= target_feature < {n_features}")
     rng = np.random.default_rng(seed)
-    days = n_windows + window - 1
+    days = n_windows + window + 1  # a day before the first window (first differences), one after the last (next move)
     phi = np.exp(-1.0 / drift_days)
-    shocks = rng.standard_normal((n_features, days)) * np.sqrt(1 - phi**2)
-    level = np.empty_like(shocks)
+    shocks = rng.standard_normal((n_features, days))
+    level = np.empty((n_features, days))
     level[:, 0] = rng.standard_normal(n_features)
+    drift = shocks * np.sqrt(1 - phi**2)
     for t in range(1, days):
-        level[:, t] = phi * level[:, t - 1] + shocks[:, t]
+        level[:, t] = phi * level[:, t - 1] + drift[:, t]
+    if world == "no-signal":  # a trending random walk whose next move is a fresh shock
+        level[target_feature] = np.cumsum(0.2 * shocks[target_feature])
     offsets = 10 ** rng.uniform(0, 3, (n_features, 1))
     scales = 10 ** rng.uniform(-1, 2, (n_features, 1))
     series = offsets + scales * (level + noise * rng.standard_normal((n_features, days)))
+    if differences:
+        series = np.diff(series, axis=1, prepend=np.nan)  # day t: value(t) - value(t-1); day 0 unused
+    series = series.astype(np.float32)
     starts = np.arange(n_windows)
-    idx = starts[:, None] + np.arange(window)[None, :]
-    images = series[:, idx].transpose(1, 0, 2)  # (n_windows, features, days)
-    y = np.tanh(-1.5 * level[target_feature, idx].mean(axis=1))
+    idx = starts[:, None] + 1 + np.arange(window)[None, :]  # window s: days s+1 .. s+window
+    if world == "level":
+        y = np.tanh(-1.5 * level[target_feature, idx].mean(axis=1))
+    else:
+        y = np.tanh(1.5 * shocks[target_feature, idx[:, -1] + 1])
 
+    n_val = int(round(n_windows * val_fraction))
     if split == "chronological":
-        n_val = int(round(n_windows * val_fraction))
-        n_train = n_windows - n_val - (window - 1)
-        train, val = starts[:n_train], starts[n_windows - n_val:]
+        train, val = starts[:n_windows - n_val - (window - 1)], starts[n_windows - n_val:]
     else:
         order = rng.permutation(n_windows)
-        n_val = int(round(n_windows * val_fraction))
         train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
 
+    images = series[:, idx].transpose(1, 0, 2)  # (n_windows, features, days)
     if normalization == "window":
         lo, hi = images.min(axis=2, keepdims=True), images.max(axis=2, keepdims=True)
         images = (images - lo) / np.maximum(hi - lo, 1e-12)
@@ -96,10 +131,13 @@ def window_images(seed: int, normalization: str = "window", split: str = "chrono
         sd = series[:, train_days].std(axis=1)[None, :, None]
         images = (images - mu) / sd
     x = _t(images[:, None])
-    yt = _t(y[:, None])
+    y_train = rng.permutation(y[train]) if shuffle_labels else y[train]
     baseline = float(((y[val] - y[train].mean()) ** 2).mean())
-    return Data(x[train], yt[train], x[val], yt[val],
-                info={"baseline_val_loss": baseline, "target_feature": target_feature})
+    after_first = val[val > 0]  # window 0 has no previous window
+    persistence = float(((y[after_first] - y[after_first - 1]) ** 2).mean())
+    return Data(x[train], _t(y_train[:, None]), x[val], _t(y[val][:, None]),
+                info={"baseline_val_loss": baseline, "persistence_val_loss": persistence,
+                      "target_feature": target_feature})
 
 
 # --- (b) oscillating-loss: a tiny binary image set ---------------------------------------------
@@ -141,10 +179,11 @@ def stripe_images(seed: int, n_train: int = 35, n_val: int = 10, n_test: int = 4
 
 def stripe_pretraining_images(seed: int, n: int = 1500, shape: tuple[int, int] = (48, 80),
                               contrast: float = 0.8, noise: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return a larger related set for pretraining: stripes at 4 orientations, labelled 0..3."""
+    """Return a larger related set for pretraining: ``n`` (1500) stripe images at 4 orientations that are
+    not the target classes (22.5, 67.5, 112.5 and 157.5 degrees), labelled 0..3."""
     rng = np.random.default_rng(seed + 10_000)
     labels = rng.integers(0, 4, n)
-    return _t(_stripe_images(rng, n, labels * np.pi / 4, shape, contrast, noise)), _t(labels, torch.long)
+    return _t(_stripe_images(rng, n, (labels + 0.5) * np.pi / 4, shape, contrast, noise)), _t(labels, torch.long)
 
 
 # --- (c) negative-loss: 4-channel images, 3 classes at 54 / 45 / 1 % ---------------------------
@@ -198,6 +237,49 @@ def line_images(seed: int, n: int = 64, size: int = 32, gap: int = 3) -> Data:
         if labels[i]:
             start = rng.integers(length // 4, 3 * length // 4 - gap)
             x[i, 0, rows[start:start + gap], cols[start:start + gap]] = 0.0
+    return Data(_t(x), _t(np.eye(2, dtype=np.float32)[labels]))
+
+
+def broken_line_images(seed: int, n: int = 512, size: int = 16, length: tuple[int, int] = (9, 12),
+                       gap: tuple[int, int] = (2, 3)) -> Data:
+    """Return ``n`` solid lines and the same ``n`` lines with a gap ("broken"), one-hot targets [1, 0] / [0, 1].
+
+    The thread's data, shrunk: a 1-pixel line of ``length`` pixels (inclusive range) at a random angle
+    and place on a ``size`` x ``size`` image; its broken twin lacks ``gap`` (inclusive range) pixels
+    somewhere in its middle half. Solid lines come first, then their broken twins (the loop shuffles).
+    Training split only: the case is about the optimizer, not generalisation.
+    """
+    for name, (low, high) in (("length", length), ("gap", gap)):
+        if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high):
+            raise ValueError(f"{name}={(low, high)!r} is not allowed; allowed: two ints 1 <= low <= high")
+    if not length[0] >= 2 * gap[1] + 2 or length[1] > size:
+        raise ValueError(f"length={length!r} is not allowed with gap={gap!r}, size={size}; allowed: "
+                         f"length[0] >= 2 * gap[1] + 2 and length[1] <= size")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n={n!r} is not allowed; allowed: a positive int")
+    rng = np.random.default_rng(seed)
+    solid = np.zeros((n, 1, size, size), np.float32)
+    broken = np.zeros_like(solid)
+    for i in range(n):
+        while True:
+            pixels = int(rng.integers(length[0], length[1] + 1))
+            angle = rng.uniform(0, np.pi)
+            dr, dc = np.sin(angle), np.cos(angle)
+            steps = pixels - 1
+            span = max(abs(dr), abs(dc))  # one pixel per step along the longer axis
+            r1, c1 = rng.uniform(0, size - 1, 2)
+            r2, c2 = r1 + steps * dr / span, c1 + steps * dc / span
+            if 0 <= r2 <= size - 1 and 0 <= c2 <= size - 1:
+                break
+        rows = np.round(np.linspace(r1, r2, pixels)).astype(int)
+        cols = np.round(np.linspace(c1, c2, pixels)).astype(int)
+        solid[i, 0, rows, cols] = 1.0
+        broken[i, 0, rows, cols] = 1.0
+        g = int(rng.integers(gap[0], gap[1] + 1))
+        start = int(rng.integers(pixels // 4, 3 * pixels // 4 - g + 1))
+        broken[i, 0, rows[start:start + g], cols[start:start + g]] = 0.0
+    x = np.concatenate([solid, broken])
+    labels = np.repeat([0, 1], n)
     return Data(_t(x), _t(np.eye(2, dtype=np.float32)[labels]))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 MOMENTUM = 0.9  # labkit's "momentum" optimizer, as in train.make_optimizer
+ADADELTA_RHO = 0.95  # labkit's "adadelta" (Keras's rho), as in train.make_optimizer
 
 
 @dataclass
@@ -31,7 +32,7 @@ class StackedOptimizer:
     Parameters
     ----------
     name:
-        One of "sgd", "momentum", "adam", "adamw" (train.OPTIMIZERS).
+        One of "sgd", "momentum", "adam", "adamw", "adadelta" (train.OPTIMIZERS but keras-adam).
     params:
         Tensors of shape (K, ...), one row per model (labkit.sweep passes a single (K, P) tensor
         holding every weight, so a step is a handful of whole-tensor operations).
@@ -40,8 +41,8 @@ class StackedOptimizer:
     """
 
     def __init__(self, name: str, params: list[torch.Tensor], hyper: Hyper):
-        if name not in ("sgd", "momentum", "adam", "adamw"):
-            raise ValueError(f"optimizer={name!r} is not allowed; allowed: 'sgd', 'momentum', 'adam', 'adamw'")
+        if name not in ("sgd", "momentum", "adam", "adamw", "adadelta"):
+            raise ValueError(f"optimizer={name!r} is not allowed; allowed: 'sgd', 'momentum', 'adam', 'adamw', 'adadelta'")
         self.name, self.params, self.hyper = name, params, hyper
         self.step_count = 0
         self.state: list[list[torch.Tensor]] = []  # per parameter: [buf] or [exp_avg, exp_avg_sq]
@@ -78,8 +79,22 @@ class StackedOptimizer:
         self.step_count += 1
         if self.name in ("sgd", "momentum"):
             self._sgd(grads)
+        elif self.name == "adadelta":
+            self._adadelta(grads)
         else:
             self._adam(grads)
+
+    def _adadelta(self, grads: list[torch.Tensor]) -> None:
+        if not self.state:
+            self.state = [[torch.zeros_like(p), torch.zeros_like(p)] for p in self.params]
+        for p, g, (square_avg, acc_delta) in zip(self.params, grads, self.state):
+            if self._any_decay:
+                g = g.addcmul(self._per_model(self._wd, p), p)
+            eps = self._per_model(self._eps, p)
+            square_avg.mul_(ADADELTA_RHO).addcmul_(g, g, value=1 - ADADELTA_RHO)
+            delta = (acc_delta + eps).sqrt_().div_((square_avg + eps).sqrt_()).mul_(g)
+            acc_delta.mul_(ADADELTA_RHO).addcmul_(delta, delta, value=1 - ADADELTA_RHO)
+            p.sub_(self._per_model(self._lr, p) * delta)
 
     def _sgd(self, grads: list[torch.Tensor]) -> None:
         first = not self.state

@@ -31,10 +31,11 @@ class FloatRange:
 
 @dataclass(frozen=True)
 class IntRange:
-    """An int in [low, high]."""
+    """An int in [low, high]; ``zero`` says in words what 0 means (e.g. "off", "full batch"), for the panel."""
 
     low: int
     high: int
+    zero: str = ""
 
     def check(self, name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):

@@ -237,8 +237,10 @@ class Panel:
     # ---- status, progress, errors ----------------------------------------------------------------
     def _describe(self, knobs: dict[str, Any]) -> str:
         changed = {n: v for n, v in knobs.items() if v != self._defaults[n]}
+        zero = {n: getattr(spec, "zero", "") for n, (spec, _h) in self._specs.items()}  # IntRange: 0 in words
         return "at the failing defaults" if not changed else "with " + ", ".join(
-            f"{n}={v:.3g}" if isinstance(v, float) else f"{n}={v}" for n, v in changed.items())
+            f"{n}={v:.3g}" if isinstance(v, float) else f"{n}: {zero[n]}" if v == 0 and zero.get(n)
+            else f"{n}={v}" for n, v in changed.items())
 
     def _summary(self, history: History, note: str) -> str:
         checks = self.case.symptom_checks(history)

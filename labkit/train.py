@@ -20,7 +20,7 @@ from .history import History
 from .knobs import train_knobs
 from .schedules import SCHEDULES, LRSchedule
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "keras-adam", "adadelta")  # keras-adam: labkit.optim.KerasAdam (never stacked); adadelta: Keras defaults (rho 0.95)
 LOSSES = ("mse", "bce", "bce-logits", "keras-bce", "nll", "cross-entropy", "logcosh")
 # TrainConfig fields that may differ between the models of one stack (labkit.stacked gives each model
 # its own); every other field, and everything outside the config, must be the same for all of them
@@ -214,6 +214,12 @@ def make_optimizer(params: Any, cfg: TrainConfig) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=cfg.lr, eps=cfg.eps, betas=cfg.betas, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=cfg.lr, eps=cfg.eps, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adadelta":  # Keras's rho (0.95; torch's default is 0.9), eps from the config (Keras: 1e-7)
+        return torch.optim.Adadelta(params, lr=cfg.lr, rho=0.95, eps=cfg.eps, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "keras-adam":
+        from .optim import KerasAdam
+
+        return KerasAdam(params, lr=cfg.lr, eps=cfg.eps, betas=cfg.betas, weight_decay=cfg.weight_decay)
     raise ValueError(f"optimizer={cfg.optimizer!r} is not allowed; allowed: {', '.join(map(repr, OPTIMIZERS))}")
 
 

@@ -51,7 +51,7 @@ def test_unknown_case_names_allowed_ones():
 
 
 @pytest.mark.parametrize("knobs, pattern", [
-    ({"lr": -1.0}, r"lr=-1.0 is out of range; allowed: 1e-05 <= lr <= 1"),
+    ({"lr": -1.0}, r"lr=-1.0 is out of range; allowed: 1e-07 <= lr <= 1"),
     ({"lr": 0.0}, r"lr=0.0 is out of range"),
     ({"lr": float("nan")}, r"lr=nan is out of range"),
     ({"lr": float("inf")}, r"lr=inf is out of range"),
@@ -90,8 +90,8 @@ def test_bad_normalization_and_seed_and_device():
 
 def test_train_config_from_knobs_takes_the_knobs_named_like_its_fields():
     k = cases.get("adam-epsilon").knobs(lr=3e-2, epochs=7, schedule="cosine")
-    assert TrainConfig.from_knobs(k, batch_size=0) == TrainConfig(
-        epochs=7, batch_size=0, optimizer="adam", lr=3e-2, eps=1e-8, schedule="cosine")
+    assert TrainConfig.from_knobs(k) == TrainConfig(
+        epochs=7, batch_size=64, optimizer="keras-adam", lr=3e-2, eps=1e-7, schedule="cosine")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -136,7 +136,7 @@ def test_a_bad_fix_clicked_is_shown_not_lost():
     p = labkit.explore(bad, device="cpu", precompute=False)
     p.wait(60)
     p.fix_buttons["way too low"].click()  # a button callback: its exception would be lost without the panel
-    assert len(p.errors) == 1 and "lr=-1.0 is out of range; allowed: 1e-05 <= lr <= 1" in p.errors[0]
+    assert len(p.errors) == 1 and "lr=-1.0 is out of range; allowed: 1e-07 <= lr <= 1" in p.errors[0]
     assert "allowed" in p.error.value and p.knobs["lr"] == SHORT.defaults.lr
 
 
@@ -172,7 +172,7 @@ def test_bad_arguments_name_what_is_allowed():
 
 
 def test_panel_settings_are_checked(panel):
-    with pytest.raises(ValueError, match=r"lr=0.0 is out of range; allowed: 1e-05 <= lr <= 1"):
+    with pytest.raises(ValueError, match=r"lr=0.0 is out of range; allowed: 1e-07 <= lr <= 1"):
         panel.set(lr=0.0)
     with pytest.raises(ValueError, match="unknown knob"):
         panel.set(learning_rate=0.1)

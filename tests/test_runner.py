@@ -130,7 +130,7 @@ def test_a_newer_request_cancels_a_stale_run_which_is_never_reported(make):
 
 def test_bad_requests_name_the_knob_and_change_nothing(make):
     r = make()
-    with pytest.raises(ValueError, match=r"lr=-1.0 is out of range; allowed: 1e-05 <= lr <= 1"):
+    with pytest.raises(ValueError, match=r"lr=-1.0 is out of range; allowed: 1e-07 <= lr <= 1"):
         r.request(lr=-1.0)
     with pytest.raises(ValueError, match="unknown knob"):
         r.request(learning_rate=0.1)
@@ -248,5 +248,5 @@ def test_close_stops_a_run_in_progress_and_precompute(make):
 def test_view_values_match_what_plots_draw():
     assert view.PER == plots.PER and view.SCALES == plots.SCALES
     assert NEG.view == view.View(per="step", scale="symlog")
-    assert cases.get("adam-epsilon").view == view.View(per="step", scale="log")
+    assert cases.get("adam-epsilon").view == view.View(per="epoch", scale="linear")  # the asker's linear jump-and-plateau
     assert cases.get("rising-val-loss").view == view.View()

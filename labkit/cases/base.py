@@ -82,8 +82,9 @@ class Case:
         changed = {n: v for n, v in values.items() if v != defaults[n]}
         history = History(case=self.name, knobs=values, changed=changed, seed=int(seed), device=str(device),
                           metric_name=setup.metric_name)
-        if "baseline_val_loss" in setup.data.info:
-            history.final["baseline_val_loss"] = float(setup.data.info["baseline_val_loss"])
+        for key, value in setup.data.info.items():  # the data's baselines, e.g. baseline_val_loss (predict the mean)
+            if key.endswith("_val_loss"):
+                history.final[key] = float(value)
         return history
 
     def sweep(self, seed: int = 0, device: str | torch.device | None = None, progress: bool = False,

@@ -37,6 +37,11 @@ LATE_JUMP_ORDERS = 3.0  # the jump: powers of ten above the lowest loss so far
 LATE_AFTER_ORDERS = 2.0  # no recovery: the median of log10(loss) after the jump stays this far above that lowest
 LATE_START_FRACTION = 0.2  # "late": the jump comes after this share of the run ...
 LATE_DESCENT_ORDERS = 1.0  # ... after a descent of at least this many powers of ten from the first loss
+# ... or a smaller jump onto a plateau: a model frozen by a clipped loss (Keras's BCE gives a confidently wrong
+# sample exactly zero gradient) jumps ~1.5-2.5 orders and then repeats the same loss to the digit
+PLATEAU_JUMP_ORDERS = 1.5  # the jump onto the plateau: powers of ten above the lowest loss so far
+PLATEAU_EPOCHS = 5  # the plateau: the last this many epochs (or 10 % of the run, if more) ...
+PLATEAU_RTOL = 1e-3  # ... all within this share of their largest value (a training model moves more)
 
 RISE_FACTOR = 3.0  # training loss climbs to this multiple of its lowest value so far ...
 RISE_MIN_EPOCHS = 2  # ... for at least this many epochs in a row (one bad epoch is noise)
@@ -208,25 +213,42 @@ def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
     if len(loss) < 5 or min(loss) < 0 or loss[0] <= 0:
         return None
     logs = [math.log10(max(v, 1e-300)) for v in loss]
-    floor = math.log10(ROUND_OFF * loss[0])
-    low, low_at = logs[0], 0
-    for i, v in enumerate(logs):
-        if v > low + LATE_JUMP_ORDERS and v > floor:
-            break
-        if v < low:
-            low, low_at = v, i
-    else:
+    descent = LATE_DESCENT_ORDERS
+    jump = _jump(logs, LATE_JUMP_ORDERS, math.log10(ROUND_OFF * loss[0]))
+    plateau = _plateau(loss)
+    if jump is None and plateau:  # a smaller jump onto a frozen plateau (the descent before it may be short too)
+        jump, descent = _jump(logs, PLATEAU_JUMP_ORDERS, -math.inf), PLATEAU_JUMP_ORDERS / 3
+    if jump is None:
         return None
+    i, low, low_at = jump
     after = median(logs[i:])
-    descended = mid_run or logs[0] - low >= LATE_DESCENT_ORDERS
-    if i < LATE_START_FRACTION * len(logs) or not descended or after - low < LATE_AFTER_ORDERS:
+    descended = mid_run or logs[0] - low >= descent
+    if i < LATE_START_FRACTION * len(logs) or not descended or after - low < min(LATE_AFTER_ORDERS, logs[i] - low):
         return None
     peak = max(loss[i:])
+    stays = f"then sat on a plateau at {loss[-1]:.4g}" if plateau else f"stayed {after - low:.1f} orders above its low"
     return Hit("late-explosion",
-               f"loss fell to {10 ** low:.3g} by epoch {low_at + 1}, jumped {v - low:.1f} orders of magnitude at "
-               f"epoch {i + 1} (peak {peak:.3g}) and stayed {after - low:.1f} orders above its low",
+               f"loss fell to {10 ** low:.3g} by epoch {low_at + 1}, jumped {logs[i] - low:.1f} orders of magnitude at "
+               f"epoch {i + 1} (peak {peak:.3g}) and {stays}",
                {"low": 10 ** low, "low_epoch": low_at + 1, "jump_epoch": i + 1, "peak": peak,
-                "orders_after": after - low})
+                "orders_after": after - low, "plateau": float(plateau)})
+
+
+def _jump(logs: list[float], orders: float, floor: float) -> tuple[int, float, int] | None:
+    """Return (index, lowest log10 loss before it, its index) of the first value ``orders`` above the low so far."""
+    low, low_at = logs[0], 0
+    for i, v in enumerate(logs):
+        if v > low + orders and v > floor:
+            return i, low, low_at
+        if v < low:
+            low, low_at = v, i
+    return None
+
+
+def _plateau(loss: list[float]) -> bool:
+    """Return True when the run ends on a plateau: its last epochs repeat one loss to within PLATEAU_RTOL."""
+    tail = loss[-max(PLATEAU_EPOCHS, len(loss) // 10):]
+    return len(loss) > PLATEAU_EPOCHS and max(tail) > 0 and (max(tail) - min(tail)) <= PLATEAU_RTOL * max(tail)
 
 
 # A late explosion is a training-loss rise (and swings): it is listed before them and subsumes them (gradual.py).

@@ -1,0 +1,105 @@
+"""Keras's Adam as a torch optimizer, and what Adam's step really is (for probes).
+
+Keras (2.x and tf.keras) and PyTorch write Adam differently. PyTorch bias-corrects v and then adds
+eps: ``lr * m_hat / (sqrt(v_hat) + eps)``. Keras folds both corrections into the rate and adds eps to
+the *uncorrected* sqrt(v) (the formula the thread's answer quotes):
+
+    lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
+    w   <- w - lr_t * m / (sqrt(v) + eps)
+
+Keras's default eps is 1e-7 (PyTorch's 1e-8). ``KerasAdam`` is that update; ``effective_step`` returns,
+for either form, the factor each weight's m is multiplied by: lr_t / (sqrt(v) + eps).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import torch
+
+
+class KerasAdam(torch.optim.Optimizer):
+    """Adam as Keras writes it: bias corrections in the rate, eps added to the uncorrected sqrt(v).
+
+    ``weight_decay`` is an L2 term added to the gradient (as ``torch.optim.Adam`` does).
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-7, weight_decay: float = 0.0) -> None:
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+            raise ValueError(f"lr={lr!r} is out of range; allowed: 0 < lr < inf")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < math.inf:
+            raise ValueError(f"eps={eps!r} is out of range; allowed: 0 < eps < inf")
+        if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
+            raise ValueError(f"betas={betas!r} is out of range; allowed: two numbers in [0, 1)")
+        if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or not 0 <= weight_decay < math.inf:
+            raise ValueError(f"weight_decay={weight_decay!r} is out of range; allowed: 0 <= weight_decay < inf")
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:  # noqa: D102 - torch.optim.Optimizer.step
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            if group["weight_decay"]:
+                grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+            for p in params:
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+            states = [self.state[p] for p in params]
+            m, v = [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]
+            # one fused call per operation over all the group's tensors: a few small ops instead of 7 per tensor
+            torch._foreach_mul_(m, beta1)
+            torch._foreach_add_(m, grads, alpha=1 - beta1)
+            torch._foreach_mul_(v, beta2)
+            torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)
+            denom = torch._foreach_sqrt(v)
+            torch._foreach_add_(denom, group["eps"])
+            rates = [-group["lr"] * math.sqrt(1 - beta2 ** s["step"]) / (1 - beta1 ** s["step"]) for s in states]
+            torch._foreach_addcdiv_(params, m, denom, rates)
+        return loss
+
+
+def effective_step(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
+    """Return every weight's effective step lr_t / (sqrt(v) + eps) as one flat tensor, None before the first step.
+
+    For ``KerasAdam`` lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) and v is uncorrected; for
+    ``torch.optim.Adam``/``AdamW`` the same factor is lr / (1 - beta1^t) / (sqrt(v / (1 - beta2^t)) + eps).
+    Either way the weight moves by this factor times m. Plain SGD has no v: its factor is lr for every weight.
+    """
+    parts = []
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if isinstance(optimizer, (KerasAdam, torch.optim.Adam)) and "exp_avg_sq" in state:
+                beta1, beta2 = group["betas"]
+                t = float(state["step"])
+                v = state["exp_avg_sq"]
+                if isinstance(optimizer, KerasAdam):
+                    lr_t = group["lr"] * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+                    parts.append((lr_t / (v.sqrt() + group["eps"])).flatten())
+                else:
+                    denom = (v / (1 - beta2**t)).sqrt() + group["eps"]
+                    parts.append((group["lr"] / (1 - beta1**t) / denom).flatten())
+            elif not isinstance(optimizer, (KerasAdam, torch.optim.Adam)):
+                parts.append(torch.full((p.numel(),), float(group["lr"]), device=p.device))
+    return torch.cat(parts) if parts else None
+
+
+def sqrt_v(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
+    """Return every weight's sqrt(v) (Adam's running root-mean-square gradient) as one flat tensor, or None."""
+    parts = [optimizer.state[p]["exp_avg_sq"].sqrt().flatten() for group in optimizer.param_groups
+             for p in group["params"] if "exp_avg_sq" in optimizer.state.get(p, {})]
+    return torch.cat(parts) if parts else None

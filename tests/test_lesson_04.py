@@ -1,0 +1,155 @@
+"""Lesson 04 (adam-epsilon): Keras's Adam, the thread's clipped loss, the jump-and-plateau and its mechanism.
+
+The failing run's numeric signature (falls, jumps, plateaus at 16.03 x the share stuck wrong) and the
+fixes' disappearance are checked on seeds the lesson was not written on; the lesson itself runs on
+seeds 1-4 in tests/test_lesson_seeds.py.
+"""
+
+import math
+
+import pytest
+import torch
+
+from labkit import cases
+from labkit.cases.adam_epsilon import CLIP, jump_epoch, line_net, plateau
+from labkit.optim import KerasAdam, effective_step, sqrt_v
+from labkit.train import TrainConfig, make_loss, make_optimizer
+
+SEEDS = [3, 7]
+STUCK_LOSS = 16.03  # the clipped binary_crossentropy of one confidently wrong image, float32
+
+
+def keras_adam_reference(w, grads, lr, eps, b1=0.9, b2=0.999):
+    """The update exactly as the thread's answer (and Keras 2.x) writes it, in float64 Python."""
+    m = v = 0.0
+    for t, g in enumerate(grads, start=1):
+        lr_t = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        w = w - lr_t * m / (math.sqrt(v) + eps)
+    return w
+
+
+@pytest.mark.parametrize("eps", [1e-7, 1e-2])
+def test_keras_adam_is_the_answers_formula(eps):
+    grads = [0.3, -1.2, 0.05, 2.0, -0.7, 1e-4]
+    p = torch.nn.Parameter(torch.tensor([0.5], dtype=torch.float64))
+    opt = KerasAdam([p], lr=0.1, eps=eps)
+    for g in grads:
+        p.grad = torch.tensor([g], dtype=torch.float64)
+        opt.step()
+    assert p.item() == pytest.approx(keras_adam_reference(0.5, grads, 0.1, eps), rel=1e-12)
+    # the probe's effective step is the factor that multiplies m in the last update
+    t = len(grads)
+    lr_t = 0.1 * math.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+    assert effective_step(opt).item() == pytest.approx(lr_t / (opt.state[p]["exp_avg_sq"].sqrt().item() + eps))
+    assert sqrt_v(opt).item() == pytest.approx(opt.state[p]["exp_avg_sq"].sqrt().item())
+
+
+def test_keras_adam_differs_from_torch_adam_only_in_where_eps_goes():
+    # with eps tiny against sqrt(v) both forms take the same steps
+    torch.manual_seed(0)
+    a, b = torch.nn.Parameter(torch.randn(5)), None
+    b = torch.nn.Parameter(a.detach().clone())
+    ka, ta = KerasAdam([a], lr=1e-2, eps=1e-12), torch.optim.Adam([b], lr=1e-2, eps=1e-12)
+    for _ in range(10):
+        g = torch.randn(5)
+        a.grad, b.grad = g.clone(), g.clone()
+        ka.step(), ta.step()
+    torch.testing.assert_close(a.detach(), b.detach())
+
+
+def test_make_optimizer_builds_keras_adam_and_bad_values_are_named():
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    opt = make_optimizer(p, TrainConfig(optimizer="keras-adam", lr=0.04, eps=1e-7))
+    assert isinstance(opt, KerasAdam) and opt.param_groups[0]["eps"] == 1e-7
+    with pytest.raises(ValueError, match="lr=-1"):
+        KerasAdam(p, lr=-1)
+    with pytest.raises(ValueError, match="eps=0"):
+        KerasAdam(p, eps=0)
+    case = cases.get("adam-epsilon")
+    with pytest.raises(ValueError, match="eps=0.0 is out of range"):
+        case.knobs(eps=0.0)
+    with pytest.raises(ValueError, match="optimizer='rmsprop' is not allowed"):
+        case.knobs(optimizer="rmsprop")
+
+
+def test_knob_ranges_cover_the_thread():
+    case = cases.get("adam-epsilon")
+    case.knobs(lr=1e-5, eps=1e-8, batch_size=256, epochs=4680)  # the asker's lr and batch, the answer's default eps
+    for eps in (1e-7, 1e-4, 1e-3, 1e-2):
+        case.knobs(eps=eps)
+    case.knobs(lr=1e-7, loss="logcosh", optimizer="sgd")
+
+
+def test_clipped_loss_gives_a_stuck_image_zero_gradient():
+    logits = torch.tensor([[-20.0, 20.0]], requires_grad=True)
+    loss = make_loss("keras-bce")(torch.softmax(logits, dim=1), torch.tensor([[1.0, 0.0]]))
+    loss.backward()
+    assert loss.item() == pytest.approx(STUCK_LOSS, abs=0.01) and torch.all(logits.grad == 0)
+
+
+def test_line_net_is_the_askers_layers():
+    net = line_net()
+    kinds = [type(m).__name__ for m in net]
+    assert kinds == ["ReLU", "Conv2d", "Conv2d", "MaxPool2d", "Flatten", "Linear", "Softmax"]
+    assert net(torch.zeros(3, 1, 16, 16)).shape == (3, 2)
+    assert all(torch.all(m.bias == 0) for m in net if hasattr(m, "bias") and m.bias is not None)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_failing_run_falls_jumps_and_plateaus_with_images_stuck_wrong(seed):
+    case = cases.get("adam-epsilon")
+    h = case.run(seed=seed, device="cpu")
+    loss, e = h.train_loss, h.extra
+    assert all(case.symptom_checks(h).values()), case.symptom_checks(h)
+    low, jump = loss.index(min(loss)), jump_epoch(loss)
+    assert h.train_metric[low] > 0.9 and h.train_metric[-1] < 0.7
+    assert e["stuck_wrong"][low] < 0.05 and e["stuck_wrong"][-1] > 0.3
+    # the plateau is the clipped loss of the stuck images, nothing else
+    assert loss[-1] == pytest.approx(STUCK_LOSS * e["stuck_wrong"][-1], rel=0.05)
+    # the answer's premise does not hold: v grows and the effective step shrinks before the jump
+    assert e["sqrt_v_median"][jump - 2] > 1.5 * e["sqrt_v_median"][0]
+    assert e["step_median"][jump - 2] < 3 * e["step_median"][0]
+    assert -math.log(CLIP) < max(e["max_logit_gap"][:jump])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_smaller_steps_fix_it_and_the_loss_from_logits_recovers(seed):
+    case = cases.get("adam-epsilon")
+    for fix in ("smaller learning rate", "larger epsilon (the answer)"):
+        h = case.run(seed=seed, device="cpu", **case.fix(fix))
+        assert not case.shows_symptom(h), fix
+        assert jump_epoch(h.train_loss) is None and h.train_metric[-1] > 0.95, fix
+    # from the logits there is no clip: spikes may come, but nothing stays stuck and no plateau forms
+    ce = case.run(seed=seed, device="cpu", **case.fix("loss from the logits (spikes, no plateau)"))
+    assert not case.shows_symptom(ce) and plateau(ce.train_loss) is None
+    assert ce.extra["stuck_wrong"][-1] < 0.2 and ce.train_metric[-1] > 0.8
+
+
+@pytest.mark.parametrize("eps", [1e-8, 1e-4, 1e-3])
+def test_raising_eps_as_far_as_1e_3_still_blows_up(eps):
+    case = cases.get("adam-epsilon")
+    assert case.shows_symptom(case.run(seed=SEEDS[0], device="cpu", eps=eps))
+
+
+def test_same_knobs_and_seed_give_the_same_history():
+    case = cases.get("adam-epsilon")
+    a, b = (case.run(seed=1, device="cpu", epochs=3).to_dict() for _ in range(2))
+    a.pop("wall_time"), b.pop("wall_time")
+    assert a == b
+
+
+def test_sweep_runs_the_probed_case_one_by_one():
+    case = cases.get("adam-epsilon")
+    result = case.sweep(epochs=[2], eps=[1e-7, 1e-2], device="cpu")
+    for (_, eps), h in result.items():
+        single = case.run(device="cpu", epochs=2, eps=eps)
+        assert h.step_loss == single.step_loss and h.extra == single.extra
+
+
+def test_plateau_and_jump_helpers():
+    assert jump_epoch([0.7, 0.1, 0.05, 3.0, 8.0]) == 3
+    assert jump_epoch([0.7, 0.6, 3.0]) is None  # never fell below 0.3 x the start first
+    assert plateau([0.7] + [8.0] * 10) == pytest.approx(8.0)
+    assert plateau([0.7] + [8.0] * 9 + [1.0]) is None
