@@ -11,12 +11,7 @@ from labkit.diagnosis.finding import CASE_OF_CODE, CODE_OF_CASE, LESSON_OF_CASE,
 SEEDS = (0, 7)  # 0 and one seed the thresholds were not tuned on; benchmarks/diagnosis_accuracy.py runs 0..9
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_lesson_table_agrees_with_the_cases():

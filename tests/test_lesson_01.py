@@ -16,12 +16,7 @@ from labkit.data import MAX_WINDOWS, window_images
 SEEDS = [0, 7]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def run(seed, **knobs):

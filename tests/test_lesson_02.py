@@ -13,12 +13,7 @@ CASE = cases.get("oscillating-loss")
 SEEDS = [0, 3]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def tail_range(values):
