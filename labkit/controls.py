@@ -1,7 +1,9 @@
-"""One ipywidget per knob spec, and the knob value read back from it; panels.py lays them out.
+"""One ipywidget per knob spec, labelled in words, and the knob value read back from it; panels.py lays them out.
 
-Log sliders move in ``LOG_STEP`` (quarter decades: 1e-3, 1.8e-3, 3.2e-3, 5.6e-3, 1e-2), the positions
-labkit.runner trains ahead.
+Where each control can stop comes from ``labkit.moves`` (the positions the runner trains ahead):
+log sliders stop at quarter decades (1e-3, 1.8e-3, 3.2e-3, 5.6e-3, 1e-2) with the case's default
+among them, linear sliders on a round step, and an int knob whose 0 means something ("full batch",
+"off") says so in words.
 """
 
 from __future__ import annotations
@@ -11,55 +13,82 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .knobs import Choice, Flag, FloatRange, IntRange
-from .runner import LOG_STEP  # log sliders stop where the runner precomputes
+from .knobs import IntRange, label
+from .moves import LOG_STEP, kind, linear_step, log_positions
 
-SLIDER_MAX_SPAN = 500  # int knobs with a wider range get a text box: a slider cannot hit 1..50000 exactly
-LINEAR_STEPS = 90  # positions of a linear slider (dropout 0..0.9 in steps of 0.01)
-STYLE = {"description_width": "initial"}  # show the whole knob name, not a truncated one
-LAYOUT = {"width": "330px"}
+__all__ = ["LOG_STEP", "control", "read", "show"]
+
+STYLE = {"description_width": "150px"}  # room for "learning-rate schedule"; the readout stays visible
+LAYOUT = {"width": "340px", "max_width": "100%"}
 
 
-def control(name: str, spec: Any, help_text: str, value: Any) -> widgets.ValueWidget:
+def number_words(value: float) -> str:
+    """Return a log slider's readout: 0.04, 0.0018, 1e-07."""
+    return f"{value:.2g}"
+
+
+def control(name: str, spec: Any, help_text: str, value: Any, default: Any = None, words: str = "") -> widgets.ValueWidget:
     """Return the widget for one knob, set to ``value``.
 
     Parameters
     ----------
     name:
-        Knob name, used as the description.
+        Knob name (the label in words comes from ``labkit.knobs.label`` unless ``words`` is given).
     spec:
         The knob's FloatRange, IntRange, Choice or Flag.
     help_text:
         Shown as the tooltip.
     value:
         Starting value (already checked by the case).
+    default:
+        The case's default: a log slider keeps it as a position (default: ``value``).
     """
-    common = dict(description=name, tooltip=help_text, style=STYLE, layout=LAYOUT)
-    if isinstance(spec, FloatRange) and spec.log:
-        low, high = math.log10(spec.low), math.log10(spec.high)
-        return widgets.FloatLogSlider(value=value, base=10, min=low, max=high, step=LOG_STEP,
-                                      readout_format=".2e", continuous_update=False, **common)
-    if isinstance(spec, FloatRange):
-        return widgets.FloatSlider(value=value, min=spec.low, max=spec.high, step=(spec.high - spec.low) / LINEAR_STEPS,
+    common = dict(description=words or label(name, spec), description_allow_html=False, tooltip=help_text,
+                  style=STYLE, layout=LAYOUT)
+    control_kind = kind(spec)
+    if control_kind == "log slider":
+        positions = log_positions(spec, value if default is None else default, value)
+        options = [(number_words(v), v) for v in positions]
+        return widgets.SelectionSlider(options=options, value=_nearest(positions, value), continuous_update=False,
+                                       **common)
+    if control_kind == "slider":
+        return widgets.FloatSlider(value=value, min=spec.low, max=spec.high, step=linear_step(spec),
                                    readout_format=".3g", continuous_update=False, **common)
-    if isinstance(spec, IntRange) and spec.zero and spec.low == 0 and spec.high <= SLIDER_MAX_SPAN:
+    if control_kind == "words slider":
         options = [(spec.zero, 0)] + [(str(i), i) for i in range(1, spec.high + 1)]  # 0 shown in words
         return widgets.SelectionSlider(options=options, value=value, continuous_update=False, **common)
-    if isinstance(spec, IntRange) and spec.high - spec.low <= SLIDER_MAX_SPAN:
+    if control_kind == "int slider":
         return widgets.IntSlider(value=value, min=spec.low, max=spec.high, continuous_update=False, **common)
-    if isinstance(spec, IntRange):
+    if control_kind == "number box":
         return widgets.BoundedIntText(value=value, min=spec.low, max=spec.high, continuous_update=False, **common)
-    if isinstance(spec, Choice):
+    if control_kind == "dropdown":
         return widgets.Dropdown(value=value, options=list(spec.options), **common)
-    if isinstance(spec, Flag):
-        return widgets.Checkbox(value=value, indent=False, **common)
-    raise TypeError(f"knob {name!r} has spec {type(spec).__name__}; allowed: FloatRange, IntRange, Choice, Flag")
+    return widgets.Checkbox(value=value, indent=False, **common)
+
+
+def show(spec: Any, widget: widgets.ValueWidget, value: Any, default: Any = None) -> None:
+    """Set ``widget`` to knob value ``value``; a log slider's positions become ``log_positions(spec, default, value)``.
+
+    So a value set from code (``panel.set(lr=0.05)``) becomes a position, and the slider's next
+    stops stay the ones ``labkit.moves`` plans (and the runner trains ahead).
+    """
+    if kind(spec) == "log slider":
+        positions = log_positions(spec, value if default is None else default, value)
+        if [v for _, v in widget.options] != positions:
+            with widget.hold_trait_notifications():
+                widget.options = [(number_words(v), v) for v in positions]
+        value = _nearest(positions, value)
+    widget.value = value
 
 
 def read(spec: Any, widget: widgets.ValueWidget) -> Any:
-    """Return the knob value shown by ``widget`` (a log slider's 10**x is clamped back into range)."""
-    if isinstance(spec, FloatRange):
-        return min(max(float(widget.value), spec.low), spec.high)
+    """Return the knob value shown by ``widget``."""
     if isinstance(spec, IntRange):
         return int(widget.value)
+    if kind(spec) in ("log slider", "slider"):
+        return min(max(float(widget.value), spec.low), spec.high)
     return widget.value
+
+
+def _nearest(positions: list[float], value: float) -> float:
+    return min(positions, key=lambda v: abs(math.log10(v / value)))

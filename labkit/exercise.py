@@ -40,7 +40,9 @@ class Prediction:
         if len(options) < 2 or not all(isinstance(o, str) and o for o in options) or len(set(options)) != len(options):
             raise ValueError(f"options must be two or more distinct non-empty strings, got {options!r}")
         self.question, self.options = question, options
-        self.choice = widgets.RadioButtons(options=options, value=None, layout={"width": "max-content"})
+        self.choice = widgets.RadioButtons(options=options, value=None, description="your prediction",
+                                           style={"description_width": "initial"},
+                                           layout={"width": "max-content", "max_width": "100%"})
         self.choice.description_allow_html = False
         self.widget = widgets.VBox([widgets.HTML(f"<b>Predict first.</b> {html.escape(question)}"), self.choice])
         self._verdicts: list[tuple[widgets.HTML, str, str]] = []

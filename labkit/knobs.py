@@ -70,8 +70,35 @@ class Flag:
         return value
 
 
-def knob(default: Any, spec: FloatRange | IntRange | Choice | Flag, help: str, *, train: bool = False) -> Any:
-    """Declare a dataclass field with its allowed values and a one-line help text.
+# What a panel calls each knob: words, not code names (a case can give its own with ``knob(label=...)``).
+LABELS = {
+    "lr": "learning rate", "eps": "Adam epsilon", "batch_size": "batch size", "epochs": "epochs",
+    "early_stopping": "early stopping patience", "restore_best": "restore the best epoch's weights",
+    "n_windows": "number of windows", "class_weights": "class weights", "weight_decay": "weight decay",
+    "log_softmax": "LogSoftmax layer at the end", "val_labels": "validation labels",
+    "shuffle_labels": "shuffled labels (control)", "conv_dropout": "dropout after the convs",
+    "dense_dropout": "dropout before the output", "dense": "dense layer width", "downscale": "shrink images by",
+    "n_train": "training images", "disease_weight": "disease class weight", "measure": "measure weight norm",
+    "world": "what sets the label", "normalization": "scaling", "differences": "first differences",
+    "split": "validation split", "optimizer": "optimizer", "activation": "dense activation",
+    "schedule": "learning-rate schedule", "model": "model", "loss": "loss", "pixels": "pixel values",
+    "augment": "flips and shifts", "crop": "random resized crop", "dropout": "dropout",
+}
+
+
+def label(name: str, spec: Any = None, given: str = "") -> str:
+    """Return the words a panel shows for knob ``name``; a number box says what its 0 means."""
+    words = given or LABELS.get(name, name.replace("_", " "))
+    if isinstance(spec, IntRange) and spec.zero and spec.low == 0 and f"0 = {spec.zero}" not in words:
+        words += f" (0 = {spec.zero})"
+    return words
+
+
+def knob(default: Any, spec: FloatRange | IntRange | Choice | Flag, help: str, *, train: bool = False,
+         label: str = "") -> Any:
+    """Declare a dataclass field with its allowed values, a one-line help text and (optionally) its label.
+
+    ``label`` is what the panel's control says (default: ``LABELS[name]``, in words).
 
     ``train=True`` declares a training-config knob: ``TrainConfig.from_knobs`` copies it into the
     field of the same name and the case's build reads it nowhere else. Two runs that differ only in
@@ -82,12 +109,19 @@ def knob(default: Any, spec: FloatRange | IntRange | Choice | Flag, help: str, *
     if not isinstance(train, bool):
         raise TypeError(f"train must be True or False, got {train!r}")
     spec.check("default", default)
-    return field(default=default, metadata={"spec": spec, "help": help, "train": train})
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {label!r}")
+    return field(default=default, metadata={"spec": spec, "help": help, "train": train, "label": label})
 
 
 def specs(knobs_cls: type) -> dict[str, tuple[Any, str]]:
     """Return ``{name: (spec, help)}`` for a knob dataclass (class or instance)."""
     return {f.name: (f.metadata["spec"], f.metadata["help"]) for f in dataclasses.fields(knobs_cls)}
+
+
+def labels(knobs_cls: type) -> dict[str, str]:
+    """Return ``{name: label}`` for a knob dataclass: the words each control shows."""
+    return {f.name: label(f.name, f.metadata["spec"], f.metadata.get("label", "")) for f in dataclasses.fields(knobs_cls)}
 
 
 def train_knobs(knobs_cls: type) -> tuple[str, ...]:

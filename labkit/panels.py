@@ -1,19 +1,24 @@
 """``labkit.explore``: an ipywidgets panel over one case: widgets -> ``labkit.runner`` -> plot.
 
-One control per knob, one button per fix and a reset. A change asks the panel's ``Runner`` for a run
-(it trains in a background thread, so the notebook stays usable; a newer change cancels a run in
-progress; results are cached by knob values; the ``lr``/``eps`` slider positions around the current
-values are trained ahead) and the panel draws what the runner reports: the new run with the previous
-one as a faded ghost, the curves of a long run while it trains, progress, status and errors. How a
-case's loss is drawn (per step or epoch, y scale) comes from ``case.view``.
+One control per knob, labelled in words with the knob's help as its tooltip, one button per fix and
+a reset. A change asks the panel's ``Runner`` for a run (it trains in a background thread, so the
+notebook stays usable; a newer change cancels a run in progress; results are cached by knob values;
+every run one control move away is trained ahead, see ``labkit.moves``) and the panel draws what the
+runner reports: the new run with the previous one as a faded ghost, the curves of a long run while
+it trains, progress (hidden between runs), a status line in words and errors. How a case's loss is
+drawn (per step or epoch, y scale, which second plot) comes from ``case.view``.
 
-Plots are PNG images in an ``ipywidgets.Image`` by default: that renders in every front end
+Plots are PNG images inside an ``ipywidgets.HTML`` ``<img>`` whose ``alt`` text says what the curves
+do and whether the symptom is there (for screen readers); that renders in every front end
 (JupyterLab, Binder, Colab, VS Code). ``backend="ipympl"`` draws on an interactive canvas instead;
-"auto" picks it only when the notebook already runs ``%matplotlib widget``.
+"auto" picks it only when the notebook already runs ``%matplotlib widget``. The controls sit left of
+the plots and go above them when the cell is narrower than about 1,000 px.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import html
 import io
 import threading
@@ -27,14 +32,16 @@ from matplotlib.figure import Figure
 
 from . import cases, plots
 from .cases.base import Case
-from .controls import control, read
+from .controls import STYLE, control, read, show
 from .history import History
 from .runner import Event, Runner
 
 BACKENDS = ("auto", "image", "ipympl")
 GHOST_ALPHA = 0.3
 DPI = 80
-FIGSIZE = (8, 3.3)  # inches: 640 px wide at DPI, beside 340 px of controls
+FIGSIZE = (8, 3.5)  # inches: 640 px wide at DPI, beside 340 px of controls (or under them when narrow)
+KEY = "solid: training · dashed: validation · faded: the run before"
+NOTES = {"from the cache: no training": "shown from a run trained earlier, no training"}
 
 
 class Panel:
@@ -52,7 +59,7 @@ class Panel:
         "auto", "image" (PNG, works everywhere) or "ipympl" (interactive canvas; needs ipympl in the
         front end, and Colab's custom widget manager on Colab).
     precompute:
-        Train the ``lr``/``eps`` slider positions around the current values in the background.
+        Train every run one control move away in the background (``labkit.moves``).
     runs:
         Histories of this case and seed already trained (e.g. earlier in the lesson): they fill the
         cache, so the panel shows them without training again.
@@ -70,7 +77,10 @@ class Panel:
         self.view = self.case.view  # per step/epoch and y scale of the loss plot
         self.errors: list[str] = []  # every error shown in the panel
         self._specs = self.case.knob_specs()
+        self._labels = self.case.knob_labels()
         self._defaults = {n: getattr(self.case.defaults, n) for n in self._specs}
+        self._action = ""  # what the last fix or reset button changed, shown until the next change
+        self.alt = ""  # the text alternative of the plot now shown
         self._draw_lock = threading.Lock()  # one drawing at a time (matplotlib is not thread-safe)
         self._holding = False
         self._status_text = ""
@@ -97,22 +107,40 @@ class Panel:
 
     def set(self, **knobs: Any) -> None:
         """Set several controls at once (checked first), then run once."""
-        self.case.knobs(**knobs)  # ValueError/TypeError naming the knob before anything changes
+        self._set(knobs, action="")
+
+    def _set(self, knobs: dict[str, Any], action: str) -> None:
+        checked = dataclasses.asdict(self.case.knobs(**knobs))  # ValueError/TypeError naming the knob first
         self._holding = True
         try:
-            for name, value in knobs.items():
-                self.controls[name].value = value
+            for name in knobs:
+                show(self._specs[name][0], self.controls[name], checked[name], self._defaults[name])
         finally:
             self._holding = False
+        self._action = action
         self._request()
 
     def apply_fix(self, name: str) -> None:
-        """Show fix ``name``: the failing defaults with the fix's overrides."""
-        self.set(**(self._defaults | self.case.fix(name)))
+        """Show fix ``name``: the failing defaults with the fix's overrides; the status says what changed."""
+        overrides = self.case.fix(name)
+        before = self.knobs
+        target = self._defaults | overrides
+        self.case.knobs(**target)  # a bad fix is reported before anything moves
+        changed = [self._change(n, before[n], v) for n, v in overrides.items() if before[n] != v]
+        restored = [self._change(n, before[n], v) for n, v in target.items() if n not in overrides and before[n] != v]
+        action = f"fix “{html.escape(name)}”: " + ("; ".join(changed) or "its knobs were already set")
+        if restored:
+            action += " · put back to the failing defaults: " + "; ".join(restored)
+        self._set(target, action)
 
     def reset(self) -> None:
-        """Go back to the failing defaults."""
-        self.set(**self._defaults)
+        """Go back to the failing defaults; the status says which knobs moved back."""
+        before = self.knobs
+        restored = [self._change(n, before[n], v) for n, v in self._defaults.items() if before[n] != v]
+        self._set(dict(self._defaults), "reset: " + ("; ".join(restored) or "already at the failing defaults"))
+
+    def _change(self, name: str, old: Any, new: Any) -> str:
+        return f"{self._labels[name]} {self._value_words(name, old)} → {self._value_words(name, new)}"
 
     def wait(self, timeout: float | None = None, precompute: bool = False) -> History | None:
         """Block until the latest change is drawn (and, with ``precompute``, the grid is trained); return the History.
@@ -120,6 +148,10 @@ class Panel:
         Raises TimeoutError after ``timeout`` seconds.
         """
         return self.runner.wait(timeout, precompute=precompute)
+
+    def coverage(self) -> tuple[int, int]:
+        """Return (control moves already trained, all control moves) from the knobs shown now."""
+        return self.runner.coverage()
 
     def close(self, timeout: float | None = None) -> None:
         """Stop training and precomputing (a run in progress stops at its next epoch); the widgets stay."""
@@ -130,43 +162,49 @@ class Panel:
 
     # ---- widgets ----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self.controls = {n: control(n, spec, help_text, self._defaults[n])
+        self.controls = {n: control(n, spec, help_text, self._defaults[n], self._defaults[n], self._labels[n])
                          for n, (spec, help_text) in self._specs.items()}
         for w in self.controls.values():
             w.observe(self._on_change, names="value")
         self.fix_buttons = {}
-        for name in self.case.fixes:
-            button = widgets.Button(description=f"fix: {name}", tooltip=f"apply {name}: {self.case.fixes[name]}",
-                                    layout={"width": "auto"})
+        for name, overrides in self.case.fixes.items():
+            what = "; ".join(f"{self._labels[n]} {self._value_words(n, v)}" for n, v in overrides.items())
+            button = widgets.Button(description=f"fix: {name}", layout={"width": "auto"},
+                                    tooltip=f"sets {what}; every other knob back to the failing defaults")
             button.on_click(lambda _b, n=name: self._guarded(self.apply_fix, n))
             self.fix_buttons[name] = button
         self.reset_button = widgets.Button(description="reset to the failing defaults", button_style="warning",
-                                           layout={"width": "auto"})
+                                           layout={"width": "auto"}, tooltip="every knob back to the failing defaults")
         self.reset_button.on_click(lambda _b: self._guarded(self.reset))
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training", layout={"width": "330px"})
-        self.status = widgets.HTML()
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training", style=STYLE,
+                                            layout={"width": "340px", "max_width": "100%", "visibility": "hidden"})
+        self.status = widgets.HTML(layout={"max_width": "100%"})
         self.error = widgets.HTML(layout={"display": "none"})
         self._figure, self.plot = self._make_plot()
         controls = widgets.VBox(list(self.controls.values()) + [self.progress],
-                                layout={"min_width": "340px", "flex": "0 0 auto"})  # never squeezed by the plot
+                                layout={"width": "350px", "max_width": "100%", "flex": "0 0 auto"})
         buttons = widgets.HBox(list(self.fix_buttons.values()) + [self.reset_button],
-                               layout={"flex_flow": "row wrap"})
+                               layout={"flex_flow": "row wrap", "max_width": "100%"})
         title = widgets.HTML(f"<b>{html.escape(self.case.title)}</b>")
-        self.widget = widgets.VBox([title, widgets.HBox([controls, self.plot]), buttons, self.status, self.error])
+        body = widgets.Box([controls, self.plot], layout={"display": "flex", "flex_flow": "row wrap",
+                                                          "align_items": "flex-start", "max_width": "100%"})
+        self.widget = widgets.VBox([title, body, buttons, self.status, self.error],
+                                   layout={"max_width": "100%", "overflow": "hidden"})
 
     def _make_plot(self) -> tuple[Figure, widgets.DOMWidget]:
+        figure = _figure()
         if self.backend == "ipympl":
             from ipympl.backend_nbagg import Canvas, FigureManager
 
-            figure = _figure()
             canvas = Canvas(figure)
             FigureManager(canvas, 0)
             canvas.header_visible = False
+            canvas.layout.max_width = "100%"
             return figure, canvas
-        figure = _figure()
         FigureCanvasAgg(figure)
-        return figure, widgets.Image(format="png", layout={"width": f"{FIGSIZE[0] * DPI}px", "max_width": "100%",
-                                                           "height": "auto"})
+        # beside the controls while the cell has room for >= 520 px of plot, else under them, full width
+        return figure, widgets.HTML(layout={"flex": "1 1 520px", "min_width": "0",
+                                            "max_width": f"{FIGSIZE[0] * DPI}px"})
 
     def _guarded(self, fn: Any, *args: Any) -> None:
         """Run a callback, showing any error in the panel instead of losing it."""
@@ -177,6 +215,7 @@ class Panel:
 
     def _on_change(self, _change: dict) -> None:
         if not self._holding:
+            self._action = ""  # the learner moved a control: the last button's note no longer applies
             self._guarded(self._request)
 
     def _request(self) -> None:
@@ -186,8 +225,9 @@ class Panel:
     def _on_event(self, event: Event) -> None:
         """Draw and write what the runner reports (an error raised here comes back as an "error" event)."""
         if event.kind == "training":
+            self.progress.layout.visibility = "visible"
             self._set_progress(0, event.total)
-            self._set_status(f"training {self._describe(event.knobs)} …")
+            self._set_status(self._with_action(f"training {self._describe(event.knobs)} …"))
         elif event.kind == "progress":
             self._set_progress(event.done, event.total)
         elif event.kind == "live":
@@ -200,56 +240,97 @@ class Panel:
                     return  # a newer answer came in meanwhile; its own event draws it
                 self._draw(event.history, self.ghost, live=False)
                 self._clear_error()
-                self._set_status(self._summary(event.history, event.note))
+                self.progress.layout.visibility = "hidden"
+                self._set_progress(0, 1)
+                self._set_status(self._with_action(self._summary(event.history, event.note)))
         elif event.kind == "precompute":
-            self._set_status(f"{self._status_text} · precomputing {event.knob} = "
-                             f"{', '.join(f'{v:.2g}' for v in event.values)} in the background", keep=True)
+            self._set_status(f"{self._status_text}<br><span style='color:#555'>training ahead in the background "
+                             f"({event.done} of {event.total} next moves ready): {html.escape(self._ahead(event))}"
+                             "</span>", keep=True)
         elif event.kind == "precomputed":
-            self._set_status(self._status_text, keep=True)
+            ready, total = self.runner.coverage()
+            more = ("every next move is ready: any control or fix button redraws at once" if ready == total
+                    else f"{ready} of {total} next moves ready")
+            self._set_status(f"{self._status_text}<br><span style='color:#555'>{more}</span>", keep=True)
         elif event.kind == "error":
             self._show_error(event.message)
 
     # ---- drawing ------------------------------------------------------------------------------
     def _draw(self, history: History, ghost: History | None, live: bool) -> None:
         fig = self._figure
-        per, scale = self.view.per, self.view.scale
-        loss_ax, metric_ax = fig.axes
-        for ax in (loss_ax, metric_ax):
+        per, scale, second = self.view.per, self.view.scale, self.view.second
+        loss_ax, second_ax = fig.axes
+        for ax in (loss_ax, second_ax):
             _clear(ax)
-        if ghost is not None and ghost is not history:
-            plots.plot_loss(ghost, loss_ax, per=per, scale="linear", alpha=GHOST_ALPHA, labels=["previous"])
-            plots.plot_metric(ghost, metric_ax, alpha=GHOST_ALPHA, labels=["previous"])
+        ghost = ghost if ghost is not None and ghost is not history else None
+        runs = [(ghost, GHOST_ALPHA, "the run before")] if ghost is not None else []
         if history.train_loss or history.step_loss:
-            plots.plot_loss(history, loss_ax, per=per, scale=scale, labels=["now"] if ghost is not None else None)
-            plots.plot_metric(history, metric_ax, labels=["now"] if ghost is not None else None)
-        for ax in (loss_ax, metric_ax):
+            runs.append((history, 1.0, "now"))
+        for run, alpha, name in runs:
+            plots.plot_loss(run, loss_ax, per=per, scale=scale if alpha == 1.0 else "linear", alpha=alpha,
+                            labels=[name], legend=False)
+            if second == "metric":
+                plots.plot_metric(run, second_ax, alpha=alpha, labels=[name], legend=False)
+            else:
+                plots.plot_curve(run, second, second_ax, alpha=alpha, labels=[name], legend=False,
+                                 ylabel=self.view.second_title)
+        for ax in (loss_ax, second_ax):
             ax.relim()
             ax.autoscale_view()
-        loss_ax.set_title("loss (faded: previous run)" if ghost is not None else "loss", fontsize="medium")
-        metric_ax.set_title(history.metric_name + (" · training…" if live else ""), fontsize="medium")
+        loss_ax.set_title("loss", fontsize="medium")
+        second_name = history.metric_name if second == "metric" else (self.view.second_title or second)
+        second_ax.set_title(second_name + (" · training…" if live else ""), fontsize="medium")
+        checks = self.case.symptom_checks(history) if not live and (history.train_loss or history.step_loss) else {}
+        verdict = ("" if not checks else "The failure is there: " if all(checks.values()) else "The failure is gone: ")
+        verdict += "; ".join(f"{name} ({'yes' if ok else 'no'})" for name, ok in checks.items())
+        self.alt = (verdict + ". " if verdict else "") + plots.describe_figure(fig)
         if self.backend == "ipympl":
             fig.canvas.draw_idle()
         else:
             buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=DPI)
-            self.plot.value = buffer.getvalue()
+            fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})  # fast to encode
+            self.png = buffer.getvalue()
+            data = base64.b64encode(self.png).decode("ascii")
+            self.plot.value = (f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.alt, quote=True)}" '
+                               f'style="max-width:100%;height:auto;display:block">')
 
     # ---- status, progress, errors ----------------------------------------------------------------
+    def _value_words(self, name: str, value: Any) -> str:
+        spec = self._specs[name][0]
+        if value == 0 and getattr(spec, "zero", "") and not isinstance(value, bool):
+            return spec.zero  # IntRange: 0 in words ("full batch", "off")
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return f"{value:.2g}" if isinstance(value, float) else str(value)
+
     def _describe(self, knobs: dict[str, Any]) -> str:
-        changed = {n: v for n, v in knobs.items() if v != self._defaults[n]}
-        zero = {n: getattr(spec, "zero", "") for n, (spec, _h) in self._specs.items()}  # IntRange: 0 in words
+        changed = [n for n, v in knobs.items() if v != self._defaults[n]]
         return "at the failing defaults" if not changed else "with " + ", ".join(
-            f"{n}={v:.3g}" if isinstance(v, float) else f"{n}: {zero[n]}" if v == 0 and zero.get(n)
-            else f"{n}={v}" for n, v in changed.items())
+            f"{self._labels[n]} {self._value_words(n, knobs[n])}" for n in changed)
 
     def _summary(self, history: History, note: str) -> str:
         checks = self.case.symptom_checks(history)
-        ticks = "; ".join(f"{'✔' if ok else '✘'} {html.escape(name)}" for name, ok in checks.items())
-        verdict = ("<b style='color:#b00'>the failure is there</b>" if all(checks.values())
-                   else "<b style='color:#070'>the failure is gone</b>")  # a check alone (e.g. "loss falls") is no failure
+        held = [html.escape(n) for n, ok in checks.items() if ok]
+        gone = [html.escape(n) for n, ok in checks.items() if not ok]
+        if not gone:  # a check alone (e.g. "loss falls") is no failure: all must hold
+            verdict = f"<b style='color:#b00'>the failure is there</b>: {'; '.join(held)}"
+        else:
+            verdict = f"<b style='color:#070'>the failure is gone</b> · symptom gone: {'; '.join(gone)}"
+            if held:
+                verdict += f" · still true: {'; '.join(held)}"
         diverged = (f" · <b style='color:#b00'>diverged to NaN/inf at step {history.diverged_step}</b>"
                     if history.diverged else "")
-        return f"{self._describe({n: history.knobs.get(n, v) for n, v in self._defaults.items()})} ({note}): {verdict} — {ticks}{diverged}"
+        how = NOTES.get(note, note)
+        return (f"Run {self._describe({n: history.knobs.get(n, v) for n, v in self._defaults.items()})} "
+                f"({how}): {verdict}{diverged}")
+
+    def _with_action(self, text: str) -> str:
+        return f"{self._action}<br>{text}" if self._action else text
+
+    def _ahead(self, event: Event) -> str:
+        if not event.knob:
+            return event.note
+        return f"{self._labels[event.knob]} = " + ", ".join(self._value_words(event.knob, v) for v in event.values)
 
     def _set_status(self, text: str, keep: bool = False) -> None:
         if not keep:
@@ -271,10 +352,14 @@ class Panel:
 
 
 def _figure() -> Figure:
-    """Return the panel's figure: loss (left) and metric (right), laid out once (tight_layout per draw is slow)."""
+    """Return the panel's figure: loss (left) and metric (right), laid out once (tight_layout per draw is slow).
+
+    One key for both plots sits under them (no legend covers a curve).
+    """
     figure = Figure(figsize=FIGSIZE, dpi=DPI)
     figure.subplots(1, 2)
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
+    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.27, top=0.91, wspace=0.3)
+    figure.text(0.5, 0.01, KEY, ha="center", va="bottom", fontsize="small", color="0.3")
     return figure
 
 

@@ -1,18 +1,32 @@
-"""Pure plotting functions: Histories in, Axes out. They never train and never change a History."""
+"""Pure plotting functions: Histories in, Axes out. They never train and never change a History.
+
+Legends sit outside the axes, to the right (one entry per run, plus "solid: training, dashed:
+validation" once), so they never cover a curve; a log or symlog y axis says so in its label and
+gets a few decade ticks that do not overlap. ``describe_figure`` puts any figure into words and
+``show`` displays a figure with those words as its text alternative (``alt`` and a "text version"
+line under it) for screen readers, in place of ``plt.show()``.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import math
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from .history import History
 
 PER = ("epoch", "step")
 SCALES = ("linear", "log", "symlog")
+MAX_TICKS = 7  # on a symlog axis: more would overlap at the panel's size
+LEGEND = dict(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", frameon=False)
 
 
 def _as_list(histories: History | Sequence[History]) -> list[History]:
@@ -39,15 +53,64 @@ def _check(per: str, scale: str) -> None:
         raise ValueError(f"scale={scale!r} is not allowed; allowed: {', '.join(map(repr, SCALES))}")
 
 
-def _apply_scale(ax: Axes, scale: str, values: Iterable[float]) -> None:
-    finite = [v for v in values if math.isfinite(v)]
+def _apply_scale(ax: Axes, scale: str, values: Iterable[float]) -> str:
+    """Set the y scale for ``values`` and every curve already on ``ax``; return the words the axis label adds."""
+    drawn = [float(y) for line in ax.lines for y in line.get_ydata()]
+    finite = [v for v in [*values, *drawn] if math.isfinite(v)]
     if scale == "log" and finite and min(finite) <= 0:
         scale = "symlog"  # a log axis cannot show a negative loss; symlog can
     if scale == "symlog":
-        small = min((abs(v) for v in finite if v != 0), default=1.0)
-        ax.set_yscale("symlog", linthresh=max(small, 1e-30))
-    else:
-        ax.set_yscale(scale)
+        small = max(min((abs(v) for v in finite if v != 0), default=1.0), 1e-30)
+        linthresh = 10 ** math.floor(math.log10(small))
+        ax.set_yscale("symlog", linthresh=linthresh)
+        ax.yaxis.set_major_locator(FixedLocator(symlog_ticks(finite, linthresh)))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
+        return f"symlog y axis: log beyond ±{_power_of_ten(linthresh, 0, mathtext=False)}, linear inside"
+    ax.set_yscale(scale)
+    return "log y axis" if scale == "log" else ""
+
+
+def symlog_ticks(values: Sequence[float], linthresh: float) -> list[float]:
+    """Return 0 and powers of ten spanning ``values``, one stride for both signs, at most MAX_TICKS in all.
+
+    The decades take equal room on a symlog axis, so one stride keeps them equally spaced and apart.
+    """
+    low = math.floor(math.log10(linthresh))
+    tops = {sign: math.ceil(math.log10(reach)) for sign in (1, -1)
+            if (reach := max((sign * v for v in values if sign * v > 0), default=0.0)) > 0}
+    span = sum(max(1, top - low) for top in tops.values())
+    stride = max(1, math.ceil(span / (MAX_TICKS - 1)))
+    ticks = [0.0]
+    for sign, top in tops.items():
+        decades = list(range(max(top, low + 1), low, -stride))  # not at ±linthresh: it would crowd 0
+        ticks += [sign * 10.0 ** d for d in decades]
+    return sorted(ticks)
+
+
+def _power_of_ten(value: float, _pos: Any = None, mathtext: bool = True) -> str:
+    if value == 0:
+        return "0"
+    exponent = math.log10(abs(value))
+    sign = "-" if value < 0 else ""
+    if abs(exponent - round(exponent)) > 1e-9:
+        return f"{value:.2g}"
+    k = int(round(exponent))
+    if -2 <= k <= 3:
+        return f"{sign}{10.0 ** k:g}"
+    return f"${sign}10^{{{k}}}$" if mathtext else f"{sign}1e{k}"
+
+
+def _legend(ax: Axes, names: list[str], val: bool, diverged: bool) -> None:
+    """One entry per named run (its colour), then the line styles once: outside the axes, to the right."""
+    handles = [Line2D([], [], color=f"C{i}", label=name) for i, name in enumerate(names) if name]
+    if val:
+        handles += [Line2D([], [], color="0.35", label="training"),
+                    Line2D([], [], color="0.35", ls="--", label="validation")]
+    if diverged:
+        handles.append(Line2D([], [], color="0.35", marker="X", ls="none", label="diverged (NaN/inf)"))
+    if handles:
+        ax.legend(handles=handles, **LEGEND)
 
 
 def _mark_divergence(ax: Axes, h: History, per: str, color: str) -> None:
@@ -58,13 +121,13 @@ def _mark_divergence(ax: Axes, h: History, per: str, color: str) -> None:
     last = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
     x = h.diverged_step if per == "step" else h.diverged_epoch + 1
     y = last[-1][1] if last else 0.0
-    ax.plot([x], [y], marker="X", markersize=12, color=color, linestyle="none", label="diverged (NaN/inf)")
+    ax.plot([x], [y], marker="X", markersize=12, color=color, linestyle="none", label=f"diverged (NaN/inf) at {per} {x}")
     ax.annotate("diverged", (x, y), textcoords="offset points", xytext=(6, 6), color=color)
 
 
 def plot_loss(histories: History | Sequence[History], ax: Axes | None = None, *, per: str = "epoch",
               scale: str = "linear", labels: Sequence[str] | None = None, val: bool = True,
-              alpha: float = 1.0) -> Axes:
+              alpha: float = 1.0, legend: bool = True) -> Axes:
     """Draw training (solid) and validation (dashed) loss of one or more runs on ``ax``.
 
     Parameters
@@ -75,7 +138,9 @@ def plot_loss(histories: History | Sequence[History], ax: Axes | None = None, *,
     scale:
         "linear", "log" (switches to symlog when a loss is <= 0) or "symlog".
     alpha:
-        Opacity, e.g. 0.25 for a faded "ghost" of the previous run.
+        Opacity, e.g. 0.25 for a faded "ghost" of the previous run (drawn without a legend).
+    legend:
+        Draw the legend outside the axes, to the right.
     """
     _check(per, scale)
     hs = _as_list(histories)
@@ -87,29 +152,30 @@ def plot_loss(histories: History | Sequence[History], ax: Axes | None = None, *,
         prefix = f"{name} " if name else ""
         if per == "step":
             ax.plot(range(1, len(h.step_loss) + 1), h.step_loss, color=color, alpha=alpha, lw=1,
-                    label=f"{prefix}train")
+                    label=f"{prefix}training loss")
             values += h.step_loss
             val_x = [(e + 1) * h.steps_per_epoch for e in range(len(h.val_loss))]
         else:
             ax.plot(range(1, len(h.train_loss) + 1), h.train_loss, color=color, alpha=alpha,
-                    label=f"{prefix}train")
+                    label=f"{prefix}training loss")
             values += h.train_loss
             val_x = list(range(1, len(h.val_loss) + 1))
         if val and h.val_loss:
-            ax.plot(val_x, h.val_loss, color=color, alpha=alpha, ls="--", label=f"{prefix}validation")
+            ax.plot(val_x, h.val_loss, color=color, alpha=alpha, ls="--", label=f"{prefix}validation loss")
             values += h.val_loss
         if alpha == 1.0:
             _mark_divergence(ax, h, per, color)
-    _apply_scale(ax, scale, values)
-    ax.set_xlabel("step" if per == "step" else "epoch")
+    note = _apply_scale(ax, scale, values)
+    ax.set_xlabel(("step" if per == "step" else "epoch") + (f"\n({note})" if note else ""))
     ax.set_ylabel("loss")
-    if alpha == 1.0:
-        ax.legend(loc="best", fontsize="small")
+    if alpha == 1.0 and legend:
+        _legend(ax, names, val and any(h.val_loss for h in hs), any(h.diverged for h in hs))
     return ax
 
 
 def plot_metric(histories: History | Sequence[History], ax: Axes | None = None, *,
-                labels: Sequence[str] | None = None, val: bool = True, alpha: float = 1.0) -> Axes:
+                labels: Sequence[str] | None = None, val: bool = True, alpha: float = 1.0,
+                legend: bool = True) -> Axes:
     """Draw the per-epoch training (solid) and validation (dashed) metric of one or more runs."""
     hs = _as_list(histories)
     names = _labels(hs, labels)
@@ -117,25 +183,132 @@ def plot_metric(histories: History | Sequence[History], ax: Axes | None = None, 
     for i, (h, name) in enumerate(zip(hs, names)):
         prefix = f"{name} " if name else ""
         ax.plot(range(1, len(h.train_metric) + 1), h.train_metric, color=f"C{i}", alpha=alpha,
-                label=f"{prefix}train")
+                label=f"{prefix}training {h.metric_name}")
         if val and h.val_metric:
             ax.plot(range(1, len(h.val_metric) + 1), h.val_metric, color=f"C{i}", alpha=alpha, ls="--",
-                    label=f"{prefix}validation")
+                    label=f"{prefix}validation {h.metric_name}")
     ax.set_xlabel("epoch")
     ax.set_ylabel(hs[0].metric_name)
-    if alpha == 1.0:
-        ax.legend(loc="best", fontsize="small")
+    if alpha == 1.0 and legend:
+        _legend(ax, names, val and any(h.val_metric for h in hs), False)
+    return ax
+
+
+def plot_curve(histories: History | Sequence[History], name: str, ax: Axes | None = None, *,
+               labels: Sequence[str] | None = None, ylabel: str = "", alpha: float = 1.0, legend: bool = True) -> Axes:
+    """Draw the per-epoch curve ``History.extra[name]`` of one or more runs (runs without it are skipped)."""
+    hs = _as_list(histories)
+    names = _labels(hs, labels)
+    ax = ax if ax is not None else plt.gca()
+    for i, (h, run) in enumerate(zip(hs, names)):
+        values = h.extra.get(name, [])
+        ax.plot(range(1, len(values) + 1), values, color=f"C{i}", alpha=alpha,
+                label=f"{run} {ylabel or name}".strip())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel or name)
+    if alpha == 1.0 and legend:
+        _legend(ax, names, False, False)
     return ax
 
 
 def compare(histories: Sequence[History], labels: Sequence[str] | None = None, *, per: str = "epoch",
             scale: str = "linear", title: str = "", figsize: tuple[float, float] = (11, 3.8)) -> Figure:
-    """Return a figure with loss (left) and metric (right) of several runs side by side."""
+    """Return a figure with loss (left) and metric (right) of several runs side by side; one legend, at the right."""
     hs = _as_list(histories)
-    fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
-    plot_loss(hs, left, per=per, scale=scale, labels=labels)
-    plot_metric(hs, right, labels=labels)
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, layout="constrained")
+    plot_loss(hs, left, per=per, scale=scale, labels=labels, legend=False)
+    plot_metric(hs, right, labels=labels, legend=False)
+    _legend(right, _labels(hs, labels), any(h.val_loss for h in hs), any(h.diverged for h in hs))
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
+
+
+def _words(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else ("NaN" if math.isnan(value) else f"{value}")
+
+
+def _describe_line(line: Line2D, xlabel: str) -> str:
+    xs, ys = list(line.get_xdata()), [float(y) for y in line.get_ydata()]
+    pairs = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
+    name = line.get_label()
+    if not pairs:
+        return f"{name}: no finite values"
+    if len(pairs) == 1:
+        return f"{name}: {_words(pairs[0][1])} at {xlabel} {pairs[0][0]:g}"
+    low = min(pairs, key=lambda p: p[1])
+    high = max(pairs, key=lambda p: p[1])
+    text = (f"{name}: starts at {_words(pairs[0][1])}, lowest {_words(low[1])} at {xlabel} {low[0]:g}, "
+            f"highest {_words(high[1])} at {xlabel} {high[0]:g}, ends at {_words(pairs[-1][1])}")
+    bad = [x for x, y in zip(xs, ys) if not math.isfinite(y)]
+    return text + (f"; NaN/inf from {xlabel} {bad[0]:g}" if bad else "")
+
+
+def describe_figure(fig: Figure) -> str:
+    """Return the figure in words: per plot its title and axes, per labelled curve where it starts, peaks, bottoms and ends."""
+    parts = []
+    if fig.get_suptitle():
+        parts.append(fig.get_suptitle() + ".")
+    for ax in fig.axes:
+        lines = [ln for ln in ax.lines if not ln.get_label().startswith("_") and len(ln.get_xdata())]
+        if not lines:
+            continue
+        xlabel, _, note = (ax.get_xlabel() or "x").partition("\n")
+        ylabel = (ax.get_ylabel() or "y") + (f" {note}" if note else "")
+        title = ax.get_title()
+        faded = [ln for ln in lines if (ln.get_alpha() or 1.0) < 1.0]
+        shown = [ln for ln in lines if ln not in faded]
+        head = f"{title}: " if title else ""
+        text = f"{head}{ylabel} against {xlabel}. " + "; ".join(_describe_line(ln, xlabel) for ln in shown)
+        if faded:
+            text += f" (plus {len(faded)} faded curve{'s' if len(faded) > 1 else ''} of the previous run)"
+        parts.append(text + ".")
+    return " ".join(parts) or "An empty figure."
+
+
+class FigureImage:
+    """A rendered figure with its text alternative: an ``<img alt=...>`` and a "text version" line under it."""
+
+    def __init__(self, png: bytes, alt: str) -> None:
+        self.png, self.alt = png, alt
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.png).decode("ascii")
+        alt = html.escape(self.alt, quote=True)
+        return (f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{alt}" '
+                f'style="max-width:100%;height:auto"><details><summary style="font-size:small;color:#555">'
+                f"text version of this figure</summary><p style='font-size:small'>{html.escape(self.alt)}</p>"
+                f"</details></figure>")
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def __repr__(self) -> str:
+        return f"<figure: {self.alt[:200]}{'…' if len(self.alt) > 200 else ''}>"
+
+
+def render(fig: Figure, note: str = "") -> FigureImage:
+    """Return ``fig`` as a PNG with its text alternative (``note`` first: where the symptom is)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    alt = (note.strip() + " " if note.strip() else "") + describe_figure(fig)
+    return FigureImage(buffer.getvalue(), alt)
+
+
+def show(fig: Figure | None = None, note: str = "") -> None:
+    """Display ``fig`` (default: the current figure) with its text alternative, then close it; use instead of plt.show().
+
+    ``note`` is a sentence that says what to see (where the symptom is); the curves are described after it.
+    """
+    from IPython.display import display
+
+    fig = plt.gcf() if fig is None else fig
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure or None, got {type(fig).__name__}")
+    if not isinstance(note, str):
+        raise TypeError(f"note must be a str, got {type(note).__name__}")
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("constrained")  # room for the legends outside the axes
+    image = render(fig, note)
+    plt.close(fig)
+    display(image)

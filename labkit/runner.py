@@ -3,9 +3,11 @@
 A ``Runner`` trains one case in a background thread. Each ``request`` supersedes the one before: a run
 in progress stops at its next epoch and a stale result is never reported, so dragging a slider never
 queues stale runs. Results are cached by knob values (rounded to ``KEY_DIGITS``), so asking again is
-instant. Once the latest request is answered it trains the slider positions of ``lr`` and ``eps``
-around it ahead, a few at a time, stacked with ``labkit.sweep``, giving way at the next epoch to a
-newer request or to a run the learner starts in the notebook.
+instant. Once the latest request is answered it trains ahead every run one control move away
+(``labkit.moves``: each slider one or two positions either way, every dropdown option, each checkbox
+toggled, each fix button), the knob just moved and the fix buttons first, a few at a time (stacked
+with ``labkit.sweep`` where that pays), giving way at the next epoch to a newer request or to a run
+the learner starts in the notebook.
 
 It reports what happens as plain ``Event``s to one ``on_event`` callback (the panel draws and writes
 its status from them); an error in that callback is reported as an "error" event, never lost.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
-import math
 import sys
 import threading
 import time
@@ -29,19 +30,16 @@ from . import cases
 from .cases.base import Case
 from .device import pick_device
 from .history import History
-from .knobs import FloatRange
+from .moves import KEY_DIGITS, LOG_STEP, Move, key, moves
 from .runlock import others_waiting
 
-LOG_STEP = 0.25  # log sliders move in quarter decades (controls.py uses this): the grid below hits them exactly
+__all__ = ["Chunk", "Event", "KEY_DIGITS", "LOG_STEP", "Move", "Runner", "key"]
+
 LIVE_AFTER_S = 1.0  # a run still going after this long sends "live" events with its growing History ...
 LIVE_EVERY_S = 0.5  # ... at most this often
 LIVE_SHARE = 5  # ... and at most 1/5 of the run's time goes into handling them
 PROGRESS_EVERY_S = 0.1  # "progress" events at most this often (each one is a message to the front end)
-PRECOMPUTE_KNOBS = ("lr", "eps")  # knobs whose slider positions are trained ahead, stacked by labkit.sweep
-ADAM_LIKE = ("adam", "adamw", "keras-adam")  # optimizers that use eps
-PRECOMPUTE_DECADES = 1.0  # ... within this many decades either side of the current value
 PRECOMPUTE_CHUNK = 4  # configurations per stacked sweep; a newer request waits at most one chunk's epoch
-KEY_DIGITS = 4  # significant digits of float knobs in the cache key (a front end rounds 10**x its own way)
 KINDS = ("training", "progress", "live", "result", "precompute", "precomputed", "error")
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # runners that may have a worker thread, closed at exit
@@ -55,7 +53,8 @@ class Event:
     - "progress": ``done`` of ``total`` epochs of that run.
     - "live": the run's growing ``history`` (runs longer than LIVE_AFTER_S only; throttled).
     - "result": ``history`` answers the latest request; ``note`` says how ("from the cache: no training").
-    - "precompute": a background chunk starts: ``knob`` = ``values``, the other knobs at ``knobs``.
+    - "precompute": a background chunk starts: ``knob`` = ``values``, the other knobs at ``knobs``;
+      ``note`` says it in words, ``done``/``total``: moves from the latest request already cached.
     - "precomputed": that chunk ended; ``note`` is "done", "gave way" or "failed".
     - "error": ``message`` ("RuntimeError: ...") of a failed run, chunk or ``on_event`` call.
     """
@@ -73,11 +72,19 @@ class Event:
 
 @dataclass(frozen=True)
 class Chunk:
-    """One step of the precompute plan: train ``knob`` = each of ``values``, the other knobs at ``base``."""
+    """One step of the precompute plan: train ``knob`` = each of ``values``, the other knobs at ``base``.
+
+    A fix button's run is a chunk with ``knob`` "" and no values: ``base`` is that run's knobs.
+    """
 
     base: dict[str, Any]
     knob: str
-    values: tuple[float, ...]
+    values: tuple[Any, ...]
+    label: str = ""  # in words: "fix: cross-entropy", "lr = 0.0056, 0.0018"
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Return the knobs of every run the chunk trains."""
+        return [dict(self.base)] if not self.knob else [self.base | {self.knob: v} for v in self.values]
 
 
 class _Superseded(Exception):
@@ -89,20 +96,6 @@ def _close_all() -> None:
     """Stop every runner's worker before the interpreter goes (a thread killed inside torch aborts the process)."""
     for runner in list(_LIVE):
         runner.close(timeout=10)
-
-
-def key(knobs: dict[str, Any]) -> tuple:
-    """Return the cache key of ``knobs``: sorted items, floats rounded to KEY_DIGITS significant digits."""
-    return tuple((n, float(f"{v:.{KEY_DIGITS}g}") if isinstance(v, float) else v) for n, v in sorted(knobs.items()))
-
-
-def slider_grid(value: float, spec: FloatRange) -> list[float]:
-    """Return the log slider positions within PRECOMPUTE_DECADES of ``value`` (inside the knob's range)."""
-    low, high = math.log10(spec.low), math.log10(spec.high)
-    here = round((math.log10(value) - low) / LOG_STEP)
-    span = round(PRECOMPUTE_DECADES / LOG_STEP)
-    positions = [low + i * LOG_STEP for i in range(here - span, here + span + 1)]
-    return [10 ** p for p in positions if low - 1e-9 <= p <= high + 1e-9]
 
 
 def _check_timeout(timeout: Any) -> None:
@@ -122,7 +115,7 @@ class Runner:
     device:
         None picks cuda, then mps, then cpu.
     precompute:
-        Train the ``lr``/``eps`` slider positions around the latest request in the background.
+        Train the runs one control move from the latest request in the background.
     runs:
         Histories of this case and seed already trained: they fill the cache.
     on_event:
@@ -145,6 +138,7 @@ class Runner:
         self.calls: list[dict[str, Any]] = []  # knobs of every Case.run the runner started, in order
         self.errors: list[str] = []  # every error reported, also those on_event could not show
         self.knobs: dict[str, Any] | None = None  # all knobs of the latest request
+        self.touched: list[str] = []  # knobs the latest request changed: their moves are trained first
         self.history: History | None = None  # the answer to the latest answered request
         self.previous: History | None = None  # the answer before it (a panel's ghost)
         self._specs = self.case.knob_specs()
@@ -181,6 +175,8 @@ class Runner:
         with self._lock:
             self._generation += 1
             generation = self._generation
+            if self.knobs is not None:
+                self.touched = [n for n in wanted if wanted[n] != self.knobs[n]] or self.touched
             self.knobs = wanted
             cached = self.cache.get(key(wanted))
             self._pending = None if cached is not None else (generation, wanted)
@@ -221,25 +217,36 @@ class Runner:
             worker.join(timeout)
         self._settled.set()
 
+    def moves(self, knobs: dict[str, Any] | None = None) -> list[Move]:
+        """Return the control moves from ``knobs`` (default: the latest request), most likely first."""
+        base = self.knobs if knobs is None else dataclasses.asdict(self.case.knobs(**knobs))
+        if base is None:
+            return []
+        return moves(self.case, base, self.touched if knobs is None else ())
+
+    def coverage(self, knobs: dict[str, Any] | None = None) -> tuple[int, int]:
+        """Return (moves served from the cache, all moves) from ``knobs`` (default: the latest request)."""
+        found = self.moves(knobs)
+        return sum(key(m.knobs) in self.cache for m in found), len(found)
+
     def plan(self, knobs: dict[str, Any] | None = None) -> Chunk | None:
         """Return the next chunk to precompute around ``knobs`` (default: the latest request), None when done.
 
-        Only reads the cache: trains nothing.
+        The first move not yet cached (nor tried) decides; a knob's other moves of the same level join
+        it, up to PRECOMPUTE_CHUNK (they differ in one knob, so a sweep can stack them). Trains nothing.
         """
         base = self.knobs if knobs is None else dataclasses.asdict(self.case.knobs(**knobs))
-        if base is None:
+        todo = [m for m in self.moves(knobs) if key(m.knobs) not in self.cache and key(m.knobs) not in self._tried]
+        if base is None or not todo:
             return None
-        for name in PRECOMPUTE_KNOBS:
-            spec = self._specs.get(name, (None,))[0]
-            if not isinstance(spec, FloatRange) or not spec.log:
-                continue
-            if name == "eps" and base.get("optimizer", "adam") not in ADAM_LIKE:
-                continue  # eps changes nothing without Adam: no point training its grid
-            todo = [v for v in slider_grid(base[name], spec)
-                    if key(base | {name: v}) not in self.cache and key(base | {name: v}) not in self._tried]
-            if todo:
-                return Chunk(dict(base), name, tuple(todo[:PRECOMPUTE_CHUNK]))
-        return None
+        first = todo[0]
+        if not first.knob:
+            return Chunk(dict(first.knobs), "", (), first.label)
+        touched = first.knob in (self.touched if knobs is None else ())  # its two-position moves come along
+        same = [m for m in todo if m.knob == first.knob and (touched or m.level == first.level)][:PRECOMPUTE_CHUNK]
+        values = tuple(m.knobs[first.knob] for m in same)
+        words = ", ".join(f"{v:.2g}" if isinstance(v, float) else str(v) for v in values)
+        return Chunk(dict(base), first.knob, values, f"{first.knob} = {words}")
 
     # ---- the worker ---------------------------------------------------------------------------
     def _ensure_worker(self) -> None:
@@ -317,9 +324,12 @@ class Runner:
     def _sweep(self, chunk: Chunk) -> None:
         from .sweep import sweep  # only needed once precompute starts
 
-        self._emit(Event("precompute", knobs=dict(chunk.base), knob=chunk.knob, values=chunk.values))
+        ready, total = self.coverage()
+        self._emit(Event("precompute", knobs=dict(chunk.base), knob=chunk.knob, values=chunk.values,
+                         note=chunk.label, done=ready, total=total))
         generation = self._generation
-        grid = {chunk.knob: list(chunk.values)} | {n: [v] for n, v in chunk.base.items() if n != chunk.knob}
+        grid = ({chunk.knob: list(chunk.values)} if chunk.knob else {}) | {
+            n: [v] for n, v in chunk.base.items() if n != chunk.knob}
 
         def give_way() -> None:  # to a newer request, or to a run the learner started in the notebook
             if self._generation != generation or self._pending is not None or others_waiting():
@@ -336,7 +346,7 @@ class Runner:
         else:
             for values, history in runs.items():
                 self.cache.setdefault(key(dict(zip(grid, values))), history)
-            self._tried.update(key(chunk.base | {chunk.knob: v}) for v in chunk.values)
+            self._tried.update(key(k) for k in chunk.runs())
             note = "done"
         self._emit(Event("precomputed", knobs=dict(chunk.base), knob=chunk.knob, values=chunk.values, note=note))
 

@@ -13,13 +13,21 @@ SCALES = ("linear", "log", "symlog")
 
 @dataclass(frozen=True)
 class View:
-    """Loss drawn ``per`` "epoch" or "step", on a "linear", "log" or "symlog" y axis."""
+    """Loss drawn ``per`` "epoch" or "step", on a "linear", "log" or "symlog" y axis; the second plot shows ``second``.
+
+    ``second`` is "metric" (the run's metric) or the name of a per-epoch curve the case records in
+    ``History.extra`` (e.g. "stuck_wrong"), titled ``second_title``.
+    """
 
     per: str = "epoch"
     scale: str = "linear"
+    second: str = "metric"
+    second_title: str = ""
 
     def __post_init__(self) -> None:
         if self.per not in PER:
             raise ValueError(f"per={self.per!r} is not allowed; allowed: {', '.join(map(repr, PER))}")
         if self.scale not in SCALES:
             raise ValueError(f"scale={self.scale!r} is not allowed; allowed: {', '.join(map(repr, SCALES))}")
+        if not isinstance(self.second, str) or not self.second:
+            raise ValueError(f"second={self.second!r} is not allowed; allowed: 'metric' or a History.extra curve name")

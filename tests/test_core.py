@@ -175,7 +175,7 @@ def test_divergence_is_recorded_not_raised():
     assert h.diverged_step == len(h.step_loss) - 1 < 10 * h.steps_per_epoch
     assert h.diverged_epoch == h.num_epochs - 1 and math.isnan(h.train_loss[-1])
     ax = plots.plot_loss(h, plt.figure().gca(), per="step")
-    marker = [line for line in ax.lines if line.get_label() == "diverged (NaN/inf)"]
+    marker = [line for line in ax.lines if line.get_label() == f"diverged (NaN/inf) at step {h.diverged_step}"]
     assert marker and list(marker[0].get_xdata()) == [h.diverged_step]
     assert History.from_json(h.to_json()).diverged_step == h.diverged_step
     plt.close("all")
@@ -212,9 +212,9 @@ def test_plot_loss_draws_the_recorded_numbers():
     fig, ax = plt.subplots()
     plots.plot_loss([a, b], ax, labels=["nll", "ce"])
     lines = {line.get_label(): line for line in ax.lines}
-    assert list(lines["nll train"].get_ydata()) == a.train_loss
-    assert list(lines["ce validation"].get_ydata()) == b.val_loss
-    assert list(lines["nll train"].get_xdata()) == [1, 2, 3]
+    assert list(lines["nll training loss"].get_ydata()) == a.train_loss
+    assert list(lines["ce validation loss"].get_ydata()) == b.val_loss
+    assert list(lines["nll training loss"].get_xdata()) == [1, 2, 3]
     assert ax.get_yscale() == "linear"
     plots.plot_loss(a, ax, scale="log")
     assert ax.get_yscale() == "symlog", "a negative loss cannot go on a log axis"

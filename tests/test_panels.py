@@ -8,7 +8,7 @@ import ipywidgets as widgets
 import pytest
 
 import labkit
-from labkit import cases, controls, panels, runner
+from labkit import cases, controls, moves, panels, runner
 from labkit.knobs import FloatRange
 from labkit.view import View
 
@@ -34,33 +34,46 @@ def test_close_stops_a_run_in_progress():
 def test_a_control_per_knob_of_the_right_kind(panel):
     c = panel.controls
     assert list(c) == list(SHORT.knob_specs())
-    assert isinstance(c["lr"], widgets.FloatLogSlider) and isinstance(c["eps"], widgets.FloatLogSlider)
+    assert isinstance(c["lr"], widgets.SelectionSlider) and isinstance(c["eps"], widgets.SelectionSlider)
+    assert c["lr"].value == SHORT.defaults.lr and c["lr"].label == "0.003"  # the default is a position
+    assert [v for _, v in c["lr"].options] == moves.log_positions(SHORT.knob_specs()["lr"][0], SHORT.defaults.lr)
     assert isinstance(c["dropout"], widgets.FloatSlider) and (c["dropout"].min, c["dropout"].max) == (0.0, 0.9)
     assert isinstance(c["loss"], widgets.Dropdown) and list(c["loss"].options) == ["nll", "cross-entropy"]
     assert isinstance(c["class_weights"], widgets.Checkbox)
-    sliders = [w for w in c.values() if isinstance(w, (widgets.FloatSlider, widgets.FloatLogSlider, widgets.IntSlider))]
+    sliders = [w for w in c.values() if isinstance(w, (widgets.FloatSlider, widgets.SelectionSlider, widgets.IntSlider))]
     assert sliders and all(w.continuous_update is False for w in sliders)
     assert list(panel.fix_buttons) == list(SHORT.fixes)
     assert panel.knobs == dataclasses.asdict(SHORT.defaults)
+    # labelled in words, the knob's help as the tooltip
+    assert (c["lr"].description, c["eps"].description, c["class_weights"].description) == (
+        "learning rate", "Adam epsilon", "class weights")
+    assert all(w.tooltip == SHORT.knob_specs()[n][1] for n, w in c.items())
+    assert "sets loss cross-entropy" in panel.fix_buttons["cross-entropy"].tooltip
 
 
 def test_first_run_is_the_failing_defaults_and_is_drawn(panel):
     assert panel.calls == [dataclasses.asdict(SHORT.defaults)]
     assert panel.history.knobs == dataclasses.asdict(SHORT.defaults)
-    assert panel.plot.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert panel.png[:8] == b"\x89PNG\r\n\x1a\n"
     assert "failure is there" in panel.status.value
+    # the image's text alternative says whether the symptom is there and what the curves do
+    assert panel.alt.startswith("The failure is there: loss goes below -1000 (yes)")
+    assert "now training loss: starts at" in panel.alt and 'alt="The failure is there' in panel.plot.value
+    assert panel.progress.layout.visibility == "hidden"  # no full bar left after the run
     drawn = panel.figure.axes[0].lines[0].get_ydata()
     assert list(drawn) == panel.history.step_loss  # per-step loss on the left for this case
 
 
 def test_changing_a_knob_reruns_with_it_and_redraws_with_a_ghost(panel):
-    first, image = panel.history, panel.plot.value
+    first, image = panel.history, panel.png
     panel.controls["loss"].value = "cross-entropy"
     h = panel.wait(120)
     assert panel.calls[-1]["loss"] == "cross-entropy" and h.knobs["loss"] == "cross-entropy"
-    assert panel.plot.value != image
+    assert panel.png != image
     assert panel.ghost is first
     assert min(h.step_loss) >= 0 and "failure is gone" in panel.status.value
+    assert "symptom gone: loss goes below -1000" in panel.status.value
+    assert "Run with loss cross-entropy (trained in" in panel.status.value
     faded = [line for line in panel.figure.axes[0].lines if line.get_alpha() == panels.GHOST_ALPHA]
     assert faded and list(faded[0].get_ydata()) == first.step_loss
 
@@ -72,7 +85,7 @@ def test_going_back_is_served_from_the_cache(panel):
     panel.controls["lr"].value = SHORT.defaults.lr
     h = panel.wait(5)
     assert len(panel.calls) == trained  # no training
-    assert h.knobs["lr"] == SHORT.defaults.lr and "from the cache" in panel.status.value
+    assert h.knobs["lr"] == SHORT.defaults.lr and "shown from a run trained earlier" in panel.status.value
 
 
 def test_fix_buttons_and_reset(panel):
@@ -80,12 +93,31 @@ def test_fix_buttons_and_reset(panel):
     h = panel.wait(120)
     assert panel.knobs == dataclasses.asdict(SHORT.defaults) | SHORT.fix("cross-entropy")
     assert not SHORT.shows_symptom(h)
-    panel.controls["lr"].value = 1e-2
+    assert panel.status.value.startswith("fix “cross-entropy”: loss nll → cross-entropy<br>")
+    panel.set(lr=1e-2, loss="nll")
     panel.wait(120)
+    assert "fix" not in panel.status.value  # the button's note goes with the next change
+    panel.fix_buttons["cross-entropy"].click()  # says which knobs it put back, visibly
+    panel.wait(120)
+    assert panel.status.value.startswith("fix “cross-entropy”: loss nll → cross-entropy · put back to the "
+                                         "failing defaults: learning rate 0.01 → 0.003<br>")
+    assert panel.controls["lr"].value == SHORT.defaults.lr
     panel.reset_button.click()
     h = panel.wait(120)
     assert panel.knobs == dataclasses.asdict(SHORT.defaults) and SHORT.shows_symptom(h)
+    assert panel.status.value.startswith("reset: loss cross-entropy → nll<br>")
     assert panel.errors == []
+
+
+def test_a_value_set_from_code_becomes_a_slider_position_with_the_planned_neighbours(panel):
+    spec = SHORT.knob_specs()["lr"][0]
+    panel.set(lr=0.05)
+    panel.wait(120)
+    w = panel.controls["lr"]
+    values = [v for _, v in w.options]
+    assert w.value == 0.05 and w.label == "0.05" and SHORT.defaults.lr in values
+    assert [values[w.index + s] for s in (1, -1, 2, -2)] == moves.nearby(spec, 0.05, SHORT.defaults.lr)
+    assert {m.knobs["lr"] for m in panel.runner.moves() if m.knob == "lr"} == set(moves.nearby(spec, 0.05, SHORT.defaults.lr))
 
 
 def test_set_changes_several_knobs_with_one_run(panel):
@@ -99,7 +131,8 @@ def test_set_changes_several_knobs_with_one_run(panel):
 
 def test_rapid_input_ends_with_the_last_value_and_no_stale_overwrite(panel):
     # each change lands while the previous run is still training
-    values = [10 ** (-4 + 0.25 * i) for i in range(12)]
+    positions = [v for _, v in panel.controls["lr"].options]
+    values = positions[positions.index(1e-4):][:12]
     for v in values:
         panel.controls["lr"].value = v
     h = panel.wait(300)
@@ -140,24 +173,30 @@ def test_a_bad_fix_clicked_is_shown_not_lost():
     assert "allowed" in p.error.value and p.knobs["lr"] == SHORT.defaults.lr
 
 
-def test_precompute_trains_the_lr_slider_positions_ahead(panel):
+def test_precompute_trains_every_next_move_ahead():
     q = labkit.explore(SHORT, seed=0, device="cpu", precompute=True)
-    q.wait(300, precompute=True)
+    q.wait(600, precompute=True)
     assert q.errors == []
-    spec = SHORT.knob_specs()["lr"][0]
-    grid = runner.slider_grid(SHORT.defaults.lr, spec)
-    assert len(grid) == 9
+    ready, total = q.coverage()
+    assert ready == total == len(moves.moves(SHORT, dataclasses.asdict(SHORT.defaults))) > 20
+    assert "every next move is ready" in q.status.value
     trained = len(q.calls)
-    assert trained == 1  # only the defaults went through Case.run; the grid came from labkit.sweep
-    for value in grid:
-        q.controls["lr"].value = value
+    assert trained == 1  # only the defaults went through Case.run; the rest came from labkit.sweep
+    for move in q.runner.moves():
+        if move.knob:
+            q.controls[move.knob].value = move.knobs[move.knob]  # as the front end sets it
+        else:
+            q.apply_fix(move.label.removeprefix("fix: "))
         h = q.wait(5)
-        assert len(q.calls) == trained, f"lr={value} was not precomputed"
-        assert math.isclose(h.knobs["lr"], value, rel_tol=1e-6)
+        assert len(q.calls) == trained, f"{move.label} was not precomputed"
+        assert h.knobs == move.knobs and "shown from a run trained earlier" in q.status.value
+        q.close()  # nothing more ahead while the moves are checked
+        q.reset()
+        q.wait(5)
     # a precomputed run is the same training as Case.run up to float rounding
-    single = SHORT.run(seed=0, device="cpu", lr=grid[0])
-    assert q.cache[runner.key(q.knobs | {"lr": grid[0]})].train_loss == pytest.approx(single.train_loss, rel=1e-3)
-    q.close()
+    lr = moves.nearby(SHORT.knob_specs()["lr"][0], SHORT.defaults.lr)[0]
+    single = SHORT.run(seed=0, device="cpu", lr=lr)
+    assert q.cache[runner.key(q.knobs | {"lr": lr})].train_loss == pytest.approx(single.train_loss, rel=1e-3)
 
 
 def test_bad_arguments_name_what_is_allowed():
@@ -192,10 +231,20 @@ def test_ipympl_backend_draws_on_a_canvas():
 def test_every_case_knob_gets_its_control():
     for name in cases.names():
         for knob, (spec, help_text) in cases.get(name).knob_specs().items():
-            w = controls.control(knob, spec, help_text, getattr(cases.get(name).defaults, knob))
-            assert controls.read(spec, w) == getattr(cases.get(name).defaults, knob), (name, knob)
+            default = getattr(cases.get(name).defaults, knob)
+            w = controls.control(knob, spec, help_text, default, default, cases.get(name).knob_labels()[knob])
+            assert controls.read(spec, w) == default, (name, knob)
+            words = w.description
+            assert words == cases.get(name).knob_labels()[knob] and "_" not in words and len(words) >= 4, words
+            assert words not in ("lr", "eps", "n_windows"), f"{name}.{knob} is labelled by its code name"
             if isinstance(spec, FloatRange) and spec.log:
-                assert isinstance(w, widgets.FloatLogSlider) and w.step == controls.LOG_STEP
+                # the slider stops exactly where labkit.moves (and so the precompute) says a step goes
+                assert isinstance(w, widgets.SelectionSlider)
+                values = [v for _, v in w.options]
+                assert [values[w.index + s] for s in (1, -1, 2, -2) if 0 <= w.index + s < len(values)] == \
+                    moves.nearby(spec, default, default)
+            elif isinstance(spec, FloatRange):
+                assert w.step == moves.linear_step(spec) and w.step * moves.LINEAR_STEPS <= spec.high - spec.low
 
 
 def test_runs_already_trained_are_shown_without_training():
@@ -242,12 +291,12 @@ def test_a_redraw_looks_exactly_like_a_drawing_on_a_new_figure(scale):
     big, negative, diverged = _curves(1000.0), _curves(-50.0), _curves(2.0, diverged_at=3)
     for history, ghost in [(big, None), (negative, big), (diverged, negative), (big, diverged)]:
         panel._draw(history, ghost, live=False)
-    redrawn = panel.plot.value
+    redrawn = panel.png
     panel._figure = panels._figure()
     panel._draw(big, diverged, live=False)
-    assert panel.plot.value == redrawn
+    assert panel.png == redrawn
     loss_ax, metric_ax = panel.figure.axes
-    assert loss_ax.get_ylim()[1] < 2000 and len(loss_ax.lines) == 4 and len(loss_ax.texts) == 0
+    assert loss_ax.get_ylim()[1] < 5000 and len(loss_ax.lines) == 4 and len(loss_ax.texts) == 0
 
 
 def test_a_long_run_draws_its_curves_while_it_trains(panel, monkeypatch):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from labkit import cases, plots, runner, view
+from labkit import cases, moves, plots, runner, view
 from labkit.history import History
 from labkit.runner import Chunk, Event, Runner
 
@@ -186,44 +186,63 @@ def test_an_error_on_event_cannot_show_goes_to_stderr(make, capfd):
     assert "no display" in capfd.readouterr().err
 
 
-def test_precompute_plan_lists_the_uncached_slider_positions(make):
+def test_precompute_plan_lists_the_uncached_moves_most_likely_first(make):
     r = make()
-    assert r.plan() is None  # nothing requested: nothing to plan around
-    grid = runner.slider_grid(TINY.defaults.lr, TINY.knob_specs()["lr"][0])
-    assert len(grid) == 9 and min(abs(v / 3e-3 - 1) for v in grid) < 0.1
+    assert r.plan() is None and r.moves() == []  # nothing requested: nothing to plan around
+    fixes = [DEFAULTS | TINY.fix(name) for name in TINY.fixes]
     chunk = r.plan(DEFAULTS)
-    assert chunk == Chunk(DEFAULTS, "lr", tuple(grid[:runner.PRECOMPUTE_CHUNK]))
-    for v in grid[:6]:  # pretend these were trained
-        r.cache[runner.key(DEFAULTS | {"lr": v})] = History()
-    assert r.plan(DEFAULTS).values == tuple(grid[6:])
-    for v in grid[6:]:
-        r.cache[runner.key(DEFAULTS | {"lr": v})] = History()
-    eps = r.plan(DEFAULTS)  # lr done: eps next, since the optimizer is Adam
-    assert eps.knob == "eps" and len(eps.values) == runner.PRECOMPUTE_CHUNK
-    assert r.plan(DEFAULTS | {"optimizer": "sgd"}).knob == "lr"  # another base: its own grid
+    assert chunk == Chunk(fixes[0], "", (), "fix: cross-entropy")  # the fix buttons first
+    for knobs in fixes:  # pretend these were trained
+        r.cache[runner.key(knobs)] = History()
+    up, down = moves.nearby(TINY.knob_specs()["lr"][0], DEFAULTS["lr"])[:2]
+    chunk = r.plan(DEFAULTS)
+    assert chunk == Chunk(DEFAULTS, "lr", (up, down), "lr = 0.0056, 0.0018")  # then one step of lr, stacked
+    assert chunk.runs() == [DEFAULTS | {"lr": up}, DEFAULTS | {"lr": down}]
+    for knobs in chunk.runs():
+        r.cache[runner.key(knobs)] = History()
+    assert r.plan(DEFAULTS).knob == "eps"
+    assert r.coverage(DEFAULTS) == (len(fixes) + 2, len(moves.moves(TINY, DEFAULTS)))
     assert r.calls == []  # planning trains nothing
 
 
-def test_no_eps_grid_without_adam(make):
-    r = make()
-    base = DEFAULTS | {"optimizer": "momentum"}
-    for v in runner.slider_grid(base["lr"], TINY.knob_specs()["lr"][0]):
-        r.cache[runner.key(base | {"lr": v})] = History()
-    assert r.plan(base) is None
+def test_the_knob_just_moved_is_planned_first(make):
+    r = make(precompute=False)
+    r.request()
+    r.wait(60)
+    r.request(dropout=0.1)
+    r.wait(60)
+    assert r.touched == ["dropout"]
+    assert r.plan().knob == "dropout" and r.plan().values == (0.11, 0.09, 0.12, 0.08)
 
 
-def test_precompute_trains_the_grid_stacked_after_the_first_result(make):
+def test_moves_cover_every_kind_of_control():
+    found = moves.moves(TINY, DEFAULTS)
+    by_knob = {}
+    for m in found:
+        by_knob.setdefault(m.knob, []).append(m.knobs[m.knob] if m.knob else m.label)
+        assert sum(m.knobs[n] != DEFAULTS[n] for n in DEFAULTS) >= 1
+    assert by_knob[""] == [f"fix: {name}" for name in TINY.fixes]
+    assert "loss" not in by_knob  # its one other option is the run of fix "cross-entropy": planned once
+    assert by_knob["class_weights"] == [True] and by_knob["val_labels"] == ["0 and 1 swapped"]  # flags, options
+    assert by_knob["optimizer"] == ["sgd", "momentum"]
+    assert by_knob["dropout"] == [0.01, 0.02]  # a slider at its low end moves up only
+    assert by_knob["epochs"] == [3, 1, 4]  # int slider 1..200: +1, -1, +2 (no 0)
+    assert sorted(by_knob["batch_size"]) == [63, 65]  # number box 1..4096: one up, one down
+    assert len(by_knob["lr"]) == 4 and len({runner.key(m.knobs) for m in found}) == len(found)
+    assert [m.level for m in found] == sorted(m.level for m in found)  # fixes, one step, two steps
+
+
+def test_precompute_trains_every_move_after_the_first_result(make):
     r = make(precompute=True)
     r.request()
     r.wait(120)
     r.wait(600, precompute=True)
-    assert r.errors == [] and len(r.calls) == 1  # the grid came from labkit.sweep, not Case.run
-    assert r.plan() is None
-    for v in runner.slider_grid(TINY.defaults.lr, TINY.knob_specs()["lr"][0]):
-        assert runner.key(DEFAULTS | {"lr": v}) in r.cache
+    assert r.errors == [] and len(r.calls) == 1  # the moves came from labkit.sweep, not Case.run
+    assert r.plan() is None and r.coverage() == (len(r.moves()), len(r.moves()))
     chunks = [e for e in r.on_event.events if e.kind in ("precompute", "precomputed")]
     assert chunks and [e.kind for e in chunks[:2]] == ["precompute", "precomputed"] and chunks[1].note == "done"
-    r.request(lr=runner.slider_grid(3e-3, TINY.knob_specs()["lr"][0])[0])
+    assert chunks[0].note == "fix: cross-entropy" and (chunks[0].done, chunks[0].total) == (0, len(r.moves()))
+    r.request(lr=moves.nearby(TINY.knob_specs()["lr"][0], 3e-3)[-1])
     assert r.wait(5) is not None and len(r.calls) == 1
 
 

@@ -10,7 +10,7 @@ import torch
 
 from ..device import pick_device, seed_everything
 from ..history import History
-from ..knobs import specs, validate
+from ..knobs import labels, specs, validate
 from ..runlock import deterministic, exclusive
 from ..sweep import sweep as sweep_grid
 from ..train import EpochHook, Setup, fit
@@ -38,6 +38,10 @@ class Case:
     def knob_specs(self) -> dict[str, tuple[Any, str]]:
         """Return ``{knob: (spec, help)}`` in declaration order."""
         return specs(self.defaults)
+
+    def knob_labels(self) -> dict[str, str]:
+        """Return ``{knob: label}``: what each control says, in words ("learning rate", "Adam epsilon")."""
+        return labels(self.defaults)
 
     def fix(self, name: str) -> dict[str, Any]:
         """Return the knob overrides of fix ``name``."""

@@ -1,9 +1,11 @@
-"""In a real browser: open a lesson in JupyterLab, run it, move the learning-rate slider, see the plot change.
+"""In a real browser, as a learner: every lesson with Run All in JupyterLab, then a panel's slider and fix button.
 
-This is what a learner does on Binder or a laptop; headless tests (nbval, `.value = ...`) cannot
-see a widget that fails to render, a front end missing from the environment, or a callback whose
-error only reaches the browser. Chromium is Debian's (/usr/bin/chromium), driven by the pip
-`playwright` package; `playwright install` (a browser download) is not needed.
+Headless tests (nbval, `.value = ...`) cannot see a widget that fails to render, an output wider than
+its cell, a control labelled by a code name, or a callback whose error only reaches the browser.
+Chromium is Debian's (/usr/bin/chromium), driven by the pip `playwright` package; `playwright install`
+(a browser download) is not needed. The window is 1400 x 1000 with the file browser open, as a
+learner's laptop. Each lesson's screenshots (the whole notebook, a tile per screen) go to
+$LABKIT_SCREENSHOTS or build/screenshots/<lesson>/; the test prints the folder.
 """
 
 import json
@@ -29,11 +31,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# The negative-loss panel trains the fastest; any lesson with a panel will do if it is missing.
-PREFERRED_LESSON = "03_loss_goes_negative.ipynb"
-LR_LABEL = re.compile(r"\blr\b|learning", re.IGNORECASE)
-RUN_TIMEOUT_S = 600  # running every cell of a lesson on a shared 2-core machine
+LESSONS = sorted(p.name for p in (REPO / "lessons").glob("[0-9][0-9]_*.ipynb"))
+PANEL_LESSON = "03_loss_goes_negative.ipynb"  # the panel whose slider and fix button are driven (fastest case)
+LR_LABEL = re.compile(r"^learning rate$")
+RUN_TIMEOUT_S = 900  # running every cell of a lesson on a shared 2-core machine
 UPDATE_TIMEOUT_S = 240  # one panel re-run after the slider moves
+MAX_TEXT = 2000  # characters of one text output
+NARROW_PX = 1000  # window width whose cell (~650 px, file browser open) is too narrow for controls + plot side by side
+CODE_NAMES = re.compile(r"_|^(lr|eps|n|k)$")  # a label that reads like code
 
 # True once every non-empty code cell has an execution count and the kernel is idle, or once an
 # error shows (run-all stops at the first error, so the remaining cells would never run).
@@ -72,10 +77,56 @@ ERRORS_JS = """() => {
     if (/Traceback|Error:/.test(e.textContent)) found.push(e.textContent.slice(0, 2000));
   }
   for (const e of document.querySelectorAll('.jp-OutputArea-output')) {
-    if (/Error displaying widget|Failed to load model class|Error rendering output/.test(e.textContent))
+    if (/Error displaying widget|Failed to load model class|Error rendering output|Traceback/.test(e.textContent))
       found.push(e.textContent.slice(0, 500));
   }
   return found;
+}"""
+
+# What a learner would trip over in the outputs, as lines of text: anything wider than its cell,
+# a text output over MAX_TEXT characters (collapsed <details> text versions of figures aside), an
+# image without a text alternative, a widget control without a label in words.
+LOOK_JS = """([maxText, codeNames]) => {
+  const codeName = new RegExp(codeNames);
+  const problems = [];
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const cells = [...panel.querySelectorAll('.jp-CodeCell')];
+  cells.forEach((cell, i) => {
+    const where = `cell ${i + 1} (${(cell.querySelector('.jp-InputArea-editor')?.textContent || '').trim().slice(0, 40)})`;
+    for (const out of cell.querySelectorAll('.jp-OutputArea-output')) {
+      const box = out.getBoundingClientRect();
+      if (box.width === 0) continue;
+      if (out.scrollWidth > out.clientWidth + 1) problems.push(`${where}: output scrolls sideways (${out.scrollWidth} > ${out.clientWidth} px)`);
+      for (const el of out.querySelectorAll('*')) {
+        if (el.closest('details:not([open])')) continue;
+        const r = el.getBoundingClientRect();
+        if (r.width > 0 && r.height > 0 && r.right > box.right + 1) {
+          problems.push(`${where}: ${el.tagName.toLowerCase()}.${el.className} ends ${Math.round(r.right - box.right)} px right of its cell`);
+          break;
+        }
+      }
+      const copy = out.cloneNode(true);
+      copy.querySelectorAll('details').forEach(d => d.remove());
+      const text = copy.textContent || '';
+      if (text.length > maxText && !out.querySelector('.jp-RenderedMarkdown')) problems.push(`${where}: ${text.length} characters of output`);
+      for (const img of out.querySelectorAll('img')) {
+        if (!(img.getAttribute('alt') || '').trim()) problems.push(`${where}: an image without alt text`);
+      }
+      for (const w of out.querySelectorAll('.widget-slider, .widget-dropdown, .widget-checkbox, .widget-text, .widget-toggle-buttons, .widget-radio')) {
+        const label = (w.querySelector('.widget-label, .widget-label-basic')?.textContent || '').trim();
+        if (!label) problems.push(`${where}: a ${w.className.split(' ')[0]} without a label`);
+        else if (codeName.test(label)) problems.push(`${where}: control labelled by a code name: "${label}"`);
+      }
+    }
+  });
+  return problems;
+}"""
+
+# The notebook's scroll container, for tiling screenshots of the whole lesson.
+SCROLLER_JS = """() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const all = [panel, ...panel.querySelectorAll('*')];
+  return all.find(e => e.scrollHeight > e.clientHeight + 10 && /(auto|scroll)/.test(getComputedStyle(e).overflowY));
 }"""
 
 
@@ -100,20 +151,26 @@ def sync_playwright():
         yield playwright
 
 
-def _pick_lesson():
-    preferred = REPO / "lessons" / PREFERRED_LESSON
-    if preferred.exists():
-        return preferred
-    with_panel = [p for p in sorted((REPO / "lessons").glob("*.ipynb")) if "labkit.explore(" in p.read_text()]
-    if not with_panel:
-        pytest.fail("no lesson has a labkit.explore(...) panel to drive")
-    return with_panel[0]
+@pytest.fixture(scope="module")
+def lab(sync_playwright, tmp_path_factory):
+    """One JupyterLab over a copy of lessons/ (nothing the browser does writes to the committed lessons), one browser."""
+    tmp = tmp_path_factory.mktemp("lab")
+    root, server_dir = tmp / "root", tmp / "server"
+    shutil.copytree(REPO / "lessons", root / "lessons")
+    server_dir.mkdir()
+    with jupyter_lab(root, server_dir) as (base_url, token):
+        browser = sync_playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield base_url, token, browser, server_dir
+        finally:
+            browser.close()
 
 
-def _screenshot_dir():
-    """Return the folder screenshots go to: $LABKIT_SCREENSHOTS, else build/screenshots (git-ignored)."""
-    folder = Path(os.environ.get("LABKIT_SCREENSHOTS") or REPO / "build" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
+def _screenshot_dir(lesson_name):
+    """Return the lesson's screenshot folder: $LABKIT_SCREENSHOTS or build/screenshots (git-ignored), emptied."""
+    folder = Path(os.environ.get("LABKIT_SCREENSHOTS") or REPO / "build" / "screenshots") / Path(lesson_name).stem
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     return folder
 
 
@@ -128,35 +185,31 @@ def _plot_fingerprint(panel):
     return "none", ()
 
 
-def test_slider_moves_the_plot_in_jupyterlab(sync_playwright, tmp_path):
-    lesson = _pick_lesson()
-    # Serve a copy, so nothing the browser does can write outputs into the committed lesson.
-    root = tmp_path / "root"
-    shutil.copytree(REPO / "lessons", root / "lessons")
-    server_dir = tmp_path / "server"
-    server_dir.mkdir()
+@pytest.mark.parametrize("lesson_name", LESSONS)
+def test_lesson_reads_right_in_jupyterlab(lab, lesson_name):
+    base_url, token, browser, server_dir = lab
+    shots = _screenshot_dir(lesson_name)
+    print(f"screenshots of {lesson_name}: {shots}")
     browser_log = []
-    shots = _screenshot_dir()
-    for old in shots.glob("*.png"):
-        old.unlink()
-
-    with jupyter_lab(root, server_dir) as (base_url, token):
-        browser = sync_playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("pageerror", lambda err: browser_log.append(f"pageerror: {err}"))
-        page.on("console", lambda msg: msg.type == "error" and browser_log.append(f"console: {msg.text}"))
-        try:
-            _drive_lesson(page, base_url, token, lesson.name, shots)
-        except Exception:
-            page.screenshot(path=shots / "failure.png", full_page=True)
-            log = (server_dir / "jupyterlab.log").read_text()[-3000:]
-            print("cells:\n" + "\n".join(page.evaluate(CELLS_JS)))
-            print("browser log:\n" + "\n".join(browser_log[-30:]) + "\nserver log:\n" + log)
-            raise
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("pageerror", lambda err: browser_log.append(f"pageerror: {err}"))
+    page.on("console", lambda msg: msg.type == "error" and browser_log.append(f"console: {msg.text}"))
+    try:
+        _run_all(page, base_url, token, lesson_name)
+        problems = page.evaluate(LOOK_JS, [MAX_TEXT, CODE_NAMES.pattern])
+        _screenshot_whole_notebook(page, shots)
+        assert not problems, f"{lesson_name} after Run All:\n" + "\n".join(problems)
+        if lesson_name == PANEL_LESSON:
+            _drive_panel(page, lesson_name, shots)
+    except Exception:
+        page.screenshot(path=shots / "failure.png")
+        log = (server_dir / "jupyterlab.log").read_text()[-3000:]
+        print("cells:\n" + "\n".join(page.evaluate(CELLS_JS)))
+        print("browser log:\n" + "\n".join(browser_log[-30:]) + "\nserver log:\n" + log)
+        raise
+    finally:
+        _shut_down_kernels(base_url, token)  # the next lesson gets the CPU
+        page.close()
 
 
 def _wait_for_kernel(page, base_url, token, timeout_s=180):
@@ -172,18 +225,48 @@ def _wait_for_kernel(page, base_url, token, timeout_s=180):
         time.sleep(1)
 
 
-def _drive_lesson(page, base_url, token, lesson_name, shots):
+def _shut_down_kernels(base_url, token):
+    with urllib.request.urlopen(f"{base_url}/api/kernels?token={token}", timeout=10) as reply:
+        kernels = json.load(reply)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{base_url}/api/kernels/{kernel['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
+def _run_all(page, base_url, token, lesson_name):
     page.goto(f"{base_url}/lab/tree/lessons/{lesson_name}?token={token}", wait_until="domcontentloaded")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(state="attached", timeout=120_000)
     _wait_for_kernel(page, base_url, token)
-
     # Run > Run All Cells, as a learner would.
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     page.wait_for_function(RUN_FINISHED_JS, timeout=RUN_TIMEOUT_S * 1000, polling=1000)
+    time.sleep(1)  # the last outputs render
     errors = page.evaluate(ERRORS_JS)
     assert not errors, f"{lesson_name} shows errors after Run All:\n" + "\n---\n".join(errors)
 
+
+def _screenshot_whole_notebook(page, shots):
+    """Save the whole notebook as numbered tiles of one screen each (what a learner scrolls through)."""
+    scroller = page.evaluate_handle(SCROLLER_JS)
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    if scroller.as_element() is None:
+        notebook.screenshot(path=shots / "00.png")
+        return
+    height = page.evaluate("e => e.scrollHeight", scroller)
+    view = page.evaluate("e => e.clientHeight", scroller)
+    top, tile = 0, 0
+    while True:
+        page.evaluate("([e, y]) => { e.scrollTop = y; }", [scroller, top])
+        time.sleep(0.3)
+        notebook.screenshot(path=shots / f"{tile:02d}.png")
+        if top + view >= height:
+            break
+        top, tile = top + view - 60, tile + 1  # 60 px overlap, so no line is lost between tiles
+
+
+def _drive_panel(page, lesson_name, shots):
+    """Move the panel's learning-rate slider with the keyboard, then press a fix button; each redraws the plot."""
     slider = page.locator(".widget-slider").filter(has=page.locator(".widget-label", has_text=LR_LABEL)).first
     slider.wait_for(state="attached", timeout=60_000)
     slider.scroll_into_view_if_needed()
@@ -191,39 +274,53 @@ def _drive_lesson(page, base_url, token, lesson_name, shots):
     panel = page.locator(".jp-OutputArea-output").filter(has=slider).first
     handle = slider.locator(".noUi-handle").first
     readout = slider.locator(".widget-readout").first
-
-    _wait_until_plotted(page, panel)
+    panel.locator("img, canvas").first.wait_for(state="attached", timeout=120_000)
     panel.screenshot(path=shots / "panel_before.png")
     before = _plot_fingerprint(panel)
     readout_before = readout.text_content()
 
-    # Keyboard on the focused handle: one Page key is five slider steps; go where there is room.
+    # Keyboard on the focused handle, one position; go where there is room.
     at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
     handle.focus()
-    handle.press("PageDown" if at_max else "PageUp")
+    handle.press("ArrowLeft" if at_max else "ArrowRight")
     assert readout.text_content() != readout_before, "the learning-rate slider did not move"
+    after = _wait_for_new_plot(page, panel, before)
+    panel.screenshot(path=shots / "panel_after_slider.png")
+    status = panel.locator(".widget-html").filter(has_text=re.compile("Run with")).first.text_content()
+    assert "learning rate" in status, f"the status does not say what changed: {status}"
 
+    fix = panel.locator("button", has_text=re.compile(r"^fix: ")).first
+    fix_name = fix.text_content()
+    fix.click()
+    _wait_for_new_plot(page, panel, after)
+    panel.screenshot(path=shots / "panel_after_fix.png")
+    page.screenshot(path=shots / "lab_after_fix.png")
+    status = panel.locator(".widget-html").filter(has_text=re.compile("Run with")).first.text_content()
+    assert fix_name.removeprefix("fix: ") in status and "put back to the failing defaults: learning rate" in status, status
+    problems = page.evaluate(LOOK_JS, [MAX_TEXT, CODE_NAMES.pattern])
+    errors = page.evaluate(ERRORS_JS)
+    assert not errors and not problems, f"after the slider and fix in {lesson_name}:\n" + "\n".join(errors + problems)
+
+    # a narrow window (file browser still open): the plot goes under the controls, nothing is cut off
+    page.set_viewport_size({"width": NARROW_PX, "height": 1000})
+    time.sleep(1)
+    panel.scroll_into_view_if_needed()
+    panel.screenshot(path=shots / "panel_narrow.png")
+    problems = page.evaluate(LOOK_JS, [MAX_TEXT, CODE_NAMES.pattern])
+    assert not problems, f"in a {NARROW_PX} px window:\n" + "\n".join(problems)
+    controls = panel.locator(".widget-slider").first.bounding_box()
+    plot = panel.locator("img").first.bounding_box()
+    assert plot["y"] >= controls["y"] + controls["height"] - 1, "the plot should sit under the controls when narrow"
+
+
+def _wait_for_new_plot(page, panel, before):
     deadline = time.monotonic() + UPDATE_TIMEOUT_S
     while True:
         idle = page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").count()
         after = _plot_fingerprint(panel)
         if idle and after != before:
             time.sleep(1)  # let the last redraw land before the screenshot
-            break
-        assert time.monotonic() < deadline, f"the plot did not change within {UPDATE_TIMEOUT_S} s of moving the slider"
-        time.sleep(1)
-    panel.scroll_into_view_if_needed()
-    panel.screenshot(path=shots / "panel_after.png")
-    page.screenshot(path=shots / "lab_after.png")
-
-    assert after[0] != "none", "the panel shows no plot (no <img> or <canvas>)"
-    errors = page.evaluate(ERRORS_JS)
-    assert not errors, f"errors after moving the slider in {lesson_name}:\n" + "\n---\n".join(errors)
-
-
-def _wait_until_plotted(page, panel, timeout_s=120):
-    """Wait for the panel's first plot (an <img> or a drawn <canvas>)."""
-    panel.locator("img, canvas").first.wait_for(state="attached", timeout=timeout_s * 1000)
-    page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
-        state="attached", timeout=timeout_s * 1000
-    )
+            assert after[0] != "none", "the panel shows no plot (no <img> or <canvas>)"
+            return _plot_fingerprint(panel)
+        assert time.monotonic() < deadline, f"the plot did not change within {UPDATE_TIMEOUT_S} s"
+        time.sleep(0.5)

@@ -1,0 +1,140 @@
+"""Where a knob's control can go, and the runs one control move away from the knobs shown now.
+
+A panel builds its controls from these positions (``labkit.controls``) and its runner trains ahead
+the runs one move away (``labkit.runner``): a slider one or two positions either way, every other
+option of a dropdown, a toggled checkbox, a number box one up or down, and every fix button. So
+what the background precompute trains is exactly what the learner's next move asks for.
+Widget-free: the runner uses it without ipywidgets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .knobs import Choice, Flag, FloatRange, IntRange
+
+LOG_STEP = 0.25  # log sliders move in quarter decades: 1e-3, 1.8e-3, 3.2e-3, 5.6e-3, 1e-2
+LINEAR_STEPS = 90  # a linear slider has at least this many positions, on a round step (0.01 for 0..0.9)
+SLIDER_MAX_SPAN = 500  # int knobs with a wider range get a number box: a slider cannot hit 1..50000 exactly
+SNAP_DECADES = 0.1  # a value this close to a log slider position replaces it (0.003 instead of 3.2e-3)
+KEY_DIGITS = 4  # significant digits of float knobs in a cache key (a front end rounds 10**x its own way)
+REACH = 2  # a slider move is one or two positions either way
+FIRST = ("lr", "eps")  # after the knob last moved and the fix buttons, what a learner touches first
+KINDS = ("log slider", "slider", "int slider", "words slider", "number box", "dropdown", "checkbox")
+
+
+def kind(spec: Any) -> str:
+    """Return which control shows a knob of ``spec`` (one of KINDS)."""
+    if isinstance(spec, FloatRange):
+        return "log slider" if spec.log else "slider"
+    if isinstance(spec, IntRange):
+        if spec.high - spec.low > SLIDER_MAX_SPAN:
+            return "number box"
+        return "words slider" if spec.zero and spec.low == 0 else "int slider"
+    if isinstance(spec, Choice):
+        return "dropdown"
+    if isinstance(spec, Flag):
+        return "checkbox"
+    raise TypeError(f"spec {type(spec).__name__} is not allowed; allowed: FloatRange, IntRange, Choice, Flag")
+
+
+def log_positions(spec: FloatRange, *values: float) -> list[float]:
+    """Return a log slider's positions: quarter decades across the range, with ``values`` snapped in."""
+    low, high = math.log10(spec.low), math.log10(spec.high)
+    count = int(round((high - low) / LOG_STEP))
+    grid = [10 ** (low + i * LOG_STEP) for i in range(count + 1)]
+    for value in values:
+        if value is None or not spec.low <= value <= spec.high:
+            continue
+        near = min(range(len(grid)), key=lambda i: abs(math.log10(grid[i] / value)))
+        if abs(math.log10(grid[near] / value)) <= SNAP_DECADES:
+            grid[near] = value
+        else:
+            grid = sorted(grid + [value])
+    return grid
+
+
+def linear_step(spec: FloatRange) -> float:
+    """Return a linear slider's step: the power of ten giving >= LINEAR_STEPS positions (0.01 for 0..0.9)."""
+    raw = (spec.high - spec.low) / LINEAR_STEPS
+    return 10 ** math.floor(math.log10(raw))
+
+
+def nearby(spec: Any, value: Any, default: Any = None, reach: int = REACH) -> list[Any]:
+    """Return the values one control move from ``value``, nearest first (+1, -1, +2, -2 positions; options).
+
+    ``default`` is the case's default, which log sliders keep as a position.
+    """
+    control = kind(spec)
+    if control == "dropdown":
+        return [o for o in spec.options if o != value]
+    if control == "checkbox":
+        return [not value]
+    steps = [s * k for k in range(1, reach + 1) for s in (1, -1)]
+    if control == "log slider":
+        positions = log_positions(spec, default, value)
+        here = min(range(len(positions)), key=lambda i: abs(math.log10(positions[i] / value)))
+        return [positions[here + s] for s in steps if 0 <= here + s < len(positions)]
+    if control == "slider":
+        step = linear_step(spec)
+        here = round((value - spec.low) / step)
+        out = [round(spec.low + (here + s) * step, 12) for s in steps]
+        return [v for v in out if spec.low - 1e-12 <= v <= spec.high + 1e-12]
+    if control == "number box":
+        steps = [1, -1]
+    return [value + s for s in steps if spec.low <= value + s <= spec.high]
+
+
+@dataclass(frozen=True)
+class Move:
+    """One control move: ``label`` says it in words, ``knobs`` are all the knobs after it."""
+
+    label: str
+    knob: str  # the knob moved ("" for a fix button)
+    knobs: dict[str, Any]
+    level: int  # 0: a fix button; 1: one position or any option; 2: two positions
+
+
+def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Move]:
+    """Return every control move from ``base`` in the order a learner is likely to make them.
+
+    Order: the knobs in ``first`` (the one just moved), the fix buttons (each applies its overrides
+    to the failing defaults), then one position or option of every knob (``FIRST`` knobs before the
+    others, in the case's declared order), then two positions. No move repeats ``base`` or another.
+    """
+    specs = case.knob_specs()
+    defaults = dataclasses.asdict(case.defaults)
+    touched = [n for n in dict.fromkeys(first) if n in specs]
+    order = list(dict.fromkeys(touched + [n for n in FIRST if n in specs] + list(specs)))
+    found: list[Move] = []
+    seen = {key(base)}
+
+    def add(move: Move) -> None:
+        if key(move.knobs) not in seen:
+            seen.add(key(move.knobs))
+            found.append(move)
+
+    def knob_moves(name: str, levels: tuple[int, ...]) -> None:
+        values = nearby(specs[name][0], base[name], defaults[name])
+        single = kind(specs[name][0]) in ("dropdown", "checkbox", "number box")
+        for i, value in enumerate(values):
+            level = 1 if single or i < 2 else 2
+            if level in levels:
+                add(Move(f"{name} = {value:.2g}" if isinstance(value, float) else f"{name} = {value!r}", name, base | {name: value}, level))
+
+    for name in touched:
+        knob_moves(name, (1, 2))
+    for fix, overrides in case.fixes.items():
+        add(Move(f"fix: {fix}", "", defaults | dict(overrides), 0))
+    for level in (1, 2):
+        for name in order:
+            knob_moves(name, (level,))
+    return found
+
+
+def key(knobs: dict[str, Any]) -> tuple:
+    """Return the cache key of ``knobs``: sorted items, floats rounded to KEY_DIGITS significant digits."""
+    return tuple((n, float(f"{v:.{KEY_DIGITS}g}") if isinstance(v, float) else v) for n, v in sorted(knobs.items()))
