@@ -18,8 +18,8 @@ from .moves import LOG_STEP, kind, linear_step, log_positions
 
 __all__ = ["LOG_STEP", "control", "read", "show"]
 
-STYLE = {"description_width": "150px"}  # room for "learning-rate schedule"; the readout stays visible
-LAYOUT = {"width": "340px", "max_width": "100%"}
+STYLE = {"description_width": "215px"}  # room for "early stopping patience (0 = off)", uncut
+LAYOUT = {"width": "420px", "max_width": "100%"}
 
 
 def number_words(value: float) -> str:

@@ -12,7 +12,7 @@ Plots are PNG images inside an ``ipywidgets.HTML`` ``<img>`` whose ``alt`` text 
 do and whether the symptom is there (for screen readers); that renders in every front end
 (JupyterLab, Binder, Colab, VS Code). ``backend="ipympl"`` draws on an interactive canvas instead;
 "auto" picks it only when the notebook already runs ``%matplotlib widget``. The controls sit left of
-the plots and go above them when the cell is narrower than about 1,000 px.
+the plots and go above them when the cell is narrower than about 930 px.
 """
 
 from __future__ import annotations
@@ -177,12 +177,12 @@ class Panel:
                                            layout={"width": "auto"}, tooltip="every knob back to the failing defaults")
         self.reset_button.on_click(lambda _b: self._guarded(self.reset))
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training", style=STYLE,
-                                            layout={"width": "340px", "max_width": "100%", "visibility": "hidden"})
+                                            layout={"width": "420px", "max_width": "100%", "visibility": "hidden"})
         self.status = widgets.HTML(layout={"max_width": "100%"})
         self.error = widgets.HTML(layout={"display": "none"})
         self._figure, self.plot = self._make_plot()
         controls = widgets.VBox(list(self.controls.values()) + [self.progress],
-                                layout={"width": "350px", "max_width": "100%", "flex": "0 0 auto"})
+                                layout={"width": "430px", "max_width": "100%", "flex": "0 0 auto"})
         buttons = widgets.HBox(list(self.fix_buttons.values()) + [self.reset_button],
                                layout={"flex_flow": "row wrap", "max_width": "100%"})
         title = widgets.HTML(f"<b>{html.escape(self.case.title)}</b>")
@@ -202,8 +202,8 @@ class Panel:
             canvas.layout.max_width = "100%"
             return figure, canvas
         FigureCanvasAgg(figure)
-        # beside the controls while the cell has room for >= 520 px of plot, else under them, full width
-        return figure, widgets.HTML(layout={"flex": "1 1 520px", "min_width": "0",
+        # beside the controls while the cell has room for >= 500 px of plot, else under them, full width
+        return figure, widgets.HTML(layout={"flex": "1 1 500px", "min_width": "0",
                                             "max_width": f"{FIGSIZE[0] * DPI}px"})
 
     def _guarded(self, fn: Any, *args: Any) -> None:
@@ -315,7 +315,7 @@ class Panel:
         if not gone:  # a check alone (e.g. "loss falls") is no failure: all must hold
             verdict = f"<b style='color:#b00'>the failure is there</b>: {'; '.join(held)}"
         else:
-            verdict = f"<b style='color:#070'>the failure is gone</b> · symptom gone: {'; '.join(gone)}"
+            verdict = f"<b style='color:#070'>the failure is gone</b> · symptom gone, no longer true: {'; '.join(gone)}"
             if held:
                 verdict += f" · still true: {'; '.join(held)}"
         diverged = (f" · <b style='color:#b00'>diverged to NaN/inf at step {history.diverged_step}</b>"

@@ -77,13 +77,15 @@ def symlog_ticks(values: Sequence[float], linthresh: float) -> list[float]:
     The decades take equal room on a symlog axis, so one stride keeps them equally spaced and apart.
     """
     low = math.floor(math.log10(linthresh))
-    tops = {sign: math.ceil(math.log10(reach)) for sign in (1, -1)
+    # the highest decade inside the data on each side (a tick above the data would not show)
+    tops = {sign: math.floor(math.log10(reach)) for sign in (1, -1)
             if (reach := max((sign * v for v in values if sign * v > 0), default=0.0)) > 0}
     span = sum(max(1, top - low) for top in tops.values())
     stride = max(1, math.ceil(span / (MAX_TICKS - 1)))
     ticks = [0.0]
     for sign, top in tops.items():
-        decades = list(range(max(top, low + 1), low, -stride))  # not at ±linthresh: it would crowd 0
+        # not within a decade of ±linthresh: on screen that sits right next to 0
+        decades = list(range(top, low + 1, -stride)) or [max(top, low + 1)]
         ticks += [sign * 10.0 ** d for d in decades]
     return sorted(ticks)
 
@@ -121,7 +123,7 @@ def _mark_divergence(ax: Axes, h: History, per: str, color: str) -> None:
     last = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
     x = h.diverged_step if per == "step" else h.diverged_epoch + 1
     y = last[-1][1] if last else 0.0
-    ax.plot([x], [y], marker="X", markersize=12, color=color, linestyle="none", label=f"diverged (NaN/inf) at {per} {x}")
+    ax.plot([x], [y], marker="X", markersize=12, color=color, linestyle="none", label=f"diverged (NaN/inf) after {per} {x}")
     ax.annotate("diverged", (x, y), textcoords="offset points", xytext=(6, 6), color=color)
 
 
@@ -230,8 +232,14 @@ def _words(value: float) -> str:
 
 def _describe_line(line: Line2D, xlabel: str) -> str:
     xs, ys = list(line.get_xdata()), [float(y) for y in line.get_ydata()]
-    pairs = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
     name = line.get_label()
+    transform = line.get_transform()
+    if len(xs) == 2 and not transform.contains_branch(line.axes.transData):  # axhline / axvline (axes coordinates)
+        if xs[0] == xs[1]:
+            return f"{name}: a vertical line at {xlabel} {float(xs[0]):g}"
+        if ys[0] == ys[1]:
+            return f"{name}: a horizontal line at {_words(ys[0])}"
+    pairs = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
     if not pairs:
         return f"{name}: no finite values"
     if len(pairs) == 1:

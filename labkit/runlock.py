@@ -3,7 +3,10 @@
 Runs seed and draw from torch's global RNG, so two at once (a panel's background sweep and a
 learner's run) would mix their random streams: ``exclusive`` holds a process-wide lock around each
 run, and ``others_waiting`` lets a background run see that someone wants the lock and give way.
-``deterministic`` turns on the kernel settings that make a seed fix the run.
+``deterministic`` turns on the kernel settings that make a seed fix the run, and on the CPU runs
+on ``CPU_THREADS`` threads: a reduction split over more threads sums in another order, so the same
+seed would give a different History on a 2-core laptop than on the 1-thread test run that checked
+the lesson's claims (a 350-epoch run of lesson 05 jumped once with 2 threads, twice with 1).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Iterator
 
 import torch
 
+CPU_THREADS = 1  # torch intra-op threads of every CPU run: the same History on any machine
 _RUN_LOCK = threading.RLock()  # re-entrant: a sweep holds it and calls Case.run, which takes it again
 _waiting = 0  # threads blocked in exclusive(), waiting for _RUN_LOCK
 _waiting_lock = threading.Lock()
@@ -58,13 +62,17 @@ def deterministic(device: torch.device) -> Iterator[None]:
         yield
         return
     before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, torch.get_num_threads())
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    if device.type == "cpu" and before[4] != CPU_THREADS:
+        torch.set_num_threads(CPU_THREADS)
     torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
+        if torch.get_num_threads() != before[4]:
+            torch.set_num_threads(before[4])

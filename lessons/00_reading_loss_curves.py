@@ -90,12 +90,10 @@ def train(lr=3e-3, optimizer="adam", epochs=10, n_train=1000, signal=0.6, model=
     return fit(setup, history=History(seed=seed), device=torch.device("cpu"), generator=generator)
 
 
-def legends_outside(fig):
-    """Move each plot's legend to the right of its axes, off the curves."""
-    for ax in fig.axes:
-        if ax.get_legend() is not None:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-    fig.tight_layout()
+def add_to_legend(ax, artist, label):
+    """Add ``artist`` as ``label`` to the legend that labkit drew to the right of ``ax``."""
+    legend = ax.get_legend()
+    ax.legend([*legend.legend_handles, artist], [*(t.get_text() for t in legend.texts), label], **plots.LEGEND)
 
 # %% [markdown]
 # ## Healthy
@@ -106,8 +104,8 @@ def legends_outside(fig):
 # %%
 healthy = train()
 fig = plots.compare([healthy], ["lr=3e-3"], title="Healthy: both losses fall and level off together")
-legends_outside(fig)
-plt.show()
+plots.show(fig, "Both losses fall to under a fifth of their first value, the validation loss (dashed) staying "
+                f"close to the training loss (solid); the validation accuracy ends at {healthy.val_metric[-1]:.0%}.")
 print(f"training loss {healthy.train_loss[0]:.3f} -> {healthy.train_loss[-1]:.3f}, "
       f"validation loss {healthy.val_loss[0]:.3f} -> {healthy.val_loss[-1]:.3f}, "
       f"validation accuracy {healthy.val_metric[-1]:.1%}")
@@ -133,10 +131,10 @@ labels = imbalanced_images(SEED).y_val
 shares = torch.bincount(labels) / len(labels)  # each class's share of the validation images
 majority = shares.max().item()                 # chance level: always answer the largest class
 fig = plots.compare([healthy, under], ["lr=3e-3", "lr=1e-5"], title="Underfitting: the training loss stays high")
-fig.axes[1].axhline(majority, color="gray", lw=0.8, ls=":", label="chance level")
-fig.axes[1].legend()
-legends_outside(fig)
-plt.show()
+chance = fig.axes[1].axhline(majority, color="black", lw=1, ls=":")
+add_to_legend(fig.axes[1], chance, "chance level")
+plots.show(fig, "At lr=1e-5 the training loss barely moves and the validation accuracy ends no higher than the "
+                f"dotted chance level ({majority:.1%}), while at lr=3e-3 the loss falls towards zero.")
 print("class shares:", ", ".join(f"{v:.1%}" for v in shares.tolist()), f"-> chance level {majority:.1%}")
 print(f"lr=1e-5: training loss {under.train_loss[0]:.3f} -> {under.train_loss[-1]:.3f}; "
       f"validation accuracy {under.val_metric[-1]:.1%}")
@@ -163,10 +161,10 @@ assert under.val_metric[-1] <= majority + 0.01           # no better than chance
 over = train(n_train=60, signal=0.1, model="wide", epochs=30, batch_size=16)
 best = min(range(over.num_epochs), key=over.val_loss.__getitem__)
 fig = plots.compare([over], ["60 images, wide model"], title="Overfitting: training falls, validation turns up")
-fig.axes[0].axvline(best + 1, color="gray", lw=0.8, ls=":", label="best validation epoch")
-fig.axes[0].legend()
-legends_outside(fig)
-plt.show()
+best_line = fig.axes[0].axvline(best + 1, color="gray", lw=0.8, ls=":")
+add_to_legend(fig.axes[1], best_line, "best validation epoch")
+plots.show(fig, "The training loss (solid) falls to almost zero while the validation loss (dashed) is lowest at "
+                f"epoch {best + 1} (dotted line) and ends {over.val_loss[-1] / min(over.val_loss):.2f}x that.")
 weights = count_params(flat_conv2d_net((4, 16, 16), 3, dense=256))
 print(f"wide model: {weights} weights, {weights / 60:.0f} per training image")
 print(f"validation loss lowest at epoch {best + 1} ({min(over.val_loss):.3f}), {over.val_loss[-1]:.3f} at epoch "
@@ -204,10 +202,9 @@ growth = (finite[-1] / finite[0]) ** (1 / (len(finite) - 1))  # mean factor per 
 fig, ax = plt.subplots(figsize=(8, 3.8))
 plots.plot_loss([calm, blown], ax, per="step", scale="log", labels=["SGD lr=0.01", "SGD lr=0.3"])
 ax.set_title("Divergence: at lr=0.3 the squared error climbs to inf")
-ax.set_ylabel("loss (log scale)")
 ax.set_ylim(top=max(finite) * 1e6)  # room above the X for its label
-legends_outside(fig)
-plt.show()
+plots.show(fig, "On the log axis the lr=0.3 run's loss climbs along a straight line by more than 30 powers of ten "
+                "until it is no longer finite (the X), while the lr=0.01 run's loss falls.")
 print(f"lr=0.3: loss {blown.step_loss[0]:.3f} at step 1, {finite[-1]:.3g} at step {len(finite)} "
       f"(x{growth:.0f} per step), then {blown.step_loss[-1]} at step {blown.diverged_step + 1}; "
       f"history.diverged_step = {blown.diverged_step}")
@@ -255,8 +252,8 @@ mystery = train(**MYSTERY_RECIPES[recipe])
 fig, ax = plt.subplots(figsize=(8, 3.8))
 plots.plot_loss(mystery, ax, per="step", labels=["mystery"])  # every step, on a linear axis
 ax.margins(x=0.1, y=0.2)  # room for a label next to the last point
-legends_outside(fig)
-plt.show()
+plots.show(fig, "The mystery run, to be named: its training loss at every step (solid) and its validation loss "
+                "after each epoch (dashed), on a linear axis.")
 
 # %% [markdown]
 # Read the curves in this order: does the run end in an X? Does the training loss end far below

@@ -76,13 +76,28 @@ case = cases.get("rising-val-loss")
 print(case.symptom)
 
 
-def loss_panel(ax, runs, labels, title):
-    """Draw training (solid) and validation (dashed) loss of ``runs`` on ``ax``, with both baselines."""
-    plots.plot_loss(runs, ax, per=case.view.per, scale=case.view.scale, labels=labels)
-    ax.axhline(runs[0].final["baseline_val_loss"], color="black", lw=1, ls=":", label="predict the mean")
-    ax.axhline(runs[0].final["persistence_val_loss"], color="gray", lw=1, ls="-.", label="persistence")
+def add_to_legend(ax, *lines):
+    """Add ``lines``, under their labels, to the legend that labkit drew to the right of ``ax``."""
+    legend = ax.get_legend()
+    handles, names = (list(legend.legend_handles), [t.get_text() for t in legend.texts]) if legend else ([], [])
+    ax.legend(handles + list(lines), names + [line.get_label() for line in lines], **plots.LEGEND)
+
+
+def level_line(ax, runs, value, label, **style):
+    """Draw ``value`` as a horizontal line over the epochs of ``runs`` and return it."""
+    (line,) = ax.plot([1, max(h.num_epochs for h in runs)], [value, value], lw=1, label=label, **style)
+    return line
+
+
+def loss_panel(ax, runs, labels, title, legend=True):
+    """Draw training (solid) and validation (dashed) loss of ``runs`` on ``ax``, with both baselines; return those."""
+    plots.plot_loss(runs, ax, per=case.view.per, scale=case.view.scale, labels=labels, legend=legend)
+    mean = level_line(ax, runs, runs[0].final["baseline_val_loss"], "predict the mean", color="black", ls=":")
+    persistence = level_line(ax, runs, runs[0].final["persistence_val_loss"], "persistence", color="gray", ls="-.")
     ax.set_title(title, fontsize="medium")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    if legend:
+        add_to_legend(ax, mean, persistence)
+    return mean, persistence
 
 
 def ratio(h, value):
@@ -96,13 +111,14 @@ def ratio(h, value):
 # %%
 failing = case.run(seed=SEED)
 base = failing.final["baseline_val_loss"]
-fig, (left, right) = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"wspace": 0.9})
-loss_panel(left, [failing], ["per-window scaling"], "Loss (world 'level')")
-plots.plot_metric([failing], right, labels=["per-window scaling"])
-right.axhline(0.5, color="black", lw=1, ls=":", label="a coin")
-right.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+fig, (left, right) = plt.subplots(1, 2, figsize=(13, 3.8))
+baselines = loss_panel(left, [failing], ["per-window scaling"], "Loss (world 'level')", legend=False)
+plots.plot_metric([failing], right, labels=["per-window scaling"])  # one legend, at the right, for both plots
+add_to_legend(right, *baselines, level_line(right, [failing], 0.5, "a coin (sign accuracy)", color="black", ls=":"))
 right.set_title("Sign accuracy", fontsize="medium")
-plt.show()
+plots.show(fig, "Left: the training loss (solid) falls to under half its start while the validation loss (dashed) "
+                "ends above its epoch-1 value and above the dotted predict-the-mean line; right: the validation sign "
+                f"accuracy ends at {failing.val_metric[-1]:.2f}, near the dotted coin's 0.5.")
 print(f"training loss  : {failing.train_loss[0]:.3f} -> {failing.train_loss[-1]:.3f}")
 print(f"validation loss: {failing.val_loss[0]:.3f} -> {failing.val_loss[-1]:.3f}, lowest {min(failing.val_loss):.3f}; "
       f"predict the mean {base:.3f}, persistence {failing.final['persistence_val_loss']:.4f}")
@@ -141,10 +157,12 @@ q
 fixed = case.run(seed=SEED, normalization="global")
 flat = case.run(seed=SEED, world="no-signal")
 flat_global = case.run(seed=SEED, world="no-signal", normalization="global")
-fig, (left, right) = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"wspace": 1.0})
-loss_panel(left, [failing, fixed], ["per-window", "training-split"], "World 'level'")
+fig, (left, right) = plt.subplots(1, 2, figsize=(13, 3.8))
+loss_panel(left, [failing, fixed], ["per-window", "training-split"], "World 'level'", legend=False)
 loss_panel(right, [flat, flat_global], ["per-window", "training-split"], "World 'no-signal'")
-plt.show()
+plots.show(fig, "In world 'level' (left) the training-split run's validation loss (dashed) drops far below the "
+                "dotted predict-the-mean line and the per-window run's does not; in world 'no-signal' (right) "
+                "neither run's validation loss gets more than 5 % below that line.")
 for name, h in [("level, per-window", failing), ("level, training-split", fixed),
                 ("no-signal, per-window", flat), ("no-signal, training-split", flat_global)]:
     print(f"{name:26s} validation: lowest {ratio(h, min(h.val_loss)):.2f}x, last {ratio(h, h.val_loss[-1]):.2f}x "
@@ -210,18 +228,20 @@ control = {
     "no-signal, training-split": (flat_global, case.run(seed=SEED, world="no-signal", normalization="global",
                                                          shuffle_labels=True)),
 }
-fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), gridspec_kw={"wspace": 0.25})
+fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
 for ax, (name, (real, shuffled)) in zip(axes, control.items()):
     ax.plot(range(1, real.num_epochs + 1), real.val_loss, "C0--", label="true labels")
     ax.plot(range(1, shuffled.num_epochs + 1), shuffled.val_loss, "C3--", label="shuffled labels")
-    ax.axhline(real.final["baseline_val_loss"], color="black", lw=1, ls=":", label="predict the mean")
-    ax.set_title(name, fontsize="medium")
-    ax.set_xlabel("epoch")
+    level_line(ax, [real], real.final["baseline_val_loss"], "predict the mean", color="black", ls=":")
+    ax.set(title=name, xlabel="epoch", ylabel="validation loss")
+    ax.title.set_fontsize("medium")
     ax.set_ylim(bottom=0)
-axes[0].set_ylabel("validation loss")
-axes[-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-plt.show()
+axes[-1].legend(**plots.LEGEND)
 gap = {name: min(real.val_loss) / min(shuffled.val_loss) for name, (real, shuffled) in control.items()}
+plots.show(fig, "Only with training-split scaling in world 'level' (middle) does the validation loss with true labels "
+                "get far below the shuffled-label control (lowest loss "
+                f"{gap['level, training-split']:.2f}x the control's); in the other two panels it gets no lower than "
+                f"{min(gap['level, per-window'], gap['no-signal, training-split']):.2f}x.")
 for name, g in gap.items():
     print(f"{name:26s}: lowest validation loss, true labels / shuffled labels = {g:.2f}")
 assert gap["level, training-split"] < 0.5       # a real signal: far below the control
@@ -316,7 +336,8 @@ for name in ("Adadelta lr 1e-3 (tf.keras's default)", "Adadelta lr 1e-4"):
 leaky = case.run(seed=SEED, split="shuffled")
 fig, ax = plt.subplots(figsize=(7, 3.8))
 loss_panel(ax, [failing, leaky], ["chronological split", "shuffled split (leaks)"], "World 'level', per-window scaling")
-plt.show()
+plots.show(fig, "With the shuffled split the validation loss (dashed) falls well below the dotted predict-the-mean "
+                "line, while with the chronological split it ends above it.")
 print(f"shuffled split: validation {ratio(leaky, leaky.val_loss[0]):.2f}x -> {ratio(leaky, leaky.val_loss[-1]):.2f}x "
       f"the predict-the-mean loss, sign accuracy {leaky.val_metric[-1]:.2f}")
 assert leaky.val_loss[-1] < 0.6 * leaky.val_loss[0]            # looks healthy...

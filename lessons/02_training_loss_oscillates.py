@@ -85,11 +85,8 @@ late_val = failing.val_loss[len(failing.val_loss) // 3:]
 spread, reversals = train_swing(failing)
 fig = plots.compare([failing], ["big model, lr=0.1"], per=case.view.per, scale=case.view.scale,
                     title="The symptom: training loss swings, validation loss is a flat line")
-for ax in fig.axes:
-    if ax.get_legend() is not None:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-fig.tight_layout()
-plt.show()
+plots.show(fig, f"The epoch training loss (solid) zig-zags, changing direction {reversals} times over a range of "
+                f"{spread:.0%} of its mean, while the validation loss (dashed) is a flat line.")
 print(f"epoch training loss from epoch 2: {min(failing.train_loss[1:]):.2f} to {max(failing.train_loss[1:]):.2f} "
       f"(range {spread:.0%} of its mean), {reversals} changes of direction in {failing.num_epochs - 1} epochs")
 print(f"validation loss: {failing.val_loss[-1]:.4f}, range over epochs {len(failing.val_loss) // 3 + 1}-"
@@ -177,7 +174,7 @@ display(q.verdict(actual, f"Without dropout the epoch training loss moves by {fl
 train_wrong = [(1 - a) * 35 for a in failing.train_metric]  # wrong images on the epoch's batches (training mode)
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
 epochs = range(1, failing.num_epochs + 1)
-left.plot(epochs, no_dropout.train_loss, color="C2", lw=4, alpha=0.5, label="no dropout: training")
+left.plot(epochs, no_dropout.train_loss, color="#98df8a", lw=4, label="no dropout: training")  # thick light green
 left.plot(epochs, asker_rates.train_loss, color="C1", label="dropout 0.5: training")
 left.plot(epochs, failing.train_loss, color="C0", label="dropout 0.9: training")
 left.plot(epochs, failing.val_loss, "k--", label="dropout 0.9: validation")
@@ -186,9 +183,11 @@ right.plot(epochs, train_wrong, "o-", ms=3, label="training mode (dropout on)")
 right.plot(epochs, eval_wrong, "s-", ms=3, label="evaluation mode")
 right.set(xlabel="epoch", ylabel="wrong training images (of 35)", title="Dropout 0.9: wrong answers")
 for ax in (left, right):
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-fig.tight_layout()
-plt.show()
+    ax.legend(**plots.LEGEND)
+plots.show(fig, "Left: without dropout the frozen model's training loss is, after its first epochs, as flat as its "
+                "validation loss, while with dropout 0.9 it zig-zags; right: in evaluation mode the same "
+                f"{eval_wrong[-1]:.0f} training images are wrong every epoch, in training mode the count moves between "
+                f"{min(train_wrong[10:]):.0f} and {max(train_wrong[10:]):.0f} from epoch 11 on.")
 implied = [WRONG_COST * w / 35 for w in train_wrong]
 gaps = sorted(abs(a - b) for a, b in zip(implied[1:], failing.train_loss[1:]))  # from epoch 2 on
 print(f"dropout 0.9: {min(train_wrong[10:]):.0f} to {max(train_wrong[10:]):.0f} images wrong in training mode, "
@@ -322,11 +321,8 @@ assert test["pretrained backbone"] > max(test["flips + shifts, lr 1e-3"], test["
 pretrained = runs["pretrained backbone"]
 fig = plots.compare([failing, pretrained], ["big model from scratch", "pretrained backbone"],
                     per=case.view.per, scale=case.view.scale, title="From scratch vs a pretrained backbone")
-for ax in fig.axes:
-    if ax.get_legend() is not None:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-fig.tight_layout()
-plt.show()
+plots.show(fig, "With the pretrained backbone both losses fall to under half their first value, while the big model "
+                "from scratch keeps its zig-zagging training loss over a flat validation loss.")
 print(f"pretrained backbone: test accuracy {pretrained.final['test_accuracy']:.3f}, test loss "
       f"{pretrained.final['test_loss']:.3f}; symptom: {case.shows_symptom(pretrained)}")
 assert not case.shows_symptom(pretrained) and pretrained.final["test_loss"] < 0.5

@@ -91,11 +91,9 @@ assert max(failing.extra["val_recall_minority"]) == 0.0          # the 1 % class
 
 fig = plots.compare([failing], ["NLLLoss on logits"], per=case.view.per, scale=case.view.scale,
                     title="The symptom: the loss runs off below zero; accuracy sits at one class's share")
-fig.axes[0].set_ylabel("loss (symlog axis: linear near 0, log beyond)")
-for ax in fig.axes:
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-fig.tight_layout()
-plt.show()
+plots.show(fig, f"The training loss goes below zero within the first epoch and falls past {min(failing.step_loss):,.0f} "
+                f"(symlog axis), while the validation accuracy (dashed) sits at {failing.val_metric[-1]:.2f}, the share "
+                "of the one class the model answers.")
 
 # %% [markdown]
 # Same shape as the thread: negative from the first epoch and lower every epoch, down past -1000
@@ -157,7 +155,7 @@ labkit.exercise.reference("03-plotted-loss")
 #
 # On log-log axes (both axes logarithmic, the loss drawn as its size `-loss`), the asker's five numbers
 # (at steps 170, 340, 510, 680 and 860, the last printing step of each epoch) lie on a straight line,
-# and our run settles onto one in its second half (dashed fits): the size of the loss grows like a
+# (dotted fit) and our run settles onto one in its second half (dashed fit): the size of the loss grows like a
 # **power of the step count**, not exponentially (an exponential would bend ever more steeply upwards on
 # these axes).
 
@@ -181,12 +179,13 @@ ax.loglog(thread_steps, -thread_loss, "o", color="C3", label="the thread's print
 thread_fit = np.polyfit(np.log(thread_steps), np.log(-thread_loss), 1)
 ax.loglog(thread_steps, np.exp(np.polyval(thread_fit, np.log(thread_steps))), ":", color="C3", lw=1,
           label=f"straight line, slope {thread_slope:.1f}")
-ax.set_xlabel("step (log axis)")
-ax.set_ylabel("size of the loss, -loss (log axis)")
+ax.set_xlabel("step\n(both axes logarithmic)")
+ax.set_ylabel("size of the loss, -loss")
 ax.set_title("A straight line on log-log axes: -loss grows like step^slope")
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-fig.tight_layout()
-plt.show()
+ax.legend(**plots.LEGEND)
+plots.show(fig, f"On log-log axes the thread's five printed losses (dots) follow a straight line of slope {thread_slope:.1f} "
+                f"(dotted) and our run's second half one of slope {our_slope:.1f} (dashed): -loss grows like a power "
+                "of the step.")
 
 # %% [markdown]
 # Slopes about 5 in both (printed above): each step, Adam moves every weight by about the learning
@@ -344,11 +343,8 @@ assert sgd.diverged and not math.isfinite(sgd.step_loss[-1]) and sgd.diverged_st
 assert all(math.isfinite(v) for v in sgd.step_loss[:-1]) and math.isnan(sgd.train_loss[-1])
 fig = plots.compare([failing, sgd], ["Adam lr 3e-3", "SGD momentum lr 0.01"], per="step", scale="symlog",
                     title="SGD's run-off reaches -inf within a few epochs (X marks it)")
-fig.axes[0].set_ylabel("loss (symlog axis: linear near 0, log beyond)")
-for ax in fig.axes:
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-fig.tight_layout()
-plt.show()
+plots.show(fig, f"The SGD run's loss runs off below zero until, in epoch {sgd.diverged_epoch + 1}, it is no longer "
+                "finite (the X), and that epoch's loss is recorded as NaN.")
 
 # %% [markdown]
 # The History's summary (above) says it diverged and at which step; the plot marks that step with an X
@@ -406,11 +402,8 @@ assert 0.5 < fixed_shares[0] < 0.6 and 0.4 < fixed_shares[1] < 0.5  # prediction
 
 fig = plots.compare([failing, fixed], ["NLLLoss on logits", "CrossEntropyLoss"], per=case.view.per,
                     scale=case.view.scale, title="NLLLoss on logits vs CrossEntropyLoss")
-fig.axes[0].set_ylabel("loss (symlog axis: linear near 0, log beyond)")
-for ax in fig.axes:
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-fig.tight_layout()
-plt.show()
+plots.show(fig, "CrossEntropyLoss stays above zero and falls towards it while NLLLoss on logits runs off below zero; "
+                f"CrossEntropyLoss's validation accuracy ends at {fixed.val_metric[-1]:.2f}.")
 
 # %% [markdown]
 # Cross-entropy's loss stays above zero and falls towards it (left), its validation accuracy goes above

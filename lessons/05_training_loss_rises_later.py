@@ -76,21 +76,12 @@ print(f"first jump at epoch {jump + 1}: training loss {failing.train_loss[jump]:
       f"({failing.train_loss[jump] / best_before:.0f}x its best so far); "
       f"training accuracy falls to {min(failing.train_metric[jump:]):.2f}")
 
-
-def legend_outside(fig):
-    """Move every legend of ``fig`` to the right of its axes, off the curves."""
-    for ax in fig.axes:
-        if ax.get_legend() is not None:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-    fig.tight_layout()
-
-
 fig = plots.compare([failing], ["constant lr"], per=case.view.per, scale=case.view.scale,
                     title="Training loss (solid) jumps late; training accuracy drops with it")
 fig.axes[0].axvline(jump + 1, color="gray", lw=0.8)
-fig.axes[0].set_ylabel("loss (log scale)")
-legend_outside(fig)
-plt.show()
+plots.show(fig, f"On the log axis the training loss (solid) falls to {best_before:.3f}, then at epoch {jump + 1} (grey line) "
+                f"jumps {failing.train_loss[jump] / best_before:.0f}x, and the training accuracy falls with it to "
+                f"{min(failing.train_metric[jump:]):.2f}.")
 assert jump is not None and jump >= 60                               # a late jump...
 assert failing.train_loss[jump] > 10 * best_before                   # ...by more than an order of magnitude
 assert fit_at < jump and min(failing.train_metric[jump:]) < 0.95     # the training set was fit, then lost
@@ -169,10 +160,11 @@ axes[2].set_ylabel("effective lr = lr / mean |w|²")
 for ax in axes:
     ax.set_xlabel("epoch")
     ax.axvline(jump + 1, color="gray", lw=0.8)
-axes[2].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+axes[2].legend(**plots.LEGEND)
 fig.suptitle("With weight decay the conv weights shrink, the effective lr climbs, the loss jumps (grey line)")
-fig.tight_layout()
-plt.show()
+plots.show(fig, f"With weight decay |w| falls from {norm[fit_at]:.2f} to {norm[jump - 1]:.2f} and the effective lr climbs "
+                f"{eff[jump - 1] / eff[fit_at]:.1f}x until the training loss jumps at epoch {jump + 1} (grey line); without "
+                "weight decay |w| does not shrink, the effective lr does not climb and the loss keeps falling.")
 q.verdict("no jump: it keeps falling or stays low" if nd_jump is None else
           ("it jumps earlier" if nd_jump < jump else "it jumps later, but it still jumps"),
           why=f"Without weight decay nothing shrinks the weights: |w| ends at {norm0[-1]:.2f} and the effective lr "
@@ -243,9 +235,8 @@ fig = plots.compare([long_run], ["constant lr, 350 epochs"], per=case.view.per, 
                     title="Left alone, it recovers and jumps again, over and over")
 for j in long_jumps:
     fig.axes[0].axvline(j + 1, color="gray", lw=0.8)
-fig.axes[0].set_ylabel("loss (log scale)")
-legend_outside(fig)
-plt.show()
+plots.show(fig, "Over 350 epochs the training loss jumps at epochs "
+                f"{', '.join(str(j + 1) for j in long_jumps)} (grey lines) and recovers in between.")
 assert len(long_jumps) >= 2 and long_jumps[0] == jump   # the same first jump, then more
 
 # %% [markdown]
@@ -290,9 +281,8 @@ for name, h in (("cosine", cosine), ("step", step), ("plateau", plateau)):
           f"final validation accuracy {h.val_metric[-1]:.2f}")
 fig = plots.compare([failing, cosine, step, plateau], ["constant", "cosine", "step", "plateau"],
                     per=case.view.per, scale=case.view.scale, title="Learning-rate schedules")
-fig.axes[0].set_ylabel("loss (log scale)")
-legend_outside(fig)
-plt.show()
+plots.show(fig, "On the log axis the constant-rate run's training loss jumps while the cosine and step runs stay on "
+                "their floor and the plateau run stays high.")
 
 # %%
 for h in (cosine, step):   # cosine and step: no jump, the training set stays fit
@@ -383,9 +373,9 @@ ax.set_yscale("log")
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss (log scale)")
 ax.set_title("The asker's four tries: the training loss still jumps")
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-fig.tight_layout()
-plt.show()
+ax.legend(**plots.LEGEND)
+plots.show(fig, "On the log axis each of the four tries' training loss falls to a low floor and then jumps by more than "
+                f"10x; with lr=0.03 the first jump comes at epoch {low_lr_jump + 1}.")
 for h in tries.values():
     assert case.shows_symptom(h)        # every try still jumps > 10x and loses training accuracy
 assert low_lr_jump > jump               # a lower rate only moves the jump later

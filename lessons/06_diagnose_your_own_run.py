@@ -121,8 +121,8 @@ assert CURVE_CODES.index("flat-validation") < CURVE_CODES.index("oscillation")
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.5))
 plot_findings(keras_log, findings, ax)
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")  # off the curves
-plt.show()
+plots.show(fig, f"The dotted line marks epoch {findings[0].numbers['best_epoch']}, which the finding names: "
+                f"{findings[0].evidence}.")
 curves = load_run(keras_log)
 best = min(range(len(curves.val_loss)), key=curves.val_loss.__getitem__) + 1
 print(f"validation loss lowest at epoch {best}: {curves.val_loss[best - 1]:.3f} -> {curves.val_loss[-1]:.3f} at "
@@ -159,8 +159,8 @@ findings = diagnose(history_dict)
 print(findings[0].evidence)
 fig, ax = plt.subplots(figsize=(7, 3.5))
 plot_findings(history_dict, findings, ax)
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")  # off the curves
-plt.show()
+plots.show(fig, f"On the log axis the dotted line marks epoch {findings[0].numbers['jump_epoch']}, which the finding "
+                f"names: {findings[0].evidence}.")
 display(link(findings[0]))
 assert [f.code for f in findings] == ["late-explosion"] and ax.get_yscale() == "log"
 assert findings[0].numbers["jump_epoch"] == 151 and findings[0].numbers["orders_after"] > 2
@@ -178,8 +178,8 @@ findings = diagnose(lightning_log)
 print(findings[0])
 fig, ax = plt.subplots(figsize=(7, 3.5))
 plot_findings(lightning_log, findings, ax)
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")  # off the curves
-plt.show()
+plots.show(fig, f"The dotted line marks epoch {findings[0].numbers['best_epoch']}, which the finding names: "
+                f"{findings[0].evidence}.")
 display(link(findings[0]))
 assert [f.code for f in findings] == ["overfitting"] and len(load_run(lightning_log).step_loss) == 80
 assert findings[0].lesson == "00_reading_loss_curves.ipynb"
@@ -264,7 +264,8 @@ else:
     my_findings = diagnose(my_run)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     plot_findings(my_run, my_findings, ax)
-    plt.show()
+    plots.show(fig, "Your run's losses, with a dotted line at each epoch a finding names: "
+                    + ("; ".join(f.evidence for f in my_findings) or "no failure found") + ".")
     for finding in my_findings:
         display(finding, link(finding))
     print(f"{len(my_findings)} finding(s):", [f.code for f in my_findings] or "no failure found")

@@ -175,7 +175,7 @@ def test_divergence_is_recorded_not_raised():
     assert h.diverged_step == len(h.step_loss) - 1 < 10 * h.steps_per_epoch
     assert h.diverged_epoch == h.num_epochs - 1 and math.isnan(h.train_loss[-1])
     ax = plots.plot_loss(h, plt.figure().gca(), per="step")
-    marker = [line for line in ax.lines if line.get_label() == f"diverged (NaN/inf) at step {h.diverged_step}"]
+    marker = [line for line in ax.lines if line.get_label() == f"diverged (NaN/inf) after step {h.diverged_step}"]
     assert marker and list(marker[0].get_xdata()) == [h.diverged_step]
     assert History.from_json(h.to_json()).diverged_step == h.diverged_step
     plt.close("all")
@@ -239,3 +239,22 @@ def test_same_seed_on_cuda_agrees_within_tolerance(name):
     a, b = (case.run(seed=2, device="cuda", epochs=5) for _ in range(2))
     assert a.device.startswith("cuda")
     assert a.step_loss == pytest.approx(b.step_loss, rel=CUDA_RTOL)
+
+
+def test_a_cpu_run_uses_the_same_thread_count_on_any_machine():
+    """Reductions split over more threads sum in another order: a 2-core laptop must see the tested History."""
+    from labkit import runlock
+
+    case = cases.get("negative-loss")
+    before = torch.get_num_threads()
+    seen = []
+    try:
+        torch.set_num_threads(2)  # a learner's 2-core laptop
+        on_two = case.run(seed=0, device="cpu", epochs=2, on_epoch=lambda h: seen.append(torch.get_num_threads()))
+        assert torch.get_num_threads() == 2  # the caller's setting comes back
+        torch.set_num_threads(1)  # the test run that checked the lessons
+        on_one = case.run(seed=0, device="cpu", epochs=2)
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [runlock.CPU_THREADS] * 2
+    assert on_two.step_loss == on_one.step_loss and on_two.val_loss == on_one.val_loss

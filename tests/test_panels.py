@@ -72,7 +72,7 @@ def test_changing_a_knob_reruns_with_it_and_redraws_with_a_ghost(panel):
     assert panel.png != image
     assert panel.ghost is first
     assert min(h.step_loss) >= 0 and "failure is gone" in panel.status.value
-    assert "symptom gone: loss goes below -1000" in panel.status.value
+    assert "symptom gone, no longer true: loss goes below -1000" in panel.status.value
     assert "Run with loss cross-entropy (trained in" in panel.status.value
     faded = [line for line in panel.figure.axes[0].lines if line.get_alpha() == panels.GHOST_ALPHA]
     assert faded and list(faded[0].get_ydata()) == first.step_loss

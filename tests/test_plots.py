@@ -101,3 +101,13 @@ def test_show_displays_the_image_with_its_text_alternative(monkeypatch):
     assert not plt.fignum_exists(fig.number)  # closed: the inline backend does not show it a second time
     with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
         plots.show("figure")
+
+
+def test_reference_lines_are_described_as_lines_not_curves():
+    fig, ax = plt.subplots()
+    plots.plot_loss(FALLING, ax, labels=["a"])
+    ax.axvline(3, label="jump (epoch 3)")
+    ax.axhline(0.5, label="chance")
+    text = plots.describe_figure(fig)
+    assert "jump (epoch 3): a vertical line at epoch 3" in text and "chance: a horizontal line at 0.5" in text
+    plt.close(fig)

@@ -26,9 +26,9 @@ def marked_epochs(findings: Sequence[Finding]) -> dict[str, int]:
 
 
 def plot_findings(run: Any, findings: Sequence[Finding], ax: Axes | None = None) -> Axes:
-    """Draw training/validation loss per epoch, a labelled vertical line at each finding's epoch, and under the
-    axes a one-line text description of the curves (also in ``ax.description``, for screen readers and for
-    pasting back into a question).
+    """Draw training/validation loss per epoch and a labelled vertical line at each finding's epoch, the legend
+    outside the axes (right); a one-line text description of the curves goes in ``ax.description`` (for a text
+    alternative, or for pasting back into a question).
 
     Parameters
     ----------
@@ -57,8 +57,7 @@ def plot_findings(run: Any, findings: Sequence[Finding], ax: Axes | None = None)
     ax.set_xlabel("logged step" if steps_only else "epoch")
     ax.set_ylabel("loss")
     ax.set_title(", ".join(f.code for f in findings) or "no failure found")
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", frameon=False)
     description = describe_curves(curves.train_loss, curves.val_loss, curves.step_loss, first)
-    ax.text(0.0, -0.16, description, transform=ax.transAxes, fontsize="small", va="top", wrap=True)
     ax.description = description  # type: ignore[attr-defined]
     return ax

@@ -24,10 +24,11 @@ def paste_box(rows: int = 12) -> Any:
     from .advice import describe
     from .core import LogReadWarning, diagnose
     from .logs import load_run
+    from ..plots import show
     from .plot import plot_findings
 
     text = widgets.Textarea(placeholder="Paste a log here: Keras output, a PyTorch printout, a CSV or JSON log ...",
-                            layout=widgets.Layout(width="100%"), rows=rows)
+                            layout=widgets.Layout(width="98%"), rows=rows)  # 100% + its margin overflows the cell
     button = widgets.Button(description="Diagnose", button_style="primary")
     out = widgets.Output()
 
@@ -56,8 +57,7 @@ def paste_box(rows: int = 12) -> Any:
         with out:
             fig, ax = plt.subplots(figsize=(7, 3.5))
             plot_findings(text.value, findings, ax)
-            fig.tight_layout()
-            plt.show()
+            show(fig, ax.description)  # with its text alternative
 
     button.on_click(run)
     box = widgets.VBox([text, button, out])
