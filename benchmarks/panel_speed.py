@@ -94,10 +94,11 @@ def main() -> None:
     header("panel speed: every next control move after the background precompute", args.device)
     rows = {name: measure(name, args.device) for name in args.cases.split(",")}
     columns = list(next(iter(rows.values())))
-    print(f"{'case':17s}" + "".join(f"{c:>17s}" for c in columns))
+    widths = {c: max(len(c), 8) + 2 for c in columns}
+    print(f"{'case':17s}" + "".join(f"{c:>{widths[c]}s}" for c in columns))
     for name, row in rows.items():
-        print(f"{name:17s}" + "".join(f"{row[c]:17d}" if isinstance(row[c], int) else f"{row[c]:17.3f}"
-                                      for c in columns))
+        print(f"{name:17s}" + "".join(f"{row[c]:{widths[c]}d}" if isinstance(row[c], int) else
+                                      f"{row[c]:{widths[c]}.3f}" for c in columns))
     shares = [row["instant share"] for row in rows.values()]
     print(f"instant (cache, <= {INSTANT_S:g} s) share over all cases: {min(shares):.1%} worst case; "
           f"goal >= {GOAL_SHARE:.0%}: {'met' if min(shares) >= GOAL_SHARE else 'NOT met'}")

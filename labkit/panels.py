@@ -274,6 +274,7 @@ class Panel:
             else:
                 plots.plot_curve(run, second, second_ax, alpha=alpha, labels=[name], legend=False,
                                  ylabel=self.view.second_title)
+                second_ax.set_ylabel("")  # the plot's title names it
         for ax in (loss_ax, second_ax):
             ax.relim()
             ax.autoscale_view()

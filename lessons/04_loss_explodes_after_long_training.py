@@ -77,9 +77,9 @@ for i in range(5):
     axes[0, i].set_title(f"pair {i + 1}", fontsize="small")
 axes[0, 0].set_ylabel("solid"), axes[1, 0].set_ylabel("broken")
 fig.suptitle("Each broken line is its solid twin with a 2-3 pixel gap")
-fig.tight_layout()
-plt.show()
 gaps = (x[:half] - x[half:]).sum(dim=(1, 2, 3))
+plots.show(fig, f"Five pairs of {x.shape[-1]}x{x.shape[-1]} images: top, a solid 1-pixel line; bottom, the same line "
+                f"with a gap of {int(gaps.min())}-{int(gaps.max())} pixels.")
 print(f"{half} solid + {half} broken images of {x.shape[-1]}x{x.shape[-1]}; gap of {int(gaps.min())}-{int(gaps.max())} pixels")
 assert set(gaps.tolist()) <= {2.0, 3.0}
 
@@ -121,8 +121,9 @@ ax.set(xlabel="epoch", ylabel="training loss (linear axis)", title="The asker's 
 ax2.plot(range(1, len(loss) + 1), failing.train_metric, color="C3")
 ax2.axvline(jump + 1, color="gray", ls=":", lw=1)
 ax2.set(xlabel="epoch", ylabel="training accuracy", ylim=(0.4, 1.02), title="Accuracy falls to a coin toss")
-fig.tight_layout()
-plt.show()
+plots.show(fig, f"On a linear axis the training loss falls to {loss[low]:.3f} at epoch {low + 1}, jumps above 2 at "
+                f"epoch {jump + 1} (dotted line) and stays near {loss[-1]:.2f}; the training accuracy falls from "
+                f"{failing.train_metric[low]:.2f} to {failing.train_metric[-1]:.2f}.")
 
 # %% [markdown]
 # The left plot is the asker's picture on a linear axis: a long fall, a sudden jump (dotted line),
@@ -152,12 +153,14 @@ axes[2].plot(epochs, [v / e["step_median"][0] for v in e["step_median"]], color=
 axes[2].axhline(1, color="gray", lw=0.5)
 axes[2].set(xlabel="epoch", ylabel="relative to epoch 1 (log axis)", yscale="log",
             title="Adam: v grows, the step does not explode")
-axes[2].legend(loc="upper left", bbox_to_anchor=(0, -0.22), ncol=2, fontsize="small", frameon=False)
+axes[2].legend(**plots.LEGEND)
 for ax in axes:
     ax.axvline(jump + 1, color="gray", ls=":", lw=1)
-fig.tight_layout()
-plt.show()
 before = jump - 1  # the last epoch before the jump
+plots.show(fig, f"At the jump (dotted line, epoch {jump + 1}) the share of images stuck wrong rises from "
+                f"{e['stuck_wrong'][low]:.1%} to {e['stuck_wrong'][-1]:.0%} by the end; the largest logit gap has grown "
+                f"from {e['max_logit_gap'][0]:.0f} to {e['max_logit_gap'][before]:.0f} just before it; Adam's median "
+                "sqrt(v) and effective step are drawn relative to epoch 1.")
 print(f"stuck wrong: {e['stuck_wrong'][low]:.1%} at the lowest loss, {e['stuck_wrong'][-1]:.0%} at the end")
 print(f"median sqrt(v): epoch 1 {e['sqrt_v_median'][0]:.1e}, just before the jump {e['sqrt_v_median'][before]:.1e}")
 print(f"median effective step: epoch 1 {e['step_median'][0]:.1f}, just before the jump {e['step_median'][before]:.1f}")
@@ -268,9 +271,10 @@ fig, ax = plt.subplots(figsize=(11, 4.2))
 for i, (name, h) in enumerate(runs.items()):
     ax.plot(range(1, h.num_epochs + 1), h.train_loss, color=f"C{i}", lw=1.2, label=name)
 ax.set(xlabel="epoch", ylabel="training loss (linear axis)", title="Every variant of the thread, one seed")
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-fig.tight_layout()
-plt.show()
+ax.legend(**plots.LEGEND)
+plots.show(fig, "Each variant's training loss on a linear axis: "
+                + "; ".join(f"{name}: {'falls, jumps and stays up' if blew[name] else 'does not blow up'}"
+                            for name in runs) + ".")
 
 # %%
 answer_fix = {(False, False): "neither stops it", (False, True): "only eps = 1e-2 stops it",

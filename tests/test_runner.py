@@ -267,5 +267,7 @@ def test_close_stops_a_run_in_progress_and_precompute(make):
 def test_view_values_match_what_plots_draw():
     assert view.PER == plots.PER and view.SCALES == plots.SCALES
     assert NEG.view == view.View(per="step", scale="symlog")
-    assert cases.get("adam-epsilon").view == view.View(per="epoch", scale="linear")  # the asker's linear jump-and-plateau
+    # the asker's linear jump-and-plateau, and beside it what moves: the share of images stuck wrong
+    assert cases.get("adam-epsilon").view == view.View(per="epoch", scale="linear", second="stuck_wrong",
+                                                       second_title="share of images stuck wrong (zero gradient)")
     assert cases.get("rising-val-loss").view == view.View()
