@@ -351,8 +351,8 @@ assert jump_epoch(sgd.train_loss) is None and sgd.train_metric[-1] > 0.95 and ma
 # %% [markdown]
 # ## Explore
 #
-# Move `eps` and `lr` on their log sliders, switch the loss or the optimizer, and watch the loss on
-# the left and the accuracy on the right.
+# Move the Adam epsilon and learning-rate sliders, switch the loss or the optimizer, and watch the
+# loss on the left and, on the right, the share of images stuck wrong (zero gradient).
 
 # %%
 panel = labkit.explore("adam-epsilon", seed=SEED, runs=list(runs.values()))

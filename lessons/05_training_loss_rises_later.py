@@ -470,9 +470,9 @@ labkit.exercise.reference("05-weight-decay")
 # ## Explore
 #
 # Change the schedule, the learning rate and the weight decay (try `weight_decay=0`), and watch
-# whether and when the training loss jumps. The loss axis is logarithmic (each gridline 10× the
-# one below), so the late jump stays visible next to the validation spikes; the `batch_size` and
-# `early_stopping` sliders read "full batch" and "off" at 0.
+# whether and when the training loss jumps. The loss axis is logarithmic (each labelled tick 10×
+# the one below), so the late jump stays visible next to the validation spikes; the batch size and
+# early stopping sliders read "full batch" and "off" at 0.
 
 # %%
 panel = labkit.explore("train-loss-rises", seed=SEED, runs=[failing, cosine, step, plateau, stopped])
