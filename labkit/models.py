@@ -1,7 +1,14 @@
-"""Small model builders: 2D/1D CNNs, the oscillating case's oversized net, a bottleneck net, an MLP."""
+"""Small model builders: 2D/1D CNNs, the oscillating case's oversized net, a bottleneck net, an MLP.
+
+Also ``LinearConvs``: two convolutions with nothing between them, computed as the one convolution
+they make (the adam-epsilon case's network, about 1.5x cheaper per step on a CPU).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
 from torch import nn
 
 
@@ -116,3 +123,125 @@ def backbone(in_channels: int, widths: tuple[int, ...] = (16, 32)) -> nn.Sequent
 def count_params(model: nn.Module) -> int:
     """Return the number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class LinearConvs(nn.Module):
+    """Two convolutions with no activation between them (``second(first(x))``), computed as one.
+
+    Two stacked convolutions are one linear map: a single convolution whose kernel is the two kernels
+    convolved with each other (kh1 + kh2 - 1 by kw1 + kw2 - 1) and whose bias is ``second``'s bias
+    plus ``first``'s bias pushed through ``second``. The module keeps both layers: their weights are
+    the parameters an optimizer trains, and autograd gives each the gradient it gets in the two-layer
+    form (the same function of the same weights; only float rounding differs, ~1e-6 relative). It
+    computes the output through the composed kernel, which takes fewer multiply-adds when the
+    output is small: for the adam-epsilon case (16x16 images, two 8x8 kernels, 2x2 output) a training
+    step costs ~0.6 ms instead of ~0.9 ms on one CPU thread, and a forward pass of 1024 images ~4x less.
+
+    Both layers must be plain ``nn.Conv2d``: stride 1, no padding, no dilation, one group, and
+    ``second.in_channels == first.out_channels``.
+    """
+
+    def __init__(self, first: nn.Conv2d, second: nn.Conv2d) -> None:
+        super().__init__()
+        for name, conv in (("first", first), ("second", second)):
+            if not isinstance(conv, nn.Conv2d):
+                raise TypeError(f"{name} must be an nn.Conv2d, got {type(conv).__name__}")
+            plain = (conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
+                     and conv.padding in ((0, 0), "valid"))
+            if not plain:
+                raise ValueError(f"{name}={conv} is not allowed; allowed: stride 1, no padding, no dilation, "
+                                 f"groups 1")
+        if second.in_channels != first.out_channels:
+            raise ValueError(f"second.in_channels={second.in_channels} must equal first.out_channels="
+                             f"{first.out_channels}")
+        self.first, self.second = first, second
+
+    def kernel(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Return the composed kernel (out, in, kh1 + kh2 - 1, kw1 + kw2 - 1) and bias (out,) or None (no autograd)."""
+        with torch.no_grad():
+            kernel = _compose(self.first.weight, self.second.weight)
+            bias = _bias(self.first.bias, self.second.weight, self.second.bias)
+        return kernel.view(kernel.shape[0], -1, *_size(self.first, self.second)), bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102 - nn.Module.forward
+        sh, sw = _size(self.first, self.second)
+        i = self.first.in_channels
+        if x.dim() != 4 or x.shape[1] != i or x.shape[2] < sh or x.shape[3] < sw:
+            raise ValueError(f"x must be (batch, {i}, height >= {sh}, width >= {sw}), got {tuple(x.shape)}")
+        if not torch.is_grad_enabled():  # a measurement or evaluation: one convolution, ~1.5x faster here
+            kernel, bias = self.kernel()
+            # channels-last, as the training path's output: a max-pool of a tiny map then runs ~10x faster
+            return nn.functional.conv2d(x, kernel, bias).contiguous(memory_format=torch.channels_last)
+        n, oh, ow = x.shape[0], x.shape[2] - sh + 1, x.shape[3] - sw + 1
+        windows = x.unfold(2, sh, 1).unfold(3, sw, 1).permute(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, i * sh * sw)
+        y = _Pair.apply(windows, self.first.weight, self.first.bias, self.second.weight, self.second.bias)
+        return y.view(n, oh, ow, -1).permute(0, 3, 1, 2)
+
+
+def _size(first: nn.Conv2d, second: nn.Conv2d) -> tuple[int, int]:
+    """Return the composed kernel's (height, width)."""
+    return (first.kernel_size[0] + second.kernel_size[0] - 1, first.kernel_size[1] + second.kernel_size[1] - 1)
+
+
+def _taps(t: torch.Tensor, kh1: int, kw1: int) -> torch.Tensor:
+    """View t (c, kh2, kw2, i, sh, sw) as (c, kh2, kw2, i, kh1, kw1): [c, a, b, j, u, v] is t[c, a, b, j, a + u, b + v]."""
+    s = t.stride()
+    return t.as_strided((*t.shape[:4], kh1, kw1), (s[0], s[1] + s[4], s[2] + s[5], s[3], s[4], s[5]),
+                        t.storage_offset())
+
+
+def _compose(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    """Return the kernel of conv(w2) after conv(w1) as (o, i * sh * sw).
+
+    kernel[o, j, a + u, b + v] sums w2[o, c, a, b] * w1[c, j, u, v] over c and every (a, b), (u, v)
+    landing there: w1 is copied to every tap (a, b) of w2 (a strided view of a zero tensor), then one
+    matrix product sums over c and the taps.
+    """
+    c, i, kh1, kw1 = w1.shape
+    o, _, kh2, kw2 = w2.shape
+    spread = w1.new_zeros(c, kh2, kw2, i, kh1 + kh2 - 1, kw1 + kw2 - 1)
+    _taps(spread, kh1, kw1).copy_(w1[:, None, None])
+    return w2.reshape(o, c * kh2 * kw2) @ spread.reshape(c * kh2 * kw2, -1)
+
+
+def _bias(b1: torch.Tensor | None, w2: torch.Tensor, b2: torch.Tensor | None) -> torch.Tensor | None:
+    """Return the composed bias: b2 plus b1 pushed through w2 (None when neither layer has a bias)."""
+    through = w2.sum((2, 3)) @ b1 if b1 is not None else None
+    return b2 if through is None else through if b2 is None else b2 + through
+
+
+class _Pair(torch.autograd.Function):
+    """y = windows @ kernel.T + bias for the composed kernel and bias: one autograd node for both layers.
+
+    The backward reads the kernel's gradient at every tap (a strided view) and needs two matrix products a
+    quarter the size of the forward's, instead of autograd's route back through the zero-padded copies
+    and a dozen small nodes (this saves ~0.3 ms per training step of the adam-epsilon case).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, windows: torch.Tensor, w1: torch.Tensor, b1: torch.Tensor | None, w2: torch.Tensor,
+                b2: torch.Tensor | None) -> torch.Tensor:  # noqa: D102
+        kernel, bias = _compose(w1, w2), _bias(b1, w2, b2)
+        ctx.save_for_backward(windows, w1, b1, w2)
+        ctx.has_b2 = b2 is not None
+        return torch.addmm(bias, windows, kernel.t()) if bias is not None else windows @ kernel.t()
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor, torch.Tensor | None, torch.Tensor,
+                                                       torch.Tensor | None]:  # noqa: D102
+        windows, w1, b1, w2 = ctx.saved_tensors
+        c, i, kh1, kw1 = w1.shape
+        o, _, kh2, kw2 = w2.shape
+        g = (grad.t() @ windows).view(o, i, kh1 + kh2 - 1, kw1 + kw2 - 1)  # the composed kernel's gradient
+        s = g.stride()  # at[o, a, b, j, u, v] = g[o, j, a + u, b + v]
+        at = g.as_strided((o, kh2, kw2, i, kh1, kw1), (s[0], s[2], s[3], s[1], s[2], s[3]), g.storage_offset())
+        at = at.reshape(o * kh2 * kw2, i * kh1 * kw1)
+        grad_w2 = (at @ w1.reshape(c, -1).t()).view(o, kh2, kw2, c).permute(0, 3, 1, 2)
+        grad_w1 = (w2.permute(1, 0, 2, 3).reshape(c, o * kh2 * kw2) @ at).view(c, i, kh1, kw1)
+        grad_b1 = None
+        if b1 is not None or ctx.has_b2:
+            grad_bias = grad.sum(0)
+            if b1 is not None:  # bias = b2 + w2.sum((2, 3)) @ b1
+                grad_b1 = w2.sum((2, 3)).t() @ grad_bias
+                grad_w2 = grad_w2 + torch.outer(grad_bias, b1)[:, :, None, None]
+        return (None, grad_w1, grad_b1, grad_w2.contiguous(), grad_bias if ctx.has_b2 else None)

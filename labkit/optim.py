@@ -60,6 +60,17 @@ class KerasAdam(torch.optim.Optimizer):
                 state["step"] += 1
             states = [self.state[p] for p in params]
             m, v = [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]
+            steps = {s["step"] for s in states}
+            if _fusable(params, grads) and len(steps) == 1:
+                # one fused kernel for all the group's tensors (~2x faster on a CPU). It adds eps to the
+                # bias-corrected root, so eps / sqrt(1 - beta2**t) there is Keras's eps on the uncorrected one:
+                # (sqrt(v) / c2 + eps / c2) = (sqrt(v) + eps) / c2 with c2 = sqrt(1 - beta2**t).
+                t = steps.pop()
+                step = torch.tensor(float(t), device=params[0].device)
+                torch._fused_adam_(params, grads, m, v, [], [step] * len(params), lr=group["lr"], beta1=beta1,
+                                   beta2=beta2, weight_decay=0.0,  # already in grads
+                                   eps=group["eps"] / math.sqrt(1 - beta2**t), amsgrad=False, maximize=False)
+                continue
             # one fused call per operation over all the group's tensors: a few small ops instead of 7 per tensor
             torch._foreach_mul_(m, beta1)
             torch._foreach_add_(m, grads, alpha=1 - beta1)
@@ -70,6 +81,15 @@ class KerasAdam(torch.optim.Optimizer):
             rates = [-group["lr"] * math.sqrt(1 - beta2 ** s["step"]) / (1 - beta1 ** s["step"]) for s in states]
             torch._foreach_addcdiv_(params, m, denom, rates)
         return loss
+
+
+def _fusable(params: list[torch.Tensor], grads: list[torch.Tensor]) -> bool:
+    """Whether torch's fused Adam kernel takes these tensors: float32/64 on one CPU or CUDA device, grads alike."""
+    if not hasattr(torch, "_fused_adam_"):
+        return False
+    device, dtype = params[0].device, params[0].dtype
+    return (device.type in ("cpu", "cuda") and dtype in (torch.float32, torch.float64)
+            and all(t.device == device and t.dtype == dtype and not t.is_sparse for t in [*params, *grads]))
 
 
 def effective_step(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:

@@ -17,6 +17,7 @@ import threading
 from typing import Iterator
 
 import torch
+import torch.utils.deterministic
 
 CPU_THREADS = 1  # torch intra-op threads of every CPU run: the same History on any machine
 _RUN_LOCK = threading.RLock()  # re-entrant: a sweep holds it and calls Case.run, which takes it again
@@ -54,7 +55,10 @@ def deterministic(device: torch.device) -> Iterator[None]:
     so an op without a deterministic CUDA kernel warns instead of stopping a learner's run (no case uses
     one: tests/test_cuda_determinism.py records every op each case runs). CUDA also gets deterministic cuDNN
     convolutions without benchmarking and the cuBLAS workspace setting that PyTorch's reproducibility
-    notes ask for (read when PyTorch first sets up cuBLAS in the process).
+    notes ask for (read when PyTorch first sets up cuBLAS in the process). Deterministic mode's NaN fill of
+    every new uninitialised tensor (``torch.utils.deterministic.fill_uninitialized_memory``, a guard against
+    code that reads memory it never wrote) is turned off for the block: no labkit op reads such memory (each
+    case's same-seed test would catch it), and the fill cost 5-10 % of a small model's training step.
     """
     if not isinstance(device, torch.device):
         raise TypeError(f"device must be a torch.device, got {type(device).__name__}")
@@ -69,10 +73,13 @@ def deterministic(device: torch.device) -> Iterator[None]:
     if device.type == "cpu" and before[4] != CPU_THREADS:
         torch.set_num_threads(CPU_THREADS)
     torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    torch.utils.deterministic.fill_uninitialized_memory = False
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.utils.deterministic.fill_uninitialized_memory = fill
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
         if torch.get_num_threads() != before[4]:
             torch.set_num_threads(before[4])

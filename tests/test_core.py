@@ -258,3 +258,18 @@ def test_a_cpu_run_uses_the_same_thread_count_on_any_machine():
         torch.set_num_threads(before)
     assert seen == [runlock.CPU_THREADS] * 2
     assert on_two.step_loss == on_one.step_loss and on_two.val_loss == on_one.val_loss
+
+
+def test_a_run_skips_the_nan_fill_of_new_tensors_and_puts_the_callers_setting_back():
+    """The fill only guards reads of unwritten memory (each case's same-seed test would catch such a read)."""
+    import torch.utils.deterministic as det
+
+    case = cases.get("adam-epsilon")
+    seen, before = [], det.fill_uninitialized_memory
+    try:
+        det.fill_uninitialized_memory = True
+        quick = case.run(seed=0, device="cpu", epochs=2, on_epoch=lambda h: seen.append(det.fill_uninitialized_memory))
+        assert det.fill_uninitialized_memory is True
+    finally:
+        det.fill_uninitialized_memory = before
+    assert seen == [False, False] and quick.num_epochs == 2
