@@ -131,20 +131,11 @@ def test_smaller_steps_fix_it_and_the_loss_from_logits_recovers(seed):
     assert ce.extra["stuck_wrong"][-1] < 0.2 and ce.train_metric[-1] > 0.8
 
 
-@pytest.mark.parametrize("eps", [1e-8, 1e-4])
-def test_raising_eps_as_far_as_1e_4_still_blows_up(eps):
+@pytest.mark.parametrize("eps", [1e-8, 1e-4, 1e-3])
+def test_raising_eps_as_far_as_1e_3_still_blows_up(eps):
     case = cases.get("adam-epsilon")
-    assert case.shows_symptom(case.run(seed=SEEDS[0], device="cpu", eps=eps))
-
-
-def test_eps_1e_3_blows_up_on_nine_of_the_seeds_0_to_9():
-    """Lesson 04 says so: eps 1e-3 (the answer's smaller value) is at the edge, all seeds but 3 blow up."""
-    case = cases.get("adam-epsilon")
-    blew = []
-    for seed in range(10):
-        loss = case.run(seed=seed, device="cpu", eps=1e-3).train_loss
-        blew.append(jump_epoch(loss) is not None and min(loss[-10:]) > 2.0)  # the lesson's "blew"
-    assert [seed for seed, b in enumerate(blew) if not b] == [3]
+    loss = case.run(seed=SEEDS[0], device="cpu", eps=eps).train_loss
+    assert jump_epoch(loss) is not None and min(loss[-10:]) > 2.0  # lesson 04's "falls, jumps, stays up"
 
 
 def test_same_knobs_and_seed_give_the_same_history():
