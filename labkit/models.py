@@ -134,8 +134,9 @@ class LinearConvs(nn.Module):
     the parameters an optimizer trains, and autograd gives each the gradient it gets in the two-layer
     form (the same function of the same weights; only float rounding differs, ~1e-6 relative). It
     computes the output through the composed kernel, which takes fewer multiply-adds when the
-    output is small: for the adam-epsilon case (16x16 images, two 8x8 kernels, 2x2 output) a training
-    step costs ~0.6 ms instead of ~0.9 ms on one CPU thread, and a forward pass of 1024 images ~4x less.
+    output is small: for the adam-epsilon case (16x16 images, two 8x8 kernels, 2x2 output) the pair's
+    forward and backward on a batch of 64 take ~0.56 ms instead of ~0.94 ms on one CPU thread, and a
+    forward pass of 1024 images without gradients ~4x less (benchmarks/RESULTS.md).
 
     Both layers must be plain ``nn.Conv2d``: stride 1, no padding, no dilation, one group, and
     ``second.in_channels == first.out_channels``.
