@@ -179,3 +179,14 @@ def test_keras_adam_fused_kernel_and_the_per_tensor_ops_agree(weight_decay, monk
         finals.append([p.detach() for p in params])
     for a, b in zip(*finals):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_keras_adam_uses_the_fused_kernel_only_where_torch_has_it(monkeypatch):
+    import labkit.optim as optim
+
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    grads = [torch.ones(3)]
+    assert optim._fusable(params, grads)  # this torch (2.4+) runs it on the CPU
+    monkeypatch.setattr(optim, "_TORCH", (2, 3))
+    assert not optim._fusable(params, grads)  # before 2.4 only on CUDA: the per-tensor ops then
+    assert not optim._fusable([torch.nn.Parameter(torch.zeros(3, dtype=torch.float16))], [torch.ones(3)])
