@@ -57,8 +57,10 @@ class Knobs:
     optimizer: str = knob("keras-adam", Choice(("keras-adam", "adam", "sgd", "momentum")),
                           "keras-adam: eps added to the uncorrected sqrt(v), as Keras; adam: PyTorch's form",
                           train=True)
-    batch_size: int = knob(64, IntRange(0, IMAGES, zero="full batch"), "images per step (0: all 768; the asker used 256)", train=True)
-    epochs: int = knob(100, IntRange(1, 5000), "passes over the 768 images (12 steps each at batch 64)", train=True)
+    batch_size: int = knob(64, IntRange(0, IMAGES, zero="full batch"),
+                           f"images per step (0: all {IMAGES}; the asker used 256)", train=True)
+    epochs: int = knob(100, IntRange(1, 5000), f"passes over the {IMAGES} images ({IMAGES // 64} steps each at batch 64)",
+                       train=True)
     schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule",
                          train=True)
 
