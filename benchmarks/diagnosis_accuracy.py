@@ -17,10 +17,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 from labkit import cases, diagnose  # noqa: E402
-from labkit.diagnosis.finding import CODE_OF_CASE  # noqa: E402
-
-# The code that must come first on each case's failing run lives in labkit.diagnosis.finding.CODE_OF_CASE.
-EXPECTED = CODE_OF_CASE
+# The code that must come first on each case's failing run: the case's own ``code``.
+EXPECTED = {name: cases.get(name).code for name in cases.names()}
 
 
 def main(seeds: int) -> None:
@@ -34,7 +32,7 @@ def main(seeds: int) -> None:
         hits = clean = 0
         for seed in range(seeds):
             fail = [f.code for f in diagnose(case.run(seed=seed, device="cpu"))]
-            fixed = [f.code for f in diagnose(case.run(seed=seed, device="cpu", **case.fix(fix_name)))]
+            fixed = [f.code for f in diagnose(case.run(seed=seed, device="cpu", **case.overrides(fix_name)))]
             ok = bool(fail) and fail[0] == EXPECTED[name]
             hits, clean = hits + ok, clean + (not fixed)
             mark = "ok " if ok else "MISS"

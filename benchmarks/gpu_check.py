@@ -33,7 +33,7 @@ def main() -> None:
     for case_name in cases.names():
         case = cases.get(case_name)
         main_fix = next(iter(case.fixes))
-        for label, knobs in [("failing", {}), (f"fix: {main_fix}", case.fix(main_fix))]:
+        for label, knobs in [("failing", {}), (f"fix: {main_fix}", case.overrides(main_fix))]:
             shown, times = 0, []
             for seed in range(args.seeds):
                 start = time.perf_counter()

@@ -3,7 +3,7 @@
 from . import cases, plots
 from .device import pick_device, seed_everything
 from .history import History
-from .diagnosis import check_code, diagnose
+from .diagnosis import check_code, diagnose, verdict
 
 __version__ = "0.1.0"
 
@@ -21,4 +21,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 
-__all__ = ["History", "cases", "Panel", "check_code", "diagnose", "exercise", "explore", "plots", "pick_device", "seed_everything", "__version__"]
+__all__ = ["History", "cases", "Panel", "check_code", "diagnose", "verdict", "exercise", "explore", "plots", "pick_device", "seed_everything", "__version__"]

@@ -93,16 +93,16 @@ class Move:
     """One control move: ``label`` says it in words, ``knobs`` are all the knobs after it."""
 
     label: str
-    knob: str  # the knob moved ("" for a fix button)
+    knob: str  # the knob moved ("" for a fix or try button)
     knobs: dict[str, Any]
-    level: int  # 0: a fix button; 1: one position or any option; 2: two positions
+    level: int  # 0: a fix or try button; 1: one position or any option; 2: two positions
 
 
 def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Move]:
     """Return every control move from ``base`` in the order a learner is likely to make them.
 
-    Order: the knobs in ``first`` (the one just moved), the fix buttons (each applies its overrides
-    to the failing defaults), then one position or option of every knob (``FIRST`` knobs before the
+    Order: the knobs in ``first`` (the one just moved), the fix and try buttons (each applies its
+    overrides to the failing defaults), then one position or option of every knob (``FIRST`` knobs before the
     others, in the case's declared order), then two positions. No move repeats ``base`` or another.
     """
     specs = case.knob_specs()
@@ -127,8 +127,9 @@ def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Mo
 
     for name in touched:
         knob_moves(name, (1, 2))
-    for fix, overrides in case.fixes.items():
-        add(Move(f"fix: {fix}", "", defaults | dict(overrides), 0))
+    for word, buttons in (("fix", case.fixes), ("try", case.tries)):
+        for button, overrides in buttons.items():
+            add(Move(f"{word}: {button}", "", defaults | dict(overrides), 0))
     for level in (1, 2):
         for name in order:
             knob_moves(name, (level,))

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from . import cases, plots
 from .cases.base import Case
 from .controls import STYLE, control, read, show
+from .diagnosis import verdict
 from .history import History
 from .runner import Event, Runner
 
@@ -121,14 +122,16 @@ class Panel:
         self._request()
 
     def apply_fix(self, name: str) -> None:
-        """Show fix ``name``: the failing defaults with the fix's overrides; the status says what changed."""
-        overrides = self.case.fix(name)
+        """Show fix or try ``name``: the failing defaults with its overrides; the status says what changed and the
+        verdict says what the run shows (a try's run is not called fixed unless the case's criteria say so)."""
+        overrides = self.case.overrides(name)
         before = self.knobs
         target = self._defaults | overrides
         self.case.knobs(**target)  # a bad fix is reported before anything moves
         changed = [self._change(n, before[n], v) for n, v in overrides.items() if before[n] != v]
         restored = [self._change(n, before[n], v) for n, v in target.items() if n not in overrides and before[n] != v]
-        action = f"fix “{html.escape(name)}”: " + ("; ".join(changed) or "its knobs were already set")
+        kind = "fix" if name in self.case.fixes else "try"
+        action = f"{kind} “{html.escape(name)}”: " + ("; ".join(changed) or "its knobs were already set")
         if restored:
             action += " · put back to the failing defaults: " + "; ".join(restored)
         self._set(target, action)
@@ -166,13 +169,10 @@ class Panel:
                          for n, (spec, help_text) in self._specs.items()}
         for w in self.controls.values():
             w.observe(self._on_change, names="value")
-        self.fix_buttons = {}
-        for name, overrides in self.case.fixes.items():
-            what = "; ".join(f"{self._labels[n]} {self._value_words(n, v)}" for n, v in overrides.items())
-            button = widgets.Button(description=f"fix: {name}", layout={"width": "auto"},
-                                    tooltip=f"sets {what}; every other knob back to the failing defaults")
-            button.on_click(lambda _b, n=name: self._guarded(self.apply_fix, n))
-            self.fix_buttons[name] = button
+        self.fix_buttons = {}  # fixes ("fix: ...") and the thread's suggestions that do not fix it here ("try: ...")
+        for kind, buttons in (("fix", self.case.fixes), ("try", self.case.tries)):
+            for name, overrides in buttons.items():
+                self.fix_buttons[name] = self._fix_button(kind, name, overrides)
         self.reset_button = widgets.Button(description="reset to the failing defaults", button_style="warning",
                                            layout={"width": "auto"}, tooltip="every knob back to the failing defaults")
         self.reset_button.on_click(lambda _b: self._guarded(self.reset))
@@ -190,6 +190,14 @@ class Panel:
                                                           "align_items": "flex-start", "max_width": "100%"})
         self.widget = widgets.VBox([title, body, buttons, self.status, self.error],
                                    layout={"max_width": "100%", "overflow": "hidden"})
+
+    def _fix_button(self, kind: str, name: str, overrides: dict[str, Any]) -> widgets.Button:
+        what = "; ".join(f"{self._labels[n]} {self._value_words(n, v)}" for n, v in overrides.items())
+        note = "" if kind == "fix" else " (a suggestion that does not fix it in our runs)"
+        button = widgets.Button(description=f"{kind}: {name}", layout={"width": "auto"},
+                                tooltip=f"sets {what}; every other knob back to the failing defaults{note}")
+        button.on_click(lambda _b: self._guarded(self.apply_fix, name))
+        return button
 
     def _make_plot(self) -> tuple[Figure, widgets.DOMWidget]:
         figure = _figure()
@@ -275,16 +283,19 @@ class Panel:
                 plots.plot_curve(run, second, second_ax, alpha=alpha, labels=[name], legend=False,
                                  ylabel=self.view.second_title)
                 second_ax.set_ylabel("")  # the plot's title names it
-        for ax in (loss_ax, second_ax):
-            ax.relim()
+        for ax in (loss_ax, second_ax):  # the axes fit the run now shown; the faded run before it may run off them
+            ghosts = [line for line in ax.lines if line.get_alpha() == GHOST_ALPHA]
+            for line in ghosts:
+                line.set_visible(False)
+            ax.relim(visible_only=True)
             ax.autoscale_view()
+            for line in ghosts:
+                line.set_visible(True)
         loss_ax.set_title("loss", fontsize="medium")
         second_name = history.metric_name if second == "metric" else (self.view.second_title or second)
         second_ax.set_title(second_name + (" · training…" if live else ""), fontsize="medium")
-        checks = self.case.symptom_checks(history) if not live and (history.train_loss or history.step_loss) else {}
-        verdict = ("" if not checks else "The failure is there: " if all(checks.values()) else "The failure is gone: ")
-        verdict += "; ".join(f"{name} ({'yes' if ok else 'no'})" for name, ok in checks.items())
-        self.alt = (verdict + ". " if verdict else "") + plots.describe_figure(fig)
+        judged = str(verdict(history, criteria=self.case.criteria())) if not live and (history.train_loss or history.step_loss) else ""
+        self.alt = (judged[:1].upper() + judged[1:] + ". " if judged else "") + plots.describe_figure(fig)
         if self.backend == "ipympl":
             fig.canvas.draw_idle()
         else:
@@ -310,20 +321,12 @@ class Panel:
             f"{self._labels[n]} {self._value_words(n, knobs[n])}" for n in changed)
 
     def _summary(self, history: History, note: str) -> str:
-        checks = self.case.symptom_checks(history)
-        held = [html.escape(n) for n, ok in checks.items() if ok]
-        gone = [html.escape(n) for n, ok in checks.items() if not ok]
-        if not gone:  # a check alone (e.g. "loss falls") is no failure: all must hold
-            verdict = f"<b style='color:#b00'>the failure is there</b>: {'; '.join(held)}"
-        else:
-            verdict = f"<b style='color:#070'>the failure is gone</b> · symptom gone, no longer true: {'; '.join(gone)}"
-            if held:
-                verdict += f" · still true: {'; '.join(held)}"
+        judged = verdict(history, criteria=self.case.criteria()).html()  # the one judge: the lessons and diagnose say the same of this run
         diverged = (f" · <b style='color:#b00'>diverged to NaN/inf at step {history.diverged_step}</b>"
                     if history.diverged else "")
         how = NOTES.get(note, note)
         return (f"Run {self._describe({n: history.knobs.get(n, v) for n, v in self._defaults.items()})} "
-                f"({how}): {verdict}{diverged}")
+                f"({how}): {judged}{diverged}")
 
     def _with_action(self, text: str) -> str:
         return f"{self._action}<br>{text}" if self._action else text

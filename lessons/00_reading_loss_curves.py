@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -223,13 +223,18 @@ assert not math.isfinite(blown.step_loss[-1])                # the last recorded
 assert finite[-1] > 1e30 * finite[0] and growth > 2          # after climbing by orders of magnitude
 assert blown.val_loss == [] or not math.isfinite(blown.val_loss[0])  # before any finite validation
 assert not calm.diverged and calm.train_loss[-1] < 0.6 * calm.train_loss[0]  # lr=0.01 learns
+early = labkit.diagnose({"loss": finite[:10]})  # the first 10 steps, as if the log ended before the overflow
+print("diagnose, first 10 steps of lr=0.3:", [f.code for f in early], "-", early[0].title)
+assert [f.code for f in early] == ["rising-loss"]  # caught while the numbers are still finite
 
 # %% [markdown]
 # On the log axis (equal distances up are equal factors) the run at `lr=0.01` is the line that
 # falls and levels off near the bottom; the run at `lr=0.3` climbs along a straight line (a
 # constant factor per step) by more than 30 powers of ten before the X, and never gets a finite
 # validation loss (so no dashed line). On a linear axis the climb would squash the healthy run
-# flat against zero. Why a constant factor: for a squared error, each step multiplies the distance to the minimum by about
+# flat against zero. Caught before the overflow, while every number is still finite, the same
+# climb is what `labkit.diagnose` calls `rising-loss` (the last line printed above): a training loss
+# that goes up from its first value on. Why a constant factor: for a squared error, each step multiplies the distance to the minimum by about
 # `1 - lr x curvature`; once `lr` is more than twice `1 / curvature`, that factor is bigger than 1
 # in size and the distance grows geometrically.
 

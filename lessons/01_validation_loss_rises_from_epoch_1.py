@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -175,7 +175,8 @@ q.verdict(q.options[0] if no_signal_falls else q.options[1],
 
 # %%
 assert ratio(fixed, fixed.val_loss[-1]) < 0.5 and fixed.val_metric[-1] > 0.75   # world "level": fixed
-assert not case.shows_symptom(fixed)
+print("global normalization, world 'level':", labkit.verdict(fixed))               # the panel's judge, in words
+assert labkit.verdict(fixed).state == "healthy"
 for h in (flat, flat_global):                                                      # world "no-signal": not
     assert ratio(h, min(h.val_loss)) > 0.95 and h.val_loss[-1] > h.val_loss[0]
     assert 0.35 < h.val_metric[-1] < 0.65
@@ -344,6 +345,8 @@ assert leaky.val_loss[-1] < 0.6 * leaky.val_loss[0]            # looks healthy..
 assert ratio(leaky, leaky.val_loss[-1]) < 0.5                  # well below the mean's line
 assert min(leaky.val_loss) < 0.6 * min(failing.val_loss)      # ...far better than the honest split
 assert leaky.val_metric[-1] > failing.val_metric[-1] + 0.2   # with the same erased inputs
+print("shuffled split:", labkit.verdict(leaky))              # not healthy: validated on leaked windows
+assert labkit.verdict(leaky).state == "another failure"
 
 # %% [markdown]
 # With the shuffled split (orange) the validation loss falls well below the mean's line (the lines

@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -92,7 +92,8 @@ print(f"epoch training loss from epoch 2: {min(failing.train_loss[1:]):.2f} to {
 print(f"validation loss: {failing.val_loss[-1]:.4f}, range over epochs {len(failing.val_loss) // 3 + 1}-"
       f"{failing.num_epochs}: {max(late_val) - min(late_val):.1e}")
 print(f"test accuracy on 400 new images: {failing.final['test_accuracy']:.3f}")
-assert case.shows_symptom(failing)
+print("verdict:", labkit.verdict(failing))
+assert labkit.verdict(failing).state == "the asker's failure"
 assert spread > 0.2 and reversals >= 8                   # swings up and down, by a fifth of its level or more
 assert max(late_val) - min(late_val) < 1e-6              # validation: a flat line
 assert failing.final["test_accuracy"] < 0.6              # no better than a coin on new images
@@ -162,7 +163,7 @@ q = labkit.exercise.predict(
 q
 
 # %%
-no_dropout = case.run(seed=SEED, **case.fix("no dropout"))
+no_dropout = case.run(seed=SEED, **case.overrides("no dropout"))
 asker_rates = case.run(seed=SEED, dense_dropout=0.5)   # Keras's CIFAR-10 example: 0.25, 0.25, 0.5
 flat_range = max(no_dropout.train_loss[10:]) - min(no_dropout.train_loss[10:])
 if no_dropout.val_loss[-1] < 0.5 * failing.val_loss[-1]:
@@ -282,8 +283,8 @@ SUGGESTIONS = {
     "random resized crop, lr 1e-3": dict(crop=True, lr=1e-3),
     "1000 training images, lr 1e-3": dict(n_train=1000, epochs=3, lr=1e-3),
     "autoencoder encoder + head": dict(model="autoencoder", lr=1e-2, dense_dropout=0.0, batch_size=8),
-    "small model": case.fix("small model"),
-    "pretrained backbone": case.fix("pretrained backbone"),
+    "small model": case.overrides("small model"),
+    "pretrained backbone": case.overrides("pretrained backbone"),
 }
 runs = {name: case.run(seed=SEED, **knobs) for name, knobs in SUGGESTIONS.items()}
 print(f"{'suggestion':34s} {'frozen':>6s} {'train acc':>9s} {'test acc':>8s}")
@@ -324,8 +325,8 @@ fig = plots.compare([failing, pretrained], ["big model from scratch", "pretraine
 plots.show(fig, "With the pretrained backbone both losses fall to under half their first value, while the big model "
                 "from scratch keeps its zig-zagging training loss over a flat validation loss.")
 print(f"pretrained backbone: test accuracy {pretrained.final['test_accuracy']:.3f}, test loss "
-      f"{pretrained.final['test_loss']:.3f}; symptom: {case.shows_symptom(pretrained)}")
-assert not case.shows_symptom(pretrained) and pretrained.final["test_loss"] < 0.5
+      f"{pretrained.final['test_loss']:.3f}; verdict: {labkit.verdict(pretrained)}")
+assert labkit.verdict(pretrained).state == "healthy" and pretrained.final["test_loss"] < 0.5
 assert pretrained.train_loss[-1] < 0.5 * pretrained.train_loss[0] and pretrained.val_loss[-1] < 0.5 * pretrained.val_loss[0]
 
 # %% [markdown]

@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -103,7 +103,7 @@ level = plateau(loss)
 print(f"loss: epoch 1 {loss[0]:.2f}, lowest {loss[low]:.3f} at epoch {low + 1}, above {2.0:g} from epoch "
       f"{jump + 1}, last 10 epochs {min(loss[-10:]):.2f}-{max(loss[-10:]):.2f}; "
       f"accuracy at the lowest loss {failing.train_metric[low]:.2f}, at the end {failing.train_metric[-1]:.2f}")
-actual = ("it shoots up and stays up on a flat plateau" if case.shows_symptom(failing)
+actual = ("it shoots up and stays up on a flat plateau" if labkit.verdict(failing).state == "the asker's failure"
           else "it keeps falling, slowly")
 q.verdict(actual, f"Lowest loss {loss[low]:.3f} at epoch {low + 1}, then above 2 from epoch {jump + 1}, "
                   f"and {loss[-1]:.2f} at the end; no NaN.")
@@ -258,16 +258,17 @@ variants = {
     "logcosh (the asker)": {"loss": "logcosh"},
     "SGD, lr 0.045 (the asker)": {"optimizer": "sgd"},
     "SGD, lr 1 (the asker)": {"optimizer": "sgd", "lr": 1.0, "epochs": 30},  # it is over within a few epochs
-    "cross-entropy from the logits": case.fix("loss from the logits (spikes, no plateau)"),
-    "Adam lr 0.01": case.fix("smaller learning rate"),
+    "cross-entropy from the logits": case.overrides("loss from the logits (spikes remain)"),
+    "Adam lr 0.01": case.overrides("smaller learning rate"),
 }
 runs = {name: (failing if not knobs else case.run(seed=SEED, **knobs)) for name, knobs in variants.items()}
 # blew up: the loss jumps after falling and its last 10 epochs all stay above 2 (flat or not)
 blew = {name: jump_epoch(h.train_loss) is not None and min(h.train_loss[-10:]) > 2.0 for name, h in runs.items()}
+verdicts = {name: labkit.verdict(h) for name, h in runs.items()}  # the one judge the panel and diagnose use
 print(f"{'variant':34s} {'lowest loss':>11s} {'last loss':>9s} {'last acc':>8s}  verdict")
 for name, h in runs.items():
     print(f"{name:34s} {min(h.train_loss):11.3f} {h.train_loss[-1]:9.2f} {h.train_metric[-1]:8.2f}  "
-          f"{'falls, jumps, stays up' if blew[name] else 'stuck at a coin toss' if h.train_metric[-1] < 0.7 else 'trains'}")
+          f"{verdicts[name].headline}")
 
 # %%
 fig, ax = plt.subplots(figsize=(11, 4.2))
@@ -293,6 +294,8 @@ small_eps = ["eps 1e-8 (TensorFlow's default)", "eps 1e-7 (Keras's default)", "e
 assert all(blew[name] for name in small_eps)  # the asker's "changing epsilon: still blows up"
 for name in ("eps 1e-2 (the answer)", "Adam lr 0.01"):
     assert not blew[name] and jump_epoch(runs[name].train_loss) is None and runs[name].train_metric[-1] > 0.95, name
+    assert verdicts[name].state == "healthy", name
+assert all(verdicts[name].state == "the asker's failure" for name in small_eps)
 big_eps = runs["eps 1e-2 (the answer)"]
 cut = [a / b for a, b in zip(e["step_median"][:jump], big_eps.extra["step_median"])]
 print(f"eps 1e-2 makes Adam's median effective step {min(cut):.1f}-{max(cut):.0f}x smaller than eps 1e-7 "
@@ -308,7 +311,7 @@ cosh, sgd, sgd_big = runs["logcosh (the asker)"], runs["SGD, lr 0.045 (the asker
 print(f"logcosh: accuracy {cosh.train_metric[-1]:.2f} at the end, {cosh.extra['stuck_wrong'][-1]:.0%} of the images stuck wrong")
 print(f"SGD lr 0.045: no jump, accuracy {sgd.train_metric[-1]:.2f} at the end; "
       f"SGD lr 1: best accuracy {max(sgd_big.train_metric):.2f}, loss {sgd_big.train_loss[0]:.2f} in epoch 1")
-assert cosh.train_metric[-1] < 0.7 and cosh.extra["stuck_wrong"][-1] > 0.3
+assert cosh.train_metric[-1] < 0.7 and cosh.extra["stuck_wrong"][-1] > 0.3 and verdicts["logcosh (the asker)"].state != "healthy"
 assert jump_epoch(sgd.train_loss) is None and sgd.train_metric[-1] > 0.9 and max(sgd_big.train_metric) < 0.7
 
 # %% [markdown]
@@ -346,7 +349,7 @@ assert jump_epoch(sgd.train_loss) is None and sgd.train_metric[-1] > 0.9 and max
 # | asker | has since greatly improved the model and not seen it again | **not covered:** the thread does not say what changed |
 # | answer | Adam is known to "explode" in long training | **run:** the run's length is not what matters: Adam at lr 0.01 runs just as long without a jump; how far one step throws an image does |
 # | answer | over a long run v becomes very small, m outgrows it, `m / (sqrt(v) + eps)` explodes | **run, disagrees:** measured, median sqrt(v) grows before the jump and the effective step stays within 3x of its start (the third plot) |
-# | answer | raise eps (default 1e-8) to 1e-3 or 1e-2 | **run, in part:** 1e-3 still blows up; 1e-2 prevents it by cutting Adam's step at least in half, as a smaller learning rate does; Keras's own default is 1e-7 |
+# | answer | raise eps (default 1e-8) to 1e-3 or 1e-2 | **run, in part:** 1e-3 still blows up; 1e-2 prevents it here by cutting Adam's step at least in half, as a smaller learning rate does, but not on every seed (the loss still jumped late on 2 of seeds 0-29); Keras's own default is 1e-7 |
 #
 # Lesson 02's frozen model is caught by the same clip: its saturated wrong outputs get exactly zero
 # gradient from the same Keras `binary_crossentropy`.
@@ -355,7 +358,13 @@ assert jump_epoch(sgd.train_loss) is None and sgd.train_metric[-1] > 0.9 and max
 # ## Explore
 #
 # Move the Adam epsilon and learning-rate sliders, switch the loss or the optimizer, and watch the
-# loss on the left and, on the right, the share of images stuck wrong (zero gradient).
+# loss on the left and, on the right, the share of images stuck wrong (zero gradient). The status
+# line under the plot gives the verdict of `labkit.verdict`, the same judge as the table above: a
+# run is called healthy only when its training accuracy ends at 0.9 or more, at most 1 % of the
+# images end stuck wrong, and no diagnosis rule fires. The "fix:" button is the smaller learning
+# rate; eps 1e-2 is a "try:" button: on this seed it prevents the jump, but over seeds 0-29 the
+# loss still jumped late on two (15 and 20; the table in `benchmarks/RESULTS.md`), so we do not
+# call it a fix. The logits and logcosh buttons are tries too: spikes remain, or images stay stuck.
 
 # %%
 panel = labkit.explore("adam-epsilon", seed=SEED, runs=list(runs.values()))

@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -85,7 +85,8 @@ plots.show(fig, f"On the log axis the training loss (solid) falls to {best_befor
 assert jump is not None and jump >= 60                               # a late jump...
 assert failing.train_loss[jump] > 10 * best_before                   # ...by more than an order of magnitude
 assert fit_at < jump and min(failing.train_metric[jump:]) < 0.95     # the training set was fit, then lost
-assert case.shows_symptom(failing)
+print("verdict:", labkit.verdict(failing))
+assert labkit.verdict(failing).state == "the asker's failure"
 
 # %% [markdown]
 # The loss axis is **logarithmic** (each gridline is 10× the one below): the fall from 0.7 to about
@@ -270,9 +271,9 @@ assert adam.train_loss[-1] > 3 * best_before   # no jump, but it has fit the tra
 # (3 % of the run).
 
 # %%
-cosine = case.run(seed=SEED, **case.fix("cosine schedule"))
-step = case.run(seed=SEED, **case.fix("step schedule"))
-plateau = case.run(seed=SEED, **case.fix("reduce on plateau"))
+cosine = case.run(seed=SEED, **case.overrides("cosine schedule"))
+step = case.run(seed=SEED, **case.overrides("step schedule"))
+plateau = case.run(seed=SEED, **case.overrides("reduce on plateau"))
 first_drop = next(i for i, lr in enumerate(step.lr) if lr < step.lr[0])
 for name, h in (("cosine", cosine), ("step", step), ("plateau", plateau)):
     j = first_jump(h.train_loss)
@@ -285,12 +286,15 @@ plots.show(fig, "On the log axis the constant-rate run's training loss jumps whi
                 "their floor and the plateau run stays high.")
 
 # %%
+for name, h in (("cosine", cosine), ("step", step), ("plateau", plateau)):
+    print(f"verdict, {name}:", labkit.verdict(h))
 for h in (cosine, step):   # cosine and step: no jump, the training set stays fit
-    assert first_jump(h.train_loss) is None and not case.shows_symptom(h)
+    assert first_jump(h.train_loss) is None and labkit.verdict(h).state == "healthy"
     assert h.train_loss[-1] < 2 * best_before and h.train_metric[-1] == 1.0
 assert first_drop < jump   # the step schedule's first cut comes before the jump would
 # plateau: no jump either, but it cut the rate so early and so often that the model never fit
 assert first_jump(plateau.train_loss) is None and plateau.lr[-1] < 1e-6 * plateau.lr[0]
+assert labkit.verdict(plateau).state == "another failure"   # no jump, but underfit: not healthy
 assert plateau.train_loss[-1] > 10 * cosine.train_loss[-1] and plateau.train_metric[-1] < 0.9
 
 # %% [markdown]
@@ -308,12 +312,13 @@ assert plateau.train_loss[-1] > 10 * cosine.train_loss[-1] and plateau.train_met
 # the History says which epoch it restored).
 
 # %%
-stopped = case.run(seed=SEED, **case.fix("early stopping"))
+stopped = case.run(seed=SEED, **case.overrides("early stopping (hides it)"))
 print(f"early stopping: stopped after epoch {stopped.stopped_epoch + 1}, restored the weights of epoch "
       f"{stopped.restored_epoch + 1} (validation accuracy {stopped.val_metric[stopped.restored_epoch]:.2f}); "
       f"the jump would have come at epoch {jump + 1}")
+print("verdict:", labkit.verdict(stopped))
 assert stopped.stopped_epoch < jump and stopped.restored_epoch == stopped.best_epoch
-assert not case.shows_symptom(stopped)
+assert not case.shows_symptom(stopped) and labkit.verdict(stopped).state == "another failure"   # hidden, not fixed
 
 # %% [markdown]
 # It never sees the jump because it ends the run long before it. That is fine if the restored
@@ -377,7 +382,8 @@ ax.legend(**plots.LEGEND)
 plots.show(fig, "On the log axis each of the four tries' training loss falls to a low floor and then jumps by more than "
                 f"10x; with lr=0.03 the first jump comes at epoch {low_lr_jump + 1}.")
 for h in tries.values():
-    assert case.shows_symptom(h)        # every try still jumps > 10x and loses training accuracy
+    assert labkit.verdict(h).state == "the asker's failure"   # every try: the same failure (jumps, loses accuracy)
+    assert first_jump(h.train_loss) is not None                 # ... by more than 10x
 assert low_lr_jump > jump               # a lower rate only moves the jump later
 
 # %% [markdown]
@@ -470,7 +476,11 @@ labkit.exercise.reference("05-weight-decay")
 # ## Explore
 #
 # Change the schedule, the learning rate and the weight decay (try `weight_decay=0`), and watch
-# whether and when the training loss jumps. The loss axis is logarithmic (each labelled tick 10×
+# whether and when the training loss jumps. The status line gives the verdict of `labkit.verdict`:
+# healthy means the training accuracy ends at 0.95 or more after all 150 epochs and no diagnosis
+# rule fires. The step schedule is the "fix:" button; cosine is a "try:" button because over seeds
+# 0-29 it overfit once (seed 19: validation loss ended 12 % above its best, the table in
+# `benchmarks/RESULTS.md`), and reduce-on-plateau and early stopping do not fix it (above). The loss axis is logarithmic (each labelled tick 10×
 # the one below), so the late jump stays visible next to the validation spikes; the batch size and
 # early stopping sliders read "full batch" and "off" at 0.
 

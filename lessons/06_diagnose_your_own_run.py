@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -95,6 +95,7 @@ TAUGHT_IN = {  # the lesson this notebook sends each curve finding to, checked a
     "late-explosion": "04_loss_explodes_after_long_training.ipynb",
     "diverged": "00_reading_loss_curves.ipynb",
     "oscillation": "02_training_loss_oscillates.ipynb",
+    "rising-loss": "00_reading_loss_curves.ipynb",
     "train-loss-rises": "05_training_loss_rises_later.ipynb",
     "no-generalization": "01_validation_loss_rises_from_epoch_1.ipynb",
     "overfitting": "00_reading_loss_curves.ipynb",
@@ -106,8 +107,9 @@ assert {code: lesson_for(code) for code in CURVE_CODES} == TAUGHT_IN
 assert CURVE_CODES.index("flat-validation") < CURVE_CODES.index("oscillation")
 
 # %% [markdown]
-# Two of them go to lesson 00, which has no thread of its own: `diverged` (the loss became NaN or
-# inf: its "Divergence" section) and `overfitting` (training keeps falling while validation turns
+# Three of them go to lesson 00, which has no thread of its own: `diverged` (the loss became NaN or
+# inf) and `rising-loss` (a training loss that climbs from its first value, before it overflows),
+# both in its "Divergence" section, and `overfitting` (training keeps falling while validation turns
 # up: its "Overfitting" section). Overfitting does not go to lesson 05, which shows a *training*
 # loss that rises, the opposite of overfitting, nor to lesson 01, whose validation loss rises from
 # epoch 1 because the preprocessing removed the signal, and which rules overfitting out.
@@ -145,13 +147,14 @@ display(link(findings[0]))
 assert findings[0].lesson == cases.get("rising-val-loss").lesson
 
 # %% [markdown]
-# ## A dict log: the loss fell for 150 epochs, then exploded
+# ## A dict log: the loss fell for 45 epochs, then exploded onto a plateau
 #
-# `late_explosion.json` holds a Keras-style `history.history` dict (synthetic, see above). On a
-# linear axis the jump is a blip near zero; `plot_findings` switches to a log axis for curves
-# spanning many orders of magnitude, and there it is a jump of about 7 orders of magnitude at
-# epoch 151, after which the loss stays orders of magnitude above its low (the evidence gives the
-# numbers).
+# `late_explosion.json` holds a Keras-style `history.history` dict (synthetic, see above), shaped
+# like lesson 04's failing run: the loss falls to about 0.003, jumps at epoch 48 and then repeats
+# 8.059 to the digit (half the images stuck wrong under Keras's clip). On a linear axis the descent
+# is squashed against zero; `plot_findings` switches to a log axis for curves spanning several
+# orders of magnitude, and there the jump of more than 3 orders of magnitude and the flat plateau
+# after it are plain (the evidence gives the numbers).
 
 # %%
 history_dict = json.loads((EXAMPLES / "late_explosion.json").read_text())
@@ -163,7 +166,8 @@ plots.show(fig, f"On the log axis the dotted line marks epoch {findings[0].numbe
                 f"names: {findings[0].evidence}.")
 display(link(findings[0]))
 assert [f.code for f in findings] == ["late-explosion"] and ax.get_yscale() == "log"
-assert findings[0].numbers["jump_epoch"] == 151 and findings[0].numbers["orders_after"] > 2
+assert findings[0].numbers["jump_epoch"] == 48 and findings[0].numbers["orders_after"] > 3
+assert findings[0].numbers["plateau"] == 1.0          # it sits on a flat plateau, as in lesson 04
 assert findings[0].lesson == cases.get("adam-epsilon").lesson
 
 # %% [markdown]
@@ -200,7 +204,7 @@ q
 # %%
 case = cases.get("negative-loss")
 failing = case.run(seed=SEED)
-fixed = case.run(seed=SEED, **case.fix(next(iter(case.fixes))))
+fixed = case.run(seed=SEED, **case.overrides(next(iter(case.fixes))))
 before, after = [f.code for f in diagnose(failing)], [f.code for f in diagnose(fixed)]
 print(f"failing run: {before}; fixed run: {after or 'no finding'}")
 if not after:
@@ -246,6 +250,17 @@ Epoch 6/6
 32/32 - 0s - loss: 0.1102 - accuracy: 0.9700 - val_loss: 0.6470 - val_accuracy: 0.7800"""
 box.run()
 box
+
+# %% [markdown]
+# Its validation loss is lowest at epoch 3 and then climbs, but before that it fell by more than a
+# third and the validation accuracy rose from 0.51 to 0.80: the model learnt something that carries
+# over to new images. That is ordinary **overfitting** (stop at the best epoch), not the
+# no-generalization of lesson 01, where validation never improves at all.
+
+# %%
+pasted = [f.code for f in diagnose(box.text.value)]
+print("the printout's findings:", pasted)
+assert pasted == ["overfitting"]
 
 # %% [markdown]
 # ## Your turn
@@ -314,13 +329,14 @@ labkit.exercise.reference("06-quiz")
 #   [01](01_validation_loss_rises_from_epoch_1.ipynb); `flat-validation`, `oscillation` and
 #   `validation-oscillation` → [02](02_training_loss_oscillates.ipynb); `negative-loss` →
 #   [03](03_loss_goes_negative.ipynb); `late-explosion` → [04](04_loss_explodes_after_long_training.ipynb);
-#   `train-loss-rises` → [05](05_training_loss_rises_later.ipynb); `overfitting` and `diverged`
-#   (NaN/inf) → [00](00_reading_loss_curves.ipynb).
+#   `train-loss-rises` → [05](05_training_loss_rises_later.ipynb); `overfitting`, `rising-loss` and
+#   `diverged` (NaN/inf) → [00](00_reading_loss_curves.ipynb).
 # - A flat validation loss comes before oscillation: a model frozen on one answer makes the
 #   training loss swing with each batch, so fix the collapse first.
 # - The example logs in `labkit/examples` are synthetic: they show the formats, not anyone's run.
 # - Each rule is a small pure function with named thresholds, so you can read exactly why it fired.
-#   A healthy run gets no finding.
+#   `labkit.verdict(run)` is the one judge the panels and lessons use: for a run of a case it also
+#   reads the case's health criteria, and `diagnose` returns nothing exactly when it says healthy.
 #
 # ## Exercises
 #

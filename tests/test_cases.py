@@ -15,7 +15,7 @@ SEEDS = [0, 5, 8]
 
 def run(name, seed, fix=None, **knobs):
     case = cases.get(name)
-    overrides = case.fix(fix) if fix else {}
+    overrides = case.overrides(fix) if fix else {}
     return case, case.run(seed=seed, device="cpu", **{**overrides, **knobs})
 
 
@@ -94,6 +94,6 @@ def test_train_loss_rises(seed):
     _, fixed = run("train-loss-rises", seed, "cosine schedule")
     assert not case.shows_symptom(fixed)
     assert fixed.train_loss[-1] < 2 * min(fixed.train_loss) and min(fixed.train_metric[-50:]) >= 0.99
-    _, stopped = run("train-loss-rises", seed, "early stopping")
+    _, stopped = run("train-loss-rises", seed, "early stopping (hides it)")
     assert stopped.stopped_epoch is not None and stopped.num_epochs < h.num_epochs
     assert stopped.restored_epoch == stopped.best_epoch < stopped.stopped_epoch

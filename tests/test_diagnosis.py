@@ -19,8 +19,8 @@ from torch import nn  # noqa: E402
 
 import labkit  # noqa: E402
 from labkit import History, cases, diagnose  # noqa: E402
-from labkit.diagnosis import CODES, CURVE_CODES, Finding, load_run, make_finding, plot_findings, rules  # noqa: E402
-from labkit.diagnosis.finding import CASE_OF_CODE, CODE_OF_CASE, LESSON_OF_CODE  # noqa: E402
+from labkit.diagnosis import CODES, CURVE_CODES, Finding, gradual, load_run, make_finding, plot_findings, rules  # noqa: E402
+from labkit.diagnosis.finding import CASE_OF_CODE, LESSON_OF_CODE  # noqa: E402
 
 EXAMPLES = resources.files("labkit") / "examples"
 SMOOTH = [1.0 * 0.8 ** e for e in range(30)]  # a healthy, smoothly falling loss
@@ -32,7 +32,7 @@ THREADS = {
                           "val_loss": [0.70, 0.72, 0.77, 0.83, 0.91, 0.99, 1.08, 1.17]},
     "flat-validation": {"loss": [7.7, 9.1, 6.9, 8.9, 7.0, 9.2, 6.6, 8.8, 7.1, 9.0],
                         "val_loss": [7.6246] * 10, "acc": [0.5] * 10, "val_acc": [0.5] * 10},
-    "late-explosion": {"loss": [0.3 * 0.98 ** e for e in range(1500)] + [3e-3 * 0.99 ** e for e in range(300)]},
+    "late-explosion": {"loss": [0.3 * 0.98 ** e for e in range(1500)] + [3e-3] * 300},  # jumps and stays up
     "train-loss-rises": {"loss": [0.69, 0.45, 0.3, 0.2, 0.12, 0.08, 0.05, 0.04, 0.035, 0.03, 0.2, 0.35, 0.3, 0.28],
                          "accuracy": [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.99, 0.99, 0.9, 0.8, 0.82, 0.83]},
 }
@@ -109,22 +109,38 @@ def test_no_generalization_rule():
     assert hit.numbers["best_epoch"] == 1
     assert rules.no_generalization(SMOOTH, SMOOTH) is None
     assert rules.no_generalization([0.7] * 8, t["val_loss"]) is None  # training loss does not fall
-    assert rules.overfitting(t["loss"], t["val_loss"]) is None  # minimum too early for overfitting
+    assert gradual.overfitting(t["loss"], t["val_loss"]) is None  # validation never improved: not a turn
     dip = [0.53, 0.535, 0.567, 0.523, 0.661, 0.64, 0.719, 0.715, 0.677, 0.664]  # one noisy dip at epoch 4
     falls = [0.426, 0.418, 0.37, 0.301, 0.218, 0.129, 0.064, 0.034, 0.018, 0.011]
-    assert rules.no_generalization(falls, dip).numbers["best_epoch"] == 1
+    assert rules.no_generalization(falls, dip).numbers["best_epoch"] == 4  # only 1 % below epoch 1: never learned
+    # learning that carries over is overfitting, not no-generalization (lesson 06's Keras printout)
+    train, val = [0.6931, 0.512, 0.3904, 0.2811, 0.1905, 0.1102], [0.6927, 0.531, 0.442, 0.465, 0.538, 0.647]
+    assert rules.no_generalization(train, val) is None and gradual.overfitting(train, val).code == "overfitting"
+    flat = [0.70, 0.71, 0.72, 0.75, 0.79, 0.83]  # validation loss never improves, but accuracy climbs well above chance
+    assert rules.no_generalization(train, flat) is not None
+    assert rules.no_generalization(train, flat, val_metric=[0.5, 0.6, 0.7, 0.75, 0.78, 0.8]) is None
+    assert rules.no_generalization(train, flat, val_metric=[0.31, 0.45, 0.5, 0.52, 0.5, 0.51]) is not None  # to chance
 
 
 def test_overfitting_rule():
     train = [1.0 * 0.85 ** e for e in range(20)]
     val = [0.9 * 0.85 ** e + 0.3 for e in range(10)] + [0.3 + 0.04 * e for e in range(1, 11)]
-    hit = rules.overfitting(train, val)
+    hit = gradual.overfitting(train, val)
     assert hit.code == "overfitting" and 10 <= hit.numbers["best_epoch"] <= 12
     noisy = [0.9 * 0.85 ** e + 0.3 + (0.03 if e % 2 else 0) for e in range(20)]
-    assert rules.overfitting(train, noisy) is None
-    assert rules.overfitting([0.3] * 20, val) is None  # training loss is not falling
+    assert gradual.overfitting(train, noisy) is None
+    assert gradual.overfitting([0.3] * 20, val) is None  # training loss is not falling
     rounded = [0.69, 0.47, 0.3, 0.22, 0.14, 0.1, 0.07, 0.06, 0.04, 0.03, 0.03, 0.02] + [0.01, 0.02] * 4
-    assert rules.overfitting(train, rounded) is None  # 0.01 -> 0.02 is rounding, not a rise
+    assert gradual.overfitting(train, rounded) is None  # 0.01 -> 0.02 is rounding, not a rise
+    converged = [1.0 * 0.5 ** e for e in range(10)] + [0.0015] * 10  # training no longer moves on a linear axis
+    assert gradual.overfitting(converged, val) is None  # its validation wiggles are not fitting anything new
+
+
+def test_rising_loss_rule():
+    assert [f.code for f in diagnose({"loss": [1, 2, 3, 4, 5, 6]})] == ["rising-loss"]
+    assert rules.rising_loss([1.0, 0.9, 1.3, 1.5, 1.8]) is None  # went down first: train-loss-rises' shape
+    assert rules.rising_loss([1.0, 1.05, 1.0, 1.06, 1.02, 1.07]) is None  # a wobbling plateau, not a climb
+    assert rules.rising_loss([1.0, 1.1, 1.2]) is None  # too few epochs to call a trend
 
 
 # ---- loading runs ----
@@ -160,7 +176,7 @@ def test_load_shipped_examples():
     assert len(keras.train_loss) == len(keras.val_loss) == 12 and keras.lr[0] == 0.001
     lightning = load_run(Path(str(EXAMPLES / "lightning_metrics.csv")))
     assert len(lightning.train_loss) == 20 and len(lightning.step_loss) == 80 and lightning.steps_per_epoch == 4
-    assert len(load_run(str(EXAMPLES / "late_explosion.json")).train_loss) == 200
+    assert len(load_run(str(EXAMPLES / "late_explosion.json")).train_loss) == 100
     codes = {name: [f.code for f in diagnose(str(EXAMPLES / name))]
              for name in ("keras_csvlogger.csv", "lightning_metrics.csv", "late_explosion.json")}
     assert codes == {"keras_csvlogger.csv": ["no-generalization"], "lightning_metrics.csv": ["overfitting"],
@@ -228,9 +244,10 @@ def test_load_rejects_files(tmp_path):
 
 def test_vocabulary_and_case_map():
     assert CURVE_CODES == ("negative-loss", "flat-validation", "late-explosion", "diverged", "oscillation",
-                           "train-loss-rises", "no-generalization", "overfitting", "validation-oscillation")
+                           "rising-loss", "train-loss-rises", "no-generalization", "overfitting",
+                           "validation-oscillation")
     assert set(CASE_OF_CODE) <= set(CODES) and set(CASE_OF_CODE.values()) == set(cases.names())
-    assert set(CODE_OF_CASE) == set(cases.names()) and all(CASE_OF_CODE[c] == n for n, c in CODE_OF_CASE.items())
+    assert all(CASE_OF_CODE[cases.get(n).code] == n for n in cases.names())  # each case's failure code is its own
     assert set(LESSON_OF_CODE) <= set(CODES)
     for code in CODES:
         f = make_finding(code, "e")

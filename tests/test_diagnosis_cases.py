@@ -1,14 +1,19 @@
-"""Diagnosis on the five cases: the failing run's first finding names it, the main fix run has none."""
+"""Diagnosis on the five cases: the verdict names each failing run with its case's code, every fix is healthy
+(diagnose finds nothing), no try is called healthy on every seed."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from labkit import cases, diagnose
-from labkit.diagnosis.finding import CASE_OF_CODE, CODE_OF_CASE, LESSON_OF_CASE, LESSON_OF_CODE, lesson_for
+from labkit import cases, diagnose, verdict
+from labkit.diagnosis import FAILURE, HEALTHY, OTHER
+from labkit.diagnosis.finding import CASE_OF_CODE, LESSON_OF_CASE, LESSON_OF_CODE, lesson_for
 
-SEEDS = (0, 7)  # 0 and one seed the thresholds were not tuned on; benchmarks/diagnosis_accuracy.py runs 0..9
+SEEDS = (3, 16, 24)  # a sample of seeds 0-29 other than 0 and 7; benchmarks/RESULTS.md has the table for all 30
+# Where the reproduction shows only part of the asker's symptom (the table in RESULTS.md): the verdict still names
+# the case's own code first, but says "still failing" instead of "the failure is there".
+PARTIAL = {("oscillating-loss", 24): "the frozen model's training loss stays flat at 4.555: no swings"}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -19,7 +24,7 @@ def test_lesson_table_agrees_with_the_cases():
     assert set(LESSON_OF_CASE) == set(cases.names())
     for name in cases.names():
         assert LESSON_OF_CASE[name] == cases.get(name).lesson, name
-        assert lesson_for(CODE_OF_CASE[name]) == cases.get(name).lesson, name
+        assert lesson_for(cases.get(name).code) == cases.get(name).lesson, name
     for code, name in CASE_OF_CODE.items():
         assert LESSON_OF_CODE[code] == cases.get(name).lesson, code
 
@@ -44,12 +49,20 @@ def test_diagnosis_does_not_import_the_cases():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", cases.names())
-def test_failing_run_named_first_and_fix_run_clean(name):
+def test_failing_run_named_first_every_fix_healthy(name):
     case = cases.get(name)
-    main_fix = case.fix(next(iter(case.fixes)))
+    tries_healthy = {t: 0 for t in case.tries}
     for seed in SEEDS:
-        codes = [f.code for f in diagnose(case.run(seed=seed, device="cpu"))]
-        assert codes and codes[0] == CODE_OF_CASE[name], (seed, codes)
+        failing = case.run(seed=seed, device="cpu")
+        judged = verdict(failing)
+        partial = (name, seed) in PARTIAL
+        assert judged.state == (OTHER if partial else FAILURE) and judged.code == case.code, (seed, str(judged))
+        assert diagnose(failing)[0].code == case.code and case.shows_symptom(failing) != partial, seed
         if name == "oscillating-loss":  # the frozen model is the cause; its swings (if any) the only symptom
-            assert set(codes[1:]) <= {"oscillation"}, (seed, codes)
-        assert diagnose(case.run(seed=seed, device="cpu", **main_fix)) == [], seed
+            assert {f.code for f in judged.findings[1:]} <= {"oscillation"}, (seed, str(judged))
+        for fix, overrides in case.fixes.items():
+            fixed = case.run(seed=seed, device="cpu", **overrides)
+            assert verdict(fixed).state == HEALTHY and diagnose(fixed) == [], (seed, fix, str(verdict(fixed)))
+        for attempt, overrides in case.tries.items():
+            tries_healthy[attempt] += verdict(case.run(seed=seed, device="cpu", **overrides)).state == HEALTHY
+    assert all(n < len(SEEDS) for n in tries_healthy.values()), tries_healthy  # a try is no reliable fix

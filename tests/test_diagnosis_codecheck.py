@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import labkit
 from labkit.diagnosis import check_code
-from labkit.diagnosis.codecheck import check_codes
+from labkit.diagnosis.codecheck import MAX_SIZE, _product, check_codes
 
 THREADS = Path(__file__).resolve().parents[2] / "shared" / "threads"  # the project's threads, when checked out
 COPIES = Path(__file__).parent / "data" / "thread_code"  # the same code cut from them (SOURCE.md), for CI
@@ -113,3 +116,86 @@ def test_files_notebooks_and_bad_input(tmp_path):
     with pytest.raises(ValueError, match="not a notebook"):
         check_code()
     assert labkit.check_code is check_code
+
+
+# ---- issue 21: pasted code is never evaluated; bad files give a clear error ----
+
+HOSTILE = {  # code a learner might paste: each is read in well under a second, never computed or run
+    "power tower": "import torch.nn as nn\nlayer = nn.Linear(9**9**9, 10)\n",
+    "long literal": "layer = nn.Linear(" + "9" * 4000 + ", 10)\n",
+    "deep parentheses": "layer = nn.Linear(" + "(" * 300 + "1" + ")" * 300 + ", 10)\n",
+    "long epochs": "opt = Adam(model.parameters())\nepochs = " + "9" * 5000 + "\n",
+    "spaces": "layer = nn.Linear(1" + " " * 200_000 + "x",
+}
+
+
+def test_hostile_layer_sizes_return_within_a_second():
+    # Run in a child process: a big-integer power holds the GIL (a thread or signal.alarm cannot stop it), so a
+    # regression fails on the timeout below instead of hanging the suite.
+    script = ("import json, sys, time\nfrom labkit.diagnosis.codecheck import check_codes\nout = {}\n"
+              "for name, code in json.loads(sys.stdin.read()).items():\n"
+              "    start = time.perf_counter()\n    codes = check_codes(code, train_samples=100)\n"
+              "    out[name] = [codes, time.perf_counter() - start]\nprint(json.dumps(out))\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", script], input=json.dumps(HOSTILE), capture_output=True,
+                              text=True, timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail("check_code did not return on hostile layer sizes (it computes them)")
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, (codes, seconds) in results.items():
+        assert seconds < 1.0, (name, seconds)
+        assert codes == [], (name, codes)  # a size that cannot be read is unknown: no finding, no crash
+
+
+def test_layer_sizes_are_read_from_the_syntax_tree_only():
+    assert _product("64*7*7") == 3136 and _product(" (64 + 1) * 2 ") == 130 and _product("in_features=128//2") == 64
+    assert _product(str(MAX_SIZE)) == MAX_SIZE and _product(str(MAX_SIZE + 1)) is None
+    for refused in ("10**13", "1000000*1000000*10", "2**10", "64/2", "0", "5-10", "x*2", "", "1,2",
+                    "__import__('os')", "9" * 200):
+        assert _product(refused) is None, refused
+    assert check_codes("fc = nn.Linear(1000000 * 1000000 * 10, 10)", train_samples=10) == []  # 10**13: unknown
+    assert check_codes("fc = nn.Linear(64*32*32 + 0, 128)", train_samples=100) == ["oversized-dense"]
+    assert check_codes("fc = nn.Linear(in_features=256 * 8 * 8, out_features=(2 * 64))", train_samples=10) == [
+        "oversized-dense"]
+
+
+def test_no_eval_or_exec_in_diagnosis():
+    folder = Path(labkit.diagnosis.__file__).parent
+    for module in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in ("eval", "exec", "compile"), f"{module.name}:{node.lineno}"
+
+
+BAD_FILES = {  # name: (bytes, what the message says)
+    "text.ipynb": (b"criterion = nn.NLLLoss()\n", "is not a notebook: it is not JSON"),
+    "list.ipynb": (b'[{"cell_type": "code", "source": "x = 1"}]', "it holds a JSON list"),
+    "object.ipynb": (b'{"metadata": {}}', "with no 'cells' list"),
+    "cells.ipynb": (b'{"cells": [1, 2]}', "cells[0] is not a cell"),
+    "source.ipynb": (b'{"cells": [{"cell_type": "code", "source": 7}]}', "cells[0].source is int"),
+    "deep.ipynb": (b"[" * 100_000, "it is not JSON"),
+    "latin1.ipynb": ('{"cells": [], "metadata": {"author": "Jos\xe9"}}'.encode("latin-1"), "is not UTF-8"),
+    "utf16.ipynb": ('{"cells": []}'.encode("utf-16"), "is not UTF-8"),
+    "latin1.py": ("# caf\xe9\ncriterion = nn.NLLLoss()\n".encode("latin-1"), "is not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_files_give_a_clear_error_naming_source(tmp_path, name):
+    raw, says = BAD_FILES[name]
+    (tmp_path / name).write_bytes(raw)
+    for given in (tmp_path / name, str(tmp_path / name)):
+        with pytest.raises(ValueError) as info:
+            check_code(given)
+        message = str(info.value)
+        assert message.startswith(f"source={str(tmp_path / name)!r}") and says in message, message
+        assert "allowed: a path to a .py, .txt or .ipynb file" in message, message
+
+
+def test_utf8_files_with_a_bom_and_windows_line_breaks_are_read(tmp_path):
+    (tmp_path / "win.py").write_bytes(b"\xef\xbb\xbfcriterion = nn.NLLLoss()\r\nepochs = 3\r\n")
+    assert check_codes(tmp_path / "win.py") == ["nll-without-log-softmax"]
+    nb = {"cells": [{"cell_type": "code", "source": "criterion = nn.NLLLoss()"}], "metadata": {}}
+    (tmp_path / "bom.ipynb").write_bytes(b"\xef\xbb\xbf" + json.dumps(nb).encode())
+    assert check_codes(tmp_path / "bom.ipynb") == ["nll-without-log-softmax"]

@@ -180,3 +180,91 @@ def test_hugging_face_printed_dicts_and_json_lines():
     c = load_run(printed)
     assert c.step_loss == (1.8673, 0.7744) and c.val_loss == (0.9, 0.8)
     assert math.isnan(load_run('{"loss": 1.0}\n{"loss": NaN}\n').train_loss[1])
+
+
+# ---- issue 21: dict-valued curves, notebooks, hostile text ----
+
+def test_a_dict_of_epoch_to_value_is_read_by_its_values_in_epoch_order():
+    c = load_run({"loss": {1: 0.5, 2: 0.6, 3: 0.7}})
+    assert c.train_loss == (0.5, 0.6, 0.7) and c.first_epoch == 1 and not c.mid_run  # never the keys (1, 2, 3)
+    shuffled = {"loss": {3: 0.7, 1: 0.5, 2: 0.6}, "val_loss": {2: 0.8, 3: 0.9, 1: 0.75}}
+    assert load_run(shuffled).train_loss == (0.5, 0.6, 0.7) and load_run(shuffled).val_loss == (0.75, 0.8, 0.9)
+    assert load_run('{"loss": {"1": 0.5, "2": 0.6, "3": 0.7}}').train_loss == (0.5, 0.6, 0.7)  # JSON: string keys
+    pandas_like = {"loss": {0: 0.9, 1: 0.7, 2: 0.5}, "val_loss": {0: 0.95, 1: 0.8, 2: 0.7}}  # DataFrame.to_dict()
+    assert load_run(pandas_like).val_loss == (0.95, 0.8, 0.7)
+    excerpt = load_run({"loss": {48: 0.5, 49: 0.45, 50: 0.4}})
+    assert excerpt.train_loss == (0.5, 0.45, 0.4) and excerpt.first_epoch == 48 and excerpt.mid_run
+    nan = {"loss": {1: 0.9, 2: 0.7, 3: "nan"}, "val_loss": {1: 0.95, 2: 0.8, 3: "nan"}}
+    assert diagnose(nan)[0].code == "diverged"  # the keys read as losses (1, 2, 3) would never diverge
+
+
+@pytest.mark.parametrize("run, says", [
+    ({"loss": {"a": {"b": 1}}}, "run['loss'] is a dict whose key 'a' is not an epoch number"),
+    ({"loss": {1: {"x": 2}, 2: {"x": 1}}}, "run['loss'][1] is {'x': 2} (dict), not a number"),
+    ({"loss": {0.5: 0.9, 1.0: 0.8}}, "key 0.5 is not an epoch number"),
+    ({"loss": {1: 0.9, "1": 0.8}}, "names an epoch twice"),
+    ({"loss": {1: 0.9, 2: 0.8}, "val_loss": [0.95, 0.9]}, "run['val_loss'] is a list while other curves are dicts"),
+    ({"loss": {}}, "run['loss'] is empty"),
+])
+def test_a_nonsense_dict_curve_is_a_clear_error(run, says):
+    with pytest.raises(ValueError) as info:
+        load_run(run)
+    assert says in str(info.value)
+    if "empty" not in says:
+        assert "a list of numbers, one per epoch" in str(info.value) and "dict of epoch number" in str(info.value)
+
+
+NOTEBOOK = {"cells": [
+    {"cell_type": "markdown", "source": ["# Training\n"]},
+    {"cell_type": "code", "source": "history = model.fit(x, y, epochs=3)", "outputs": [
+        {"output_type": "stream", "name": "stdout",
+         "text": [line + "\n" for line in KERAS_PRINT.splitlines()]},
+        {"output_type": "execute_result", "data": {"text/plain": "<keras.callbacks.History at 0x7f>"}}]}],
+    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_a_saved_notebook_is_read_by_what_its_cells_printed(tmp_path):
+    (tmp_path / "train.ipynb").write_text(json.dumps(NOTEBOOK), encoding="utf-8")
+    for given in (tmp_path / "train.ipynb", str(tmp_path / "train.ipynb")):
+        c = load_run(given)
+        assert c.train_loss == pytest.approx((0.43, 0.33, 0.23)) and c.val_loss == pytest.approx((0.51, 0.48, 0.50))
+    silent = {**NOTEBOOK, "cells": [{"cell_type": "code", "source": "model.fit()", "outputs": []}]}
+    (tmp_path / "silent.ipynb").write_text(json.dumps(silent), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^run='.*silent.ipynb' is a notebook with no printed output"):
+        load_run(tmp_path / "silent.ipynb")
+    with pytest.raises(FileNotFoundError, match="no such log file"):
+        load_run("missing.ipynb")
+
+
+BAD_NOTEBOOKS = {  # name: (bytes, what the message says)
+    "text.ipynb": (b"Epoch 1/2 loss: 0.5\nEpoch 2/2 loss: 0.4\n", "is not a notebook: it is not JSON"),
+    "list.ipynb": (b"[0.5, 0.4, 0.3]", "it holds a JSON list"),
+    "object.ipynb": (b'{"loss": [0.5, 0.4]}', "with no 'cells' list"),
+    "cells.ipynb": (b'{"cells": ["x"]}', "cells[0] is not a cell"),
+    "outputs.ipynb": (b'{"cells": [{"cell_type": "code", "source": "", "outputs": [{"output_type": "stream", '
+                      b'"text": 5}]}]}', "cells[0].outputs[0] is int"),
+    "deep.ipynb": (b"{" + b'"a": [' * 50_000, "it is not JSON"),
+    "latin1.ipynb": ('{"cells": [], "metadata": {"author": "Jos\xe9"}}'.encode("latin-1"), "is not UTF-8"),
+    "utf16.ipynb": ('{"cells": []}'.encode("utf-16"), "is not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_NOTEBOOKS))
+def test_bad_notebooks_give_a_clear_error_naming_run(tmp_path, name):
+    raw, says = BAD_NOTEBOOKS[name]
+    (tmp_path / name).write_bytes(raw)
+    for given in (tmp_path / name, str(tmp_path / name)):
+        with pytest.raises(ValueError) as info:
+            load_run(given)
+        message = str(info.value)
+        assert message.startswith(f"run={str(tmp_path / name)!r}") and says in message, message
+        assert "a labkit History, a dict of lists" in message, message  # what is allowed
+
+
+def test_hostile_text_is_a_clear_error_or_read_never_a_crash():
+    with pytest.raises(ValueError, match=r"run \(text\)"):
+        load_run("[" * 100_000)  # JSON nested too deep
+    with pytest.raises(ValueError, match=r"run \(text\)"):
+        load_run("{'loss': 1.0}\n{[1]: 2.0}\n")  # a Python literal that cannot be a record
+    c = load_run("Epoch " + "9" * 5000 + " loss: 0.5\nEpoch 2 loss: 0.4\nEpoch 3 loss: 0.3\n")  # no such epoch number
+    assert c.train_loss[-2:] == (0.4, 0.3)

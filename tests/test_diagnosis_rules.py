@@ -33,13 +33,13 @@ def stuck_rule(order: int, **extra) -> Rule:
 
 def test_one_declaration_is_all_a_rule_takes():
     assert [f.code for f in diagnose(STUCK)] == ["diverged"]
-    with registered(stuck_rule(order=5, sure=0.7)):  # before every built-in curve code
+    with registered(stuck_rule(order=5, sure="medium")):  # before every built-in curve code
         found = diagnose(STUCK)
         assert [f.code for f in found] == ["stuck-at-chance", "diverged"]
         f = found[0]
         assert f.title == "Training loss stuck at chance" and f.explanation == "The model predicts 50/50 for everything."
         assert f.evidence == "training loss stayed at 0.6931 = ln 2 for 6 epochs" and f.numbers == {"epochs": 6}
-        assert f.fixes == ["Check that the labels reach the loss"] and f.confidence == 0.7
+        assert f.fixes == ["Check that the labels reach the loss"] and f.confidence == "medium"
         assert f.lesson == "02_training_loss_oscillates.ipynb" == finding.LESSON_OF_CODE["stuck-at-chance"]
         assert f.causes == (("labels all one class", "print the label counts of one batch"),)
         assert f.next_experiment == "print the label counts of one batch"
@@ -66,7 +66,7 @@ def test_a_setup_check_is_declared_once_too():
         assert diagnose(run, model=nn.Linear(2, 2)) == diagnose(run)
         merged = diagnose(run, model=nn.Identity())  # it names negative-loss's cause: its evidence joins that finding
         assert [f.code for f in merged] == ["negative-loss"] and merged[0].evidence.endswith("; the model has no weights")
-        assert confidence("no-weights", {}) == 0.9
+        assert confidence("no-weights", {}) == "high"
 
 
 def test_the_tables_come_from_the_rules():

@@ -40,7 +40,7 @@ def test_frozen_model_swings_only_through_dropout(seed):
     assert gaps[len(gaps) // 2] < 0.15 and gaps[-1] < 3 * WRONG_COST / 35
     assert h.final["test_accuracy"] < 0.6
     # the same frozen model without dropout: its training loss is as flat as its validation loss
-    still = CASE.run(seed=seed, device="cpu", **CASE.fix("no dropout"))
+    still = CASE.run(seed=seed, device="cpu", **CASE.overrides("no dropout"))
     assert not CASE.shows_symptom(still)
     assert tail_range(still.train_loss) < 1e-4 and tail_range(still.val_loss) < 1e-6
     spread, _ = train_swing(still)
@@ -49,7 +49,7 @@ def test_frozen_model_swings_only_through_dropout(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_lower_lr_unfreezes_but_memorises_and_raw_pixels_stay_saturated(seed):
-    low = CASE.run(seed=seed, device="cpu", **CASE.fix("lower learning rate"))
+    low = CASE.run(seed=seed, device="cpu", **CASE.overrides("lower learning rate"))
     assert not CASE.shows_symptom(low) and tail_range(low.val_loss) > 1e-3
     assert low.train_metric[-1] > 0.8 and low.final["test_accuracy"] < 0.7
     raw = CASE.run(seed=seed, device="cpu", lr=1e-3, pixels="0-255")
@@ -58,7 +58,7 @@ def test_lower_lr_unfreezes_but_memorises_and_raw_pixels_stay_saturated(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_pretrained_backbone_fixes_it(seed):
-    pre = CASE.run(seed=seed, device="cpu", **CASE.fix("pretrained backbone"))
+    pre = CASE.run(seed=seed, device="cpu", **CASE.overrides("pretrained backbone"))
     assert not CASE.shows_symptom(pre)
     assert pre.final["test_accuracy"] >= 0.9 and pre.final["test_loss"] < 0.5
 
@@ -146,5 +146,5 @@ def test_strong_dropout_swings_on_every_seed_the_keras_rate_on_few():
 @pytest.mark.slow
 def test_small_model_learns_on_every_seed_above_0_9_on_most():
     """The lesson's numbers for the small model: above 0.6 test accuracy on seeds 0-9, above 0.9 on at least 5."""
-    accs = [CASE.run(seed=seed, device="cpu", **CASE.fix("small model")).final["test_accuracy"] for seed in range(10)]
+    accs = [CASE.run(seed=seed, device="cpu", **CASE.overrides("small model")).final["test_accuracy"] for seed in range(10)]
     assert min(accs) > 0.6 and sum(a > 0.9 for a in accs) >= 5, accs

@@ -53,8 +53,8 @@ def test_sgd_runs_off_to_a_recorded_non_finite_loss():
 
 @pytest.mark.parametrize("seed", [2])
 def test_log_softmax_is_cross_entropy_and_both_fix_it(seed):
-    ce = CASE.run(seed=seed, device="cpu", **CASE.fix("cross-entropy"))
-    ls = CASE.run(seed=seed, device="cpu", **CASE.fix("log-softmax"))
+    ce = CASE.run(seed=seed, device="cpu", **CASE.overrides("cross-entropy"))
+    ls = CASE.run(seed=seed, device="cpu", **CASE.overrides("log-softmax"))
     assert max(abs(a - b) for a, b in zip(ce.step_loss, ls.step_loss)) < 1e-4
     for h in (ce, ls):
         assert not CASE.shows_symptom(h) and min(h.step_loss) >= 0 and h.val_metric[-1] > 0.95
@@ -73,8 +73,8 @@ def test_class_weights_find_more_of_the_rare_class_than_cross_entropy(seed):
     def recall(h):
         return sum(h.extra["val_recall_minority"][-3:]) / 3
 
-    ce = CASE.run(seed=seed, device="cpu", **CASE.fix("cross-entropy"))
-    w = CASE.run(seed=seed, device="cpu", **CASE.fix("class weights"))
+    ce = CASE.run(seed=seed, device="cpu", **CASE.overrides("cross-entropy"))
+    w = CASE.run(seed=seed, device="cpu", **CASE.overrides("class weights"))
     nll_w = CASE.run(seed=seed, device="cpu", log_softmax=True, class_weights=True)  # the your-turn answer
     assert recall(w) > recall(ce) and recall(w) > 0.5 and w.val_metric[-1] > 0.95
     assert min(nll_w.step_loss) >= 0 and recall(nll_w) >= 0.5

@@ -58,11 +58,11 @@ def test_schedules(seed):
     h = run(seed)
     j = first_jump(h.train_loss)
     for fix in ("cosine schedule", "step schedule"):
-        fixed = run(seed, **CASE.fix(fix))
+        fixed = run(seed, **CASE.overrides(fix))
         assert first_jump(fixed.train_loss) is None and fixed.train_metric[-1] == 1.0
-    plateau = run(seed, **CASE.fix("reduce on plateau"))
+    plateau = run(seed, **CASE.overrides("reduce on plateau"))
     assert first_jump(plateau.train_loss) is None and plateau.train_loss[-1] > 0.3  # cut too early: underfit
-    stopped = run(seed, **CASE.fix("early stopping"))
+    stopped = run(seed, **CASE.overrides("early stopping (hides it)"))
     assert stopped.stopped_epoch < j and stopped.restored_epoch == stopped.best_epoch
 
 

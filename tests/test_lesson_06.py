@@ -91,5 +91,5 @@ def test_quiz_answer_is_not_in_its_prompt(cells):
 def test_fixed_run_of_lesson_03_gets_no_finding():
     case = cases.get("negative-loss")
     failing = case.run(seed=0)
-    fixed = case.run(seed=0, **case.fix(next(iter(case.fixes))))
+    fixed = case.run(seed=0, **case.overrides(next(iter(case.fixes))))
     assert diagnose(failing)[0].code == "negative-loss" and diagnose(fixed) == []

@@ -55,9 +55,10 @@ def test_first_run_is_the_failing_defaults_and_is_drawn(panel):
     assert panel.calls == [dataclasses.asdict(SHORT.defaults)]
     assert panel.history.knobs == dataclasses.asdict(SHORT.defaults)
     assert panel.png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "failure is there" in panel.status.value
-    # the image's text alternative says whether the symptom is there and what the curves do
-    assert panel.alt.startswith("The failure is there: loss goes below -1000 (yes)")
+    assert "the failure is there" in panel.status.value and "healthy" not in panel.status.value
+    assert labkit.verdict(panel.history, criteria=SHORT.criteria()).html() in panel.status.value  # the one judge
+    # the image's text alternative gives the verdict (the one judge) and what the curves do
+    assert panel.alt.startswith("The failure is there: The loss went negative (the loss goes below 0")
     assert "now training loss: starts at" in panel.alt and 'alt="The failure is there' in panel.plot.value
     assert panel.progress.layout.visibility == "hidden"  # no full bar left after the run
     drawn = panel.figure.axes[0].lines[0].get_ydata()
@@ -71,8 +72,9 @@ def test_changing_a_knob_reruns_with_it_and_redraws_with_a_ghost(panel):
     assert panel.calls[-1]["loss"] == "cross-entropy" and h.knobs["loss"] == "cross-entropy"
     assert panel.png != image
     assert panel.ghost is first
-    assert min(h.step_loss) >= 0 and "failure is gone" in panel.status.value
-    assert "symptom gone, no longer true: loss goes below -1000" in panel.status.value
+    judged = labkit.verdict(h, criteria=SHORT.criteria())
+    assert min(h.step_loss) >= 0 and judged.state == "healthy" and "healthy: the failure is gone" in panel.status.value
+    assert "not below 0" in panel.status.value  # the health criteria, in words
     assert "Run with loss cross-entropy (trained in" in panel.status.value
     faded = [line for line in panel.figure.axes[0].lines if line.get_alpha() == panels.GHOST_ALPHA]
     assert faded and list(faded[0].get_ydata()) == first.step_loss
@@ -91,7 +93,7 @@ def test_going_back_is_served_from_the_cache(panel):
 def test_fix_buttons_and_reset(panel):
     panel.fix_buttons["cross-entropy"].click()
     h = panel.wait(120)
-    assert panel.knobs == dataclasses.asdict(SHORT.defaults) | SHORT.fix("cross-entropy")
+    assert panel.knobs == dataclasses.asdict(SHORT.defaults) | SHORT.overrides("cross-entropy")
     assert not SHORT.shows_symptom(h)
     assert panel.status.value.startswith("fix “cross-entropy”: loss nll → cross-entropy<br>")
     panel.set(lr=1e-2, loss="nll")
@@ -186,7 +188,7 @@ def test_precompute_trains_every_next_move_ahead():
         if move.knob:
             q.controls[move.knob].value = move.knobs[move.knob]  # as the front end sets it
         else:
-            q.apply_fix(move.label.removeprefix("fix: "))
+            q.apply_fix(move.label.split(": ", 1)[1])  # "fix: name" or "try: name"
         h = q.wait(5)
         assert len(q.calls) == trained, f"{move.label} was not precomputed"
         assert h.knobs == move.knobs and "shown from a run trained earlier" in q.status.value
@@ -249,7 +251,7 @@ def test_every_case_knob_gets_its_control():
 
 def test_runs_already_trained_are_shown_without_training():
     failing = SHORT.run(seed=0, device="cpu")
-    fixed = SHORT.run(seed=0, device="cpu", **SHORT.fix("cross-entropy"))
+    fixed = SHORT.run(seed=0, device="cpu", **SHORT.overrides("cross-entropy"))
     p = labkit.explore(SHORT, seed=0, device="cpu", precompute=False, runs=[failing, fixed])
     assert p.wait(10) is failing and p.calls == []
     p.apply_fix("cross-entropy")

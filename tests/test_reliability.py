@@ -54,7 +54,7 @@ BAD_INPUTS = [
     ("unknown loss", lambda: neg.run(loss="mse"), "loss"),
     ("unknown optimizer", lambda: neg.run(optimizer="rmsprop"), "optimizer"),
     ("unknown model", lambda: cases.get("oscillating-loss").run(model="resnet"), "model"),
-    ("unknown fix", lambda: neg.fix("more data"), "fix"),
+    ("unknown fix", lambda: neg.overrides("more data"), "fix"),
     ("flag not bool", lambda: neg.run(class_weights=1), "class_weights"),
     ("seed negative", lambda: neg.run(seed=-5), "seed"),
     ("seed float", lambda: neg.run(seed=0.5), "seed"),
@@ -125,7 +125,7 @@ def test_at_least_30_bad_inputs_are_tried():
 def test_pretraining_cache_does_not_change_the_next_run():
     # the backbone is pretrained once per seed and cached: a cold and a warm cache must give the same run
     case = cases.get("oscillating-loss")
-    knobs = case.fix("pretrained backbone") | {"epochs": 3}
+    knobs = case.overrides("pretrained backbone") | {"epochs": 3}
     assert case.run(seed=11, device="cpu", **knobs).step_loss == case.run(seed=11, device="cpu", **knobs).step_loss
 
 

@@ -189,7 +189,7 @@ def test_an_error_on_event_cannot_show_goes_to_stderr(make, capfd):
 def test_precompute_plan_lists_the_uncached_moves_most_likely_first(make):
     r = make()
     assert r.plan() is None and r.moves() == []  # nothing requested: nothing to plan around
-    fixes = [DEFAULTS | TINY.fix(name) for name in TINY.fixes]
+    fixes = [DEFAULTS | TINY.overrides(name) for name in TINY.fixes]
     chunk = r.plan(DEFAULTS)
     assert chunk == Chunk(fixes[0], "", (), "fix: cross-entropy")  # the fix buttons first
     for knobs in fixes:  # pretend these were trained

@@ -328,7 +328,7 @@ def differences(case, base, name, value):
 
 def bases(case):
     """The default knobs and every fix: builds take other paths there (e.g. a frozen pretrained backbone)."""
-    return [{}] + [case.fix(f) for f in case.fixes]
+    return [{}] + [case.overrides(f) for f in case.fixes]
 
 
 @pytest.mark.parametrize("name", cases.names())

@@ -7,8 +7,10 @@
   loss lowest at epoch 1 and climbing while training loss falls): one row per epoch, csv module, CRLF.
 - ``lightning_metrics.csv``: what Lightning's ``CSVLogger`` writes for a run that overfits: sparse rows,
   four logged training steps, one validation row and one epoch row per epoch.
-- ``late_explosion.json``: a Keras ``history.history`` dict shaped like lesson 04's run, shortened to
-  200 epochs: a smooth descent over 150 epochs, then jumps of about 7 orders of magnitude.
+- ``late_explosion.json``: a Keras ``history.history`` dict shaped like lesson 04's failing run (100 epochs):
+  the loss falls from 0.69 to about 3e-3 by epoch 45, jumps at epoch 48 and sits from epoch 50 on a plateau at
+  8.059 (Keras's clipped BCE with half the images stuck wrong: 16.118 / 2), repeated to the digit, while the
+  accuracy falls to 0.5.
 
 The two CSV logs are typed-in numbers (kept below as tables); the JSON log is computed from a seeded
 ``random.Random``. Every file is byte-identical from one run to the next.
@@ -65,12 +67,12 @@ VAL_ACC_START, VAL_ACC_RISE, VAL_ACC_FALL = 0.5, 0.05, 0.004
 
 # ---- late_explosion.json ----
 
-DESCENT_EPOCHS = 150  # smooth descent ...
-FIRST_LOSS = 0.5  # ... from this loss ...
-DESCENT_ORDERS = 8.5  # ... by this many powers of ten; then the loss jumps back up
-BURSTS = ((150, 3e-2), (176, 1e-2))  # (epoch, loss) of each jump; after each it decays again ...
-DECAY = 0.8  # ... by this factor per epoch
-NOISE = 0.05  # relative epoch-to-epoch noise
+DESCENT_EPOCHS = 45  # the loss falls for this many epochs ...
+FIRST_LOSS = 0.69  # ... from this loss (ln 2: an untrained two-class model) ...
+LOW_LOSS = 3e-3  # ... to about this one
+NOISE = 0.15  # relative epoch-to-epoch noise of the descent
+JUMP = (0.05, 0.9, 4.7, 7.2)  # epochs 46-49: the jump
+PLATEAU = 8.059  # epochs 50-100: half the images stuck wrong under Keras's clip, -ln(1e-7) / 2, to the digit
 LR = 1e-2  # Adam learning rate, logged as Keras' ReduceLROnPlateau / LearningRateScheduler would
 
 
@@ -107,18 +109,15 @@ def lightning_metrics() -> str:
     return _csv(rows)
 
 
-def late_explosion_log(epochs: int = 200, seed: int = 0) -> dict[str, list[float]]:
-    """Return a Keras-style history dict: a smooth 150-epoch descent, then jumps of ~7 orders of magnitude."""
+def late_explosion_log(epochs: int = 100, seed: int = 0) -> dict[str, list[float]]:
+    """Return a Keras-style history dict shaped like lesson 04's failing run: a descent, a jump, a flat plateau."""
     rng = random.Random(seed)
-    loss = []
-    for e in range(epochs):
-        bursts = [(start, peak) for start, peak in BURSTS if start <= e]
-        clean = (bursts[-1][1] * DECAY ** (e - bursts[-1][0]) if bursts
-                 else FIRST_LOSS * 10 ** (-DESCENT_ORDERS * e / (DESCENT_EPOCHS - 1)))
-        loss.append(float(f"{clean * (1 + NOISE * rng.uniform(-1, 1)):.4g}"))
-    # Accuracy of the one-hot regression: perfect during the descent, broken by each burst.
-    accuracy = [min(1.0, 0.5 + e / 20) if e < DESCENT_EPOCHS else round(1.0 - min(0.45, 8 * v), 3)
-                for e, v in enumerate(loss)]
+    fall = [FIRST_LOSS * (LOW_LOSS / FIRST_LOSS) ** (e / (DESCENT_EPOCHS - 1)) for e in range(DESCENT_EPOCHS)]
+    loss = [float(f"{v * (1 + NOISE * rng.uniform(-1, 1)):.4g}") for v in fall]
+    loss += list(JUMP) + [PLATEAU] * (epochs - DESCENT_EPOCHS - len(JUMP))
+    # accuracy: climbs to 1 during the descent, then one class is answered for everything (0.5)
+    accuracy = [round(min(1.0, 0.5 + e / 30), 3) for e in range(DESCENT_EPOCHS)]
+    accuracy += [0.97, 0.8, 0.6, 0.52] + [0.5] * (epochs - DESCENT_EPOCHS - len(JUMP))
     return {"loss": loss, "accuracy": accuracy, "lr": [LR] * epochs}
 
 

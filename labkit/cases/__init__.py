@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from ..diagnosis.judge import declare
 from ..train import Setup
 from .base import Case
 from . import adam_epsilon, negative_loss, oscillating_loss, rising_val_loss, train_loss_rises
 
 _CASES = {c.name: c for c in (rising_val_loss.CASE, oscillating_loss.CASE, negative_loss.CASE, adam_epsilon.CASE, train_loss_rises.CASE)}
+for _case in _CASES.values():  # labkit.verdict (and so diagnose, panels, lessons) judges their runs by these
+    declare(_case.name, _case.criteria())
 
 
 def names() -> list[str]:

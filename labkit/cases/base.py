@@ -9,6 +9,7 @@ from typing import Any, Callable
 import torch
 
 from ..device import pick_device, seed_everything
+from ..diagnosis.judge import Criteria
 from ..history import History
 from ..knobs import labels, specs, validate
 from ..runlock import deterministic, exclusive
@@ -25,11 +26,19 @@ class Case:
     title: str  # the question a learner would search for
     symptom: str  # one sentence in the learner's words
     lesson: str  # notebook file in lessons/
+    code: str  # the diagnosis code of its failure (labkit.diagnosis): verdict() names the failing run with it
     defaults: Any  # frozen knob dataclass; its values reproduce the failure; train=True knobs only feed TrainConfig
-    fixes: dict[str, dict[str, Any]]  # fix name -> knob overrides; the first is the main fix
+    fixes: dict[str, dict[str, Any]]  # fix name -> knob overrides: healthy on every seed; the first is the main fix
     build: Callable[[Any, torch.Generator], Setup]  # (knobs, CPU generator) -> Setup, on the CPU
-    checks: Callable[[History], dict[str, bool]]  # named numeric checks; all True = the symptom is there
+    checks: Callable[[History], dict[str, bool]]  # the symptom's checks, in words; all True = the failure is there
+    health: Callable[[History], dict[str, bool]]  # health criteria, in words with their numbers; all True = healthy
+    tries: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # suggestions of the thread that
+    # do not fix it in our runs: name -> knob overrides (panel buttons "try: ...")
     view: View = View()  # how its loss is best seen (per step/epoch, y scale); panels draw with it
+
+    def __post_init__(self) -> None:
+        if both := set(self.fixes) & set(self.tries):
+            raise ValueError(f"{self.name}: {sorted(both)} are both fixes and tries; a name is one or the other")
 
     def knobs(self, **overrides: Any) -> Any:
         """Return the default knobs with ``overrides`` applied, after checking them."""
@@ -43,19 +52,25 @@ class Case:
         """Return ``{knob: label}``: what each control says, in words ("learning rate", "Adam epsilon")."""
         return labels(self.defaults)
 
-    def fix(self, name: str) -> dict[str, Any]:
-        """Return the knob overrides of fix ``name``."""
-        if name not in self.fixes:
-            raise ValueError(f"fix={name!r} is not a fix of {self.name!r}; allowed: {', '.join(map(repr, self.fixes))}")
-        return dict(self.fixes[name])
+    def overrides(self, name: str) -> dict[str, Any]:
+        """Return the knob overrides of the fix or try ``name`` (``case.fixes``, ``case.tries``)."""
+        both = self.fixes | self.tries
+        if name not in both:
+            raise ValueError(f"name={name!r} is neither a fix nor a try of {self.name!r}; allowed: "
+                             f"{', '.join(map(repr, both))}")
+        return dict(both[name])
 
     def symptom_checks(self, history: History) -> dict[str, bool]:
         """Return this case's named numeric checks of ``history`` (all True: the failure is there)."""
         return self.checks(history)
 
     def shows_symptom(self, history: History) -> bool:
-        """Return True when every symptom check holds for ``history``."""
+        """Return True when every symptom check holds for ``history`` (the verdict's "the asker's failure")."""
         return all(self.checks(history).values())
+
+    def criteria(self) -> Criteria:
+        """Return what this case says about a run of it, as ``labkit.verdict`` reads it."""
+        return Criteria(self.code, self.lesson, self.checks, self.health)
 
     def run(self, seed: int = 0, device: str | torch.device | None = None, *, progress: bool = False,
             on_epoch: EpochHook | None = None, **knobs: Any) -> History:

@@ -23,6 +23,7 @@ from ..models import conv2d_net
 from ..history import History
 from ..train import Setup, TrainConfig, make_loss
 from ..view import View
+from ..diagnosis import rules
 from .base import Case
 
 
@@ -70,17 +71,27 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
     return Setup(model, make_loss(k.loss, weights), data, TrainConfig.from_knobs(k), metrics, "accuracy")
 
 
-NEGATIVE_LOSS = -1000.0  # the loss runs off below this
 MAJORITY = 0.54  # share of the largest class
 ACCURACY_MARGIN = 0.02  # "stuck at or below the majority class" allows this much above it
 
 
 def checks(h: History) -> dict[str, bool]:
-    """Return the named checks of the symptom: loss far below 0, accuracy no better than the majority class."""
+    """Return the symptom's checks: the diagnosis's negative-loss finding, accuracy no better than the majority class."""
     return {
-        "loss goes below -1000": bool(h.step_loss) and min(h.step_loss) < NEGATIVE_LOSS,
+        "the loss goes below 0": rules.negative_loss(h.train_loss, h.val_loss, h.step_loss, h.steps_per_epoch) is not None,
         "validation accuracy stuck at or below the majority class": bool(h.val_metric)
         and max(h.val_metric[1:] or h.val_metric) <= MAJORITY + ACCURACY_MARGIN,
+    }
+
+
+def health(h: History) -> dict[str, bool]:
+    """Return the health criteria: no loss below 0, validation accuracy above always answering the majority class."""
+    last = h.val_metric[-1] if h.val_metric else float("nan")
+    lowest = min(h.step_loss, default=float("nan"))
+    return {
+        f"lowest step loss {lowest:.3g} (healthy: not below 0)": lowest >= 0,
+        f"validation accuracy ends at {last:.2f} (healthy: above {MAJORITY + ACCURACY_MARGIN:.2f}, the majority "
+        "class's share)": last > MAJORITY + ACCURACY_MARGIN,
     }
 
 
@@ -89,6 +100,7 @@ CASE = Case(
     title="Why is my loss negative and getting more negative every epoch?",
     symptom="My loss went negative and keeps falling (-1.9, -72.7, -573.7, -2662.9, -8421.2) while my accuracy gets worse.",
     lesson="03_loss_goes_negative.ipynb",
+    code="negative-loss",
     defaults=Knobs(),
     fixes={
         "cross-entropy": {"loss": "cross-entropy"},
@@ -97,5 +109,6 @@ CASE = Case(
     },
     build=build,
     checks=checks,
+    health=health,
     view=View(per="step", scale="symlog"),
 )

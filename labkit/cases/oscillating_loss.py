@@ -36,6 +36,7 @@ from ..metrics import accuracy, binary_accuracy
 from ..models import backbone
 from ..train import Setup, TrainConfig, fit, make_loss
 from ..view import View
+from ..diagnosis import gradual, rules
 from .base import Case
 
 MODELS = ("big", "small", "pretrained", "autoencoder")
@@ -236,11 +237,6 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
                  augment=augment, params=params, probe=probe)
 
 
-FLAT_VAL_RANGE = 1e-6  # validation loss this constant over the last two thirds of the run = a frozen model
-SWING = 0.2  # range of the epoch training loss (from epoch 2) as a fraction of its mean level ...
-REVERSALS = 8  # ... and at least this many changes of direction between epochs: up, down, up...
-
-
 def train_swing(h: History) -> tuple[float, int]:
     """Return (range / mean level, number of direction changes) of the epoch training loss from epoch 2 on."""
     loss = h.train_loss[1:]
@@ -251,14 +247,21 @@ def train_swing(h: History) -> tuple[float, int]:
     return ((max(loss) - min(loss)) / level if level > 0 else 0.0), reversals
 
 
+TEST_ACCURACY = 0.9  # healthy: the test accuracy lesson 02 states for the fix (chance is 0.5)
+
+
 def checks(h: History) -> dict[str, bool]:
-    """Return the named checks of the symptom: training loss swings epoch to epoch, validation loss exactly flat."""
-    val = h.val_loss[len(h.val_loss) // 3:]
-    spread, reversals = train_swing(h)
+    """Return the symptom's checks: the diagnosis's oscillation and flat-validation findings."""
     return {
-        "training loss swings between epochs": spread > SWING and reversals >= REVERSALS,
-        "validation loss is flat": len(val) > 1 and max(val) - min(val) < FLAT_VAL_RANGE,
+        "training loss swings between epochs": gradual.oscillation(h.train_loss) is not None,
+        "validation loss is exactly flat (a frozen model)": rules.flat_validation(h.val_loss, h.train_loss) is not None,
     }
+
+
+def health(h: History) -> dict[str, bool]:
+    """Return the health criterion: the model answers new images well (test accuracy)."""
+    acc = h.final.get("test_accuracy", float("nan"))
+    return {f"test accuracy {acc:.2f} (healthy: at least {TEST_ACCURACY})": acc >= TEST_ACCURACY}
 
 
 CASE = Case(
@@ -267,8 +270,9 @@ CASE = Case(
     symptom="With 35 training images my training loss oscillates wildly between epochs and my validation loss does not move at all.",
     lesson="02_training_loss_oscillates.ipynb",
     defaults=Knobs(),
-    fixes={
-        "pretrained backbone": {"model": "pretrained", "lr": 1e-2, "dense_dropout": 0.0, "batch_size": 8},
+    code="flat-validation",
+    fixes={"pretrained backbone": {"model": "pretrained", "lr": 1e-2, "dense_dropout": 0.0, "batch_size": 8}},
+    tries={
         "small model": {"model": "small", "lr": 1e-2, "conv_dropout": 0.0, "dense_dropout": 0.0, "batch_size": 8,
                         "epochs": 60},
         "lower learning rate": {"lr": 1e-3},
@@ -276,5 +280,6 @@ CASE = Case(
     },
     build=build,
     checks=checks,
+    health=health,
     view=View(per="epoch", scale="linear"),
 )

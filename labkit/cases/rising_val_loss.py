@@ -26,6 +26,7 @@ from ..history import History
 from ..knobs import Choice, Flag, FloatRange, IntRange, knob
 from ..metrics import sign_accuracy
 from ..train import Setup, TrainConfig, make_loss
+from ..diagnosis import rules
 from .base import Case
 
 ACTIVATIONS = ("relu", "tanh")
@@ -99,20 +100,25 @@ def effective_samples(labels: np.ndarray | torch.Tensor, max_lag: int = 200) -> 
     return y.size / (1 + 2 * total)
 
 
-VAL_RISE_FACTOR = 1.0  # last validation loss above the first epoch's
-VAL_DIP_FACTOR = 0.9  # ... and never more than 10 % below it: no early phase of real learning
-TRAIN_FALL_FACTOR = 0.5  # last training loss below half the first epoch's
-
-
 def checks(h: History) -> dict[str, bool]:
-    """Return the named checks of the symptom: train falls, val rises from the start, above baseline."""
-    val, train = h.val_loss, h.train_loss
+    """Return the symptom's checks: the diagnosis's no-generalization shape, and validation worse than the mean."""
     baseline = h.final.get("baseline_val_loss", float("inf"))
     return {
-        "training loss falls": len(train) > 1 and train[-1] < TRAIN_FALL_FACTOR * train[0],
-        "validation loss rises from the first epoch": len(val) > 1 and val[-1] > VAL_RISE_FACTOR * val[0]
-        and min(val) > VAL_DIP_FACTOR * val[0],
-        "validation ends above the predict-the-mean baseline": bool(val) and val[-1] > baseline,
+        "validation loss never gets 10 % below epoch 1 and ends 10 % above its lowest while training loss falls":
+            rules.no_generalization(h.train_loss, h.val_loss, val_metric=h.val_metric) is not None,
+        "validation ends above the predict-the-mean baseline": bool(h.val_loss) and h.val_loss[-1] > baseline,
+    }
+
+
+def health(h: History) -> dict[str, bool]:
+    """Return the health criteria: validation better than predicting the mean, on a split that does not leak."""
+    baseline = h.final.get("baseline_val_loss", float("nan"))
+    last = h.val_loss[-1] if h.val_loss else float("nan")
+    return {
+        f"validation loss ends at {last:.3g} (healthy: below the predict-the-mean baseline, {baseline:.3g})":
+            last < baseline,
+        "validated on the latest windows (healthy: a chronological split; a shuffled split of overlapping windows "
+        "leaks)": h.knobs.get("split") == "chronological",
     }
 
 
@@ -121,11 +127,11 @@ CASE = Case(
     title="Why does my validation loss rise from the first epoch, even with lots of data?",
     symptom="My training loss goes down but my validation loss goes up from epoch 1, even though I have thousands of samples.",
     lesson="01_validation_loss_rises_from_epoch_1.ipynb",
+    code="no-generalization",
     defaults=Knobs(),
-    fixes={
-        "global normalization": {"normalization": "global"},
-        "shuffled split (hides it)": {"split": "shuffled"},
-    },
+    fixes={"global normalization": {"normalization": "global"}},
+    tries={"shuffled split (hides it)": {"split": "shuffled"}},
     build=build,
     checks=checks,
+    health=health,
 )

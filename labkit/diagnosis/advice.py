@@ -14,12 +14,13 @@ from typing import Any, Sequence
 from . import registry
 from .logs import load_run
 
-# Confidence from the margin by which the evidence clears its thresholds (1.0 = just at the threshold): an
-# unambiguous shape (a rule without a margin) gets its Rule.sure; a gradual finding (a rule with a margin) BASE at
-# the threshold, CAP once the evidence clears it by FULL_MARGIN (50 %), linear in between.
-BASE, FULL_MARGIN, CAP = 0.45, 0.5, 0.9
-EXCERPT_PENALTY = 0.1  # an excerpt hides what came before: a little less sure
-WORDS = ((0.8, "high"), (0.6, "medium"), (0.0, "low"))
+# Confidence is a word, not a number: no probability was measured. An unambiguous shape (a rule without a margin)
+# gets its Rule.sure; a gradual finding (a rule with a margin: by how much its numbers clear the rule's thresholds,
+# 1.0 = just at them) is "low" below MEDIUM_MARGIN (a close call: within 20 % of a threshold), "medium" below
+# HIGH_MARGIN, "high" once the evidence clears the thresholds by half again. An excerpt hides what came before:
+# one word lower.
+LEVELS = ("low", "medium", "high")
+MEDIUM_MARGIN, HIGH_MARGIN = 1.2, 1.5
 
 
 def margin(code: str, numbers: dict[str, float]) -> float:
@@ -33,19 +34,15 @@ def margin(code: str, numbers: dict[str, float]) -> float:
     return 1.0
 
 
-def confidence(code: str, numbers: dict[str, float], mid_run: bool = False) -> float:
-    """Return a confidence in [0, 1] for a finding (setup checks read the setup itself: high)."""
+def confidence(code: str, numbers: dict[str, float], mid_run: bool = False) -> str:
+    """Return "high", "medium" or "low" for a finding (setup checks read the setup itself: its Rule.sure)."""
     rule = registry.get(code)
     if rule is not None and rule.margin is not None:
-        value = BASE + (CAP - BASE) * min(max(margin(code, numbers) - 1.0, 0.0) / FULL_MARGIN, 1.0)
+        found = margin(code, numbers)
+        level = 2 if found >= HIGH_MARGIN else 1 if found >= MEDIUM_MARGIN else 0
     else:
-        value = rule.sure if rule is not None else 0.9
-    return round(max(value - (EXCERPT_PENALTY if mid_run else 0.0), 0.05), 2)
-
-
-def word(value: float) -> str:
-    """Return "high", "medium" or "low" for a confidence."""
-    return next(w for limit, w in WORDS if value >= limit)
+        level = LEVELS.index(rule.sure if rule is not None else "high")
+    return LEVELS[max(level - mid_run, 0)]
 
 
 def alternatives(code: str) -> tuple[tuple[str, str], ...]:

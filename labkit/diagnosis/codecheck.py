@@ -17,11 +17,11 @@ order, not indentation; when the code parses, loops are found from the syntax tr
 from __future__ import annotations
 
 import ast
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from . import cells
 from .finding import Finding, make_finding
 from .registry import READING_CURVES, Hit, Rule, register
 
@@ -32,10 +32,18 @@ SCHEDULES = re.compile(r"lr_scheduler|LearningRateScheduler|ReduceLROnPlateau|Co
                        r"ExponentialLR|ExponentialDecay|CosineDecay|PiecewiseConstantDecay|schedule", re.I)
 SPLIT = re.compile(r"train_test_split\s*\(|random_split\s*\(|\bKFold\b|StratifiedKFold|TimeSeriesSplit|"
                    r"validation_split\s*=")
+ALLOWED = "a path to a .py, .txt or .ipynb file (UTF-8), a string of code, or None (this notebook's cell history)"
+MAX_SIZE = 10**12  # a layer size above this is not read (treated as unknown): no real layer is this wide
+SIZE_OPS = {ast.Mult: lambda a, b: a * b, ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+            ast.FloorDiv: lambda a, b: a // b if b else None}
 
 
 def read_source(source: str | Path | None) -> str:
-    """Return the code of ``source``: a .py/.ipynb file, a code string, or (None) this notebook's cell history."""
+    """Return the code of ``source``: a .py/.ipynb file, a code string, or (None) this notebook's cell history.
+
+    A file must be UTF-8 text, and a .ipynb file a notebook (a JSON object with a 'cells' list): anything else
+    raises a ValueError naming ``source`` and what is allowed. The code is only read, never run.
+    """
     if source is None:
         try:
             shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821
@@ -47,11 +55,17 @@ def read_source(source: str | Path | None) -> str:
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"source={str(path)!r}: no such file")
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".ipynb":
-            cells = json.loads(text).get("cells", [])
-            return "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
-        return text
+        raw, where = path.read_bytes(), f"source={str(path)!r}"
+        if path.suffix.lower() == ".ipynb":
+            found = cells.notebook_cells(raw, where, ALLOWED)
+            return "\n".join(cells.multiline(c.get("source", ""), f"{where} cells[{i}].source", ALLOWED)
+                             for i, c in enumerate(found) if c["cell_type"] == "code")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{where} is not UTF-8 text (byte {e.start} is {raw[e.start:e.start + 1]!r}): save it as "
+                             f"UTF-8; allowed: {ALLOWED}") from None
+        return text.replace("\r\n", "\n").replace("\r", "\n")
     if not isinstance(source, str):
         raise TypeError(f"source must be a path, a string of code or None (this notebook), got {type(source).__name__}")
     return source
@@ -130,8 +144,8 @@ SCALER_BEFORE_SPLIT = register(Rule(
 
 
 def _epochs(code: str) -> int:
-    values = [int(v) for v in re.findall(r"\b(?:n_|num_|max_|nb_)?epochs?\s*[=:]\s*(\d+)", code, re.I)]
-    values += [int(v) for v in re.findall(r"\bfor\s+\w*epoch\w*\s+in\s+range\s*\(\s*(\d+)\s*\)", code, re.I)]
+    values = [int(v) for v in re.findall(r"\b(?:n_|num_|max_|nb_)?epochs?\s*[=:]\s*(\d{1,12})(?!\d)", code, re.I)]
+    values += [int(v) for v in re.findall(r"\bfor\s+\w*epoch\w*\s+in\s+range\s*\(\s*(\d{1,12})\s*\)", code, re.I)]
     return max(values, default=0)
 
 
@@ -145,22 +159,62 @@ def _adam(code: str) -> list[Hit]:
     return []
 
 
+def _size(node: ast.AST) -> int | None:
+    """Return the value of a layer-size expression's syntax tree: int literals, ``*``, ``+``, ``-``, ``//`` and
+    parentheses only (no ``**``, names or calls); None for anything else or a value beyond ``MAX_SIZE``."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        value: int | None = node.value
+    elif isinstance(node, ast.BinOp) and type(node.op) in SIZE_OPS:
+        a, b = _size(node.left), _size(node.right)
+        value = None if a is None or b is None else SIZE_OPS[type(node.op)](a, b)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        a = _size(node.operand)
+        value = None if a is None else (-a if isinstance(node.op, ast.USub) else a)
+    else:
+        return None
+    return value if value is not None and abs(value) <= MAX_SIZE else None  # bounded at every step: never huge
+
+
 def _product(expr: str) -> int | None:
-    if not re.fullmatch(r"[\d\s*()]+", expr):
+    """Return the positive size written in ``expr`` (e.g. ``64*7*7``), None when it is not a plain sum/product of
+    integers or is out of range. The text is parsed, never run (no eval)."""
+    expr = re.sub(r"^\s*(?:in_features|out_features)\s*=", "", expr).strip()
+    if not expr or len(expr) > 100 or not re.fullmatch(r"[\d\s*()+\-/]+", expr):
         return None
     try:
-        return int(eval(expr, {"__builtins__": {}}))  # only digits, '*' and parentheses reach here
-    except (SyntaxError, ValueError):
+        value = _size(ast.parse(expr, mode="eval").body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. an integer literal over 4300 digits
         return None
+    return value if value is not None and value > 0 else None
+
+
+def _call_args(code: str, start: int, limit: int = 300) -> list[str]:
+    """Return the top-level arguments of the call whose '(' ends just before ``start`` (at most ``limit``
+    characters are read, so each call costs a bounded time); [] when it does not close within them."""
+    args, depth, begin = [], 0, start
+    for i in range(start, min(len(code), start + limit)):
+        ch = code[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                return args + [code[begin:i]]
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append(code[begin:i])
+            begin = i + 1
+    return []
 
 
 def _dense(code: str, train_samples: int | None) -> list[Hit]:
     if not train_samples:
         return []
     layers = []
-    for a, b in re.findall(r"\bLinear\s*\(\s*(?:in_features\s*=\s*)?([\d\s*()]+?)\s*,\s*(?:out_features\s*=\s*)?"
-                           r"([\d\s*()]+?)\s*[,)]", code):
-        n_in, n_out = _product(a), _product(b)
+    for call in re.finditer(r"\bLinear\s*\(", code):
+        args = _call_args(code, call.end())
+        if len(args) < 2:
+            continue
+        n_in, n_out = _product(args[0]), _product(args[1])
         if n_in and n_out:
             layers.append((n_in * n_out, n_in, n_out))
     if not layers:
@@ -190,7 +244,8 @@ def check_code(source: str | Path | None = None, train_samples: int | None = Non
     Parameters
     ----------
     source:
-        A path to a .py or .ipynb file, a string of code, or None for this notebook's cell history.
+        A path to a .py or .ipynb file (UTF-8), a string of code, or None for this notebook's cell history. The code
+        is read as text and never run; layer sizes such as ``64*7*7`` are computed from their syntax tree.
     train_samples:
         The number of training samples, to check dense layers against (skipped when None).
     """

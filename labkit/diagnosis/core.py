@@ -1,17 +1,15 @@
-"""diagnose(run): run every curve rule and setup check, merge what they found, and return Findings."""
+"""Run every curve rule and setup check on a run's curves and merge what they found into Findings."""
 
 from __future__ import annotations
 
 import re
 import warnings
-from typing import Any
-
 import torch
 from torch import nn
 
 from . import checks, gradual, registry, rules
 from .finding import Finding, make_finding
-from .logs import Curves, load_run
+from .logs import Curves
 
 # Read from the registry on each lookup (registry.tables; each Rule declares its own): SUBSUMED_BY, a finding made
 # redundant by a stronger one about the same event: {dropped: the stronger codes}; CAUSE_OF, a setup check that names
@@ -34,7 +32,7 @@ def view(curves: Curves) -> registry.View:
     """
     train, steps = curves.train_loss, curves.step_loss
     trend = list(train) or (gradual.bins(steps) if steps else [])
-    return registry.View(train, curves.val_loss, steps, curves.steps_per_epoch, curves.mid_run, trend)
+    return registry.View(train, curves.val_loss, steps, curves.steps_per_epoch, curves.mid_run, trend, curves.val_metric)
 
 
 def curve_hits(curves: Curves) -> list[rules.Hit]:
@@ -67,26 +65,18 @@ def setup_hits(curves: Curves, model: nn.Module | None = None, criterion: nn.Mod
     return hits + [h for h in found if h is not None]
 
 
-def diagnose(run: Any, model: nn.Module | None = None, criterion: nn.Module | None = None,
-             optimizer: torch.optim.Optimizer | None = None) -> list[Finding]:
-    """Return the Findings for ``run``, most likely cause first; an empty list when nothing is wrong.
+def findings_of(curves: Curves, model: nn.Module | None = None, criterion: nn.Module | None = None,
+                optimizer: torch.optim.Optimizer | None = None, stacklevel: int = 2) -> list[Finding]:
+    """Return the Findings of every curve rule and setup check on ``curves``, most likely cause first.
 
-    Parameters
-    ----------
-    run:
-        A History; a Keras ``history.history`` dict or any dict of lists; a list of records (Hugging Face
-        ``log_history``) or of numbers; a pandas DataFrame; a path to a log of any name (Keras CSVLogger's
-        ``training.log``, Lightning ``metrics.csv``, ``trainer_state.json``, a saved printout); or the text
-        itself: CSV/JSON text or training output pasted from a notebook or a question.
-    model, criterion, optimizer:
-        Optional: also check the output layer against the criterion, dropout rates, the learning rate and
-        Adam's eps. A check that explains a curve finding (NLLLoss without LogSoftmax: negative-loss)
-        adds its evidence to that finding instead of being listed on its own.
+    A check that explains a curve finding (NLLLoss without LogSoftmax: negative-loss) adds its evidence to that
+    finding instead of being listed on its own. How the log was read, where it changes what the findings mean, is
+    said as a LogReadWarning (``stacklevel`` points it at the caller's caller). ``verdict`` and ``diagnose``
+    (judge.py) call this; they add what a case's own criteria say.
     """
-    curves = load_run(run)
     for note in curves.notes:  # what a reader of the findings must know about how the log was read
         if any(word in note for word in WARN_ABOUT):
-            warnings.warn(f"run: {note}", LogReadWarning, stacklevel=2)
+            warnings.warn(f"run: {note}", LogReadWarning, stacklevel=stacklevel + 1)
     merged: dict[str, rules.Hit] = {}
     for hit in curve_hits(curves) + setup_hits(curves, model, criterion, optimizer):
         if hit.code in merged:

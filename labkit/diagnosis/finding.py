@@ -16,12 +16,6 @@ from typing import Any
 from . import advice, registry
 from .registry import LESSON_OF_CASE, READING_CURVES  # noqa: F401  (read here by tests and lessons)
 
-# The code each case's failing run must get first (oscillating-loss: its frozen model is the cause, the swings
-# a symptom, so flat-validation comes first and oscillation after it). Tests and the accuracy benchmark use it.
-CODE_OF_CASE = {"rising-val-loss": "no-generalization", "oscillating-loss": "flat-validation",
-                "negative-loss": "negative-loss", "adam-epsilon": "late-explosion",
-                "train-loss-rises": "train-loss-rises"}
-
 # Read from the registry on each lookup (registry.tables): CURVE_CODES (most likely cause first), CHECK_CODES,
 # CODES, CASE_OF_CODE (the case each code is the failure of) and LESSON_OF_CODE (the one code -> lesson table).
 __getattr__ = registry.live(__name__, ("CURVE_CODES", "CHECK_CODES", "CODES", "CASE_OF_CODE", "LESSON_OF_CODE"))
@@ -44,13 +38,9 @@ class Finding:
     explanation: str = ""  # why it happens
     fixes: list[str] = field(default_factory=list, hash=False)  # what to try, best first
     lesson: str = ""  # lesson notebook to open, "" when none covers it
-    confidence: float = 1.0  # 0-1: how far the evidence clears the rule's thresholds (lower for excerpts)
+    confidence: str = "high"  # "high", "medium" or "low": how far the evidence clears the rule's thresholds (a word:
+    # no probability was measured; lower for excerpts, see advice.confidence)
     causes: tuple[tuple[str, str], ...] = ()  # ((cause, cheapest experiment that tells it apart), ...), likeliest first
-
-    @property
-    def sure(self) -> str:
-        """Return the confidence in a word: "high", "medium" or "low"."""
-        return advice.word(self.confidence)
 
     @property
     def next_experiment(self) -> str:
@@ -58,7 +48,7 @@ class Finding:
         return self.causes[0][1] if self.causes else ""
 
     def __str__(self) -> str:
-        lines = [f"[{self.code}] {self.title} (confidence {self.sure}, {self.confidence:.2f})",
+        lines = [f"[{self.code}] {self.title} (confidence {self.confidence})",
                  f"  evidence: {self.evidence}", f"  why: {self.explanation}"]
         lines += [f"  cause {i}: {cause} -- test: {test}" for i, (cause, test) in enumerate(self.causes, 1)]
         lines += [f"  try: {fix}" for fix in self.fixes]
@@ -66,14 +56,34 @@ class Finding:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        esc = html.escape
+        """Return the finding as an HTML card in words: title, confidence, evidence, why, causes, fixes, lesson link."""
+        esc, p = html.escape, '<p style="margin:6px 0">'
+        link = "color:var(--jp-content-link-color,#1565c0);text-decoration:underline"  # a widget's links look plain
+        causes = "".join(f"<li>{esc(c)}. <i>To tell:</i> {esc(t)}</li>" for c, t in self.causes)
+        causes = (f"{p}<b>What else fits these curves</b>, likeliest first, and the cheapest test:</p>"
+                  f'<ol style="margin:4px 0">{causes}</ol>' if causes else "")
         fixes = "".join(f"<li>{esc(f)}</li>" for f in self.fixes)
-        lesson = f"<p>Open <code>{esc(self.lesson)}</code></p>" if self.lesson else ""
-        causes = "".join(f"<li>{esc(c)} <i>Test:</i> {esc(t)}</li>" for c, t in self.causes)
-        causes = f"<p>Possible causes, likeliest first:</p><ol>{causes}</ol>" if causes else ""
-        return (f"<div><p><b><code>{esc(self.code)}</code> {esc(self.title)}</b> (confidence {esc(self.sure)})</p>"
-                f"<p><i>Evidence:</i> {esc(self.evidence)}</p><p>{esc(self.explanation)}</p>{causes}"
-                f"<ul>{fixes}</ul>{lesson}</div>")
+        fixes = f'{p}<b>What to try</b>, best first:</p><ul style="margin:4px 0">{fixes}</ul>' if fixes else ""
+        if self.lesson:  # relative: the lessons sit side by side (JupyterLab, Binder, a local server); words for Colab
+            name = esc(self.lesson)
+            lesson = (f'{p}<b>Open <a href="{name}" style="{link}">{esc(_lesson_words(self.lesson))}</a></b> '
+                      f"(the notebook {name} in the lessons folder).</p>")
+        else:
+            lesson = f"{p}No lesson covers it; start with what to try above.</p>"
+        return (f'<div style="border-left:4px solid var(--jp-warn-color1,#e65100);padding:2px 12px;margin:10px 0;'
+                f'line-height:1.45;white-space:normal;overflow-wrap:anywhere">'
+                f"{p}<b><code>{esc(self.code)}</code> {esc(self.title)}</b></p>"
+                f"{p}How sure: {esc(self.confidence)}.</p>"
+                + (f"{p}<b>In your numbers:</b> {esc(self.evidence)}</p>" if self.evidence else "")
+                + (f"{p}<b>Why:</b> {esc(self.explanation)}</p>" if self.explanation else "")
+                + f"{causes}{fixes}{lesson}</div>")
+
+
+def _lesson_words(name: str) -> str:
+    """Return a lesson's file name in words: "05_training_loss_rises_later.ipynb" -> "lesson 05: training loss rises
+    later"."""
+    number, _, rest = name.removesuffix(".ipynb").partition("_")
+    return f"lesson {number}: {rest.replace('_', ' ')}" if number.isdigit() and rest else name.replace("_", " ")
 
 
 def make_finding(code: str, evidence: str, numbers: dict[str, Any] | None = None, mid_run: bool = False) -> Finding:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -23,11 +24,14 @@ _ROLES = {"train_loss": TRAIN_KEYS, "val_loss": VAL_KEYS, "train_metric": TRAIN_
           "val_metric": VAL_METRIC_KEYS, "lr": LR_KEYS}
 CURVE_FIELDS = ("train_loss", "val_loss", "step_loss", "train_metric", "val_metric", "lr")
 PLACE_FIELDS = ("first_epoch", "mid_run")
-EXPECTED = ("a labkit History, a dict of lists (e.g. Keras history.history with 'loss', 'val_loss'), a list of "
-            "records (Hugging Face log_history) or numbers, a pandas DataFrame, a path to a log file (CSV of any "
-            "extension: Keras CSVLogger's training.log, Lightning metrics.csv; JSON: trainer_state.json; a saved "
-            "printout), or the log's text itself (CSV/JSON text, or pasted training output)")
-PATH_SUFFIXES = (".csv", ".json", ".log", ".txt", ".tsv", ".jsonl", ".out")
+EXPECTED = ("a labkit History, a dict of lists (e.g. Keras history.history with 'loss', 'val_loss') or of "
+            "{epoch: value} dicts, a list of records (Hugging Face log_history) or numbers, a pandas DataFrame, a path "
+            "to a log file (CSV of any extension: Keras CSVLogger's training.log, Lightning metrics.csv; JSON: "
+            "trainer_state.json; a saved printout; a saved notebook, .ipynb, whose cells printed the training), or the "
+            "log's text itself (CSV/JSON text, or pasted training output)")
+COLUMN_FORMS = ("a list of numbers, one per epoch (e.g. [0.52, 0.47]), or a dict of epoch number -> number "
+                "(e.g. {1: 0.52, 2: 0.47}; pandas' DataFrame.to_dict() gives {0: ..., 1: ...})")
+PATH_SUFFIXES = (".csv", ".json", ".log", ".txt", ".tsv", ".jsonl", ".out", ".ipynb")
 
 @dataclass(frozen=True)
 class Curves:
@@ -59,8 +63,14 @@ def load_run(run: Any) -> Curves:
     run:
         A History; a dict of lists (Keras ``history.history``, ``History.to_dict()``, Hugging Face
         ``trainer_state.json`` contents); a list of records or of numbers; a pandas DataFrame; a str/Path
-        to a log file of any extension (its content is sniffed); or a log's text itself (a str with a line
-        break, or one that is not a file name): CSV/JSON text or pasted training output.
+        to a log file of any extension (its content is sniffed) or to a saved notebook (.ipynb: the output its
+        cells printed is read); or a log's text itself (a str with a line break, or one that is not a file
+        name): CSV/JSON text or pasted training output.
+
+        A curve in a dict may also be a dict of epoch number -> value (``{"loss": {1: 0.5, 2: 0.6}}``, pandas'
+        ``DataFrame.to_dict()``, JSON ``{"loss": {"1": 0.5}}``): its values are read in epoch order, never its
+        keys; epochs missing from one curve are gaps, and a curve starting at epoch 48 is an excerpt. Any other
+        dict (keys that are not epoch numbers, values that are not numbers) raises a ValueError naming the curve.
     """
     if isinstance(run, Curves):
         return run
@@ -69,7 +79,7 @@ def load_run(run: Any) -> Curves:
     if isinstance(run, Path) or (isinstance(run, str) and _looks_like_path(run)):
         return _from_file(Path(run))
     if isinstance(run, str):
-        return _build(texts.read_text(run, "text"), "text")
+        return _build(_read_text(run, "text"), "text")
     if isinstance(run, bytes):
         raise TypeError(f"run must be {EXPECTED}; got bytes: decode them first (run.decode())")
     if type(run).__module__.split(".")[0] == "pandas" and hasattr(run, "to_dict") and hasattr(run, "columns"):
@@ -106,6 +116,32 @@ def _looks_like_path(text: str) -> bool:
     return Path(stripped).suffix.lower() in PATH_SUFFIXES or "/" in stripped or "\\" in stripped
 
 
+def _read_text(text: str, source: str) -> dict[str, Any]:
+    """Return ``texts.read_text``; a log's JSON nested too deep, or a Python literal that cannot be a record (a
+    list as a dict key), is a ValueError too, never a RecursionError/TypeError."""
+    try:
+        return texts.read_text(text, source)
+    except (RecursionError, TypeError) as e:
+        raise ValueError(f"run ({source}) could not be read as a log ({type(e).__name__}: {str(e)[:100]}); expected "
+                         f"{EXPECTED}") from None
+
+
+def _printed(found: list[dict[str, Any]], where: str) -> str:
+    """Return what a notebook's code cells printed (streams and plain-text results), in cell order."""
+    out = []
+    for i, cell in enumerate(found):
+        outputs = cell.get("outputs", []) if cell["cell_type"] == "code" else []
+        for j, o in enumerate(outputs if isinstance(outputs, list) else []):
+            if isinstance(o, dict) and o.get("output_type") == "stream":
+                text = o.get("text", "")
+            elif isinstance(o, dict) and isinstance(o.get("data"), dict):  # execute_result, display_data
+                text = o["data"].get("text/plain", "")
+            else:
+                continue  # an error's traceback, or not an output at all
+            out.append(cells.multiline(text, f"{where} cells[{i}].outputs[{j}]", EXPECTED))
+    return "\n".join(out)
+
+
 def _build(kwargs: dict[str, Any], source: str) -> Curves:
     if "mapping" in kwargs:
         return _from_mapping(kwargs["mapping"], source)
@@ -129,6 +165,16 @@ def _from_file(path: Path) -> Curves:
     if not path.is_file():
         raise FileNotFoundError(f"run={str(path)!r}: no such log file")
     raw = path.read_bytes()
+    if path.suffix.lower() == ".ipynb":
+        where = f"run={str(path)!r}"
+        text = _printed(cells.notebook_cells(raw, where, EXPECTED), where)
+        if not text.strip():
+            raise ValueError(f"{where} is a notebook with no printed output: run the training cell and save it, "
+                             f"or pass the log file or the printed text instead; expected {EXPECTED}")
+        try:
+            return _build(_read_text(text, f"{path}, printed output"), str(path))
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
     for encoding in ("utf-8-sig", "utf-16", "latin-1"):  # -sig: drop the BOM Excel writes
         try:
             text = raw.decode(encoding)
@@ -138,7 +184,7 @@ def _from_file(path: Path) -> Curves:
     if "\x00" in text[:1000]:
         raise ValueError(f"run={str(path)!r} is a binary file, not a log: expected {EXPECTED}")
     try:
-        return _build(texts.read_text(text, str(path)), str(path))
+        return _build(_read_text(text, str(path)), str(path))
     except ValueError as e:
         raise ValueError(f"run={str(path)!r}: {e}") from None
 
@@ -161,6 +207,8 @@ def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] =
     if not {"train_loss", "val_loss", "step_loss"} & set(chosen):
         raise ValueError(f"run ({source}) has no loss curve: expected a key like {TRAIN_KEYS + VAL_KEYS + STEP_KEYS} "
                          f"(or 'Train Loss', 'eval_loss', 'test_loss'), got {sorted(map(str, data))[:12]}")
+    if any(isinstance(data[key], Mapping) for key in chosen.values()):
+        return _from_epoch_dicts(data, chosen, source, notes)
     values: dict[str, list[float | None]] = {}
     for role, key in chosen.items():
         seq = data[key]
@@ -188,6 +236,50 @@ def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] =
     steps = len(clean.get("step_loss", ()))
     return Curves(**clean, steps_per_epoch=max(steps // epochs, 1) if epochs and steps else 1, source=source,
                   notes=tuple(notes))
+
+
+def _epoch(key: Any) -> int | None:
+    """Return ``key`` as an epoch number (an int >= 0, or its digits: JSON keys are strings), else None."""
+    if isinstance(key, numbers.Integral) and not isinstance(key, bool) and 0 <= key <= 10**12:
+        return int(key)
+    if isinstance(key, str) and re.fullmatch(r"\s*[0-9]{1,12}\s*", key):
+        return int(key)
+    return None
+
+
+def _from_epoch_dicts(data: Mapping[str, Any], chosen: dict[str, str], source: str, notes: tuple[str, ...]) -> Curves:
+    """Read curves given as dicts of epoch -> value: the values in epoch order (a missing epoch is a gap)."""
+    by_role: dict[str, dict[int, float | None]] = {}
+    for role, key in chosen.items():
+        column = data[key]
+        if not isinstance(column, Mapping):
+            raise ValueError(f"run[{key!r}] is a {type(column).__name__} while other curves are dicts: give every "
+                             f"curve the same form, {COLUMN_FORMS}")
+        if not column:
+            raise ValueError(f"run[{key!r}] is empty: a curve needs at least one number")
+        epochs = {k: _epoch(k) for k in column}
+        bad = next((k for k, e in epochs.items() if e is None), None)
+        if bad is not None:
+            raise ValueError(f"run[{key!r}] is a dict whose key {repr(bad)[:40]} is not an epoch number: a curve must "
+                             f"be {COLUMN_FORMS}")
+        if len(set(epochs.values())) < len(epochs):
+            raise ValueError(f"run[{key!r}] names an epoch twice (e.g. 1 and '1'): a curve must be {COLUMN_FORMS}")
+        values = {}
+        for k, e in epochs.items():
+            try:
+                values[e] = cells.parse(column[k])
+            except ValueError:
+                raise ValueError(f"run[{key!r}][{k!r}] is {repr(column[k])[:60]} ({type(column[k]).__name__}), not a "
+                                 f"number: a curve must be {COLUMN_FORMS}") from None
+        by_role[role] = values
+    steps = by_role.pop("step_loss", {})
+    step_loss = tuple(math.nan if steps[k] is None else steps[k] for k in sorted(steps))
+    notes += ("read the curves' dicts as epoch -> value, in epoch order",)
+    if not {"train_loss", "val_loss"} & set(by_role):
+        return _build({"step_loss": step_loss, "notes": notes}, source)
+    rows = [{"epoch": e, **{r: v.get(e) for r, v in by_role.items()}} for e in sorted(set().union(*by_role.values()))]
+    kwargs = tables.records_to_curves(["epoch", *by_role], rows, source, notes=notes, missing_is_nan=False)
+    return _build({**kwargs, "step_loss": step_loss} if step_loss else kwargs, source)
 
 
 def _numbers(seq: Iterable[Any], name: str) -> list[float | None]:

@@ -17,9 +17,10 @@ NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan\b|[-+]?inf(?:init
 WORD = r"[A-Za-z][\w\-/]*"
 PAIR = re.compile(rf"((?:{WORD}[ \t]+){{0,3}}{WORD})['\"]?\s*(?:[:=]|\bis\b)\s*({NUM})", re.I)
 LOSS_SPACE = re.compile(rf"((?:{WORD}[ \t]+){{0,2}}(?:loss|acc|accuracy))[ \t]+({NUM})", re.I)
-EPOCH = re.compile(r"(?<![\w.])epoch['\"]?\s*[:=#\[(]?\s*(\d+)(?:\s*(?:/|of)\s*(\d+))?", re.I)
-STEP = re.compile(r"\b(?:step|iter|iteration|batch|it)\b\s*[:=#\[(]?\s*(\d+)", re.I)
-BATCH = re.compile(r"\[\s*(\d+)\s*/\s*(\d+)")
+COUNT = r"(\d{1,15})(?!\d)"  # an epoch/step number: a longer run of digits is no counter (and int() of it is slow)
+EPOCH = re.compile(rf"(?<![\w.])epoch['\"]?\s*[:=#\[(]?\s*{COUNT}(?:\s*(?:/|of)\s*{COUNT})?", re.I)
+STEP = re.compile(rf"\b(?:step|iter|iteration|batch|it)\b\s*[:=#\[(]?\s*{COUNT}", re.I)
+BATCH = re.compile(rf"\[\s*{COUNT}\s*/\s*{COUNT}")
 PROGRESS = re.compile(r"\[[=>.]{3,}|\bETA\b|\d+(?:ms|s|us)/step", re.I)
 COUNTERS = ("epoch", "step")
 NOT_A_CURVE = frozenset({"best", "min", "minimum", "lowest", "max", "target", "initial", "previous", "prev"})

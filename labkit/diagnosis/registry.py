@@ -46,6 +46,7 @@ class View(NamedTuple):
     steps_per_epoch: int
     mid_run: bool  # the log is an excerpt of a longer run
     trend: Sequence[float]  # the training loss per epoch, or, for a log of steps only, its steps in <= 60 bins
+    val_metric: Sequence[float] = ()  # validation accuracy (or the log's validation metric) per epoch
 
 
 class Setup(NamedTuple):
@@ -76,7 +77,7 @@ class Rule:
     # (checks; the built-in checks have none: core.setup_hits calls checks.py's functions, codecheck reads code)
     subsumed_by: tuple[str, ...] = ()  # dropped when any of these codes is found too (a stronger, same event)
     cause_of: str = ""  # checks: the curve code this check explains; its evidence joins that finding
-    sure: float = 0.9  # confidence of an unambiguous finding (ignored when ``margin`` is given)
+    sure: str = "high"  # confidence of an unambiguous finding, in a word (ignored when ``margin`` is given)
     margin: Callable[[dict[str, float]], float] | None = None  # gradual findings: by how much the numbers clear
     # the rule's thresholds (1.0 = just at them); the confidence then grows with it (advice.confidence)
 
@@ -90,6 +91,8 @@ class Rule:
             raise ValueError(f"{self.code}: needs {unknown}; allowed: {', '.join(fields)}")
         if self.case and self.case not in LESSON_OF_CASE:
             raise ValueError(f"{self.code}: case={self.case!r}; allowed: {', '.join(LESSON_OF_CASE)}")
+        if self.sure not in ("low", "medium", "high"):
+            raise ValueError(f"{self.code}: sure={self.sure!r}; allowed: 'low', 'medium', 'high'")
         if self.case and not self.lesson:
             object.__setattr__(self, "lesson", LESSON_OF_CASE[self.case])
 

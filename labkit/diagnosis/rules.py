@@ -18,6 +18,9 @@ Curve = Sequence[float]
 NEGATIVE_TOLERANCE = 1e-6  # a loss below -this is negative (round-off can give -1e-9 for an exact 0)
 ROUND_OFF = 1e-7  # values below this share of the first loss are float32 round-off (float32 epsilon ~1.2e-7)
 SMOOTH_EPOCHS = 3  # epochs averaged to smooth epoch-to-epoch noise (validation minimum, end level)
+TREND_RISE = 1.1  # a loss that counts as risen ends (mean of the last SMOOTH_EPOCHS) 10 % above its low: twice the
+# few-% chance move of a loss measured on fixed data between epochs (no-generalization, overfitting, a rise that stays)
+VISIBLE = 0.01  # a change visible on a linear axis that starts at the first loss: 1 % of it (about 2 px of a 250 px plot)
 
 FLAT_RTOL = 1e-5  # validation values within this share of the last one count as equal (a learning model moves more)
 FLAT_MIN_EPOCHS = 3  # ... for at least this many epochs at the end of the run
@@ -28,35 +31,58 @@ FLAT_NO_BETTER = 0.5  # ... stays above this share of the first value: a collaps
 # In an excerpt that is flat from its first line, when that was is unknown: flagged only when training still moves
 # (a frozen validation beside a learning model), not when both are constant (a converged run looks the same).
 
-OSC_PROMINENCE = 0.2  # a swing: an epoch higher than both neighbours by this share of the curve's range
+OSC_PROMINENCE = 0.2  # a swing: a peak that rises from the turning point before it and falls to the turning point
+# after it by this share of the curve's range (a climb over two epochs and a fall over one is one swing)
 OSC_MIN_RELATIVE = 0.05  # ... and by this share of the loss at that epoch (smaller wobbles are batch noise)
 OSC_SWING_RATE = 0.1  # oscillation: at least one swing per 10 epochs ...
 OSC_MIN_SWINGS = 3  # ... and at least this many
 
-LATE_JUMP_ORDERS = 3.0  # the jump: powers of ten above the lowest loss so far
-LATE_AFTER_ORDERS = 2.0  # no recovery: the median of log10(loss) after the jump stays this far above that lowest
+LATE_JUMP_ORDERS = 1.5  # the jump: powers of ten (30x) above the lowest loss so far. A training loss's batch-noise
+# spikes stay within a few times its level; Keras's clipped BCE caps a sample's loss at 16.1, so a model that learnt
+# to ~0.1 can jump at most ~2 orders (lesson 04's runs jump 1.8-3.5)
+LATE_AFTER_ORDERS = 2.0  # no recovery: the median of log10(loss) after the jump stays this far (or the jump's own
+# size, if smaller) above that lowest ...
+LATE_KEEPS = 0.5  # ... and the run ends (mean of log10 of the last SMOOTH_EPOCHS) at least this share of the way,
+# in powers of ten, from that lowest to the peak after the jump: a loss that comes more than half-way back down is
+# recovering (lesson 05's rise), not an explosion
 LATE_START_FRACTION = 0.2  # "late": the jump comes after this share of the run ...
-LATE_DESCENT_ORDERS = 1.0  # ... after a descent of at least this many powers of ten from the first loss
-# ... or a smaller jump onto a plateau: a model frozen by a clipped loss (Keras's BCE gives a confidently wrong
-# sample exactly zero gradient) jumps ~1.5-2.5 orders and then repeats the same loss to the digit
-PLATEAU_JUMP_ORDERS = 1.5  # the jump onto the plateau: powers of ten above the lowest loss so far
-PLATEAU_EPOCHS = 5  # the plateau: the last this many epochs (or 10 % of the run, if more) ...
+LATE_MIN_POINTS = 5  # ... and after at least this many points (before that a run is still warming up) ...
+LATE_DESCENT_ORDERS = 0.5  # ... after a descent of at least this many powers of ten from the first loss (to a third:
+# the model had learnt something)
+PLATEAU_EPOCHS = 5  # a plateau (said in the evidence): the last this many epochs (or 10 % of the run, if more) ...
 PLATEAU_RTOL = 1e-3  # ... all within this share of their largest value (a training model moves more)
 
 RISE_FACTOR = 3.0  # training loss climbs to this multiple of its lowest value so far ...
 RISE_MIN_EPOCHS = 2  # ... for at least this many epochs in a row (one bad epoch is noise)
 RISE_DESCENT = 0.5  # ... after it had fallen below this share of its first value (not a warm-up bump)
-RISE_VISIBLE = 0.01  # ... to at least this share of its first value (visible on a linear axis, not round-off)
+RISE_VISIBLE = VISIBLE  # ... to at least this share of its first value (visible on a linear axis, not round-off)
+# ... and it ends (mean of the last SMOOTH_EPOCHS) at least TREND_RISE times its best before the rise: a spike the
+# run comes back from is not a rise
 
-NO_GEN_BEST_EPOCHS = 3  # "from the start": validation loss is lowest within the first this-many epochs
-NO_GEN_VAL_RISE = 1.1  # validation loss ends (mean of the last SMOOTH_EPOCHS) this many times above its lowest value
-NO_GEN_TRAIN_FALL = 0.8  # while training loss ends below this share of its first value
-NO_GEN_MIN_EPOCHS = 5  # fewer epochs are too few to call a trend
+NO_GEN_DIP = 0.1  # "never learned": validation never gets more than this share below its first epoch. A validation
+# loss measured on fixed data moves a few % between epochs by chance; learning that carries over lowers it far more
+# (lesson 06's Keras printout by 36 %, rising-val-loss's fix by more than half)
+# ... and it ends (mean of the last SMOOTH_EPOCHS) TREND_RISE times above its lowest value
+NO_GEN_TRAIN_FALL = 0.8  # ... while training loss ends below this share of its first value: the model fits the
+# training set (a 20 % fall is several times a plateau's wobble), so the flat validation is not an idle model
+NO_GEN_MIN_EPOCHS = 5  # fewer epochs are too few to call a trend (the last SMOOTH_EPOCHS must follow the first two)
+CHANCE = 0.5  # a validation accuracy at or below this may be chance: a balanced two-class problem's chance level,
+# the highest of any balanced problem (more classes: lower)
+METRIC_GAIN = 0.1  # learning that carries over: validation accuracy ends (mean of the last SMOOTH_EPOCHS) this far
+# above both CHANCE and its first epoch: 10 points, two standard deviations of an accuracy measured on 100 samples
 
-OVERFIT_RISE = 1.2  # smoothed validation loss ends this many times above its smoothed minimum
-OVERFIT_MIN_AFTER = 3  # ... at least this many epochs after that minimum
-OVERFIT_TRAIN_FALL = 0.9  # ... while training loss ends below this share of its level at that minimum
-OVERFIT_VISIBLE = 0.02  # ... and the rise is at least this share of the first validation loss (not rounding noise)
+# overfitting: the validation loss ends TREND_RISE times above its smoothed minimum ...
+OVERFIT_MIN_AFTER = 3  # ... at least this many epochs after that minimum (SMOOTH_EPOCHS: one smoothed point's span)
+OVERFIT_TRAIN_FALL = 0.9  # ... while training loss ends below this share of its level at that minimum (still falls)
+# and by at least VISIBLE of its first value: a converged model whose training loss no longer moves on a linear
+# axis fits nothing new, and its validation wiggles are noise (rising-val-loss's fix: 0.0022 -> 0.0015 of 0.15)
+OVERFIT_VISIBLE = 0.02  # ... and the rise is at least this share of the first validation loss (round-off near 0
+# makes large ratios of tiny numbers)
+
+CLIMB_FACTOR = 1.2  # rising-loss: the training loss ends this many times above its first value (20 %, well
+# beyond a plateau's epoch-to-epoch wobble) ...
+CLIMB_SHARE = 0.75  # ... and at least this share of its epoch-to-epoch moves go up (3 of 4: a climb, not noise)
+CLIMB_MIN_EPOCHS = 4  # ... over at least this many epochs (three moves)
 
 
 def _finite(curve: Curve) -> list[float]:
@@ -112,7 +138,7 @@ DIVERGED = register(Rule(
              "check every batch: torch.isfinite(x).all() and torch.isfinite(y).all()"),
             ("log(0) or division by 0 in a hand-written loss", "use CrossEntropyLoss / BCEWithLogitsLoss instead")),
     lesson=READING_CURVES,  # lesson 00's "Divergence" section: no case covers NaN/inf
-    detect=lambda c: diverged(c.train, c.val, c.steps, c.steps_per_epoch), sure=0.95))
+    detect=lambda c: diverged(c.train, c.val, c.steps, c.steps_per_epoch), sure="high"))
 
 
 def negative_loss(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1) -> Hit | None:
@@ -144,7 +170,7 @@ NEGATIVE_LOSS = register(Rule(
              "print exp(output).sum(dim=1) for one batch: if the rows do not sum to 1, LogSoftmax is missing"),
             ("a loss that is negative by design (Gaussian NLL, a contrastive objective)",
              "check the loss's formula: if it can go below 0, a negative value is not a failure")),
-    case="negative-loss", detect=lambda c: negative_loss(c.train, c.val, c.steps, c.steps_per_epoch), sure=0.95))
+    case="negative-loss", detect=lambda c: negative_loss(c.train, c.val, c.steps, c.steps_per_epoch), sure="high"))
 
 
 def flat_validation(val_loss: Curve, train_loss: Curve = (), mid_run: bool = False) -> Hit | None:
@@ -183,7 +209,7 @@ FLAT_VALIDATION = register(Rule(
              "train on 100 samples: a pipeline that cannot overfit them is broken"),
             ("validation is computed wrongly (the same batch, the model not in eval mode, a stale copy)",
              "evaluate the training set with the validation code: it should match the training loss")),
-    case="oscillating-loss", needs=("val",), detect=lambda c: flat_validation(c.val, c.train, c.mid_run), sure=0.85))
+    case="oscillating-loss", needs=("val",), detect=lambda c: flat_validation(c.val, c.train, c.mid_run), sure="high"))
 
 
 def oscillation(train_loss: Curve) -> Hit | None:
@@ -193,9 +219,10 @@ def oscillation(train_loss: Curve) -> Hit | None:
     if len(runs) < 3:
         return None
     span = max(loss[1:]) - min(loss[1:])  # epoch 1 mixes in the untrained start; leave it out of the range
-    swings = [i for i in range(1, len(runs) - 1)
-              if min(runs[i] - runs[i - 1], runs[i] - runs[i + 1]) >= max(OSC_PROMINENCE * span,
-                                                                          OSC_MIN_RELATIVE * abs(runs[i]))]
+    turns = [runs[0]] + [b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0] + [runs[-1]]
+    swings = [i for i in range(1, len(turns) - 1)
+              if min(turns[i] - turns[i - 1], turns[i] - turns[i + 1]) >= max(OSC_PROMINENCE * span,
+                                                                             OSC_MIN_RELATIVE * abs(turns[i]))]
     if len(swings) < max(OSC_MIN_SWINGS, OSC_SWING_RATE * (len(loss) - 1)):
         return None
     return Hit("oscillation",
@@ -213,19 +240,16 @@ def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
     if len(loss) < 5 or min(loss) < 0 or loss[0] <= 0:
         return None
     logs = [math.log10(max(v, 1e-300)) for v in loss]
-    descent = LATE_DESCENT_ORDERS
     jump = _jump(logs, LATE_JUMP_ORDERS, math.log10(ROUND_OFF * loss[0]))
-    plateau = _plateau(loss)
-    if jump is None and plateau:  # a smaller jump onto a frozen plateau (the descent before it may be short too)
-        jump, descent = _jump(logs, PLATEAU_JUMP_ORDERS, -math.inf), PLATEAU_JUMP_ORDERS / 3
     if jump is None:
         return None
     i, low, low_at = jump
-    after = median(logs[i:])
-    descended = mid_run or logs[0] - low >= descent
-    if i < LATE_START_FRACTION * len(logs) or not descended or after - low < min(LATE_AFTER_ORDERS, logs[i] - low):
+    after, peak, plateau = median(logs[i:]), max(loss[i:]), _plateau(loss)
+    descended = mid_run or logs[0] - low >= LATE_DESCENT_ORDERS
+    if i < max(LATE_START_FRACTION * len(logs), LATE_MIN_POINTS) or not descended:
         return None
-    peak = max(loss[i:])
+    if after - low < min(LATE_AFTER_ORDERS, logs[i] - low) or _tail(logs) - low < LATE_KEEPS * (math.log10(peak) - low):
+        return None
     stays = f"then sat on a plateau at {loss[-1]:.4g}" if plateau else f"stayed {after - low:.1f} orders above its low"
     return Hit("late-explosion",
                f"loss fell to {10 ** low:.3g} by epoch {low_at + 1}, jumped {logs[i] - low:.1f} orders of magnitude at "
@@ -253,16 +277,24 @@ def _plateau(loss: list[float]) -> bool:
 
 # A late explosion is a training-loss rise (and swings): it is listed before them and subsumes them (gradual.py).
 LATE_EXPLOSION = register(Rule(
-    "late-explosion", 30, "The loss exploded by orders of magnitude after a long smooth descent",
-    "With Adam, the step is lr / (sqrt(v) + eps). Near a reachable minimum the gradients, and so sqrt(v), "
-    "keep shrinking; with a tiny eps nothing caps the effective learning rate, until the minimum becomes "
-    "unstable and the loss jumps. Look at the loss on a log axis.",
-    ("Raise Adam's eps (e.g. 1e-3 to 1e-2)", "Decay the learning rate late in training",
-     "Stop training once the loss is low enough"),
-    causes=(("Adam's eps too small: near a minimum the effective step lr / (sqrt(v) + eps) grows without bound",
-             "rerun from a checkpoint before the jump with eps=1e-3: if it stays down, eps was the cause"),
-            ("a learning rate too high for the end of training", "rerun from that checkpoint with lr/10")),
-    case="adam-epsilon", needs=("trend",), detect=lambda c: late_explosion(c.trend, c.mid_run), sure=0.8))
+    "late-explosion", 30, "The loss exploded after a long smooth descent and did not come back",
+    "After a long descent the weights and outputs have grown large, and one step throws some samples far onto the "
+    "wrong side. With a loss computed from clipped probabilities (Keras's binary_crossentropy on a softmax clips "
+    "them at 1e-7) such a sample gets exactly zero gradient and is never pulled back: the loss jumps and sits on a "
+    "plateau. Lesson 04 measured that Adam's sqrt(v) does not shrink there, so a larger eps helps only when it is "
+    "large enough to shrink the step (1e-2 there; 1e-3 still blew up). Look at the loss on a log axis.",
+    ("Lower the learning rate (or decay it late in training)",
+     "Compute the loss from the logits (no clip: a wrong sample always gets a gradient)",
+     "Raise Adam's eps only as a step-size cap: it must be large next to sqrt(v) (1e-2 in lesson 04)"),
+    causes=(("a step too large for how far the weights have grown: it throws samples onto the wrong side",
+             "rerun from a checkpoint before the jump with the learning rate divided by 4: if it stays down, it was "
+             "the step size"),
+            ("a clipped loss on probabilities gives those samples zero gradient, so they never come back",
+             "count the samples whose probability for their true class is below the clip (1e-7) after the jump: if "
+             "that share stays up, the clip froze them"),
+            ("Adam's eps too small next to sqrt(v)", "print the median of sqrt(v) before the jump: if it is far above "
+                                                    "eps, eps is not what lets the step grow")),
+    case="adam-epsilon", needs=("trend",), detect=lambda c: late_explosion(c.trend, c.mid_run), sure="medium"))
 
 
 def train_loss_rises(train_loss: Curve) -> Hit | None:
@@ -274,7 +306,7 @@ def train_loss_rises(train_loss: Curve) -> Hit | None:
     for i, v in enumerate(loss):
         risen = best <= RISE_DESCENT * loss[0] and v >= RISE_FACTOR * best and v >= RISE_VISIBLE * loss[0]
         streak = streak + 1 if risen else 0
-        if streak >= RISE_MIN_EPOCHS:
+        if streak >= RISE_MIN_EPOCHS and _tail(loss) >= TREND_RISE * best:
             start = i - streak + 1
             return Hit("train-loss-rises",
                        f"training loss reached {best:.4g} at epoch {best_at + 1}, then rose to {loss[start]:.4g} "
@@ -285,30 +317,39 @@ def train_loss_rises(train_loss: Curve) -> Hit | None:
     return None
 
 
-def no_generalization(train_loss: Curve, val_loss: Curve, mid_run: bool = False) -> Hit | None:
-    """Return a ``no-generalization`` hit: validation loss rises from the first epochs while training loss falls.
+def learned(val_loss: Curve, val_metric: Curve = ()) -> bool:
+    """Return True when the validation curves show learning that carries over to new data: the validation loss
+    (smoothed over SMOOTH_EPOCHS) got more than NO_GEN_DIP below its first epoch, or the validation accuracy ends METRIC_GAIN above chance and its
+    first epoch."""
+    val, metric = _finite(val_loss), _finite(val_metric)
+    if val and min(_smooth(val)) < (1 - NO_GEN_DIP) * val[0]:  # smoothed: a dip of one epoch can be chance
+        return True
+    return len(metric) >= SMOOTH_EPOCHS and _tail(metric) >= max(CHANCE, metric[0]) + METRIC_GAIN
 
-    ``mid_run``: the curves are an excerpt; its first epoch is not the run's, so nothing is said.
+
+def no_generalization(train_loss: Curve, val_loss: Curve, mid_run: bool = False, val_metric: Curve = ()) -> Hit | None:
+    """Return a ``no-generalization`` hit: validation never improves and ends higher, while training loss falls.
+
+    ``mid_run``: the curves are an excerpt; its first epoch is not the run's, so nothing is said. A validation
+    accuracy that climbs well above chance (``learned``) is learning that carries over: that is overfitting's shape.
     """
     n = min(len(_finite(train_loss)), len(_finite(val_loss)))
     train, val = list(train_loss[:n]), list(val_loss[:n])
-    if mid_run or n < NO_GEN_MIN_EPOCHS or min(val) <= 0 or train[0] <= 0:
+    if mid_run or n < NO_GEN_MIN_EPOCHS or min(val) <= 0 or train[0] <= 0 or learned(val, val_metric[:n]):
         return None
-    best = _argmin(val)
-    if best >= NO_GEN_BEST_EPOCHS and _argmin(_smooth(val)) < NO_GEN_BEST_EPOCHS:  # one noisy dip later on, but
-        best = _argmin(val[:NO_GEN_BEST_EPOCHS])  # the smoothed curve is lowest in the first epochs: judge from there
-    end = _tail(val)
-    if best >= NO_GEN_BEST_EPOCHS or end < NO_GEN_VAL_RISE * val[best] or train[-1] > NO_GEN_TRAIN_FALL * train[0]:
+    best, end = _argmin(val), _tail(val)
+    if end < TREND_RISE * val[best] or train[-1] > NO_GEN_TRAIN_FALL * train[0]:
         return None
     return Hit("no-generalization",
-               f"validation loss was lowest at epoch {best + 1} ({val[best]:.4g}) and rose to {val[-1]:.4g} by epoch {n}, "
-               f"while training loss fell from {train[0]:.4g} to {train[-1]:.4g}",
+               f"validation loss never got more than {100 * NO_GEN_DIP:.0f} % below epoch 1's {val[0]:.4g} (lowest "
+               f"{val[best]:.4g}, epoch {best + 1}) and rose to {val[-1]:.4g} by epoch {n}, while training loss fell "
+               f"from {train[0]:.4g} to {train[-1]:.4g}",
                {"best_epoch": best + 1, "best_val": val[best], "last_val": val[-1], "first_train": train[0],
                 "last_train": train[-1]})
 
 
 NO_GENERALIZATION = register(Rule(
-    "no-generalization", 70, "Validation loss rises from the first epochs while training loss falls",
+    "no-generalization", 70, "Validation loss never improves and rises while training loss falls",
     "The model learns nothing that carries over to new data, only noise it memorises. Often the signal that "
     "predicts the label was removed by preprocessing (e.g. scaling each sample on its own), or the validation "
     "data come from a different distribution.",
@@ -321,28 +362,34 @@ NO_GENERALIZATION = register(Rule(
             ("validation data drawn differently from the training data (other period, other source, leakage)",
              "validate on a random slice of the training data: if that is fine, the split is the problem"),
             ("far too few samples for the model", "train on 100 samples: it should overfit them; then add data")),
-    case="rising-val-loss", needs=("train", "val"), detect=lambda c: no_generalization(c.train, c.val, c.mid_run),
-    margin=lambda n: n["last_val"] / n["best_val"] / NO_GEN_VAL_RISE))
+    case="rising-val-loss", needs=("train", "val"),
+    detect=lambda c: no_generalization(c.train, c.val, c.mid_run, c.val_metric),
+    margin=lambda n: n["last_val"] / n["best_val"] / TREND_RISE))
 
 
-def overfitting(train_loss: Curve, val_loss: Curve) -> Hit | None:
-    """Return an ``overfitting`` hit: validation loss turns up after a later minimum while training loss keeps falling."""
-    n = min(len(_finite(train_loss)), len(_finite(val_loss)))
-    train, val = list(train_loss[:n]), list(val_loss[:n])
-    if n < NO_GEN_MIN_EPOCHS or min(val) <= 0:
+def rising_loss(train_loss: Curve) -> Hit | None:
+    """Return a ``rising-loss`` hit: the training loss climbs from its first epoch on (it never went down first)."""
+    loss = _finite(train_loss)
+    if len(loss) < CLIMB_MIN_EPOCHS or min(loss) <= 0 or _argmin(loss) != 0:
         return None
-    smooth_val, smooth_train = _smooth(val), _smooth(train)
-    best = _argmin(smooth_val)
-    end_val, end_train = _tail(val), _tail(train)
-    if _argmin(val) < NO_GEN_BEST_EPOCHS or n - 1 - best < OVERFIT_MIN_AFTER:
+    ups = sum(b > a for a, b in zip(loss, loss[1:]))
+    if loss[-1] < CLIMB_FACTOR * loss[0] or ups < CLIMB_SHARE * (len(loss) - 1):
         return None
-    if end_val < OVERFIT_RISE * smooth_val[best] or end_train > OVERFIT_TRAIN_FALL * smooth_train[best]:
-        return None
-    if end_val - smooth_val[best] < OVERFIT_VISIBLE * val[0]:
-        return None
-    return Hit("overfitting",
-               f"validation loss was lowest around epoch {best + 1} ({smooth_val[best]:.4g}, {SMOOTH_EPOCHS}-epoch mean) "
-               f"and rose to {end_val:.4g} by epoch {n}, while training loss kept falling "
-               f"({smooth_train[best]:.4g} -> {end_train:.4g})",
-               {"best_epoch": best + 1, "best_val": smooth_val[best], "last_val": end_val,
-                "train_at_best": smooth_train[best], "last_train": end_train})
+    return Hit("rising-loss", f"training loss rose from {loss[0]:.4g} to {loss[-1]:.4g} "
+                              f"({loss[-1] / loss[0]:.2f}x), up in {ups} of {len(loss) - 1} epochs, never below epoch 1",
+               {"first": loss[0], "last": loss[-1], "ups": ups, "epochs": len(loss)})
+
+
+RISING_LOSS = register(Rule(
+    "rising-loss", 55, "Training loss rises from the start",
+    "Each epoch makes the training loss worse: the steps move the weights uphill. The usual causes are a learning "
+    "rate far too high, a loss whose sign is flipped (maximised instead of minimised), or targets that change from "
+    "epoch to epoch.",
+    ("Lower the learning rate 10x", "Check that the optimiser minimises the loss (its sign, maximize=False)",
+     "Check that the targets stay fixed and match the inputs"),
+    causes=(("a learning rate far too high", "rerun with lr/10: if the loss falls, the steps were too large"),
+            ("the loss is maximised (a sign flipped in a hand-written loss or optimiser)",
+             "print the loss before and after one step on one batch: it should go down"),
+            ("targets that change or do not belong to their inputs", "train on 100 fixed samples: it should overfit them")),
+    lesson=READING_CURVES, needs=("trend",), subsumed_by=("late-explosion", "train-loss-rises"),
+    detect=lambda c: rising_loss(c.trend)))

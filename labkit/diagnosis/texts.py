@@ -28,13 +28,19 @@ def read_text(text: str, source: str) -> dict[str, Any]:
         raise ValueError(f"run ({source}) is empty: expected a log (CSV, JSON, or printed training output)")
     if body[0] in "{[":
         try:
-            return read_json(json.loads(body), source)
+            data = json.loads(body)
         except json.JSONDecodeError:
             lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
             if all(ln.startswith("{") for ln in lines):  # one record per line: JSON lines (detectron2) or the
                 records = _records(lines)  # Python dicts Hugging Face prints: {'loss': 0.43, 'epoch': 0.5}
                 if records is not None:
                     return read_json(records, source)
+        except RecursionError:
+            raise ValueError(f"run ({source}): its JSON is nested too deeply to read") from None
+        except ValueError as e:  # e.g. an integer of more than 4300 digits
+            raise ValueError(f"run ({source}): its JSON holds a value that cannot be read: {e}") from None
+        else:
+            return read_json(data, source)
     lines = [ln for ln in body.splitlines() if ln.strip()]
     table = sniff_table(lines)
     if table is not None:
@@ -54,9 +60,9 @@ def _records(lines: list[str]) -> list[Any] | None:
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError:
-            try:
+            try:  # literal_eval reads literals only (no names, calls or operators): user text is never run
                 out.append(ast.literal_eval(line))
-            except (ValueError, SyntaxError):
+            except (ValueError, SyntaxError):  # (TypeError, RecursionError: logs.load_run names them)
                 return None
     return out if all(isinstance(r, Mapping) for r in out) else None
 

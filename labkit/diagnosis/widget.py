@@ -1,14 +1,56 @@
-"""A paste box for lesson 06: paste a log or a printout, press the button, read the findings and the plot."""
+"""A paste box for lesson 06: paste a log or a printout, press the button, read the findings and the plot.
+
+The answer is one HTML widget (words that wrap, each finding as a card with a link to its lesson), not text
+printed into an Output: in JupyterLab the printed text was at times dropped (issue 21; it was appended to the same
+Output the plot is displayed into), and what did show was a monospace dump. The Output below holds only the plot.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 import warnings
 from typing import Any
 
+# The answer's frame: prose wraps between words (a word longer than the line breaks rather than run off it)
+FRAME = '<div style="line-height:1.45;white-space:normal;overflow-wrap:anywhere">{}</div>'
+P = '<p style="margin:6px 0">'
+MUTED = '<p style="margin:6px 0;color:var(--jp-ui-font-color2,#666)">'
+EMPTY = f"{P}Paste a log into the box first, then press <b>Diagnose</b>.</p>"
+
+
+def unreadable_html(message: str) -> str:
+    """Return why the text could not be read, in words, with the start of what was pasted quoted below."""
+    message = re.sub(r"^run \(text\)\s*:?\s*", "", message.strip())  # the argument's name means nothing here
+    reason, found, pasted = message.partition("; found\n")
+    reason = reason[:1].upper() + reason[1:]
+    quoted = ""
+    if found:
+        lines = "\n".join(line.strip() for line in pasted.splitlines())
+        quoted = (f"{P}The start of what you pasted:</p><blockquote style=\"margin:4px 0 4px 16px;"
+                  f"white-space:pre-wrap\">{html.escape(lines)}</blockquote>")
+    return f"{P}<b>Could not read it</b> as a training log. {html.escape(reason.rstrip('.'))}.</p>{quoted}"
+
+
+def answer_html(findings: list[Any], description: str, notes: tuple[str, ...] | list[str]) -> str:
+    """Return the whole answer for a paste that was read: the curves in a line, how the text was read, each
+    finding's card (Finding._repr_html_) or "No failure found"."""
+    parts = [f"{P}<b>Your curves:</b> {html.escape(description.rstrip('.'))}.</p>"]
+    if notes:
+        parts.append(f"{MUTED}How the text was read: {html.escape('; '.join(notes))}.</p>")
+    if findings:
+        count = "One finding" if len(findings) == 1 else f"{len(findings)} findings, likeliest first"
+        parts.append(f"{P}<b>{count}:</b></p>")
+        parts += [f._repr_html_() for f in findings]
+    else:
+        parts.append(f"{P}<b>No failure found</b> in these curves: none of the documented failures matches them.</p>")
+    return "".join(parts)
+
 
 def paste_box(rows: int = 12) -> Any:
-    """Return an ipywidgets box: a Textarea to paste a training log or printout into, a button, and an output
-    area where ``diagnose(text)`` prints each finding (or why the text could not be read) and draws the curves.
+    """Return an ipywidgets box: a Textarea to paste a training log or printout into, a "Diagnose" button, the
+    answer (an HTML widget, ``box.answer``: each finding in words, or why the text could not be read) and an
+    Output (``box.output``) with the curves.
 
     Parameters
     ----------
@@ -22,7 +64,8 @@ def paste_box(rows: int = 12) -> Any:
     import matplotlib.pyplot as plt
 
     from .advice import describe
-    from .core import LogReadWarning, diagnose
+    from .core import LogReadWarning
+    from .judge import diagnose
     from .logs import load_run
     from ..plots import show
     from .plot import plot_findings
@@ -30,37 +73,32 @@ def paste_box(rows: int = 12) -> Any:
     text = widgets.Textarea(placeholder="Paste a log here: Keras output, a PyTorch printout, a CSV or JSON log ...",
                             layout=widgets.Layout(width="98%"), rows=rows)  # 100% + its margin overflows the cell
     button = widgets.Button(description="Diagnose", button_style="primary")
-    out = widgets.Output()
+    answer = widgets.HTML(layout=widgets.Layout(width="98%"))
+    out = widgets.Output(layout=widgets.Layout(width="98%"))
 
-    def say(message: str) -> None:  # append_stdout works in a kernel and outside one (tests)
-        out.append_stdout(message + "\n")
+    def say(body: str) -> None:  # a widget's value: shown in a kernel's front end, readable in a test
+        answer.value = FRAME.format(body)
 
     def run(_: Any = None) -> None:
         out.clear_output()
         if not text.value.strip():
-            say("Paste a log into the box first.")
+            say(EMPTY)
             return
         try:
-            with warnings.catch_warnings():  # the box prints how the text was read itself, below
+            with warnings.catch_warnings():  # the answer says how the text was read itself
                 warnings.simplefilter("ignore", LogReadWarning)
                 findings = diagnose(text.value)
         except (ValueError, TypeError) as e:
-            say(f"Could not read it: {e}")
+            say(unreadable_html(str(e)))
             return
-        say(describe(text.value))
-        for note in load_run(text.value).notes:
-            say(f"(read: {note})")
-        for f in findings:
-            say(f"{f}\n")
-        if not findings:
-            say("No failure found in these curves.")
+        say(answer_html(findings, describe(text.value), load_run(text.value).notes))
         with out:
             fig, ax = plt.subplots(figsize=(7, 3.5))
             plot_findings(text.value, findings, ax)
             show(fig, ax.description)  # with its text alternative
 
     button.on_click(run)
-    box = widgets.VBox([text, button, out])
+    box = widgets.VBox([text, button, answer, out])
     box.run = run  # type: ignore[attr-defined]  # lets a test (or a notebook) press the button
-    box.text, box.output = text, out  # type: ignore[attr-defined]
+    box.text, box.answer, box.output = text, answer, out  # type: ignore[attr-defined]
     return box
