@@ -411,7 +411,10 @@ exercise.reference("01-independent-labels")
 #
 # Switch the world, the scaling, the split and the label control; add dropout or more windows, and
 # compare the validation loss with the predict-the-mean loss printed above for each world (the panel
-# does not draw it).
+# does not draw it). The status line gives the verdict of `labkit.verdict`: healthy means the
+# validation loss ends below the predict-the-mean baseline on a chronological split and no diagnosis
+# rule fires. So the shuffled split is a "try:" button, not a fix: its validation looks good only
+# because it leaks (this lesson's own addition, above).
 
 # %%
 panel = labkit.explore("rising-val-loss", seed=SEED, runs=[failing, fixed, flat_global, leaky])

@@ -222,6 +222,8 @@ print(f"lr=1e-6: epoch loss {tiny.train_loss[0]:+.4f} -> {tiny.train_loss[-1]:+.
 assert min(slow.step_loss) < -500                                      # still runs off, only later
 assert all(b < a for a, b in zip(tiny.train_loss, tiny.train_loss[1:]))  # 1e-6: lower every epoch too...
 assert -0.01 < change < 0                                               # ...by a few thousandths in all
+print("verdict at 1e-6:", labkit.verdict(tiny))                         # the panel's judge: not healthy
+assert labkit.verdict(tiny).state != "healthy"
 falls = all(b < a for a, b in zip(tiny.train_loss, tiny.train_loss[1:]))
 q_lr.verdict(q_lr.options[1] if falls and change > -1 else q_lr.options[2] if change < -100 else q_lr.options[0],
              f"At 1e-6 the epoch loss went from {tiny.train_loss[0]:+.4f} to {tiny.train_loss[-1]:+.4f}: "
@@ -528,7 +530,10 @@ labkit.exercise.reference("03-nll-knobs")
 #
 # Switch the loss between `nll` and `cross-entropy`, add `LogSoftmax`, change the learning rate and
 # the optimizer, turn class weights on and off, swap the validation labels, and watch the loss (per
-# step, symlog y axis) and the accuracy.
+# step, symlog y axis) and the accuracy. The status line gives the verdict of `labkit.verdict`:
+# healthy means no loss below 0 and a validation accuracy above the majority class's share; a
+# learning rate of 1e-6 only slows the run-off, and the verdict does not call it healthy (printed
+# above, after the 1e-6 run).
 
 # %%
 panel = labkit.explore("negative-loss", seed=SEED, runs=[failing, slow, fixed, weighted])

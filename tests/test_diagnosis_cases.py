@@ -1,5 +1,6 @@
 """Diagnosis on the five cases: the verdict names each failing run with its case's code, every fix is healthy
-(diagnose finds nothing), no try is called healthy on every seed."""
+(diagnose finds nothing), and the words "healthy" / "the failure is gone" appear only in the healthy state. Which
+suggestions are fixes and which are tries rests on seeds 0-29 (benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -51,11 +52,11 @@ def test_diagnosis_does_not_import_the_cases():
 @pytest.mark.parametrize("name", cases.names())
 def test_failing_run_named_first_every_fix_healthy(name):
     case = cases.get(name)
-    tries_healthy = {t: 0 for t in case.tries}
     for seed in SEEDS:
         failing = case.run(seed=seed, device="cpu")
         judged = verdict(failing)
         partial = (name, seed) in PARTIAL
+        assert "healthy" not in str(judged).lower() and "the failure is gone" not in str(judged), str(judged)
         assert judged.state == (OTHER if partial else FAILURE) and judged.code == case.code, (seed, str(judged))
         assert diagnose(failing)[0].code == case.code and case.shows_symptom(failing) != partial, seed
         if name == "oscillating-loss":  # the frozen model is the cause; its swings (if any) the only symptom
@@ -63,6 +64,8 @@ def test_failing_run_named_first_every_fix_healthy(name):
         for fix, overrides in case.fixes.items():
             fixed = case.run(seed=seed, device="cpu", **overrides)
             assert verdict(fixed).state == HEALTHY and diagnose(fixed) == [], (seed, fix, str(verdict(fixed)))
+            assert "the failure is gone" in str(verdict(fixed)), str(verdict(fixed))
         for attempt, overrides in case.tries.items():
-            tries_healthy[attempt] += verdict(case.run(seed=seed, device="cpu", **overrides)).state == HEALTHY
-    assert all(n < len(SEEDS) for n in tries_healthy.values()), tries_healthy  # a try is no reliable fix
+            judged = verdict(case.run(seed=seed, device="cpu", **overrides))
+            said = str(judged).lower()  # "healthy" and "the failure is gone" only in the healthy state
+            assert ("healthy" in said or "the failure is gone" in said) == (judged.state == HEALTHY), str(judged)

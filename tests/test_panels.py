@@ -74,7 +74,7 @@ def test_changing_a_knob_reruns_with_it_and_redraws_with_a_ghost(panel):
     assert panel.ghost is first
     judged = labkit.verdict(h, criteria=SHORT.criteria())
     assert min(h.step_loss) >= 0 and judged.state == "healthy" and "healthy: the failure is gone" in panel.status.value
-    assert "not below 0" in panel.status.value  # the health criteria, in words
+    assert "lowest step loss" in panel.status.value and "needs 0 or more" in panel.status.value  # criteria, in words
     assert "Run with loss cross-entropy (trained in" in panel.status.value
     faded = [line for line in panel.figure.axes[0].lines if line.get_alpha() == panels.GHOST_ALPHA]
     assert faded and list(faded[0].get_ydata()) == first.step_loss

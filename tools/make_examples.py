@@ -8,7 +8,7 @@
 - ``lightning_metrics.csv``: what Lightning's ``CSVLogger`` writes for a run that overfits: sparse rows,
   four logged training steps, one validation row and one epoch row per epoch.
 - ``late_explosion.json``: a Keras ``history.history`` dict shaped like lesson 04's failing run (100 epochs):
-  the loss falls from 0.69 to about 3e-3 by epoch 45, jumps at epoch 48 and sits from epoch 50 on a plateau at
+  the loss falls from 0.69 to about 3e-3 by epoch 45, jumps over epochs 46-49 and sits from epoch 50 on a plateau at
   8.059 (Keras's clipped BCE with half the images stuck wrong: 16.118 / 2), repeated to the digit, while the
   accuracy falls to 0.5.
 

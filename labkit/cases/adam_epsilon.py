@@ -169,8 +169,8 @@ def health(h: History) -> dict[str, bool]:
     """Return the health criteria: the training images are learnt and none is stuck wrong."""
     acc = h.train_metric[-1] if h.train_metric else float("nan")
     stuck = h.extra["stuck_wrong"][-1] if h.extra.get("stuck_wrong") else float("nan")
-    return {f"training accuracy ends at {acc:.2f} (healthy: at least {ACCURACY})": acc >= ACCURACY,
-            f"{stuck:.1%} of the images stuck wrong at the end (healthy: at most {STUCK:.0%})": stuck <= STUCK}
+    return {f"training accuracy ends at {acc:.2f} (needs at least {ACCURACY})": acc >= ACCURACY,
+            f"{stuck:.1%} of the images stuck wrong at the end (needs at most {STUCK:.0%})": stuck <= STUCK}
 
 
 CASE = Case(

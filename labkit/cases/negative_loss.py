@@ -89,8 +89,8 @@ def health(h: History) -> dict[str, bool]:
     last = h.val_metric[-1] if h.val_metric else float("nan")
     lowest = min(h.step_loss, default=float("nan"))
     return {
-        f"lowest step loss {lowest:.3g} (healthy: not below 0)": lowest >= 0,
-        f"validation accuracy ends at {last:.2f} (healthy: above {MAJORITY + ACCURACY_MARGIN:.2f}, the majority "
+        f"lowest step loss {lowest:.3g} (needs 0 or more)": lowest >= 0,
+        f"validation accuracy ends at {last:.2f} (needs above {MAJORITY + ACCURACY_MARGIN:.2f}, the majority "
         "class's share)": last > MAJORITY + ACCURACY_MARGIN,
     }
 

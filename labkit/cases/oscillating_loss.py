@@ -58,7 +58,7 @@ class Knobs:
     loss: str = knob("keras-bce", Choice(LOSSES), "keras-bce: Keras's binary_crossentropy on the sigmoid (clipped at 1e-7); bce: PyTorch BCELoss on the sigmoid; bce-logits: BCEWithLogitsLoss on the raw output")
     conv_dropout: float = knob(0.25, FloatRange(0.0, 0.9), "dropout after each conv block (the thread's rates are not given)")
     dense_dropout: float = knob(0.9, FloatRange(0.0, 0.95), "dropout before the output layer (Keras's CIFAR-10 example, whose layers the asker's match: 0.5)")
-    dense: int = knob(512, IntRange(0, 1024, zero="removed"), "width of the dense layer after Flatten (big model); 0 removes it")
+    dense: int = knob(512, IntRange(0, 1024, zero="none"), "width of the dense layer after Flatten (big model); 0 removes it")
     downscale: int = knob(1, IntRange(1, 4), "average-pool the 48x80 images by this factor first")
     pixels: str = knob("standardized", Choice(PIXELS), "inputs standardized, or raw 0-255 grey levels")
     augment: bool = knob(False, Flag(), "random flips and shifts of every training batch")
@@ -261,7 +261,7 @@ def checks(h: History) -> dict[str, bool]:
 def health(h: History) -> dict[str, bool]:
     """Return the health criterion: the model answers new images well (test accuracy)."""
     acc = h.final.get("test_accuracy", float("nan"))
-    return {f"test accuracy {acc:.2f} (healthy: at least {TEST_ACCURACY})": acc >= TEST_ACCURACY}
+    return {f"test accuracy {acc:.2f} (needs at least {TEST_ACCURACY})": acc >= TEST_ACCURACY}
 
 
 CASE = Case(

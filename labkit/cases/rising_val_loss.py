@@ -115,9 +115,9 @@ def health(h: History) -> dict[str, bool]:
     baseline = h.final.get("baseline_val_loss", float("nan"))
     last = h.val_loss[-1] if h.val_loss else float("nan")
     return {
-        f"validation loss ends at {last:.3g} (healthy: below the predict-the-mean baseline, {baseline:.3g})":
+        f"validation loss ends at {last:.3g} (needs below the predict-the-mean baseline, {baseline:.3g})":
             last < baseline,
-        "validated on the latest windows (healthy: a chronological split; a shuffled split of overlapping windows "
+        "validated on the latest windows (needs a chronological split; a shuffled split of overlapping windows "
         "leaks)": h.knobs.get("split") == "chronological",
     }
 

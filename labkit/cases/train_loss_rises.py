@@ -104,6 +104,7 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
 RISE_FACTOR = 10.0  # training loss climbs above this multiple of its best so far
 WARMUP_EPOCHS = 20  # rises before this epoch are early training, not the symptom
 ACCURACY_DROP = 0.95  # training accuracy falls below this after having passed it
+FIT = 0.99  # healthy: the training set fit (the failing run and the fixes reach 1.0 before any jump) ...
 
 
 def first_jump(train_loss: list[float], factor: float = RISE_FACTOR, after: int = WARMUP_EPOCHS) -> int | None:
@@ -128,11 +129,16 @@ def checks(h: History) -> dict[str, bool]:
 
 
 def health(h: History) -> dict[str, bool]:
-    """Return the health criteria: the training set stays fit to the end of a run that trained all its epochs."""
-    acc = h.train_metric[-1] if h.train_metric else float("nan")
+    """Return the health criteria: the training set, once fit, stays fit to the end of a run that trained all its
+    epochs (the asker's complaint is the drop, even when a long run recovers from it later)."""
+    acc = h.train_metric
+    fit = next((i for i, a in enumerate(acc) if a >= FIT), None)
+    low = min(acc[fit:]) if fit is not None else max(acc, default=float("nan"))
     epochs = h.knobs.get("epochs", len(h.train_loss))
-    return {f"training accuracy ends at {acc:.2f} (healthy: at least {ACCURACY_DROP})": acc >= ACCURACY_DROP,
-            f"trained {h.num_epochs} of {epochs} epochs (healthy: all; a run stopped early cannot show whether the "
+    return {(f"training accuracy, once at {FIT} (the training set fit), stays at {ACCURACY_DROP} or more (lowest after: "
+             f"{low:.2f})" if fit is not None else f"training accuracy reaches {FIT}, the training set fit (best: "
+             f"{low:.2f})"): fit is not None and low >= ACCURACY_DROP,
+            f"trained {h.num_epochs} of {epochs} epochs (needs all; a run stopped early cannot show whether the "
             "rise comes)": h.stopped_epoch is None}
 
 

@@ -27,13 +27,15 @@ NOISE_MULTIPLE = 1.5  # a rise counts when it is at least this many times the me
 
 CREEP_AFTER = 3  # train-loss-rises (gradual): the end is TREND_RISE times the smoothed minimum at least this many
 # points after that minimum (SMOOTH_EPOCHS: one smoothed point's span)
-CREEP_MIN_POINTS = 6  # fewer points are too few to call a trend
+CREEP_MIN_POINTS = 6  # fewer points are too few to call a trend (a minimum, CREEP_AFTER points after it, and the
+# SMOOTH_EPOCHS before the end must fit)
 
 ZIGZAG_MOVE = 0.25  # a training-loss move: an epoch-to-epoch change of at least this share of the median level
 # (a training loss averages over dropout, augmentation and changing weights: a plateau wobbles 10-20 %) ...
 ZIGZAG_VAL_MOVE = 0.1  # ... a validation move: at least this share (validation is computed on fixed data in eval
 # mode, so a 10 % jump back and forth means the model itself jumps between epochs)
-ZIGZAG_REVERSALS = 3  # oscillation: at least this many moves that reverse the previous move's direction ...
+ZIGZAG_REVERSALS = 3  # oscillation: at least this many moves that reverse the previous move's direction (as
+# OSC_MIN_SWINGS: "again and again") ...
 ZIGZAG_RATE = 0.3  # ... and at least this many per point (training loss)
 ZIGZAG_VAL_RATE = 0.5  # ... (validation loss) at least every other epoch: a validation loss wiggling on a converged
 # model turns less often (at 0.3, rising-val-loss's fix on seed 26 and negative-loss's class weights on seed 8 were

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from statistics import median
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from .registry import READING_CURVES, Hit, Rule, register
 
@@ -23,9 +23,10 @@ TREND_RISE = 1.1  # a loss that counts as risen ends (mean of the last SMOOTH_EP
 VISIBLE = 0.01  # a change visible on a linear axis that starts at the first loss: 1 % of it (about 2 px of a 250 px plot)
 
 FLAT_RTOL = 1e-5  # validation values within this share of the last one count as equal (a learning model moves more)
-FLAT_MIN_EPOCHS = 3  # ... for at least this many epochs at the end of the run
-FLAT_MIN_FRACTION = 0.5  # ... and for at least this share of the run
-FLAT_EARLY_EPOCHS = 3  # ... and it went flat within this many epochs, or ...
+FLAT_MIN_EPOCHS = 3  # ... for at least this many epochs at the end of the run (SMOOTH_EPOCHS: the fewest a trend is
+# judged on anywhere here)
+FLAT_MIN_FRACTION = 0.5  # ... and for at least this share of the run (most of it: a model that froze for good)
+FLAT_EARLY_EPOCHS = 3  # ... and it went flat within this many epochs (SMOOTH_EPOCHS: from the start), or ...
 FLAT_NO_BETTER = 0.5  # ... stays above this share of the first value: a collapsed model is no better than an
 # untrained one, while a run that converged to a constant loss (or typed-in rounded numbers) ended far below it.
 # In an excerpt that is flat from its first line, when that was is unknown: flagged only when training still moves
@@ -33,9 +34,10 @@ FLAT_NO_BETTER = 0.5  # ... stays above this share of the first value: a collaps
 
 OSC_PROMINENCE = 0.2  # a swing: a peak that rises from the turning point before it and falls to the turning point
 # after it by this share of the curve's range (a climb over two epochs and a fall over one is one swing)
-OSC_MIN_RELATIVE = 0.05  # ... and by this share of the loss at that epoch (smaller wobbles are batch noise)
-OSC_SWING_RATE = 0.1  # oscillation: at least one swing per 10 epochs ...
-OSC_MIN_SWINGS = 3  # ... and at least this many
+OSC_MIN_RELATIVE = 0.05  # ... and by this share of the loss at that epoch (smaller wobbles are batch noise: an epoch
+# mean over many batches moves a few % on a plateau)
+OSC_SWING_RATE = 0.1  # oscillation: at least one swing per 10 epochs (a repeating pattern, not one incident) ...
+OSC_MIN_SWINGS = 3  # ... and at least this many (two could be chance; "again and again" starts at three)
 
 LATE_JUMP_ORDERS = 1.5  # the jump: powers of ten (30x) above the lowest loss so far. A training loss's batch-noise
 # spikes stay within a few times its level; Keras's clipped BCE caps a sample's loss at 16.1, so a model that learnt
@@ -52,9 +54,11 @@ LATE_DESCENT_ORDERS = 0.5  # ... after a descent of at least this many powers of
 PLATEAU_EPOCHS = 5  # a plateau (said in the evidence): the last this many epochs (or 10 % of the run, if more) ...
 PLATEAU_RTOL = 1e-3  # ... all within this share of their largest value (a training model moves more)
 
-RISE_FACTOR = 3.0  # training loss climbs to this multiple of its lowest value so far ...
+RISE_FACTOR = 3.0  # training loss climbs to this multiple of its lowest value so far (an epoch mean moves within a
+# factor of about 1.5 by batch noise; three times is a jump no noise makes) ...
 RISE_MIN_EPOCHS = 2  # ... for at least this many epochs in a row (one bad epoch is noise)
-RISE_DESCENT = 0.5  # ... after it had fallen below this share of its first value (not a warm-up bump)
+RISE_DESCENT = 0.5  # ... after it had fallen below this share of its first value (halved: it had learnt, so this is
+# not a warm-up bump)
 RISE_VISIBLE = VISIBLE  # ... to at least this share of its first value (visible on a linear axis, not round-off)
 # ... and it ends (mean of the last SMOOTH_EPOCHS) at least TREND_RISE times its best before the rise: a spike the
 # run comes back from is not a rise
@@ -240,33 +244,31 @@ def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
     if len(loss) < 5 or min(loss) < 0 or loss[0] <= 0:
         return None
     logs = [math.log10(max(v, 1e-300)) for v in loss]
-    jump = _jump(logs, LATE_JUMP_ORDERS, math.log10(ROUND_OFF * loss[0]))
-    if jump is None:
-        return None
-    i, low, low_at = jump
-    after, peak, plateau = median(logs[i:]), max(loss[i:]), _plateau(loss)
-    descended = mid_run or logs[0] - low >= LATE_DESCENT_ORDERS
-    if i < max(LATE_START_FRACTION * len(logs), LATE_MIN_POINTS) or not descended:
-        return None
-    if after - low < min(LATE_AFTER_ORDERS, logs[i] - low) or _tail(logs) - low < LATE_KEEPS * (math.log10(peak) - low):
-        return None
-    stays = f"then sat on a plateau at {loss[-1]:.4g}" if plateau else f"stayed {after - low:.1f} orders above its low"
-    return Hit("late-explosion",
-               f"loss fell to {10 ** low:.3g} by epoch {low_at + 1}, jumped {logs[i] - low:.1f} orders of magnitude at "
-               f"epoch {i + 1} (peak {peak:.3g}) and {stays}",
-               {"low": 10 ** low, "low_epoch": low_at + 1, "jump_epoch": i + 1, "peak": peak,
-                "orders_after": after - low, "plateau": float(plateau)})
+    plateau = _plateau(loss)
+    for i, low, low_at in _jumps(logs, LATE_JUMP_ORDERS, math.log10(ROUND_OFF * loss[0])):  # a spike the run came
+        after, peak = median(logs[i:]), max(loss[i:])  # back from is not it: the first jump that stays up is
+        descended = mid_run or logs[0] - low >= LATE_DESCENT_ORDERS
+        if i < max(LATE_START_FRACTION * len(logs), LATE_MIN_POINTS) or not descended:
+            continue
+        if after - low < min(LATE_AFTER_ORDERS, logs[i] - low) or _tail(logs) - low < LATE_KEEPS * (math.log10(peak) - low):
+            continue
+        stays = f"then sat on a plateau at {loss[-1]:.4g}" if plateau else f"stayed {after - low:.1f} orders above its low"
+        return Hit("late-explosion",
+                   f"loss fell to {10 ** low:.3g} by epoch {low_at + 1}, jumped {logs[i] - low:.1f} orders of magnitude "
+                   f"at epoch {i + 1} (peak {peak:.3g}) and {stays}",
+                   {"low": 10 ** low, "low_epoch": low_at + 1, "jump_epoch": i + 1, "peak": peak,
+                    "orders_after": after - low, "plateau": float(plateau)})
+    return None
 
 
-def _jump(logs: list[float], orders: float, floor: float) -> tuple[int, float, int] | None:
-    """Return (index, lowest log10 loss before it, its index) of the first value ``orders`` above the low so far."""
+def _jumps(logs: list[float], orders: float, floor: float) -> Iterator[tuple[int, float, int]]:
+    """Yield (index, lowest log10 loss before it, its index) of each value ``orders`` above the low so far."""
     low, low_at = logs[0], 0
     for i, v in enumerate(logs):
         if v > low + orders and v > floor:
-            return i, low, low_at
+            yield i, low, low_at
         if v < low:
             low, low_at = v, i
-    return None
 
 
 def _plateau(loss: list[float]) -> bool:
