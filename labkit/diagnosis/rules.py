@@ -262,11 +262,14 @@ def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
 
 
 def _jumps(logs: list[float], orders: float, floor: float) -> Iterator[tuple[int, float, int]]:
-    """Yield (index, lowest log10 loss before it, its index) of each value ``orders`` above the low so far."""
-    low, low_at = logs[0], 0
+    """Yield (index, lowest log10 loss before it, its index) where the loss first rises ``orders`` above the low so
+    far: the start of each jump (the points after it, still up, belong to the same jump)."""
+    low, low_at, up = logs[0], 0, False
     for i, v in enumerate(logs):
-        if v > low + orders and v > floor:
+        above = v > low + orders and v > floor
+        if above and not up:
             yield i, low, low_at
+        up = above
         if v < low:
             low, low_at = v, i
 
