@@ -193,7 +193,7 @@ class Panel:
 
     def _fix_button(self, kind: str, name: str, overrides: dict[str, Any]) -> widgets.Button:
         what = "; ".join(f"{self._labels[n]} {self._value_words(n, v)}" for n, v in overrides.items())
-        note = "" if kind == "fix" else " (a suggestion that does not fix it in our runs)"
+        note = "" if kind == "fix" else " (a suggestion that is not healthy on every seed we ran, so not called a fix)"
         button = widgets.Button(description=f"{kind}: {name}", layout={"width": "auto"},
                                 tooltip=f"sets {what}; every other knob back to the failing defaults{note}")
         button.on_click(lambda _b: self._guarded(self.apply_fix, name))
