@@ -93,7 +93,7 @@ print(f"validation loss: {failing.val_loss[-1]:.4f}, range over epochs {len(fail
       f"{failing.num_epochs}: {max(late_val) - min(late_val):.1e}")
 print(f"test accuracy on 400 new images: {failing.final['test_accuracy']:.3f}")
 print("verdict:", labkit.verdict(failing))
-assert labkit.verdict(failing).state == "the asker's failure"
+assert labkit.verdict(failing).code == "flat-validation"   # the frozen model named first (every seed 0-29)
 assert spread > 0.2 and reversals >= 8                   # swings up and down, by a fifth of its level or more
 assert max(late_val) - min(late_val) < 1e-6              # validation: a flat line
 assert failing.final["test_accuracy"] < 0.6              # no better than a coin on new images
