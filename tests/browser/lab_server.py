@@ -1,8 +1,10 @@
-"""Start a throwaway JupyterLab server for browser tests, isolated from the user's Jupyter setup."""
+"""Start a throwaway JupyterLab server for browser tests, isolated from the user's Jupyter setup, and the browser
+that drives it."""
 
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,6 +13,18 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; never `playwright install` (a browser download)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # User settings the server starts with: nothing saved back to the notebooks, no pop-ups over
 # the page, every cell in the DOM (the default windowing skips rendering cells out of view).
@@ -98,3 +112,29 @@ def jupyter_lab(root_dir, work_dir, timeout=120):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def code_notebook(cells):
+    """Return a notebook (an nbformat 4 dict) with one code cell per item of ``cells``: {cell id: source}."""
+    return {"cells": [{"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [],
+                       "source": source} for cell_id, source in cells.items()],
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+@contextmanager
+def lab_and_browser(playwright, tmp, notebooks=None):
+    """Serve a copy of lessons/ (plus ``notebooks``, {file name: notebook dict}, written beside the lessons) from
+    JupyterLab, launch headless Chromium; yield (base_url, token, browser, server_dir). Nothing the browser does
+    writes to the committed lessons."""
+    root, server_dir = Path(tmp) / "root", Path(tmp) / "server"
+    shutil.copytree(REPO / "lessons", root / "lessons")
+    for name, notebook in (notebooks or {}).items():
+        (root / "lessons" / name).write_text(json.dumps(notebook))
+    server_dir.mkdir()
+    with jupyter_lab(root, server_dir) as (base_url, token):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield base_url, token, browser, server_dir
+        finally:
+            browser.close()

@@ -18,19 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_server import jupyter_lab
-
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from lab_server import CHROMIUM, REPO, lab_and_browser
 LESSONS = sorted(p.name for p in (REPO / "lessons").glob("[0-9][0-9]_*.ipynb"))
 PANEL_LESSON = "03_loss_goes_negative.ipynb"  # the panel whose slider and fix button are driven (fastest case)
 LR_LABEL = re.compile(r"^learning rate$")
@@ -156,16 +144,8 @@ def sync_playwright():
 @pytest.fixture(scope="module")
 def lab(sync_playwright, tmp_path_factory):
     """One JupyterLab over a copy of lessons/ (nothing the browser does writes to the committed lessons), one browser."""
-    tmp = tmp_path_factory.mktemp("lab")
-    root, server_dir = tmp / "root", tmp / "server"
-    shutil.copytree(REPO / "lessons", root / "lessons")
-    server_dir.mkdir()
-    with jupyter_lab(root, server_dir) as (base_url, token):
-        browser = sync_playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield base_url, token, browser, server_dir
-        finally:
-            browser.close()
+    with lab_and_browser(sync_playwright, tmp_path_factory.mktemp("lab")) as lab_:
+        yield lab_
 
 
 def _screenshot_dir(lesson_name):

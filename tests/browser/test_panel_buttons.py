@@ -28,15 +28,14 @@ from pathlib import Path
 
 import pytest
 
-from lab_server import jupyter_lab
-from test_lab_browser import (CHROMIUM, CHROMIUM_ARGS, ERRORS_JS, _run_all, _shut_down_kernels,  # noqa: F401
+from lab_server import REPO, code_notebook, lab_and_browser
+from test_lab_browser import (ERRORS_JS, _run_all, _shut_down_kernels,  # noqa: F401
                               sync_playwright)
 
 import labkit
 from labkit import cases
 from labkit.moves import log_positions
 
-REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "panel_buttons_check.ipynb"  # written into the copy of lessons/, next to the lessons
 CASES = cases.names()
 LR = "lr"
@@ -82,28 +81,13 @@ PANEL_JS = """(cell) => {
 }"""
 
 
-def _notebook():
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"panel-{i}", "metadata": {}, "outputs": [],
-              "source": f'import labkit\n\nlabkit.explore("{name}", seed=0, device="cpu", precompute=False)'}
-             for i, name in enumerate(CASES)]
-    return {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                                        "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
-
-
 @pytest.fixture(scope="module")
 def lab(sync_playwright, tmp_path_factory):  # noqa: F811  (the fixture imported above)
-    """One JupyterLab over a copy of lessons/ plus the throwaway notebook, and one browser."""
-    tmp = tmp_path_factory.mktemp("panel_buttons")
-    root, server_dir = tmp / "root", tmp / "server"
-    shutil.copytree(REPO / "lessons", root / "lessons")
-    (root / "lessons" / NOTEBOOK).write_text(json.dumps(_notebook()))
-    server_dir.mkdir()
-    with jupyter_lab(root, server_dir) as (base_url, token):
-        browser = sync_playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield base_url, token, browser, server_dir
-        finally:
-            browser.close()
+    """One JupyterLab over a copy of lessons/ plus the throwaway notebook (a panel per case), and one browser."""
+    cells = {f"panel-{i}": f'import labkit\n\nlabkit.explore("{name}", seed=0, device="cpu", precompute=False)'
+             for i, name in enumerate(CASES)}
+    with lab_and_browser(sync_playwright, tmp_path_factory.mktemp("panel_buttons"), {NOTEBOOK: code_notebook(cells)}) as lab_:
+        yield lab_
 
 
 @dataclasses.dataclass

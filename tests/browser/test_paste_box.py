@@ -8,22 +8,19 @@ through the clipboard (Ctrl+V), as a paste. Screenshots of each state go to /tmp
 Same machinery as test_lab_browser.py: Debian's /usr/bin/chromium driven by the pip `playwright` package.
 """
 
-import json
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from lab_server import jupyter_lab
-from test_lab_browser import (CHROMIUM, CHROMIUM_ARGS, _shut_down_kernels, _wait_for_kernel,  # noqa: F401
+from lab_server import code_notebook, lab_and_browser
+from test_lab_browser import (_shut_down_kernels, _wait_for_kernel,  # noqa: F401
                               sync_playwright)
 
 from labkit import diagnose
 from labkit.diagnosis.finding import _lesson_words
 
-REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "paste_box_check.ipynb"  # written into the copy of lessons/, so a lesson link resolves as in lesson 06
 SHOTS = Path("/tmp")
 WIDE, NARROW = 1400, 1000  # a laptop, and a window whose cell is ~650 px wide (file browser open)
@@ -69,28 +66,12 @@ LOOK_JS = """([el, long]) => {
 }"""
 
 
-def _notebook():
-    source = "from labkit.diagnosis import paste_box\n\nbox = paste_box()\nbox"
-    cell = {"cell_type": "code", "execution_count": None, "id": "box", "metadata": {}, "outputs": [],
-            "source": source}
-    return {"cells": [cell], "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                                         "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
-
-
 @pytest.fixture(scope="module")
 def lab(sync_playwright, tmp_path_factory):  # noqa: F811  (the fixture imported above)
-    """One JupyterLab over a copy of lessons/ plus the throwaway notebook, and one browser."""
-    tmp = tmp_path_factory.mktemp("paste_box")
-    root, server_dir = tmp / "root", tmp / "server"
-    shutil.copytree(REPO / "lessons", root / "lessons")
-    (root / "lessons" / NOTEBOOK).write_text(json.dumps(_notebook()))
-    server_dir.mkdir()
-    with jupyter_lab(root, server_dir) as (base_url, token):
-        browser = sync_playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield base_url, token, browser, server_dir
-        finally:
-            browser.close()
+    """One JupyterLab over a copy of lessons/ plus the throwaway notebook (the paste box), and one browser."""
+    notebook = code_notebook({"box": "from labkit.diagnosis import paste_box\n\nbox = paste_box()\nbox"})
+    with lab_and_browser(sync_playwright, tmp_path_factory.mktemp("paste_box"), {NOTEBOOK: notebook}) as lab_:
+        yield lab_
 
 
 def test_paste_box_answers_in_words_in_jupyterlab(lab):
