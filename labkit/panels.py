@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from . import cases, plots
 from .cases.base import Case
 from .controls import STYLE, control, read, show
-from .diagnosis import verdict
+from .diagnosis import Verdict, verdict
 from .history import History
 from .runner import Event, Runner
 
@@ -85,6 +85,7 @@ class Panel:
         self._draw_lock = threading.Lock()  # one drawing at a time (matplotlib is not thread-safe)
         self._holding = False
         self._status_text = ""
+        self._judged: tuple[History, Verdict] | None = None  # the last run judged, and its verdict
         self._build_widgets()
         self._request()
 
@@ -130,8 +131,8 @@ class Panel:
         self.case.knobs(**target)  # a bad fix is reported before anything moves
         changed = [self._change(n, before[n], v) for n, v in overrides.items() if before[n] != v]
         restored = [self._change(n, before[n], v) for n, v in target.items() if n not in overrides and before[n] != v]
-        kind = "fix" if name in self.case.fixes else "try"
-        action = f"{kind} “{html.escape(name)}”: " + ("; ".join(changed) or "its knobs were already set")
+        action = (f"{'fix' if name in self.case.fixes else 'try'} “{html.escape(name)}”: "
+                  + ("; ".join(changed) or "its knobs were already set"))
         if restored:
             action += " · put back to the failing defaults: " + "; ".join(restored)
         self._set(target, action)
@@ -169,10 +170,9 @@ class Panel:
                          for n, (spec, help_text) in self._specs.items()}
         for w in self.controls.values():
             w.observe(self._on_change, names="value")
-        self.fix_buttons = {}  # fixes ("fix: ...") and the thread's suggestions that do not fix it here ("try: ...")
-        for kind, buttons in (("fix", self.case.fixes), ("try", self.case.tries)):
-            for name, overrides in buttons.items():
-                self.fix_buttons[name] = self._fix_button(kind, name, overrides)
+        kinds = {"fix": self.case.fixes, "try": self.case.tries}  # try: a suggestion that does not fix it here
+        self.fix_buttons = {name: self._fix_button(kind, name, overrides)
+                            for kind, group in kinds.items() for name, overrides in group.items()}
         self.reset_button = widgets.Button(description="reset to the failing defaults", button_style="warning",
                                            layout={"width": "auto"}, tooltip="every knob back to the failing defaults")
         self.reset_button.on_click(lambda _b: self._guarded(self.reset))
@@ -294,7 +294,7 @@ class Panel:
         loss_ax.set_title("loss", fontsize="medium")
         second_name = history.metric_name if second == "metric" else (self.view.second_title or second)
         second_ax.set_title(second_name + (" · training…" if live else ""), fontsize="medium")
-        judged = str(verdict(history, criteria=self.case.criteria())) if not live and (history.train_loss or history.step_loss) else ""
+        judged = str(self._verdict(history)) if not live and (history.train_loss or history.step_loss) else ""
         self.alt = (judged[:1].upper() + judged[1:] + ". " if judged else "") + plots.describe_figure(fig)
         if self.backend == "ipympl":
             fig.canvas.draw_idle()
@@ -320,13 +320,17 @@ class Panel:
         return "at the failing defaults" if not changed else "with " + ", ".join(
             f"{self._labels[n]} {self._value_words(n, knobs[n])}" for n in changed)
 
+    def _verdict(self, history: History) -> Verdict:  # judged once per run: the alt text and the status share it
+        if self._judged is None or self._judged[0] is not history:
+            self._judged = (history, verdict(history, criteria=self.case.criteria()))
+        return self._judged[1]
+
     def _summary(self, history: History, note: str) -> str:
-        judged = verdict(history, criteria=self.case.criteria()).html()  # the one judge: the lessons and diagnose say the same of this run
         diverged = (f" · <b style='color:#b00'>diverged to NaN/inf at step {history.diverged_step}</b>"
                     if history.diverged else "")
         how = NOTES.get(note, note)
         return (f"Run {self._describe({n: history.knobs.get(n, v) for n, v in self._defaults.items()})} "
-                f"({how}): {judged}{diverged}")
+                f"({how}): {self._verdict(history).html()}{diverged}")  # the one judge, as the lessons and diagnose
 
     def _with_action(self, text: str) -> str:
         return f"{self._action}<br>{text}" if self._action else text
