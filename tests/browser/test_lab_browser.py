@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -198,8 +199,7 @@ def _wait_for_kernel(page, base_url, token, timeout_s=180):
     """Wait until the notebook's kernel is connected and idle; Run All before that runs nothing."""
     deadline = time.monotonic() + timeout_s
     while True:
-        with urllib.request.urlopen(f"{base_url}/api/kernels?token={token}", timeout=10) as reply:
-            kernels = json.load(reply)
+        kernels = _kernels(base_url, token)
         connected = any(k.get("connections", 0) >= 1 and k.get("execution_state") == "idle" for k in kernels)
         if connected and page.evaluate(KERNEL_IDLE_JS):
             return
@@ -207,10 +207,21 @@ def _wait_for_kernel(page, base_url, token, timeout_s=180):
         time.sleep(1)
 
 
+def _kernels(base_url, token, tries=10):
+    """The server's kernel list. While a kernel is still starting, jupyter_server can answer 500 (its
+    last_activity is not set yet: a race in the server, not in the lesson), so a 500 is asked again."""
+    for attempt in range(tries):
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/kernels?token={token}", timeout=10) as reply:
+                return json.load(reply)
+        except urllib.error.HTTPError as error:
+            if error.code != 500 or attempt == tries - 1:
+                raise
+            time.sleep(1)
+
+
 def _shut_down_kernels(base_url, token):
-    with urllib.request.urlopen(f"{base_url}/api/kernels?token={token}", timeout=10) as reply:
-        kernels = json.load(reply)
-    for kernel in kernels:
+    for kernel in _kernels(base_url, token):
         request = urllib.request.Request(f"{base_url}/api/kernels/{kernel['id']}?token={token}", method="DELETE")
         urllib.request.urlopen(request, timeout=30).close()
 
