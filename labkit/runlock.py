@@ -6,7 +6,9 @@ run, and ``others_waiting`` lets a background run see that someone wants the loc
 ``deterministic`` turns on the kernel settings that make a seed fix the run, and on the CPU runs
 on ``CPU_THREADS`` threads: a reduction split over more threads sums in another order, so the same
 seed would give a different History on a 2-core laptop than on the 1-thread test run that checked
-the lesson's claims (a 350-epoch run of lesson 05 jumped once with 2 threads, twice with 1).
+the lesson's claims (a 350-epoch run of lesson 05 jumped once with 2 threads, twice with 1). The
+lessons' claims must hold either way: ``LABKIT_THREADS=2`` (read at import) runs every CPU run on two
+threads, as the robustness benchmark and one of CI's seed runs do.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from typing import Iterator
 import torch
 import torch.utils.deterministic
 
-CPU_THREADS = 1  # torch intra-op threads of every CPU run: the same History on any machine
+
+
+def _threads_from_env() -> int:
+    text = os.environ.get("LABKIT_THREADS", "1")
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise ValueError(f"LABKIT_THREADS={text!r} is not allowed; allowed: a whole number of threads from 1 to 256")
+    return int(text)
+
+
+CPU_THREADS = _threads_from_env()  # torch intra-op threads of every CPU run: the same History on any machine
 _RUN_LOCK = threading.RLock()  # re-entrant: a sweep holds it and calls Case.run, which takes it again
 _waiting = 0  # threads blocked in exclusive(), waiting for _RUN_LOCK
 _waiting_lock = threading.Lock()

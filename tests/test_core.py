@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -273,3 +274,19 @@ def test_a_run_skips_the_nan_fill_of_new_tensors_and_puts_the_callers_setting_ba
     finally:
         det.fill_uninitialized_memory = before
     assert seen == [False, False] and quick.num_epochs == 2
+
+
+@pytest.mark.parametrize("value, threads", [("2", 2), (None, 1)])
+def test_labkit_threads_sets_the_cpu_threads_of_every_run(value, threads):
+    env = {k: v for k, v in os.environ.items() if k != "LABKIT_THREADS"}
+    if value is not None:
+        env["LABKIT_THREADS"] = value
+    code = "from labkit import runlock; print(runlock.CPU_THREADS)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(threads)
+
+
+def test_labkit_threads_rejects_what_is_not_a_thread_count():
+    env = dict(os.environ, LABKIT_THREADS="two")
+    done = subprocess.run([sys.executable, "-c", "import labkit"], env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "LABKIT_THREADS='two'" in done.stderr and "from 1 to 256" in done.stderr
