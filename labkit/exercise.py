@@ -2,7 +2,7 @@
 
 - ``predict(question, options)`` shows a choice *before* the key experiment; ``Prediction.verdict(actual)``,
   placed after the run, says whether the pick held, and updates when the learner changes the pick (so it
-  also works after "Run All").
+  also works after "Run All"); until the learner picks, it says nothing of the result.
 - ``check(answer, test, ...)`` gives automatic feedback on a "your turn" answer; an answer still ``...``
   (the placeholder) is reported as not answered, never as right.
 - ``reference(key)`` is a button that shows the reference answer, kept out of the notebook in
@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 import ipywidgets as widgets
 
 NOT_ANSWERED = "Not answered yet: replace the ... with your answer, then run this cell again."
-_PICK_FIRST = "Pick an answer above: this line then says whether the run agrees with you."
+_PICK_FIRST = "Pick an answer above: this line then says what the run shows and whether it agrees with you."
 
 
 def _html(text: str, ok: bool | None) -> str:
@@ -73,7 +73,7 @@ class Prediction:
 def _verdict_html(picked: str | None, actual: str, why: str) -> str:
     because = f" {why}" if why else ""
     if picked is None:
-        return _html(f"{_PICK_FIRST} (The run shows: {actual}.{because})", None)
+        return _html(_PICK_FIRST, None)  # the result stays hidden until a pick, also after Run All
     if picked == actual:
         return _html(f"Your prediction held: {actual}.{because}", True)
     return _html(f"You predicted “{picked}”; the run shows: {actual}.{because}", False)
