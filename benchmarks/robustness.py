@@ -1,62 +1,113 @@
-"""How robust is each reproduction? Run every case's failing defaults and each fix on many seeds.
+"""Do the cases' claims hold wherever a learner runs them? The robustness matrix of issue 22.
 
-Prints, per case and run kind, on how many seeds the symptom checks hold, plus each run's key
-numbers and wall time. Usage: python benchmarks/robustness.py [--seeds 10] [--cases a,b] [--fixes all|main]
+A claim is the verdict the lessons and the panel state: each case's failing run is judged *the asker's
+failure* and each fix *healthy* (``labkit.verdict``, the one judge). This script runs every claim on
+seeds, with the learning rate moved x0.75 and x1.25 and the epochs x1.25 ("variants"), and appends one line
+per run to a results file. The torch version and thread count are those of the process: run it once per
+side venv (``/path/to/venv/bin/python benchmarks/robustness.py``) and with ``LABKIT_THREADS=2``.
+``--table FILE...`` reads result files and prints the pass table that RESULTS.md shows.
+
+Run:  python benchmarks/robustness.py --out build/robust-2.13-1.txt [--seeds 0-29] [--variants base,lr0.75]
+      LABKIT_THREADS=2 python benchmarks/robustness.py --out build/robust-2.13-2.txt
+      python benchmarks/robustness.py --table build/robust-*.txt
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
+from collections import defaultdict
 
-import torch
+os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("LABKIT_THREADS", "1"))
 
-from labkit import cases
+import torch  # noqa: E402
 
+from labkit import cases, runlock, verdict  # noqa: E402
+from labkit.diagnosis.judge import FAILURE, HEALTHY  # noqa: E402
 
-def key_numbers(h) -> str:
-    parts = []
-    if h.val_loss:
-        parts.append(f"val {h.val_loss[0]:.3g}->{h.val_loss[-1]:.3g}")
-    parts.append(f"train min {min(h.train_loss):.3g} last {h.train_loss[-1]:.3g}")
-    if h.val_metric:
-        parts.append(f"val {h.metric_name} {h.val_metric[-1]:.3f}")
-    parts += [f"{k} {v:.3g}" for k, v in h.final.items()]
-    for k, v in h.extra.items():
-        parts.append(f"{k}[-3:] {sum(v[-3:]) / 3:.2f}")
-    return ", ".join(parts)
+VARIANTS = {"base": ("lr", 1.0), "lr0.75": ("lr", 0.75), "lr1.25": ("lr", 1.25), "epochs1.25": ("epochs", 1.25)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--cases", default=",".join(cases.names()))
-    parser.add_argument("--fixes", choices=("all", "main", "none"), default="main")
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
-    print(f"# robustness: torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, device {args.device}, {time.strftime('%Y-%m-%d')}")
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    for name in args.cases.split(","):
-        case = cases.get(name)
-        fixes = {"all": list(case.fixes), "main": list(case.fixes)[:1], "none": []}[args.fixes]
-        for label, knobs in [("failing defaults", {})] + [(f"fix: {f}", case.overrides(f)) for f in fixes]:
-            shown, times = 0, []
-            for seed in seeds:
-                start = time.perf_counter()
-                h = case.run(seed=seed, device=args.device, **knobs)
-                times.append(time.perf_counter() - start)
-                checks = case.symptom_checks(h)
-                shown += all(checks.values())
-                failed = [k for k, v in checks.items() if not v]
-                print(f"  {name:17s} {label:30s} seed {seed:2d} symptom={'YES' if not failed else 'no '} "
-                      f"{time.perf_counter() - start:5.2f}s  {key_numbers(h)}"
-                      + (f"  (not: {'; '.join(failed)})" if failed and label == "failing defaults" else ""))
-            print(f"{name:17s} {label:30s} symptom on {shown}/{len(seeds)} seeds; "
-                  f"run time median {sorted(times)[len(times) // 2]:.2f}s, max {max(times):.2f}s", flush=True)
+def claims(case) -> list[tuple[str, dict, str]]:
+    """(run label, knob overrides, the state the lessons claim) for the failing run and each fix."""
+    return [("failing", {}, FAILURE)] + [(f"fix: {name}", case.overrides(name), HEALTHY) for name in case.fixes]
+
+
+def moved(case, overrides: dict, variant: str) -> dict:
+    """``overrides`` with the variant's knob (lr or epochs) scaled from the run's own value."""
+    knob, factor = VARIANTS[variant]
+    if factor == 1.0:
+        return dict(overrides)
+    value = getattr(case.knobs(**overrides), knob)
+    return {**overrides, knob: round(value * factor) if knob == "epochs" else value * factor}
+
+
+def seed_range(text: str) -> range:
+    first, _, last = text.partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
+def run(args: argparse.Namespace) -> None:
+    where = f"torch {torch.__version__.split('+')[0]}, {runlock.CPU_THREADS} thread(s)"
+    print(f"# {where}, {platform.machine()}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
+    with open(args.out, "a", encoding="utf-8") as out:
+        for name in args.cases.split(","):
+            case = cases.get(name)
+            for label, overrides, claimed in claims(case):
+                for variant in args.variants.split(","):
+                    knobs = moved(case, overrides, variant)
+                    for seed in seed_range(args.seeds):
+                        judged = verdict(case.run(seed=seed, device="cpu", **knobs))
+                        codes = ",".join(f.code for f in judged.findings) or "-"
+                        line = f"{where}|{name}|{label}|{variant}|{seed}|{claimed}|{judged.state}|{codes}"
+                        out.write(line + "\n")
+                        out.flush()
+                    print(f"{name} {label} {variant} done", flush=True)
+
+
+def table(files: list[str]) -> None:
+    """Print the pass table: per claim and variant, held/seeds for each torch x threads, and the seeds that failed."""
+    held: dict = defaultdict(lambda: defaultdict(list))  # (case, run, variant) -> where -> [(seed, ok, state)]
+    columns: list[str] = []
+    for path in files:
+        for line in open(path, encoding="utf-8"):
+            where, name, label, variant, seed, claimed, state, codes = line.rstrip("\n").split("|")
+            if where not in columns:
+                columns.append(where)
+            held[(name, label, variant)][where].append((int(seed), state == claimed, f"{state} ({codes})"))
+    print("| case | claim | variant | " + " | ".join(columns) + " |")
+    print("|---|---|---|" + "---|" * len(columns))
+    misses = []
+    for (name, label, variant), by_where in held.items():
+        cells = []
+        for where in columns:
+            runs = by_where.get(where, [])
+            ok = sum(r[1] for r in runs)
+            cells.append(f"{ok}/{len(runs)}" if runs else "")
+            misses += [f"{name} {label} {variant}, {where}, seed {s}: {what}" for s, good, what in runs if not good]
+        claimed = "the asker's failure" if label == "failing" else "healthy"
+        print(f"| {name} | {label} is {claimed} | {variant} | " + " | ".join(cells) + " |")
+    print("\nruns whose verdict differs from the claim:" + ("" if misses else " none"))
+    for miss in misses:
+        print(f"- {miss}")
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="results file to append to")
+    parser.add_argument("--seeds", default="0-29", help="seed range, e.g. 0-29")
+    parser.add_argument("--cases", default=",".join(cases.names()))
+    parser.add_argument("--variants", default="base", help=f"comma-separated, from {', '.join(VARIANTS)}")
+    parser.add_argument("--table", nargs="+", metavar="FILE", help="print the pass table of these result files")
+    args = parser.parse_args()
+    if args.table:
+        table(args.table)
+    elif not args.out:
+        parser.error("--out is needed to run (or --table to print)")
+    else:
+        unknown = set(args.variants.split(",")) - set(VARIANTS)
+        if unknown:
+            parser.error(f"--variants {', '.join(sorted(unknown))} not allowed; allowed: {', '.join(VARIANTS)}")
+        run(args)

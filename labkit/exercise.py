@@ -8,6 +8,10 @@
 - ``reference(key)`` is a button that shows the reference answer, kept out of the notebook in
   ``labkit/answers/<key>.md`` so that no cell (collapsed or not) gives it away.
 
+- ``reopen_hint()``, displayed once by each lesson's first cell: in a saved lesson reopened in JupyterLab (or
+  Notebook 7), every widget's place says "run this cell again" instead of "Error displaying widget: model not
+  found" (a widget lives in its kernel; a reopened notebook has none until its cells run again).
+
 Nothing here raises on a missing answer: a lesson run top to bottom (Restart & Run All, nbval) goes on,
 and the text says what is missing.
 """
@@ -20,6 +24,16 @@ from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 
+# JupyterLab's widget renderer, finding no model, writes its error as plain text into the output's own node
+# (class jupyter-widgets, no child element); a live widget always has child elements. Old browsers without
+# :has() show the error as before.
+_REOPENED_CSS = """<style>
+.jp-OutputArea-output.jupyter-widgets:not(:has(*)) { font-size: 0; }
+.jp-OutputArea-output.jupyter-widgets:not(:has(*))::after {
+  content: "A widget was here: run this cell again to bring it back."; font-size: var(--jp-content-font-size1, 14px);
+  color: var(--jp-ui-font-color2, #57606a);
+}
+</style>"""
 NOT_ANSWERED = "Not answered yet: replace the ... with your answer, then run this cell again."
 _PICK_FIRST = "Pick an answer above: this line then says what the run shows and whether it agrees with you."
 
@@ -97,6 +111,14 @@ def check(answer: Any, test: Callable[[Any], bool], right: str, wrong: str) -> w
     except Exception as exc:  # shown, not raised: the learner's answer may be of any type
         return widgets.HTML(_html(f"{wrong} (Checking your answer raised {type(exc).__name__}: {exc})", False))
     return widgets.HTML(_html(right if ok else wrong, ok))
+
+
+def reopen_hint() -> Any:
+    """Return an output with no visible content whose style, saved with the notebook, turns each widget's
+    "model not found" error in a reopened notebook into "A widget was here: run this cell again to bring it back."."""
+    from IPython.display import HTML
+
+    return HTML(_REOPENED_CSS)
 
 
 def answer_text(key: str) -> str:
