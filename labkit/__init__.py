@@ -1,7 +1,7 @@
 """labkit: reproduce five common CNN training failures on small synthetic data, and fix them."""
 
 from . import cases, plots
-from .device import pick_device, seed_everything
+from .device import pick_device, seed_everything, use_device
 from .history import History
 from .diagnosis import check_code, diagnose, verdict
 
@@ -21,4 +21,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 
-__all__ = ["History", "cases", "Panel", "check_code", "diagnose", "verdict", "exercise", "explore", "plots", "pick_device", "seed_everything", "__version__"]
+__all__ = ["History", "cases", "Panel", "check_code", "diagnose", "verdict", "exercise", "explore", "plots", "pick_device", "seed_everything", "use_device", "__version__"]

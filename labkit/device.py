@@ -8,6 +8,17 @@ import numpy as np
 import torch
 
 _KINDS = ("cpu", "cuda", "mps")
+_preferred: torch.device | None = None  # use_device(): what a run without an explicit device trains on
+
+
+def use_device(device: str | torch.device | None) -> None:
+    """Make every run that names no device train on ``device`` (None: back to the best available).
+
+    The lessons call ``use_device("cpu")``: each claim they assert was checked on the CPU, and CUDA sums in
+    another order, so a GPU run of the same seed is a different run (these small models are no faster there).
+    """
+    global _preferred
+    _preferred = None if device is None else pick_device(device)
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -16,8 +27,11 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     Parameters
     ----------
     device:
-        None for the best available, or "cpu", "cuda", "cuda:N", "mps" (or a torch.device).
+        None for the one ``use_device`` set, else the best available; or "cpu", "cuda", "cuda:N", "mps"
+        (or a torch.device).
     """
+    if device is None and _preferred is not None:
+        return _preferred
     if device is None:
         if torch.cuda.is_available():
             return torch.device("cuda")

@@ -123,6 +123,27 @@ def test_pick_device_default_is_available():
     assert labkit.pick_device("cpu") == torch.device("cpu")
 
 
+def test_use_device_keeps_runs_on_the_cpu_on_a_gpu_machine(monkeypatch):
+    """The lessons' choice (``labkit.use_device("cpu")``), on a fake GPU machine: without it a run would go to CUDA."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine, as far as labkit can tell
+    assert labkit.pick_device() == torch.device("cuda")
+    try:
+        labkit.use_device("cpu")
+        assert labkit.pick_device() == torch.device("cpu")
+        assert cases.get("negative-loss").run(seed=0, epochs=1).device == "cpu"
+        assert labkit.pick_device("cuda") == torch.device("cuda")  # an explicit device still wins
+    finally:
+        labkit.use_device(None)
+    assert labkit.pick_device() == torch.device("cuda")
+
+
+def test_use_device_rejects_a_device_that_is_not_there():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="device='cuda' asked for CUDA"):
+        labkit.use_device("cuda")
+
+
 def small_run(**knobs):
     return cases.get("negative-loss").run(seed=3, device="cpu", epochs=3, **knobs)
 
