@@ -49,6 +49,7 @@ except ImportError:
 # %%
 import math
 import os
+import re
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -131,10 +132,18 @@ for e in (0, 4, 9):
           f"epoch mean {failing.train_loss[e]:10.1f}")
 assert all(printed_loss(failing, e) < failing.train_loss[e] for e in range(failing.num_epochs))
 
+asker_steps = math.ceil(2746 / 16)                       # the asker's steps per epoch
+ends = [e * asker_steps for e in range(1, 6)]            # the last step of each of their five epochs
+last_prints = [end // 10 * 10 for end in ends]           # the last step that prints: a multiple of 10
+window = max(end - p + 10 for end, p in zip(ends, last_prints))  # the 10 printed steps lie in this many
+print(f"the asker's last print in each epoch: steps {last_prints} of epochs ending at {ends}; "
+      f"its 10 steps lie among the epoch's last {window} at most")
+assert window == 18
+
 # %% [markdown]
-# (With 172 steps an epoch, the asker's last print of each epoch covers 10 steps among its last 16; we
-# take the last 10 exactly.) In every epoch the thread-style number is below the epoch mean:
-# it is a snapshot of the end of the epoch, not its average.
+# (The asker's last print of each epoch covers 10 steps among the epoch's last 18 at most, printed
+# above; in our run we take the last 10 exactly.) In every epoch the thread-style number is below the
+# epoch mean: it is a snapshot of the end of the epoch, not its average.
 #
 # **Your turn (1).** The asker's plot showed `running_loss / len(trainloader)`. What value did their
 # *plot* show for the point printed as `Train loss: -8421.151`? Replace the `...` with a number.
@@ -142,10 +151,12 @@ assert all(printed_loss(failing, e) < failing.train_loss[e] for e in range(faili
 # %%
 plotted_epoch5 = ...
 
+# The expected number is read from the reference answer's file, so this cell does not show it.
+expected = float(re.search(r"# about (-?[0-9.]+)", labkit.exercise.answer_text("03-plotted-loss")).group(1))
 labkit.exercise.check(
-    plotted_epoch5, lambda v: abs(v - (-8421.151 * 10 / math.ceil(2746 / 16))) < 3,
-    right="Right: the plot divides the same 10-step sum by 172 batches instead of 10.",
-    wrong="Not yet: the printed number is the 10-step sum divided by 10; how many batches does an epoch have?")
+    plotted_epoch5, lambda v: abs(float(v) - expected) < 3,
+    right="Right: the plot divides the same 10-step sum by the number of batches instead of 10.",
+    wrong="Not yet: the printed number is the 10-step sum divided by 10; what does the plotted one divide it by?")
 
 # %%
 labkit.exercise.reference("03-plotted-loss")
@@ -353,12 +364,14 @@ plots.show(fig, f"The SGD run's loss runs off below zero until, in epoch {sgd.di
 # (left). The epoch's loss and accuracy are recorded as NaN, so no plot or diagnosis mistakes them for
 # numbers.
 #
-# ## Validation accuracy below chance: a separate red flag
+# ## Validation accuracy below chance level: a separate red flag
 #
-# The asker's validation accuracy fell from 0.056 to 0.014. Guessing uniformly at random scores 1/3;
-# a model that answers one class for everything scores that class's share of the validation set: 0.54,
-# 0.45 or 0.01 here. 0.014 is below chance and below the share of either big class: neither a guessing
-# model nor one that answers a big class scores that low. Things that do:
+# The asker's validation accuracy fell from 0.056 to 0.014. A model that answers one class for
+# everything scores that class's share of the validation set: 0.54, 0.45 or 0.01 here. **Chance level**
+# is the best such constant answer, always the most common class: 0.54 here (class 0's share).
+# Guessing uniformly at random would score 1/3. 0.014 is far below chance level, below 1/3 and below the
+# share of either big class: neither a guessing model nor one that answers a big class scores that low.
+# Things that do:
 #
 # - the model answers the rare class for (almost) everything, on a validation set with about 1.4 % of
 #   it;
@@ -379,7 +392,7 @@ assert swapped.train_metric[-1] > 0.95 and swapped.val_metric[-1] < 0.05
 
 # %% [markdown]
 # A model that is right on 95 %+ of its training images scores under 0.05 on validation: far below
-# chance. Accuracy that low says "look at the labels and at what the accuracy is computed on" before
+# chance level (0.54). Accuracy that low says "look at the labels and at what the accuracy is computed on" before
 # anything about the model.
 #
 # ## The fixes, side by side
@@ -418,9 +431,10 @@ plots.show(fig, "CrossEntropyLoss stays above zero and falls towards it while NL
 # Accuracy barely sees it: a model that never finds the 1 % class loses at most 1 % of accuracy. Its
 # **recall** (the share of its validation images found) does; labkit records it every epoch as
 # `extra["val_recall_minority"]`. Does cross-entropy alone find it, and do class weights (each class
-# weighted by 1/its frequency, so the ~10 rare training images count about 33 times as much)? There are
-# only 20 rare validation images, so the recall jumps between epochs and between seeds: we take the mean
-# of the last three epochs, on five seeds (about 12 s).
+# weighted by 1/its frequency, so each of the 10 rare training images counts dozens of times as much as
+# a common one: the ratios are printed below)? There are only 20 rare validation images, so the recall
+# jumps between epochs and between seeds: we take the mean of the last three epochs, on five seeds
+# (about 12 s).
 
 # %%
 seeds = range(SEED, SEED + 5)
@@ -435,6 +449,11 @@ for name, r in recall.items():
     print(f"{name:14s} rare-class recall, seeds {SEED}-{SEED + 4}: " + "  ".join(f"{v:.2f}" for v in r)
           + f"   (median {np.median(r):.2f})")
 print(f"accuracy, seed {SEED}: cross-entropy {fixed.val_metric[-1]:.3f}, class weights {weighted.val_metric[-1]:.3f}")
+train_counts = torch.bincount(case.build(case.knobs(), torch.Generator().manual_seed(SEED)).data.y_train, minlength=3)
+print("training images per class:", " / ".join(map(str, train_counts.tolist())),
+      f"-> with class weights a rare image counts {train_counts[0] / train_counts[2]:.0f}x a class-0 image "
+      f"and {train_counts[1] / train_counts[2]:.0f}x a class-1 image")
+assert 40 < train_counts[1] / train_counts[2] < train_counts[0] / train_counts[2] < 60
 ce_recall, w_recall = recall["cross-entropy"], recall["class weights"]
 assert np.median(ce_recall) < 0.3                          # alone: misses most rare images on most seeds...
 assert all(w > c for w, c in zip(w_recall, ce_recall))     # weighted: more on every seed
