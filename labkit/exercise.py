@@ -8,7 +8,7 @@
 - ``reference(key)`` is a button that shows the reference answer, kept out of the notebook in
   ``labkit/answers/<key>.md`` so that no cell (collapsed or not) gives it away.
 
-- ``reopen_hint()``, displayed once by each lesson's first cell: in a saved lesson reopened in JupyterLab (or
+- ``reopen_hint()``, called once by each lesson's imports cell: in a saved lesson reopened in JupyterLab (or
   Notebook 7), every widget's place says "run this cell again" instead of "Error displaying widget: model not
   found" (a widget lives in its kernel; a reopened notebook has none until its cells run again).
 
@@ -113,12 +113,12 @@ def check(answer: Any, test: Callable[[Any], bool], right: str, wrong: str) -> w
     return widgets.HTML(_html(right if ok else wrong, ok))
 
 
-def reopen_hint() -> Any:
-    """Return an output with no visible content whose style, saved with the notebook, turns each widget's
+def reopen_hint() -> None:
+    """Display an output with no visible content whose style, saved with the notebook, turns each widget's
     "model not found" error in a reopened notebook into "A widget was here: run this cell again to bring it back."."""
-    from IPython.display import HTML
+    from IPython.display import HTML, display
 
-    return HTML(_REOPENED_CSS)
+    display(HTML(_REOPENED_CSS))
 
 
 def answer_text(key: str) -> str:

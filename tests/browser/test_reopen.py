@@ -2,7 +2,7 @@
 
 A widget lives in its kernel; JupyterLab saves only a pointer to it, so a reopened notebook (new kernel, cells
 not yet run) used to show "Error displaying widget: model not found" in every widget output. Each lesson's first
-cell displays ``labkit.exercise.reopen_hint()``. Here a throwaway notebook does the same with a predict-first
+imports cell calls ``labkit.exercise.reopen_hint()``. Here a throwaway notebook does the same with a predict-first
 question, is run and saved as a learner would (Ctrl+S), its kernel shut down, and the page opened again.
 The screenshot goes to /tmp/reopened_lesson.png.
 """
@@ -28,7 +28,7 @@ SHOWN_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod
 @pytest.fixture(scope="module")
 def lab(sync_playwright, tmp_path_factory):  # noqa: F811  (the fixture imported above)
     notebook = code_notebook({
-        "setup": "from IPython.display import display\nimport labkit\n\ndisplay(labkit.exercise.reopen_hint())",
+        "setup": "import labkit\n\nlabkit.exercise.reopen_hint()",
         "widget": 'labkit.exercise.predict("Will it rise?", ["yes", "no"])',
     })
     with lab_and_browser(sync_playwright, tmp_path_factory.mktemp("reopen"), {NOTEBOOK: notebook}) as lab_:
