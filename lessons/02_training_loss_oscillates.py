@@ -154,8 +154,8 @@ assert abs(failing.val_loss[-1] - WRONG_COST * val_wrong / 10) < WRONG_COST / 10
 # %% [markdown]
 # ## What makes a frozen model's training loss swing?
 #
-# Since the weights do not change, the swing must come from something that differs between training and
-# evaluation. The suspect is the `Dropout` before the output.
+# The weights do not change, yet the training loss moves. The three hypotheses above predict different
+# things for the experiment below: commit to one before running it.
 
 # %%
 q = labkit.exercise.predict(
@@ -200,7 +200,7 @@ print(f"range of the epoch training loss over epochs 11-30: dropout 0.9 {max(fai
 assert flat_range < 1e-4                                  # no dropout: the frozen model's loss is a flat line
 assert max(no_dropout.val_loss[10:]) - min(no_dropout.val_loss[10:]) < 1e-6  # ... and it is as frozen
 assert max(asker_rates.val_loss[10:]) - min(asker_rates.val_loss[10:]) < 1e-6  # dropout 0.5: frozen too
-assert max(train_wrong[10:]) - min(train_wrong[10:]) >= 4  # dropout 0.9: the wrong count moves by 4+ images
+assert max(train_wrong[10:]) - min(train_wrong[10:]) >= TW_MIN  # dropout 0.9: the wrong count moves
 assert gaps[len(gaps) // 2] < 0.15 and gaps[-1] < WRONG_COST / 35 * 3  # loss = 16.12 x wrong / 35
 
 # %% [markdown]
@@ -213,11 +213,14 @@ assert gaps[len(gaps) // 2] < 0.15 and gaps[-1] < WRONG_COST / 35 * 3  # loss = 
 # epoch to epoch. Each extra wrong image adds 0.46 to the epoch loss (the rare epoch where dropout
 # leaves an output inside the clip costs a fraction of that: the "at worst" gap above).
 #
-# With the rate of Keras's example, 0.5, the random half of the units that survives rarely flips a
-# saturated output: the model is just as frozen (asserted above), and its training loss is flat on
-# most seeds; the printout gives this seed's range. Over seeds 0-9 we measured a swing on one seed
-# only (tests/test_lesson_02.py counts them and allows at most 3). So if the asker's model was frozen like this one, its swing
-# needed strong dropout, or outputs that sit closer to the decision boundary than ours.
+# **The 0.9 is this lesson's choice, not the asker's.** The thread gives no dropout rates. With the
+# rate of Keras's example, 0.5, the random half of the units that survives rarely flips a saturated
+# output: the model is just as frozen (asserted above), but its training loss is flat on most seeds;
+# the printout gives this seed's range. Over seeds 0-29 (runs outside this notebook, listed in
+# `benchmarks/RESULTS.md`) dropout 0.5 showed the swing on D05_SWINGS of 30 seeds, dropout 0.9 on all 30. So
+# what this lesson shows is *a* way to get the asker's picture: a frozen model plus strong dropout. If
+# the asker's model was frozen like this one, its swing needed strong dropout too, or outputs that sit
+# closer to the decision boundary than ours; the thread does not let us tell.
 #
 # **An averaging trap.** An epoch here is a batch of 32 and a batch of 3. If the epoch loss were the
 # plain mean of the two batch losses, the 3-image batch would weigh as much as the 32-image one, and
@@ -238,9 +241,9 @@ assert max(plain[10:]) - min(plain[10:]) > 1.0            # the unweighted mean 
 # %% [markdown]
 # ## The asker's comment: a lower learning rate did not help
 #
-# The asker tried 0.1, 0.01, 0.005 and 0.001. We run the three lower rates, and 0.001 once more on raw
-# 0-255 grey levels instead of standardized pixels, since the thread does not say whether the images
-# were scaled.
+# The asker tried 0.1, 0.01, 0.005 and 0.001. We run the three lower rates at the failing run's other
+# settings (batch 32, dropout 0.25 and 0.9), and 0.001 once more on raw 0-255 grey levels instead of
+# standardized pixels, since the thread does not say whether the images were scaled.
 
 # %%
 lower = {lr: case.run(seed=SEED, lr=lr) for lr in (0.01, 0.005, 0.001)}
@@ -263,64 +266,92 @@ assert min(raw.val_loss) > 1.5 and raw.final["test_accuracy"] < 0.55  # raw pixe
 
 # %% [markdown]
 # **We agree with the asker, in both readings.** On standardized images every lower rate unfreezes the
-# big model, but it fits the 35 training images (training accuracy printed above: above 0.8 at 0.001) and stays
-# below 0.7 on new ones (chance is 0.5): "did not help". On raw 0-255 pixels the inputs are about 40
-# times larger, the first steps saturate the output even at 0.001, and the model is stuck as at 0.1: its
-# validation loss never drops below 1.5 (a count of confidently wrong images; on some seeds one of them
-# flips once, so the "frozen" column can say False) and its test accuracy stays at chance. The
+# big model, but it fits the 35 training images (training accuracy printed above: above 0.8 at 0.001)
+# and stays below 0.7 on new ones, near chance (0.5): "did not help". On raw 0-255 pixels the inputs are
+# about 40 times larger, the first steps saturate the output even at 0.001, and the model is stuck as at
+# 0.1: its validation loss never drops below 1.5 (a count of confidently wrong images; on some seeds one
+# of them flips once, so the "frozen" column can say False) and its test accuracy stays at chance. The
 # learning rate is the trigger of the freeze, not the cure for a model this size.
 #
-# ## Every other suggestion, run
+# ## Every suggestion against the fix, on the same budget
 #
-# Each row is one suggestion from the thread, run on this seed and scored on the 400 test images.
+# The fix (a backbone pretrained on other images, frozen, with a new one-unit head) trains best with
+# small batches and no dropout; the failing run's batch 32 and dropout 0.9 would handicap the
+# suggestions. So every suggestion and the fix get **the same budget**: batches of 8, no dropout
+# anywhere, 30 epochs (150 steps on 35 images), and the same small search over the learning rate, three
+# rates each (0.001, 0.003 and 0.01 for Adam; ten times those for SGD with momentum, which needs larger
+# steps). Of the three runs the one with the best **validation** accuracy is kept (the lower validation
+# loss breaks ties); the 400 test images score only that one, so the test set picks nothing. The
+# 1,000-image row makes one pass over its images: 125 steps, the nearest whole epoch to 150.
 
 # %%
-SUGGESTIONS = {
-    "momentum SGD, lr 0.01": dict(optimizer="momentum", lr=0.01),
-    "too few neurons: Dense(16)": dict(dense=16),
-    "no first dense layer": dict(dense=0),
-    "no dense, downscale x4, lr 1e-3": dict(dense=0, downscale=4, lr=1e-3, conv_dropout=0.0, dense_dropout=0.0),
-    "flips + shifts, lr 1e-3": dict(augment=True, lr=1e-3),
-    "random resized crop, lr 1e-3": dict(crop=True, lr=1e-3),
-    "1000 training images, lr 1e-3": dict(n_train=1000, epochs=3, lr=1e-3),
-    "autoencoder encoder + head": dict(model="autoencoder", lr=1e-2, dense_dropout=0.0, batch_size=8),
-    "small model": case.overrides("small model"),
-    "pretrained backbone": case.overrides("pretrained backbone"),
+BUDGET = dict(batch_size=8, conv_dropout=0.0, dense_dropout=0.0, epochs=30)
+ADAM, SGD = (1e-3, 3e-3, 1e-2), (1e-2, 3e-2, 1e-1)
+SUGGESTIONS = {  # name: (knobs, learning rates searched)
+    "big net, nothing else": ({}, ADAM),
+    "big net + flips and shifts": (dict(augment=True), ADAM),
+    "big net + random resized crop": (dict(crop=True), ADAM),
+    "big net, SGD with momentum": (dict(optimizer="momentum"), SGD),
+    "no first dense layer": (dict(dense=0), ADAM),
+    "no dense layer, downscaled x4": (dict(dense=0, downscale=4), ADAM),
+    "1,000 training images": (dict(n_train=1000, epochs=1), ADAM),
+    "autoencoder's encoder + head": (dict(model="autoencoder"), ADAM),
+    "small model (3,600 weights)": (dict(model="small"), ADAM),
+    "pretrained backbone (the fix)": (dict(model="pretrained"), ADAM),
 }
-runs = {name: case.run(seed=SEED, **knobs) for name, knobs in SUGGESTIONS.items()}
-print(f"{'suggestion':34s} {'frozen':>6s} {'train acc':>9s} {'test acc':>8s}")
-for name, h in runs.items():
-    print(f"{name:34s} {str(frozen(h)):>6s} {h.train_metric[-1]:9.2f} {h.final['test_accuracy']:8.3f}")
-test = {name: h.final["test_accuracy"] for name, h in runs.items()}
+
+
+def pick(runs):
+    """Return (lr, run) of the run with the best validation accuracy; the lower validation loss breaks ties."""
+    return min(runs.items(), key=lambda item: (-item[1].val_metric[-1], item[1].val_loss[-1]))
+
+
+best = {name: pick({lr: case.run(seed=SEED, **{**BUDGET, **knobs, "lr": lr}) for lr in rates})
+        for name, (knobs, rates) in SUGGESTIONS.items()}
+test = {name: h.final["test_accuracy"] for name, (_, h) in best.items()}
+print(f"{'suggestion (batch 8, no dropout, 30 epochs)':44s} {'best lr':>7s} {'val acc':>7s} {'test acc':>8s}  "
+      f"{'frozen':6s}  verdict")
+for name, (lr, h) in best.items():
+    v = labkit.verdict(h)
+    print(f"{name:44s} {lr:7g} {h.val_metric[-1]:7.1f} {test[name]:8.3f}  {str(frozen(h)):6s}  "
+          f"{v.state}{f' ({v.code})' if v.code else ''}")
 
 # %%
-assert train_swing(runs["too few neurons: Dense(16)"])[0] > 0.2 and test["too few neurons: Dense(16)"] < 0.6
-assert not frozen(runs["momentum SGD, lr 0.01"]) and test["momentum SGD, lr 0.01"] < 0.65
-for name in ("flips + shifts, lr 1e-3", "random resized crop, lr 1e-3", "no dense, downscale x4, lr 1e-3",
-             "no first dense layer"):
-    assert test[name] < 0.75, name                        # unfrozen or not, the big net stays far below the fix
-assert test["autoencoder encoder + head"] < 0.7            # features learnt from 35 images: little use
-assert test["pretrained backbone"] >= 0.9                 # the fix
-assert test["small model"] > 0.6                          # learns, less reliably
-assert test["pretrained backbone"] > max(test["flips + shifts, lr 1e-3"], test["random resized crop, lr 1e-3"]) + 0.2
+FIX, AUGMENTED = "pretrained backbone (the fix)", ("big net + flips and shifts", "big net + random resized crop")
+NEAR_CHANCE = ("big net, nothing else", "big net, SGD with momentum", "no first dense layer", "autoencoder's encoder + head")
+assert test[FIX] >= 0.9                                   # the fix
+assert all(test[name] < 0.75 for name in NEAR_CHANCE), {n: test[n] for n in NEAR_CHANCE}  # they do not learn it
+assert max(test[n] for n in AUGMENTED) > max(test[n] for n in NEAR_CHANCE) + AUG_GAIN  # augmentation does
+assert test["1,000 training images"] >= MORE_MIN          # and so does more data
 
 # %% [markdown]
-# Read the table, not the curves: several suggestions stop the swing (the model is no longer frozen,
-# or no longer has dropout to flip it), yet the big network then fits 35 images and scores below
-# 0.75 on new ones (chance is 0.5), far below the fix. What works here:
+# **At the same budget the fix is not alone.** Augmentation that keeps the label (flips and shifts, or
+# a random resized crop) lets the big 2M-weight network itself learn the task, and so do 1,000
+# training images; on this seed their test accuracies are printed above. The big network without them
+# stays near chance (0.5) at every rate of its search, with Adam or with momentum, with or without its
+# dense layer, and on an autoencoder's features learnt from the same 35 images. Over seeds 0-29 (runs
+# outside this notebook, `benchmarks/RESULTS.md`), with the rate picked on validation as here:
+# SEEDS_SUMMARY
+#
+# The verdict column judges the curves, not only the test score: on the augmented rows it can report
+# "train-loss-rises", because each batch is a new random transform and the last epochs' training loss
+# moves with them; their test accuracy is the measure that counts here.
+#
+# What each row means for the asker:
 #
 # - **A pretrained backbone**: two convolutions trained on 1,500 stripe images at four *other*
 #   orientations (22.5, 67.5, 112.5 and 157.5 degrees, none of them our two classes), frozen, with a
-#   new one-unit head: only 33 weights learnt from the 35 images.
-# - **A small model** (3,600 weights, global pooling, no dense layer) learns the task (its row above),
-#   less reliably: over seeds 0-9 we measured test accuracies from 0.63 to 0.97, above 0.9 on six.
-#
-# "Too few neurons" (an answer's second cause) is contradicted here: with `Dense(16)` the training loss
-# swings just the same (by more than a fifth of its level) and the test accuracy stays at chance,
-# while the 3,600-weight small model, with far fewer weights than either, is the one that learns.
+#   new one-unit head: only 33 weights learnt from the 35 images. **This pretraining set is the
+#   lesson's own and is kinder than real life**: it is the same kind of picture as the task (stripes in
+#   noise), so the features it teaches are exactly the ones needed. A network pretrained on, say,
+#   everyday photos meets the asker's images as a stranger, and transfer is less certain there.
+# - **Augmentation** works here because flips and shifts keep a stripe's orientation, the one thing
+#   that decides the label. A 90-degree rotation would swap our two classes, so we do not use it.
+# - **A small model** (3,600 weights, global pooling, no dense layer) learns the task on some seeds
+#   and not others (its row above).
 
 # %%
-pretrained = runs["pretrained backbone"]
+pretrained = best[FIX][1]
 fig = plots.compare([failing, pretrained], ["big model from scratch", "pretrained backbone"],
                     per=case.view.per, scale=case.view.scale, title="From scratch vs a pretrained backbone")
 plots.show(fig, "With the pretrained backbone both losses fall to under half their first value, while the big model "
@@ -333,6 +364,20 @@ assert pretrained.train_loss[-1] < 0.5 * pretrained.train_loss[0] and pretrained
 # %% [markdown]
 # With the pretrained backbone (orange) both losses fall and the validation accuracy climbs to the
 # top (printed: the test accuracy); the big model from scratch (blue) stays a zig-zag over a flat line.
+#
+# **Too few neurons?** An answer's second cause. At the failing run's knobs, shrink the dense layer
+# from 512 units to 16:
+
+# %%
+narrow = case.run(seed=SEED, dense=16)
+print(f"Dense(16): training loss range {train_swing(narrow)[0]:.0%} of its mean, validation loss frozen: "
+      f"{frozen(narrow)}, test accuracy {narrow.final['test_accuracy']:.3f}")
+assert train_swing(narrow)[0] > 0.2 and frozen(narrow) and narrow.final["test_accuracy"] < 0.6
+
+# %% [markdown]
+# With `Dense(16)` the training loss swings just the same (by more than a fifth of its level) over a
+# frozen validation loss, and the test accuracy stays at chance, while the 3,600-weight small model,
+# with far fewer weights than either, can learn: too few neurons is not what makes this curve.
 #
 # **Classical computer vision** (an answer's first idea). Stripes are edges: horizontal stripes change
 # from row to row, vertical ones from column to column. The log-ratio of the mean squared horizontal
@@ -356,49 +401,44 @@ print(f"edge feature + threshold from 35 images: test accuracy {edge_acc:.3f}")
 print(f"class 1 share: training {int(y.sum())}/35, validation {int(data.y_val.sum())}/10, "
       f"test {int(data.y_test.sum())}/400")
 assert edge_acc > 0.8
-assert 2 <= int(data.y_val.sum()) <= 8 and 10 <= int(y.sum()) <= 25  # mixed splits, but far from 50/50 at times
+assert 1 <= int(data.y_val.sum()) <= 9 and 10 <= int(y.sum()) <= 25  # mixed splits, but not always 50/50
 
 # %% [markdown]
 # Two hand-made numbers per image and one threshold score above 0.8 on the test images, far better than
-# the 2M-weight network. The last line checks an answer's advice to compare the class mix of the
-# splits: ours are random draws from a 50/50 pool, so the 10 validation images hold from 2 to 8 of
-# class 1 over seeds 0-9 (this seed's counts are printed), and a frozen model that answers one class
-# gets a validation loss set by that draw, in steps of 1.6.
+# the 2M-weight network trained from scratch without augmentation. The last line checks an answer's
+# advice to compare the class mix of the splits: ours are random draws from a 50/50 pool, so a split of
+# 10 validation images can be far from 5 and 5 (this seed's counts are printed), and a frozen model
+# that answers one class gets a validation loss set by that draw, in steps of 1.6.
 #
 # ## What the thread said
 #
 # | who | what | what happens here |
 # |---|---|---|
-# | asker | 35 training, 10 test images (80x130), binary, Keras CNN, three `Dropout` layers, `Dense(512)` of 36.5M weights; training loss oscillates, validation loss constant | **reproduced** at 48x80 with a 2.0M-weight `Dense(512)`: the model freezes, dropout 0.9 makes the training loss swing, validation stays flat |
-# | asker | loss function, dropout rates, optimizer, batch size, pixel scaling | **not stated**; we pick Keras's `binary_crossentropy`, 0.25/0.25/0.9, Adam, batch 32, standardized pixels, and say so |
-# | comment (mshlis) | which loss? the model is far too large for so little data | loss: unknown (no reply); size: **run**, no from-scratch variant of the big model gets above 0.75, a 3,600-weight one can |
-# | answer 1 | the real problem is learning so big a model from scratch on so few images (besides fixing the learning rate) | **run**: every from-scratch variant of the big net stays below 0.75 test accuracy (chance: 0.5) |
-# | answer 1 | data augmentation with transforms that keep the label (e.g. rotation) | **run**: flips + shifts on the big net, below 0.75; a 90-degree rotation would swap our two classes, so we do not use it |
-# | answer 1 | transfer learning: a conv backbone pretrained on a bigger set of a different task (MNIST, were the data digit-like), frozen; train the dense part only | **run**: the fix; backbone pretrained on 1,500 images of four other orientations, test accuracy >= 0.9 |
-# | answer 1 | shrink the bottleneck; downscale the input (e.g. to 28x28) | **run**: downscale x4 without a dense layer, below 0.75 on its own |
-# | answer 1 | remove the first dense layer (their MNIST-style net) | **run**: `dense=0` at lr 0.1 stays below 0.75 |
+# | asker | 35 training, 10 test images (80x130), binary, Keras CNN, three `Dropout` layers, `Dense(512)` of 36.5M weights; training loss oscillates, validation loss constant | **reproduced** at 48x80 with a 2.0M-weight `Dense(512)`: the model freezes, dropout 0.9 (our choice) makes the training loss swing, validation stays flat |
+# | asker | loss function, dropout rates, optimizer, batch size, pixel scaling | **not stated**; we pick Keras's `binary_crossentropy`, 0.25/0.25/0.9, Adam, batch 32, standardized pixels, and say so; at Keras's usual 0.5 the frozen model's loss is flat on most seeds |
+# | comment (mshlis) | which loss? the model is far too large for so little data | loss: unknown (no reply); size: **run**, the big net from scratch stays near chance unless augmented; a 3,600-weight one can learn |
+# | answer 1 | the real problem is learning so big a model from scratch on so few images (besides fixing the learning rate) | **partly**: without augmentation or more data, every big-net variant stays below 0.75 test accuracy at the fix's budget; with label-keeping augmentation the same big net learns the task |
+# | answer 1 | data augmentation with transforms that keep the label (e.g. rotation) | **run, works here**: flips + shifts on the big net at the fix's budget, test accuracy in the table (seeds 0-29: see above); a 90-degree rotation would swap our two classes, so we do not use it |
+# | answer 1 | transfer learning: a conv backbone pretrained on a bigger set of a different task (MNIST, were the data digit-like), frozen; train the dense part only | **run**: the fix, test accuracy >= 0.9; its pretraining set (stripes at four other angles) is closer to the task than real pretraining data would be |
+# | answer 1 | shrink the bottleneck; downscale the input (e.g. to 28x28) | **run**: downscale x4 without a dense layer, near chance at the fix's budget |
+# | answer 1 | remove the first dense layer (their MNIST-style net) | **run**: no dense layer, below 0.75 at the fix's budget |
 # | answer 1 | compile with `binary_crossentropy`, try Adam | our failing run **already uses both** |
-# | answer 1 | last resort: pretrain an autoencoder, transfer its encoder | **run**: encoder trained to reconstruct the 35 images, head on top: below 0.7 |
+# | answer 1 | last resort: pretrain an autoencoder, transfer its encoder | **run**: encoder trained to reconstruct the 35 images, head on top: below 0.75 |
 # | comment (user35986) | could the small sample cause the oscillations? | **partly**: each image is 1/35 of the epoch loss, so one flipped answer moves it by 0.46; the flips themselves come from dropout |
-# | answer 2 | lower the learning rate (overshooting) | **run**: at 0.01, 0.005, 0.001 the model unfreezes, fits the 35 images, stays below 0.7 |
+# | answer 2 | lower the learning rate (overshooting) | **run**: at 0.01, 0.005, 0.001 the model unfreezes, fits the 35 images, stays below 0.7; at the fix's budget the best of three rates stays below 0.75 |
 # | asker (comment) | lowering to 0.1, 0.01, 0.005 or 0.001 did not help | **agreed**: standardized pixels, it memorises; raw 0-255 pixels, it stays saturated at chance even at 0.001 |
-# | answer 2 | a momentum optimizer | **run**: SGD with momentum 0.9 at lr 0.01 unfreezes, below 0.65 |
-# | answer 2 | more data (~1,000 images) or a pretrained conv net | **run**: 1,000 images, only 3 epochs at lr 1e-3 (30 would take 30 times as long): not frozen, test accuracy printed below (0.48 to 0.93 over seeds 0-9: more data starts to help); pretrained: the fix |
+# | answer 2 | a momentum optimizer | **run**: SGD with momentum 0.9, best of three rates, below 0.75 |
+# | answer 2 | more data (~1,000 images) or a pretrained conv net | **run, both work here**: 1,000 images in one pass at the fix's budget (table above); pretrained: the fix |
 # | answer 3 | consider classical computer vision (edge detection, OpenCV) | **run**: an edge-energy feature and a threshold, test accuracy > 0.8 |
-# | answer 3 | little data + many weights overfit; use transfer learning | **run**: lower lr memorises (training accuracy near 1, test below 0.7); transfer: the fix |
-# | answer 3 | resize, random resized square crop | **run**: random resized crop (60-100 % of each side) on the big net, below 0.75 |
+# | answer 3 | little data + many weights overfit; use transfer learning | **run**: lower lr memorises (training accuracy above 0.8, test below 0.7); transfer: the fix |
+# | answer 3 | resize, random resized square crop | **run, works here**: random resized crop (60-100 % of each side) on the big net at the fix's budget (table above) |
 # | answer 3 | only augmentations that make sense | **mentioned**: flips keep our labels, 90-degree rotations would not |
-# | answer 3 | lower the learning rate, or different rates per part of the network when transferring | lower: **run** above; per-layer: **not covered** beyond its limit case, the frozen backbone (rate 0) under a head at 1e-2; the loop has one rate for all trained weights |
-# | answer 3 | check that train and test have the same class mix | **run**: printed above; random 50/50 draws, 10 images vary from 2 to 8 of a class |
+# | answer 3 | lower the learning rate, or different rates per part of the network when transferring | lower: **run** above; per-layer: **not covered** beyond its limit case, the frozen backbone (rate 0) under a trained head; the loop has one rate for all trained weights |
+# | answer 3 | check that train and test have the same class mix | **run**: printed above; random draws from a 50/50 pool, 10 images can be far from 5 and 5 |
 # | answer 3 | try Adam | the failing run **already uses Adam** |
-# | answer 4 | too high a learning rate | **run**: it triggers the freeze (the runs above) but lowering it does not fix the task |
-# | answer 4 | too few neurons to fit, so it oscillates | **contradicted**: with `Dense(16)` the loss swings the same and the test accuracy stays at chance; the 3,600-weight small model learns |
+# | answer 4 | too high a learning rate | **run**: it triggers the freeze, but lowering it does not fix the task |
+# | answer 4 | too few neurons to fit, so it oscillates | **contradicted**: with `Dense(16)` the loss swings the same and the test accuracy stays at chance; the 3,600-weight small model can learn |
 # | comment (user35986) | asks answer 4 to explain "too few neurons" | no reply in the thread |
-
-# %%
-more = runs["1000 training images, lr 1e-3"]
-print(f"1000 images, 3 epochs at lr 1e-3: frozen {frozen(more)}, test accuracy {more.final['test_accuracy']:.3f}")
-assert not frozen(more)
 
 # %% [markdown]
 # ## Your turn
@@ -418,12 +458,16 @@ my_val_loss = ...  # a number computed from `failing`
 labkit.exercise.reference("02-bce-cost")
 
 # %%
-expected = 100 * round((1 - failing.val_metric[-1]) * 10) / 10
+# The expected value comes from running the reference answer's code (kept out of this notebook) on `failing`.
+import re
+
+reference = {"failing": failing}
+exec(re.search(r"```python\n(.*?)```", labkit.exercise.answer_text("02-bce-cost"), re.DOTALL).group(1), reference)
 display(labkit.exercise.check(
-    my_val_loss, lambda answer: abs(float(answer) - expected) < 0.5,
-    right=f"Right: {expected:.0f}, about 100 x the fraction of validation images wrong.",
+    my_val_loss, lambda answer: abs(float(answer) - reference["my_val_loss"]) < 0.5,
+    right="Right: that is what nn.BCELoss reports for these saturated answers.",
     wrong="Not yet: how many of the 10 validation images are wrong, and what does each cost under BCELoss?"))
-assert 0 < expected <= 100 and expected % 10 == 0          # a multiple of 10: whole images, 100 each
+assert 0 < reference["my_val_loss"] <= 100
 
 # %% [markdown]
 # ## Explore
@@ -448,15 +492,20 @@ panel.wait()  # blocks until the panel's current run has finished
 # - A validation loss that is **exactly** constant means the answers do not change: the model is
 #   frozen. Here the first large Adam steps saturate the sigmoid beyond Keras's clip, where the gradient
 #   is exactly zero.
-# - A frozen model's training loss swings only through what differs in training mode: **dropout**. At
-#   0.9 it flips saturated answers and the wrong count (16.12 x wrong / 35) jumps; without dropout the
-#   line is flat; at 0.5 it is flat or nearly flat on most seeds.
+# - A frozen model's training loss swings only through what differs in training mode: here
+#   **dropout**. At 0.9, this lesson's choice (the thread gives no rate), it flips saturated answers and
+#   the wrong count (16.12 x wrong / 35) jumps; without dropout the line is flat; at Keras's usual 0.5
+#   it is flat on most seeds. Strong dropout on a frozen model is one way to get the asker's picture,
+#   not a proven account of the asker's run.
 # - Weight each batch by its size in the epoch loss, or a short last batch makes its own swing.
 # - A lower learning rate unfreezes the model (on standardized inputs) but 35 images cannot train 2M
 #   weights: it memorises. With raw 0-255 pixels it stays saturated even at 0.001. Either way it did
 #   not help, as the asker found.
-# - What works with 35 images: a pretrained, frozen backbone (test accuracy >= 0.9), a hand-made
-#   feature, or, less reliably, a small model.
+# - At the same budget (batch 8, no dropout, three rates each, picked on validation), what works with
+#   35 images: a pretrained, frozen backbone (test accuracy >= 0.9), label-keeping augmentation of the
+#   big net itself, more data, a hand-made feature, or, less reliably, a small model. The pretraining
+#   set here is the same kind of image as the task, which makes transfer look surer than it is on
+#   real data.
 #
 # ## Exercises
 #
@@ -464,4 +513,5 @@ panel.wait()  # blocks until the panel's current run has finished
 #    symptom check holds) on seeds 0-4.
 # 2. Run `loss="bce"` at the default knobs. Is the model frozen? Does the validation loss match your
 #    answer above?
-# 3. Run the small model with `augment=True` on seeds 0-4. How often does it beat 0.9 test accuracy?
+# 3. Run the small model with `augment=True` (batch 8, no dropout) on seeds 0-4. How often does it beat
+#    0.9 test accuracy?

@@ -275,6 +275,7 @@ cosine = case.run(seed=SEED, **case.overrides("cosine schedule"))
 step = case.run(seed=SEED, **case.overrides("step schedule"))
 plateau = case.run(seed=SEED, **case.overrides("reduce on plateau"))
 first_drop = next(i for i, lr in enumerate(step.lr) if lr < step.lr[0])
+print(f"step schedule: lr {step.lr[0]:g} until epoch {first_drop}, {step.lr[first_drop]:g} from epoch {first_drop + 1}")
 for name, h in (("cosine", cosine), ("step", step), ("plateau", plateau)):
     j = first_jump(h.train_loss)
     print(f"{name:8s}: first jump {'none' if j is None else j + 1:>4}, final lr {h.lr[-1]:.1e}, "
@@ -292,7 +293,7 @@ for h in (cosine, step):   # cosine and step: no jump, the training set stays fi
     assert first_jump(h.train_loss) is None and labkit.verdict(h).state != "the asker's failure"
     assert h.train_loss[-1] < 2 * best_before and h.train_metric[-1] == 1.0
 assert labkit.verdict(step).state == "healthy"   # the fix on every seed 0-29 (cosine overfits on one: a try)
-assert first_drop < jump   # the step schedule's first cut comes before the jump would
+assert first_drop + 1 == 76 and first_drop < jump   # the step schedule's first cut comes before the jump would
 # plateau: no jump either, but it cut the rate so early and so often that the model never fit
 assert first_jump(plateau.train_loss) is None and plateau.lr[-1] < 1e-6 * plateau.lr[0]
 assert labkit.verdict(plateau).state == "another failure"   # no jump, but underfit: not healthy
@@ -302,8 +303,8 @@ assert plateau.train_loss[-1] > 10 * cosine.train_loss[-1] and plateau.train_met
 # The left plot (log axis; solid training, dashed validation) shows the constant-rate run jumping
 # while the cosine and step runs stay on their floor; the plateau run stays high. So: **cosine**
 # and **step** remove the jump and keep the training set fit (the step schedule because its first
-# cut, at epoch 61, comes before the jump); **reduce-on-plateau** as set here removes the jump only
-# by cutting the rate to almost nothing early on, and the model stays underfit. A schedule fixes
+# cut, at epoch 76 as printed above, comes before the jump); **reduce-on-plateau** as set here
+# removes the jump only by cutting the rate to almost nothing early on, and the model stays underfit. A schedule fixes
 # it when it decays the rate before the effective rate has grown too far.
 #
 # ### "Use early stopping" (first answer)
@@ -446,8 +447,8 @@ Markdown("| who | what | what happens here |\n|---|---|---|\n"
 # %% [markdown]
 # ## Your turn
 #
-# The jump's clock is set by `lr × weight_decay`: weight decay shrinks the conv weights, and a
-# smaller `|w|` means a larger effective rate. Above you saw `weight_decay=1e-2` (jumps) and `0`
+# Weight decay is what shrinks the conv weights once the training set is fit, and a smaller `|w|`
+# means a larger effective rate. Above you saw `weight_decay=1e-2` (jumps) and `0`
 # (no jump). Keep `lr=0.1`, constant, 150 epochs, and find a **positive** weight decay with which
 # the run shows **no jump** and **still fits the training set** (training accuracy 1.0 at the end).
 # Write it as `my_weight_decay` (a number, for example `5e-3`) and run the cell: the check trains the
@@ -468,7 +469,7 @@ labkit.exercise.check(
     my_weight_decay, no_jump_and_fit,
     right="Right: with this much less weight decay the effective lr grows too slowly to overshoot in 150 epochs, "
           "and the training set stays fit.",
-    wrong="Not yet: either the loss still jumps (try less weight decay: the clock runs at lr x weight_decay) or "
+    wrong="Not yet: either the loss still jumps (then the weights still shrink too fast) or "
           "the training set is not fit at the end.")
 
 # %%

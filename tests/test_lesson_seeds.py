@@ -1,7 +1,8 @@
-"""Every lesson's asserts hold on other seeds too: each lesson runs top to bottom with LABKIT_SEED=1..4.
+"""Every lesson's asserts hold on other seeds and thread counts too: each lesson runs top to bottom four more times.
 
-README's test command runs every lesson under nbval with the default seed 0; this runs them again, as
-a fresh kernel would, on four more seeds (CI's share of the 0-9 that each lesson was checked on by hand).
+README's test command runs every lesson under nbval with the default seed 0 on one thread; this runs them again, as
+a fresh kernel would, with other LABKIT_SEED values (three of them outside the 0-9 the lessons were designed on) and
+two of the runs with LABKIT_THREADS=2. The lessons' asserts were measured on seeds 0-29; this is CI's sample of them.
 """
 
 import os
@@ -13,41 +14,46 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 LESSONS = Path(__file__).resolve().parents[1] / "lessons"
-SEEDS = (1, 2, 3, 4)
-# Lessons whose every assert was checked on seeds 0-9; the others are listed with why they are not run here.
+RUNS = ((13, 1), (22, 2), (4, 2), (27, 1))  # (LABKIT_SEED, LABKIT_THREADS)
+# Lessons whose every assert was measured on seeds 0-29; the others are listed with why they are not run here.
 SEED_ROBUST = sorted(p.name for p in LESSONS.glob("*.ipynb"))
 NOT_YET: dict[str, str] = {}
 
 
-def run_lesson(path: Path, seed: int) -> None:
-    """Execute the notebook at ``path`` in a fresh kernel whose LABKIT_SEED is ``seed``."""
+def run_lesson(path: Path, seed: int, threads: int = 1) -> None:
+    """Execute the notebook at ``path`` in a fresh kernel whose LABKIT_SEED is ``seed`` and LABKIT_THREADS ``threads``."""
     nb = nbformat.read(path, as_version=4)
-    before = os.environ.get("LABKIT_SEED")
-    os.environ["LABKIT_SEED"] = str(seed)  # the kernel is a child process: it inherits this environment
+    before = {name: os.environ.get(name) for name in ("LABKIT_SEED", "LABKIT_THREADS")}
+    # the kernel is a child process: it inherits this environment
+    os.environ.update(LABKIT_SEED=str(seed), LABKIT_THREADS=str(threads))
     try:
         NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
-        if before is None:
-            os.environ.pop("LABKIT_SEED")
-        else:
-            os.environ["LABKIT_SEED"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name)
+            else:
+                os.environ[name] = value
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed, threads", RUNS)
 @pytest.mark.parametrize("lesson", [n for n in SEED_ROBUST if n not in NOT_YET])
-def test_lesson_runs_on_another_seed(lesson, seed):
+def test_lesson_runs_on_another_seed(lesson, seed, threads):
     try:
-        run_lesson(LESSONS / lesson, seed)
+        run_lesson(LESSONS / lesson, seed, threads)
     except CellExecutionError as exc:
-        pytest.fail(f"{lesson} failed with LABKIT_SEED={seed}:\n{str(exc)[-3000:]}")
+        pytest.fail(f"{lesson} failed with LABKIT_SEED={seed}, LABKIT_THREADS={threads}:\n{str(exc)[-3000:]}")
 
 
 def test_the_seed_reaches_the_lesson(tmp_path):
     """The check above is only worth something if the kernel really sees LABKIT_SEED."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('import os\nassert os.environ["LABKIT_SEED"] == "3"')]
+    nb.cells = [nbformat.v4.new_code_cell('from labkit import runlock\nimport os\n'
+                                          'assert os.environ["LABKIT_SEED"] == "3" and runlock.CPU_THREADS == 2')]
     path = tmp_path / "seed.ipynb"
     nbformat.write(nb, path)
-    run_lesson(path, 3)
+    run_lesson(path, 3, threads=2)
     with pytest.raises(CellExecutionError):
-        run_lesson(path, 4)
+        run_lesson(path, 4, threads=2)
+    with pytest.raises(CellExecutionError):
+        run_lesson(path, 3, threads=1)
