@@ -84,20 +84,21 @@ SEED = int(os.environ.get("LABKIT_SEED", "0"))  # every run uses it; set LABKIT_
 case = cases.get("oscillating-loss")
 print(case.symptom)
 failing = case.run(seed=SEED)
-late_val = failing.val_loss[len(failing.val_loss) // 3:]
+late_val = failing.val_loss[-10:]  # the last 10 epochs
 spread, reversals = train_swing(failing)
 fig = plots.compare([failing], ["big model, lr=0.1"], per=case.view.per, scale=case.view.scale,
                     title="The symptom: training loss swings, validation loss is a flat line")
 plots.show(fig, f"The epoch training loss (solid) zig-zags, changing direction {reversals} times over a range of "
-                f"{spread:.0%} of its mean, while the validation loss (dashed) is a flat line.")
+                f"{spread:.0%} of its mean, while the validation loss (dashed) lies on a flat line, at the latest "
+                "over the last 10 epochs.")
 print(f"epoch training loss from epoch 2: {min(failing.train_loss[1:]):.2f} to {max(failing.train_loss[1:]):.2f} "
       f"(range {spread:.0%} of its mean), {reversals} changes of direction in {failing.num_epochs - 1} epochs")
-print(f"validation loss: {failing.val_loss[-1]:.4f}, range over epochs {len(failing.val_loss) // 3 + 1}-"
+print(f"validation loss: {failing.val_loss[-1]:.4f}, range over epochs {failing.num_epochs - 9}-"
       f"{failing.num_epochs}: {max(late_val) - min(late_val):.1e}")
 print(f"test accuracy on 400 new images: {failing.final['test_accuracy']:.3f}")
 print("verdict:", labkit.verdict(failing))
 assert labkit.verdict(failing).code == "flat-validation"   # the frozen model named first (every seed 0-29)
-assert spread > 0.2 and reversals >= 8                   # swings up and down, by a fifth of its level or more
+assert spread > 0.1 and reversals >= 6                   # swings up and down, by a tenth of its level or more
 assert max(late_val) - min(late_val) < 1e-6              # validation: a flat line
 assert failing.final["test_accuracy"] < 0.6              # near chance (0.5) on new images
 
@@ -129,18 +130,20 @@ eval_wrong = failing.extra["eval_wrong"]
 print(f"largest |logit| after epoch 1: {failing.extra['max_abs_logit'][0]:.1e}, after epoch {failing.num_epochs}: "
       f"{failing.extra['max_abs_logit'][-1]:.1e} (the clipped loss has no gradient beyond |logit| = 16.1)")
 print(f"gradient norm over the last 20 epochs: exactly 0 on {zero} of {len(grads)} steps, at most {max(grads):.1e}")
-print(f"training images wrong in evaluation mode, epochs 11-30: {min(eval_wrong[10:]):.0f} to {max(eval_wrong[10:]):.0f}"
+print(f"training images wrong in evaluation mode, epochs 21-30: {min(eval_wrong[-10:]):.0f} to {max(eval_wrong[-10:]):.0f}"
       f" of 35; of those beyond the clip (no gradient): {failing.extra['stuck_wrong'][-1]:.0f}")
 assert failing.extra["max_abs_logit"][-1] > 100          # the output sits far past saturation ...
 assert failing.extra["max_abs_logit"][-1] > failing.extra["max_abs_logit"][0]  # ... further than after epoch 1
 assert zero >= 0.9 * len(grads) and max(grads) < 1e-2    # exactly zero gradient, but for a rare tiny one
-assert min(eval_wrong[10:]) == max(eval_wrong[10:]) > 0  # the same images wrong, epoch after epoch
+assert min(eval_wrong[-10:]) == max(eval_wrong[-10:]) > 0  # the same images wrong, epoch after epoch
 assert failing.extra["stuck_wrong"][-1] == eval_wrong[-1]  # every wrong one is beyond the clip
 
 # %% [markdown]
 # The model is frozen: after the first steps the logit is huge (and still grows for a while: Adam's
-# momentum keeps stepping in the last direction after the gradient has gone), the clipped loss gives
-# exactly zero gradient on (almost) every step, and the same training images stay wrong. (On a rare step a dropout
+# momentum keeps stepping in the last direction after the gradient has gone, and on some seeds those
+# steps still flip a few answers for some epochs, which is why the checks look at the last 10 epochs),
+# the clipped loss gives exactly zero gradient on (almost) every step, and the same training images
+# stay wrong. (On a rare step a dropout
 # draw leaves an output inside the clip and a tiny gradient flows; the printout gives the largest.) **The validation loss is a count.** Each
 # saturated wrong answer costs 16.12 and each right one almost nothing, so the validation loss is
 # about 16.12 x (wrong validation images) / 10: a frozen model's loss comes in steps of 1.6.
@@ -200,7 +203,7 @@ print(f"range of the epoch training loss over epochs 11-30: dropout 0.9 {max(fai
 assert flat_range < 1e-4                                  # no dropout: the frozen model's loss is a flat line
 assert max(no_dropout.val_loss[10:]) - min(no_dropout.val_loss[10:]) < 1e-6  # ... and it is as frozen
 assert max(asker_rates.val_loss[10:]) - min(asker_rates.val_loss[10:]) < 1e-6  # dropout 0.5: frozen too
-assert max(train_wrong[10:]) - min(train_wrong[10:]) >= TW_MIN  # dropout 0.9: the wrong count moves
+assert max(train_wrong[10:]) > min(train_wrong[10:])     # dropout 0.9: the wrong count moves
 assert gaps[len(gaps) // 2] < 0.15 and gaps[-1] < WRONG_COST / 35 * 3  # loss = 16.12 x wrong / 35
 
 # %% [markdown]
@@ -217,7 +220,8 @@ assert gaps[len(gaps) // 2] < 0.15 and gaps[-1] < WRONG_COST / 35 * 3  # loss = 
 # rate of Keras's example, 0.5, the random half of the units that survives rarely flips a saturated
 # output: the model is just as frozen (asserted above), but its training loss is flat on most seeds;
 # the printout gives this seed's range. Over seeds 0-29 (runs outside this notebook, listed in
-# `benchmarks/RESULTS.md`) dropout 0.5 showed the swing on D05_SWINGS of 30 seeds, dropout 0.9 on all 30. So
+# `benchmarks/RESULTS.md`) the frozen model's training loss passed the symptom check (a swing over a
+# flat validation loss) on 4 of 30 seeds with dropout 0.5, on 29 of 30 with dropout 0.9. So
 # what this lesson shows is *a* way to get the asker's picture: a frozen model plus strong dropout. If
 # the asker's model was frozen like this one, its swing needed strong dropout too, or outputs that sit
 # closer to the decision boundary than ours; the thread does not let us tell.
@@ -262,15 +266,15 @@ for name, h in [*((f"lr={lr}", h) for lr, h in lower.items()), ("lr=0.001, raw 0
 assert not any(frozen(h) for h in lower.values())        # standardized: a lower rate unfreezes the model ...
 assert all(h.final["test_accuracy"] < 0.7 for h in lower.values())  # ... but it does not learn the task
 assert lower[0.001].train_metric[-1] > 0.8                # it fits the training images instead
-assert min(raw.val_loss) > 1.5 and raw.final["test_accuracy"] < 0.55  # raw pixels: saturated even at 0.001
+assert raw.final["test_accuracy"] < 0.55                  # raw pixels: at chance even at 0.001
 
 # %% [markdown]
 # **We agree with the asker, in both readings.** On standardized images every lower rate unfreezes the
 # big model, but it fits the 35 training images (training accuracy printed above: above 0.8 at 0.001)
 # and stays below 0.7 on new ones, near chance (0.5): "did not help". On raw 0-255 pixels the inputs are
-# about 40 times larger, the first steps saturate the output even at 0.001, and the model is stuck as at
-# 0.1: its validation loss never drops below 1.5 (a count of confidently wrong images; on some seeds one
-# of them flips once, so the "frozen" column can say False) and its test accuracy stays at chance. The
+# about 40 times larger, the first steps can push the output into saturation even at 0.001 (the
+# "frozen" column says whether the validation loss stopped moving), and the test accuracy stays at
+# chance, as at 0.1. The
 # learning rate is the trigger of the freeze, not the cure for a model this size.
 #
 # ## Every suggestion against the fix, on the same budget
@@ -313,7 +317,8 @@ print(f"{'suggestion (batch 8, no dropout, 30 epochs)':44s} {'best lr':>7s} {'va
       f"{'frozen':6s}  verdict")
 for name, (lr, h) in best.items():
     v = labkit.verdict(h)
-    print(f"{name:44s} {lr:7g} {h.val_metric[-1]:7.1f} {test[name]:8.3f}  {str(frozen(h)):6s}  "
+    still = str(frozen(h)) if h.num_epochs >= 3 else "-"  # one pass (1,000 images): no curve to judge
+    print(f"{name:44s} {lr:7g} {h.val_metric[-1]:7.1f} {test[name]:8.3f}  {still:6s}  "
           f"{v.state}{f' ({v.code})' if v.code else ''}")
 
 # %%
@@ -321,17 +326,35 @@ FIX, AUGMENTED = "pretrained backbone (the fix)", ("big net + flips and shifts",
 NEAR_CHANCE = ("big net, nothing else", "big net, SGD with momentum", "no first dense layer", "autoencoder's encoder + head")
 assert test[FIX] >= 0.9                                   # the fix
 assert all(test[name] < 0.75 for name in NEAR_CHANCE), {n: test[n] for n in NEAR_CHANCE}  # they do not learn it
-assert max(test[n] for n in AUGMENTED) > max(test[n] for n in NEAR_CHANCE) + AUG_GAIN  # augmentation does
-assert test["1,000 training images"] >= MORE_MIN          # and so does more data
+assert max(test[n] for n in AUGMENTED) >= 0.85             # augmentation does (one of the two, at least)
+assert max(test[n] for n in AUGMENTED) > max(test[n] for n in NEAR_CHANCE) + 0.15
 
 # %% [markdown]
 # **At the same budget the fix is not alone.** Augmentation that keeps the label (flips and shifts, or
-# a random resized crop) lets the big 2M-weight network itself learn the task, and so do 1,000
-# training images; on this seed their test accuracies are printed above. The big network without them
-# stays near chance (0.5) at every rate of its search, with Adam or with momentum, with or without its
-# dense layer, and on an autoencoder's features learnt from the same 35 images. Over seeds 0-29 (runs
-# outside this notebook, `benchmarks/RESULTS.md`), with the rate picked on validation as here:
-# SEEDS_SUMMARY
+# a random resized crop) lets the big 2M-weight network itself learn the task, and so, on most seeds,
+# do 1,000 training images; this seed's test accuracies are in the table. Without them the big network
+# stays below 0.75 (asserted for the plain net, momentum SGD, the net without its dense layer and the
+# head on an autoencoder's features learnt from the same 35 images), near chance (0.5) on most seeds;
+# downscaled without a dense layer it lands in between. One seed proves little. The same rows over
+# more seeds, run outside this notebook with the rate picked on validation exactly as here (listed in
+# `benchmarks/RESULTS.md`; the slower rows on seeds 0-9 only):
+#
+# | row | seeds | test accuracy: lowest / median / highest | 0.9 or more on |
+# |---|---|---|---|
+# | big net, nothing else | 0-9 | 0.49 / 0.50 / 0.57 | 0 of 10 |
+# | big net + flips and shifts | 0-29 | 0.50 / 0.99 / 1.00 | 26 of 30 |
+# | big net + random resized crop | 0-29 | 0.87 / 0.97 / 1.00 | 28 of 30 |
+# | big net, SGD with momentum | 0-9 | 0.46 / 0.50 / 0.51 | 0 of 10 |
+# | no first dense layer | 0-29 | 0.46 / 0.50 / 0.66 | 0 of 30 |
+# | no dense layer, downscaled x4 | 0-29 | 0.48 / 0.63 / 0.84 | 0 of 30 |
+# | 1,000 training images | 0-9 | 0.53 / 0.99 / 1.00 | 9 of 10 |
+# | autoencoder's encoder + head | 0-29 | 0.47 / 0.49 / 0.50 | 0 of 30 |
+# | small model (3,600 weights) | 0-29 | 0.65 / 0.92 / 1.00 | 18 of 30 |
+# | pretrained backbone (the fix) | 0-29 | 0.98 / 1.00 / 1.00 | 30 of 30 |
+#
+# So the fix is the one row that reached 0.9 on every seed, but two suggestions of the thread come
+# close. The search kept the fix at 0.01, the top of its three rates, on every seed, and flips and
+# shifts mostly at 0.001, the bottom: a wider search could move both (we did not run one).
 #
 # The verdict column judges the curves, not only the test score: on the augmented rows it can report
 # "train-loss-rises", because each batch is a new random transform and the last epochs' training loss
@@ -347,8 +370,10 @@ assert test["1,000 training images"] >= MORE_MIN          # and so does more dat
 #   everyday photos meets the asker's images as a stranger, and transfer is less certain there.
 # - **Augmentation** works here because flips and shifts keep a stripe's orientation, the one thing
 #   that decides the label. A 90-degree rotation would swap our two classes, so we do not use it.
+# - **More data**, where it can be had: one pass over 1,000 images reached 0.9 or more on 9 of 10
+#   seeds.
 # - **A small model** (3,600 weights, global pooling, no dense layer) learns the task on some seeds
-#   and not others (its row above).
+#   and not others (its rows above).
 
 # %%
 pretrained = best[FIX][1]
@@ -372,11 +397,11 @@ assert pretrained.train_loss[-1] < 0.5 * pretrained.train_loss[0] and pretrained
 narrow = case.run(seed=SEED, dense=16)
 print(f"Dense(16): training loss range {train_swing(narrow)[0]:.0%} of its mean, validation loss frozen: "
       f"{frozen(narrow)}, test accuracy {narrow.final['test_accuracy']:.3f}")
-assert train_swing(narrow)[0] > 0.2 and frozen(narrow) and narrow.final["test_accuracy"] < 0.6
+assert train_swing(narrow)[0] > 0.2 and narrow.final["test_accuracy"] < 0.6
 
 # %% [markdown]
-# With `Dense(16)` the training loss swings just the same (by more than a fifth of its level) over a
-# frozen validation loss, and the test accuracy stays at chance, while the 3,600-weight small model,
+# With `Dense(16)` the training loss swings just the same (by more than a fifth of its level), and
+# the test accuracy stays at chance, while the 3,600-weight small model,
 # with far fewer weights than either, can learn: too few neurons is not what makes this curve.
 #
 # **Classical computer vision** (an answer's first idea). Stripes are edges: horizontal stripes change
@@ -418,20 +443,20 @@ assert 1 <= int(data.y_val.sum()) <= 9 and 10 <= int(y.sum()) <= 25  # mixed spl
 # | asker | loss function, dropout rates, optimizer, batch size, pixel scaling | **not stated**; we pick Keras's `binary_crossentropy`, 0.25/0.25/0.9, Adam, batch 32, standardized pixels, and say so; at Keras's usual 0.5 the frozen model's loss is flat on most seeds |
 # | comment (mshlis) | which loss? the model is far too large for so little data | loss: unknown (no reply); size: **run**, the big net from scratch stays near chance unless augmented; a 3,600-weight one can learn |
 # | answer 1 | the real problem is learning so big a model from scratch on so few images (besides fixing the learning rate) | **partly**: without augmentation or more data, every big-net variant stays below 0.75 test accuracy at the fix's budget; with label-keeping augmentation the same big net learns the task |
-# | answer 1 | data augmentation with transforms that keep the label (e.g. rotation) | **run, works here**: flips + shifts on the big net at the fix's budget, test accuracy in the table (seeds 0-29: see above); a 90-degree rotation would swap our two classes, so we do not use it |
-# | answer 1 | transfer learning: a conv backbone pretrained on a bigger set of a different task (MNIST, were the data digit-like), frozen; train the dense part only | **run**: the fix, test accuracy >= 0.9; its pretraining set (stripes at four other angles) is closer to the task than real pretraining data would be |
-# | answer 1 | shrink the bottleneck; downscale the input (e.g. to 28x28) | **run**: downscale x4 without a dense layer, near chance at the fix's budget |
+# | answer 1 | data augmentation with transforms that keep the label (e.g. rotation) | **run, works here**: flips + shifts on the big net at the fix's budget, 0.9 or more on 26 of seeds 0-29; a 90-degree rotation would swap our two classes, so we do not use it |
+# | answer 1 | transfer learning: a conv backbone pretrained on a bigger set of a different task (MNIST, were the data digit-like), frozen; train the dense part only | **run**: the fix, test accuracy >= 0.9 (on all of seeds 0-29); its pretraining set (stripes at four other angles) is closer to the task than real pretraining data would be |
+# | answer 1 | shrink the bottleneck; downscale the input (e.g. to 28x28) | **run**: downscale x4 without a dense layer, between chance and the fix (0.48 to 0.84 over seeds 0-29) |
 # | answer 1 | remove the first dense layer (their MNIST-style net) | **run**: no dense layer, below 0.75 at the fix's budget |
 # | answer 1 | compile with `binary_crossentropy`, try Adam | our failing run **already uses both** |
 # | answer 1 | last resort: pretrain an autoencoder, transfer its encoder | **run**: encoder trained to reconstruct the 35 images, head on top: below 0.75 |
 # | comment (user35986) | could the small sample cause the oscillations? | **partly**: each image is 1/35 of the epoch loss, so one flipped answer moves it by 0.46; the flips themselves come from dropout |
 # | answer 2 | lower the learning rate (overshooting) | **run**: at 0.01, 0.005, 0.001 the model unfreezes, fits the 35 images, stays below 0.7; at the fix's budget the best of three rates stays below 0.75 |
-# | asker (comment) | lowering to 0.1, 0.01, 0.005 or 0.001 did not help | **agreed**: standardized pixels, it memorises; raw 0-255 pixels, it stays saturated at chance even at 0.001 |
+# | asker (comment) | lowering to 0.1, 0.01, 0.005 or 0.001 did not help | **agreed**: standardized pixels, it memorises; raw 0-255 pixels, it stays at chance even at 0.001 |
 # | answer 2 | a momentum optimizer | **run**: SGD with momentum 0.9, best of three rates, below 0.75 |
-# | answer 2 | more data (~1,000 images) or a pretrained conv net | **run, both work here**: 1,000 images in one pass at the fix's budget (table above); pretrained: the fix |
+# | answer 2 | more data (~1,000 images) or a pretrained conv net | **run, both work here**: 1,000 images in one pass at the fix's budget, 0.9 or more on 9 of seeds 0-9; pretrained: the fix |
 # | answer 3 | consider classical computer vision (edge detection, OpenCV) | **run**: an edge-energy feature and a threshold, test accuracy > 0.8 |
 # | answer 3 | little data + many weights overfit; use transfer learning | **run**: lower lr memorises (training accuracy above 0.8, test below 0.7); transfer: the fix |
-# | answer 3 | resize, random resized square crop | **run, works here**: random resized crop (60-100 % of each side) on the big net at the fix's budget (table above) |
+# | answer 3 | resize, random resized square crop | **run, works here**: random resized crop (60-100 % of each side) on the big net at the fix's budget, 0.9 or more on 28 of seeds 0-29 |
 # | answer 3 | only augmentations that make sense | **mentioned**: flips keep our labels, 90-degree rotations would not |
 # | answer 3 | lower the learning rate, or different rates per part of the network when transferring | lower: **run** above; per-layer: **not covered** beyond its limit case, the frozen backbone (rate 0) under a trained head; the loop has one rate for all trained weights |
 # | answer 3 | check that train and test have the same class mix | **run**: printed above; random draws from a 50/50 pool, 10 images can be far from 5 and 5 |
@@ -499,7 +524,7 @@ panel.wait()  # blocks until the panel's current run has finished
 #   not a proven account of the asker's run.
 # - Weight each batch by its size in the epoch loss, or a short last batch makes its own swing.
 # - A lower learning rate unfreezes the model (on standardized inputs) but 35 images cannot train 2M
-#   weights: it memorises. With raw 0-255 pixels it stays saturated even at 0.001. Either way it did
+#   weights: it memorises. With raw 0-255 pixels it stays at chance even at 0.001. Either way it did
 #   not help, as the asker found.
 # - At the same budget (batch 8, no dropout, three rates each, picked on validation), what works with
 #   35 images: a pretrained, frozen backbone (test accuracy >= 0.9), label-keeping augmentation of the
