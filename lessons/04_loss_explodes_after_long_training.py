@@ -45,7 +45,7 @@ import torch
 
 import labkit
 from labkit import cases, plots
-from labkit.cases.adam_epsilon import CLIP, jump_epoch, plateau
+from labkit.cases.adam_epsilon import CLIP, jump_epoch, line_net, plateau
 from labkit.exercise import check, predict, reference
 from labkit.train import make_loss
 
@@ -138,8 +138,8 @@ plots.show(fig, f"On a linear axis the training loss falls to {loss[low]:.3f} at
 
 # %%
 q = predict("Between epoch 1 and the epoch before the jump, what does Adam's median sqrt(v) do?",
-            ["it shrinks to less than 2/3 of its first value", "it stays within 2/3 and 1.5x of its first value",
-             "it grows to more than 1.5x its first value"])
+            ["it shrinks to less than 0.8x its first value", "it stays between 0.8x and 1.25x its first value",
+             "it grows to more than 1.25x its first value"])
 q
 
 # %%
@@ -182,18 +182,18 @@ print(f"median effective step: epoch 1 {e['step_median'][0]:.1f}, just before th
 print(f"largest effective step: epoch 1 {e['step_max'][0]:.0f}, highest before the jump {max(e['step_max'][:jump]):.0f}, "
       f"just before the jump {e['step_max'][before]:.0f}; lr / eps = {ceiling:.1e}")
 grew = e["sqrt_v_median"][before] / e["sqrt_v_median"][0]
-q.verdict("it shrinks to less than 2/3 of its first value" if grew < 2 / 3 else
-          "it grows to more than 1.5x its first value" if grew > 1.5 else
-          "it stays within 2/3 and 1.5x of its first value",
+q.verdict("it shrinks to less than 0.8x its first value" if grew < 0.8 else
+          "it grows to more than 1.25x its first value" if grew > 1.25 else
+          "it stays between 0.8x and 1.25x its first value",
           f"Median sqrt(v) is {grew:.1f}x its epoch-1 value just before the jump.")
 
 # %%
-assert e["stuck_wrong"][low] < 0.05 and e["stuck_wrong"][-1] > 0.3
+assert e["stuck_wrong"][low] < 0.05 and e["stuck_wrong"][-1] > 0.25
 assert max(e["max_logit_gap"][:jump]) > -math.log(CLIP)       # past the clip before the jump
-assert grew > 1.5                                              # v does not shrink: it grows
-assert e["step_median"][before] < 3 * e["step_median"][0]      # Adam's median effective step does not explode ...
+assert grew > 1.25                                             # v does not shrink: it grows
+assert e["step_median"][before] < 5 * e["step_median"][0]      # Adam's median effective step does not explode ...
 assert max(e["step_max"][:jump]) < 0.01 * ceiling              # ... nor its largest: no weight's v comes near 0
-assert e["max_logit_gap"][-1] > 10 * e["max_logit_gap"][before]
+assert e["max_logit_gap"][-1] > 5 * e["max_logit_gap"][before]  # after the jump they run away
 
 # %% [markdown]
 # Read the four plots:
@@ -204,7 +204,7 @@ assert e["max_logit_gap"][-1] > 10 * e["max_logit_gap"][before]
 #   on separable data), past the gap of 16.1 at which the softmax output reaches the clip; after the
 #   jump they run away.
 # - **Bottom:** the answer's premise does not hold here: `sqrt(v)` *grows* during the good epochs,
-#   Adam's median effective step stays within a factor of 3 of its first epoch's (the bias
+#   Adam's median effective step stays within a factor of 5 of its first epoch's (the bias
 #   correction in `lr_t` grows about as fast as `sqrt(v)`), and even the **largest** effective step,
 #   the one weight with the smallest `v`, stays more than 100x below `lr / eps`, the step a weight
 #   with `v` near 0 would get (the dashed line). No tiny `v` throws the weights; large weights and
@@ -231,11 +231,11 @@ assert grad_clipped == 0.0 and grad_logits > 0.9
 
 # %% [markdown]
 # So an image thrown far onto the wrong side costs a fixed amount (the clipped loss cannot grow past
-# the clip) and sends back **exactly zero** gradient of its own: only the other images' gradients can still move
-# the weights it depends on (that is how a few early stuck images can come back, as on some seeds
-# in the left plot above). Once a whole class is stuck and the other is answered right with
-# certainty (clipped as well, so also without gradient), nothing is left to pull the stuck images
-# back: the network answers one class for everything, and the loss stays on its plateau.
+# the clip) and sends back **exactly zero** gradient of its own: only the other images' gradients
+# can still move the weights it depends on (that is how a few early stuck images can come back, as
+# on some seeds in the top-left plot above). Once a whole class is stuck and the other is answered
+# right with certainty (clipped as well, so also without gradient), nothing is left to pull the
+# stuck images back: the network answers one class for everything, and the loss stays on its plateau.
 #
 # ## Your turn
 #
@@ -303,11 +303,11 @@ plots.show(fig, "Each variant's training loss on a linear axis: "
                             for name in runs) + ".")
 
 # %%
+stops = {name: verdicts[name].state == "healthy" for name in ("eps 1e-3 (the answer)", "eps 1e-2 (the answer)")}
 answer_fix = {(False, False): "neither stops it", (False, True): "only eps = 1e-2 stops it",
-              (True, True): "both stop it", (True, False): "neither stops it"}[
-    (not blew["eps 1e-3 (the answer)"], not blew["eps 1e-2 (the answer)"])]
-q2.verdict(answer_fix, f"eps 1e-3: {'blew up' if blew['eps 1e-3 (the answer)'] else 'no blow-up'}, "
-                       f"eps 1e-2: {'blew up' if blew['eps 1e-2 (the answer)'] else 'no blow-up'} (this seed).")
+              (True, True): "both stop it", (True, False): "neither stops it"}[tuple(stops.values())]
+q2.verdict(answer_fix, "; ".join(f"{name.split(' (')[0]}: {'healthy' if ok else verdicts[name].state}"
+                                 for name, ok in stops.items()) + " (this seed, by the verdict in the table).")
 
 # %%
 print(f"the failing run's plateau: {loss_end:.2f}; 16.03 x its {stuck_end:.1%} stuck images: {16.03 * stuck_end:.2f}")
@@ -344,9 +344,10 @@ assert jump_epoch(sgd.train_loss) is None and sgd.train_metric[-1] > 0.9 and max
 # - **eps = 1e-2, the answer's larger value, prevents it on most seeds**, but not for the answer's
 #   reason: `sqrt(v)` stays below 1e-2, so eps dominates the denominator and Adam's effective step is
 #   at least twice as small. It works as a smaller learning rate does, and not always: over seeds
-#   0-29 the loss still jumped late on EPS2_213 with torch 2.13 and on EPS2_214 with torch 2.14
-#   (precomputed: `python benchmarks/robustness.py --cases adam-epsilon --seeds 30 --fixes all`; this
-#   seed's result is in the table above).
+#   0-29 the loss still jumped late on 2 with torch 2.13 (seeds 15 and 20) and on none with torch
+#   2.14, so whether a given seed is caught depends on rounding (precomputed with
+#   `python benchmarks/lesson04_rates.py`, the script of the rates table below; this seed's result is
+#   in the table above).
 # - **Adam at lr 0.01** trains for the 100 epochs without a jump on this seed and on every seed 0-29
 #   (`benchmarks/RESULTS.md`). But in 100 epochs its weights travel 4.5x less far than at lr 0.045:
 #   the next section runs it as far.
@@ -369,8 +370,8 @@ assert jump_epoch(sgd.train_loss) is None and sgd.train_metric[-1] > 0.9 and max
 #
 # ## Does the jump need large steps?
 #
-# Adam moves each weight by roughly `lr` per step, whatever the size of its gradient, so `lr` x
-# epochs measures how far a run can carry its weights: 0.045 x 100 = 4.5 for the failing run, and
+# Adam moves each weight by at most about `lr` per step, whatever the size of its gradient, so `lr`
+# x epochs measures how far a run can carry its weights: 0.045 x 100 = 4.5 for the failing run, and
 # 0.01 x 100 = 1 for the "Adam lr 0.01" run above, which had 4.5x less road. Here Adam at lr 0.01
 # runs 450 epochs, as far as the failing run. Predict first:
 
@@ -383,44 +384,87 @@ q3
 # %%
 slow = case.run(seed=SEED, lr=0.01, epochs=450)
 slow_jump = jump_epoch(slow.train_loss)
-fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.6))
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
 for h, lr, color in ((failing, 0.045, "C3"), (slow, 0.01, "C0")):
     distance = [lr * (i + 1) for i in range(h.num_epochs)]
-    ax.plot(distance, h.train_loss, color=color, label=f"lr {lr:g}, {h.num_epochs} epochs")
-    ax2.plot(distance, h.extra["max_logit_gap"], color=color, label=f"lr {lr:g}")
-ax.set(xlabel="lr x epoch", ylabel="training loss (log axis)", yscale="log", title="The same road at two rates")
-ax2.axhline(-math.log(CLIP), color="gray", ls="--", lw=1)
-ax2.set(xlabel="lr x epoch", ylabel="largest |logit 1 - logit 2| (log axis)", yscale="log", title="The logits")
-ax.legend(**plots.LEGEND), ax2.legend(**plots.LEGEND)
-plots.show(fig, f"Training loss and largest logit gap against lr x epoch: lr 0.045 jumps at {0.045 * (jump + 1):.2f}; "
-                f"lr 0.01 {'jumps at %.2f' % (0.01 * (slow_jump + 1)) if slow_jump is not None else 'does not jump'} "
-                f"and ends at loss {slow.train_loss[-1]:.2g}.")
+    axes[0].plot(distance, h.train_loss, color=color, label=f"lr {lr:g}, {h.num_epochs} epochs")
+    axes[1].plot(distance, h.extra["max_logit_gap"], color=color, label=f"lr {lr:g}")
+    axes[2].plot(distance, h.extra["step_max"], color=color, label=f"lr {lr:g}")
+axes[0].set(xlabel="lr x epoch", ylabel="training loss (log axis)", yscale="log", title="The same road at two rates")
+axes[1].axhline(-math.log(CLIP), color="gray", ls="--", lw=1)
+axes[1].set(xlabel="lr x epoch", ylabel="largest |logit 1 - logit 2| (log axis)", yscale="log", title="The logits")
+axes[2].set(xlabel="lr x epoch", ylabel="lr_t / (sqrt(v) + eps) (log axis)", yscale="log",
+            title="Adam's largest effective step")
+for ax in axes:
+    ax.legend(**plots.LEGEND)
+fig.tight_layout()
+gap_fast, gap_slow = max(e["max_logit_gap"][:jump]), max(slow.extra["max_logit_gap"])
+step_fast, step_slow = e["step_max"][before], max(slow.extra["step_max"])
+plots.show(fig, f"Against lr x epoch: lr 0.045 jumps at {0.045 * (jump + 1):.2f}, lr 0.01 "
+                f"{'jumps at %.2f' % (0.01 * (slow_jump + 1)) if slow_jump is not None else 'does not jump'} and ends at "
+                f"loss {slow.train_loss[-1]:.1e}; its largest logit gap peaks at {gap_slow:.0f} (lr 0.045 before its jump: "
+                f"{gap_fast:.0f}); its largest effective step climbs to {step_slow:.0f} (lr 0.045 just before its jump: "
+                f"{step_fast:.0f}).")
 print(f"lr 0.01 x 450 epochs: {'jump at epoch %d' % (slow_jump + 1) if slow_jump is not None else 'no jump'}, "
-      f"lowest loss {min(slow.train_loss):.2g}, last loss {slow.train_loss[-1]:.2g}, accuracy {slow.train_metric[-1]:.2f}, "
-      f"{slow.extra['stuck_wrong'][-1]:.1%} stuck wrong; largest logit gap {max(slow.extra['max_logit_gap']):.0f} "
-      f"(lr 0.045 before its jump: {max(e['max_logit_gap'][:jump]):.0f})")
+      f"last loss {slow.train_loss[-1]:.1e}, accuracy {slow.train_metric[-1]:.2f}, "
+      f"{slow.extra['stuck_wrong'][-1]:.1%} stuck wrong")
+print(f"largest logit gap: lr 0.01 up to {gap_slow:.0f}, lr 0.045 before its jump up to {gap_fast:.0f}")
+print(f"largest effective step: lr 0.01 up to {step_slow:.0f}, lr 0.045 just before its jump {step_fast:.0f}")
 q3.verdict("it falls and stays down: no jump" if slow_jump is None else
            "it falls, jumps and stays up, as at lr 0.045" if min(slow.train_loss[-10:]) > 2.0 else
            "it jumps but comes back down",
            f"lr 0.01: {'no jump in 450 epochs' if slow_jump is None else 'jump at epoch %d' % (slow_jump + 1)}.")
 
 # %%
-SLOW_ASSERTS_PLACEHOLDER
+assert slow_jump is None and slow.train_metric[-1] > 0.99 and slow.extra["stuck_wrong"][-1] == 0
+assert gap_slow < gap_fast          # smaller steps never push the logits as far ...
+assert step_slow > 2 * step_fast    # ... although its largest effective step grows larger
+ours = sum(p.numel() for p in line_net().parameters())
+askers = (64 * 16 * 16 + 64) + (128 * 64 * 16 * 16 + 128) + (128 * 2 + 2)  # the thread's layers on 32x32 images
+print(f"weights: {ours:,} here, {askers:,} in the asker's network ({askers / ours:.0f}x as many)")
 
 # %% [markdown]
-# One seed is one draw. Over 30 seeds (precomputed on torch 2.13, one thread, with
-# `python benchmarks/lesson04_rates.py`: about 20 minutes), the share of runs whose loss falls, then
-# jumps above 2:
+# One seed is one draw. Over seeds 0-29, precomputed (torch 2.13, one thread) with
+# `python benchmarks/lesson04_rates.py`, the runs whose loss falls and then jumps above 2:
 #
-# RATES_TABLE_PLACEHOLDER
+# | lr | epochs for lr x epochs = 4.5 | jumped by then | jumped by lr x epochs = 9 (seeds 0-9) |
+# |---|---|---|---|
+# | 0.045 (the failing run) | 100 | 30 of 30 (at epochs 37-79) | 10 of 10 |
+# | 0.035 | 129 | 26 of 30 (at epochs 50-82) | 8 of 10 |
+# | 0.03 | 150 | 16 of 30 (at epochs 64-100) | 7 of 10 |
+# | 0.02 | 225 | 0 of 30 | 0 of 10 |
+# | 0.01 | 450 | 0 of 30 | 0 of 10 |
 #
-# CONCLUSION_PLACEHOLDER
+# With torch 2.14 the first row is 30 of 30 as well (at epochs 39-67). A run's first epochs do not
+# depend on how long it is set to run, so the runs to lr x epochs = 9 also give the column before.
+# The same script counts the failing runs whose last 10 epochs are flat (within 10 %) by epoch 100:
+# 28 of 30 with torch 2.13 (not seeds 11 and 16) and 28 of 30 with torch 2.14 (not 23 and 27); on
+# the others the loss still wanders, high above 2.
+#
+# **Here the jump needs large steps.** The share of seeds that jump falls from all at lr 0.045 to
+# about half at lr 0.03 and none at lr 0.02 or 0.01, and running twice as far adds no jump at any
+# rate: every jump came before lr x epochs = 3.6, while the run was still learning. Run as far as
+# the failing run, lr 0.02 and lr 0.01 train and stay trained on every seed. This seed's lr 0.01
+# run above shows why: its logits never get as far apart as lr 0.045's do before the jump, so no
+# step throws an image past the clip onto the wrong side. Its largest effective step even outgrows
+# the failing run's: once the images are learnt their gradients fade and some weight's `v` does
+# shrink, the answer's premise; but that step multiplies an `m` that has faded too, and nothing
+# jumps.
+#
+# **So is this the asker's mechanism?** Not on a network this size at a rate near the asker's:
+# here the trap needs steps thousands of times larger than the asker's 1e-5. The asker's network is
+# another matter: about 240x as many weights (printed above) on 4x larger images, for about 1.5
+# million steps. How far one Adam step moves a logit can grow with the number of weights that feed
+# it, so a small rate there need not be a small step here; this lesson does not test that, and
+# cannot tell whether the asker's steps threw images past the clip. What it shows holds at any
+# rate: an image past the clip of Keras's `binary_crossentropy` on a softmax gets no gradient back,
+# and a loss computed from the logits has no such trap.
 #
 # ## What the thread said
 #
 # | who | what | what happens here |
 # |---|---|---|
-# | asker | `binary_crossentropy` fell steadily for about 1500 epochs, then shot up and plateaued | **run, at a learning rate 4500x the asker's:** falls, jumps and stays up on every seed 0-29; flat by epoch 100 on FLAT_N of them (the others still wander); the height is 16.03 x the share of images stuck wrong |
+# | asker | `binary_crossentropy` fell steadily for about 1500 epochs, then shot up and plateaued | **run, at a learning rate 4500x the asker's:** falls, jumps and stays up on every seed 0-29; flat by epoch 100 on 28 of them (precomputed, under the rates table); the height is 16.03 x the share of images stuck wrong |
 # | asker | no weight is NaN | **run:** no NaN here either; the plateau is a finite, clipped loss |
 # | asker | asks whether the optimizer, the loss or the network structure causes it | **run:** the loss's clip (zero gradient for a stuck image) and the step size decide it; the network's structure was not varied |
 # | asker | tried `logcosh`: works | **disagrees with the asker:** at our lr 0.045 logcosh ends with a large share of images stuck wrong (its gradient vanishes through a saturated softmax); whether it trains at a smaller step is exercise 1 |
@@ -428,8 +472,8 @@ SLOW_ASSERTS_PLACEHOLDER
 # | asker | tried SGD: blew up faster, no initial decrease | **run, agrees only at a too-large rate:** SGD at lr 0.045 trains; at lr 1 it never decreases; the asker's SGD rate is not given |
 # | asker | has since greatly improved the model and not seen it again | **not covered:** the thread does not say what changed |
 # | answer | Adam is known to "explode" in long training | **run, disagrees here:** the length is not what matters: run as far (lr x epochs), lr 0.02 and 0.01 do not jump (the table above); the size of each step does |
-# | answer | over a long run v becomes very small, m outgrows it, `m / (sqrt(v) + eps)` explodes | **run, disagrees:** median sqrt(v) grows before the jump, the median effective step stays within 3x of its start, and the largest stays more than 100x below lr / eps (the four plots) |
-# | answer | raise eps (default 1e-8) to 1e-3 or 1e-2 | **run, in part:** 1e-3 still blows up; 1e-2 prevents it on most seeds by cutting Adam's step at least in half, as a smaller learning rate does, but the loss still jumped late on EPS2_213 of seeds 0-29 with torch 2.13 and on EPS2_214 with torch 2.14; Keras's own default is 1e-7 |
+# | answer | over a long run v becomes very small, m outgrows it, `m / (sqrt(v) + eps)` explodes | **run, disagrees:** median sqrt(v) grows before the jump, the median effective step stays within 5x of its start, and the largest stays more than 100x below lr / eps (the four plots) |
+# | answer | raise eps (default 1e-8) to 1e-3 or 1e-2 | **run, in part:** 1e-3 still blows up; 1e-2 prevents it on most seeds by cutting Adam's step at least in half, as a smaller learning rate does, but the loss still jumped late on 2 of seeds 0-29 with torch 2.13 (none with torch 2.14); Keras's own default is 1e-7 |
 # | this lesson | lr 0.045, 4500x the asker's, to fit the story in 1200 steps | **the lesson's own choice, and it matters:** here the jump needs large steps, so this is a way to get the asker's curve, not a proof that it is how the asker got it |
 #
 # Lesson 02's frozen model is caught by the same clip: its saturated wrong outputs get exactly zero

@@ -1,8 +1,9 @@
 """Lesson 04 (adam-epsilon): Keras's Adam, the thread's clipped loss, the jump-and-plateau and its mechanism.
 
-The failing run's numeric signature (falls, jumps, plateaus at 16.03 x the share stuck wrong) and the
-fixes' disappearance are checked on seeds the lesson was not written on; the lesson itself runs on
-seeds 1-4 in tests/test_lesson_seeds.py.
+The failing run's numeric signature (falls, jumps, stays up at 16.03 x the share stuck wrong), the fix and the
+smaller rate run as far are checked on two of seeds 0-29; every one of these claims held on all of seeds 0-29 with
+torch 2.13 (the failing run's and eps 1e-2's also with torch 2.14). The lesson itself runs on seeds 1-4 in
+tests/test_lesson_seeds.py.
 """
 
 import math
@@ -109,26 +110,41 @@ def test_failing_run_falls_jumps_and_plateaus_with_images_stuck_wrong(seed):
     assert all(case.symptom_checks(h).values()), case.symptom_checks(h)
     low, jump = loss.index(min(loss)), jump_epoch(loss)
     assert h.train_metric[low] > 0.9 and h.train_metric[-1] < 0.7
-    assert e["stuck_wrong"][low] < 0.05 and e["stuck_wrong"][-1] > 0.3
+    assert e["stuck_wrong"][low] < 0.05 and e["stuck_wrong"][-1] > 0.25
+    assert min(loss[-10:]) > 5 * math.log(2)  # stays up; flat by epoch 100 on most seeds, not all
     # the plateau is the clipped loss of the stuck images, nothing else
     assert loss[-1] == pytest.approx(STUCK_LOSS * e["stuck_wrong"][-1], rel=0.05)
-    # the answer's premise does not hold: v grows and the effective step shrinks before the jump
-    assert e["sqrt_v_median"][jump - 2] > 1.5 * e["sqrt_v_median"][0]
-    assert e["step_median"][jump - 2] < 3 * e["step_median"][0]
+    # the answer's premise does not hold: v grows, and neither the median nor the largest effective step explodes
+    assert e["sqrt_v_median"][jump - 1] > 1.25 * e["sqrt_v_median"][0]
+    assert e["step_median"][jump - 1] < 5 * e["step_median"][0]
+    knobs = case.knobs()
+    assert max(e["step_max"][:jump]) < 0.01 * knobs.lr / knobs.eps
     assert -math.log(CLIP) < max(e["max_logit_gap"][:jump])
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_smaller_steps_fix_it_and_the_loss_from_logits_recovers(seed):
     case = cases.get("adam-epsilon")
-    for fix in ("smaller learning rate", "larger epsilon (the answer)"):
-        h = case.run(seed=seed, device="cpu", **case.overrides(fix))
-        assert not case.shows_symptom(h), fix
-        assert jump_epoch(h.train_loss) is None and h.train_metric[-1] > 0.95, fix
+    h = case.run(seed=seed, device="cpu", **case.overrides("smaller learning rate"))
+    assert not case.shows_symptom(h)
+    assert jump_epoch(h.train_loss) is None and h.train_metric[-1] > 0.95
+    # eps 1e-2 is a try, not a fix: healthy on most seeds, not all (and which ones depends on the torch version);
+    # what holds on every seed is how it works: it cuts Adam's effective step, as a smaller rate does
+    failing = case.run(seed=seed, device="cpu")
+    big_eps = case.run(seed=seed, device="cpu", **case.overrides("larger epsilon (the answer)"))
+    jump = jump_epoch(failing.train_loss)
+    cut = [a / b for a, b in zip(failing.extra["step_median"][:jump], big_eps.extra["step_median"])]
+    assert min(cut) > 2 and max(big_eps.extra["sqrt_v_median"][:jump]) < 1e-2
     # from the logits there is no clip: spikes may come, but nothing stays stuck and no plateau forms
     ce = case.run(seed=seed, device="cpu", **case.overrides("loss from the logits (spikes remain)"))
     assert not case.shows_symptom(ce) and plateau(ce.train_loss) is None
     assert ce.extra["stuck_wrong"][-1] < 0.2 and ce.train_metric[-1] > 0.8
+
+
+def test_a_smaller_rate_run_as_far_does_not_jump():
+    # lesson 04's "does the jump need large steps?": lr 0.01 for 450 epochs, lr x epochs as in the failing run
+    h = cases.get("adam-epsilon").run(seed=SEEDS[1], device="cpu", lr=0.01, epochs=450)
+    assert jump_epoch(h.train_loss) is None and h.train_metric[-1] > 0.95 and h.extra["stuck_wrong"][-1] == 0
 
 
 @pytest.mark.parametrize("eps", [1e-8, 1e-4, 1e-3])
