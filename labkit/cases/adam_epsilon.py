@@ -8,7 +8,8 @@ glorot-uniform init and zero biases), Keras 2.x ``binary_crossentropy`` on the s
 (``optim.KerasAdam``: eps added to the uncorrected sqrt(v), default 1e-7), mini-batches of 64.
 
 What happens (seeds 0-9): the loss falls to its lowest between epochs 19 and 42 and shoots up between
-epochs 37 and 63 (1-based; 37-79 over seeds 0-29, benchmarks/lesson04_rates.py), when the weights and logits have grown so large that
+epochs 37 and 63 (1-based; 37-79 over seeds 0-29, benchmarks/lesson04_rates.py), when the weights and
+logits have grown so large that
 one step throws some samples far onto the wrong side. A sample whose softmax output for its true
 class is below the clip (1e-7) gets *exactly zero* gradient from the clipped loss: it can never be
 pulled back. Within a few epochs every sample of one class is stuck that way, the network answers one
@@ -181,7 +182,8 @@ CASE = Case(
     code="late-explosion",
     defaults=Knobs(),
     fixes={"smaller learning rate": {"lr": 0.01}},
-    tries={"larger epsilon (the answer)": {"eps": 1e-2},  # healthy on 28 of seeds 0-29 with torch 2.13, 30 with 2.14 (RESULTS.md)
+    # eps 1e-2: healthy on 28 of seeds 0-29 with torch 2.13, 30 with 2.14 (RESULTS.md)
+    tries={"larger epsilon (the answer)": {"eps": 1e-2},
            "loss from the logits (spikes remain)": {"loss": "cross-entropy"},
            "logcosh (the asker's fix)": {"loss": "logcosh"}},
     build=build,
