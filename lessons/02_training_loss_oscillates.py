@@ -219,8 +219,8 @@ assert gaps[len(gaps) // 2] < 0.15 and gaps[-1] < WRONG_COST / 35 * 3  # loss = 
 # **The 0.9 is this lesson's choice, not the asker's.** The thread gives no dropout rates. With the
 # rate of Keras's example, 0.5, the random half of the units that survives rarely flips a saturated
 # output: the model is just as frozen (asserted above), but its training loss is flat on most seeds;
-# the printout gives this seed's range. Over seeds 0-29 (runs outside this notebook, listed in
-# `benchmarks/RESULTS.md`) the frozen model's training loss passed the symptom check (a swing over a
+# the printout gives this seed's range. Over seeds 0-29 (runs outside this notebook:
+# `benchmarks/lesson02_budget.py --dropout`, figures in `benchmarks/RESULTS.md`) the frozen model's training loss passed the symptom check (a swing over a
 # flat validation loss) on 4 of 30 seeds with dropout 0.5, on 29 of 30 with dropout 0.9. So
 # what this lesson shows is *a* way to get the asker's picture: a frozen model plus strong dropout. If
 # the asker's model was frozen like this one, its swing needed strong dropout too, or outputs that sit
@@ -336,8 +336,8 @@ assert max(test[n] for n in AUGMENTED) > max(test[n] for n in NEAR_CHANCE) + 0.1
 # stays below 0.75 (asserted for the plain net, momentum SGD, the net without its dense layer and the
 # head on an autoencoder's features learnt from the same 35 images), near chance (0.5) on most seeds;
 # downscaled without a dense layer it lands in between. One seed proves little. The same rows over
-# more seeds, run outside this notebook with the rate picked on validation exactly as here (listed in
-# `benchmarks/RESULTS.md`; the slower rows on seeds 0-9 only):
+# more seeds, run outside this notebook with the rate picked on validation exactly as here
+# (`benchmarks/lesson02_budget.py`, figures in `benchmarks/RESULTS.md`; the slower rows on seeds 0-9 only):
 #
 # | row | seeds | test accuracy: lowest / median / highest | 0.9 or more on |
 # |---|---|---|---|
