@@ -41,7 +41,6 @@ except ImportError:
 # %%
 import math
 import os
-import re
 
 import matplotlib.pyplot as plt
 
@@ -392,6 +391,8 @@ assert labkit.verdict(leaky).state == "another failure"
 my_independent = ...  # your estimate: independent labels in 60,000 windows of world "level"
 
 # %%
+import re
+
 # The expected count is read from the reference answer's file, so this cell does not show it.
 expected = float(re.search(r"About ([0-9]+)", exercise.answer_text("01-independent-labels")).group(1))
 exercise.check(

@@ -106,7 +106,7 @@ print(f"training loss: best {best_before:.3f} before the jump, {failing.train_lo
 print(f"validation loss: best {val_before:.3f} before the jump, {failing.val_loss[jump]:.2f} "
       f"({failing.val_loss[jump] / val_before:.1f}x) at the jump epoch")
 assert failing.train_loss[jump] > 10 * best_before      # the *training* loss rises: not what overfitting does
-assert failing.val_loss[jump] > 2 * val_before           # validation is far worse at the same epoch
+assert failing.val_loss[jump] > 1.5 * val_before         # validation is worse at the same epoch
 
 # %% [markdown]
 # Both are worse at the same epoch. That is not overfitting; something goes wrong with the
@@ -212,10 +212,10 @@ assert no_decay.val_metric[jump - 1] > failing.val_metric[jump - 1] + 0.1       
 #
 # ### "What if you let it run for 100 epochs?" (second answer)
 #
-# Our run is 150 epochs long; here it is at 350.
+# Our run is 150 epochs long; here it is at 450.
 
 # %%
-long_run = case.run(seed=SEED, epochs=350)
+long_run = case.run(seed=SEED, epochs=450)
 
 
 def jumps(loss, factor=10.0):
@@ -230,20 +230,25 @@ def jumps(loss, factor=10.0):
 
 
 long_jumps = jumps(long_run.train_loss)
-print(f"350 epochs: the training loss jumps at epochs {', '.join(str(j + 1) for j in long_jumps)}, "
-      f"and recovers in between")
-fig = plots.compare([long_run], ["constant lr, 350 epochs"], per=case.view.per, scale=case.view.scale,
-                    title="Left alone, it recovers and jumps again, over and over")
+recovered = min(long_run.train_loss[jump:]) / best_before  # lowest loss after the first jump, vs the floor before
+print(f"450 epochs: the training loss jumps at epochs {', '.join(str(j + 1) for j in long_jumps)}; after the first "
+      f"jump it comes back down to {recovered:.1f}x its old floor")
+fig = plots.compare([long_run], ["constant lr, 450 epochs"], per=case.view.per, scale=case.view.scale,
+                    title="Left alone, it recovers, and may jump again")
 for j in long_jumps:
     fig.axes[0].axvline(j + 1, color="gray", lw=0.8)
-plots.show(fig, "Over 350 epochs the training loss jumps at epochs "
-                f"{', '.join(str(j + 1) for j in long_jumps)} (grey lines) and recovers in between.")
-assert len(long_jumps) >= 2 and long_jumps[0] == jump   # the same first jump, then more
+plots.show(fig, "Over 450 epochs the training loss jumps at epochs "
+                f"{', '.join(str(j + 1) for j in long_jumps)} (grey lines) and comes back down after the first jump.")
+assert long_jumps[0] == jump and recovered < 3   # the same first jump, then back near the old floor
 
 # %% [markdown]
-# It does not keep dropping: after each jump the loss recovers (the weights grew back, the effective
-# learning rate is small again), and then, as weight decay shrinks them once more, it jumps again,
-# and so on. More epochs do not get you past it.
+# It does not keep dropping: after the jump the loss recovers, back near its old floor (the weights
+# grew back, the effective learning rate is small again), and then weight decay shrinks them once
+# more, so the clock starts again. Whether the second jump comes within 450 epochs depends on the
+# seed, and even on the number of CPU threads: on seeds 0-29 with one thread every run had jumped
+# twice by epoch 400, while with two threads seed 15 took until epoch 371 to recover and did not
+# jump again by epoch 450 (our runs, not shown here). So the lesson
+# asserts the recovery, not the count. More epochs do not get you past it: the clock keeps running.
 #
 # ### "Which optimizer? Try Adam" (second answer)
 #
@@ -342,14 +347,14 @@ print(f"dropout 0.5: first jump {'none in 150 epochs' if d_jump is None else f'a
 print(f"effective lr from epoch {fit_at + 1} to epoch {jump} (the last before the no-dropout jump): "
       f"x{d_eff[jump - 1] / d_eff[fit_at]:.1f} with dropout, x{eff[jump - 1] / eff[fit_at]:.1f} without")
 assert d_jump is None or d_jump > jump                      # later, or not within the run
-assert min(dropped.train_loss) > 2 * best_before            # the noise keeps the loss, and the gradients, up
+assert min(dropped.train_loss) > 1.5 * best_before          # the noise keeps the loss, and the gradients, up
 assert d_eff[jump - 1] > 1.2 * d_eff[fit_at]                # the effective lr still climbs...
 assert d_eff[jump - 1] / d_eff[fit_at] < eff[jump - 1] / eff[fit_at]   # ...but more slowly
 
 # %% [markdown]
 # With dropout 0.5 the jump comes later, or not at all within the 150 epochs: here the first
 # answer's dropout advice helps, though not for the reason it gives (nothing was overfitting). The
-# dropout noise keeps the training loss on a floor well above the no-dropout one, so the data's
+# dropout noise keeps the training loss on a floor above the no-dropout one (printed above), so the data's
 # gradient never quite fades and the weights shrink more slowly: the effective rate still climbs,
 # but by the epoch where the run without dropout jumps it has climbed less. Dropout slows the clock;
 # it does not stop it. The price is a training set fit less tightly.
@@ -428,8 +433,8 @@ rows = [
      f"{stopped.stopped_epoch + 1}, restores epoch {stopped.restored_epoch + 1}, before the jump at {jump + 1}. Hides it, does not fix it."),
     ("answer 1", "add dropout layers", f"run (dropout 0.5): {jump_text(dropped)} within 150 epochs (without: "
      f"{jump + 1}); the loss floor is {min(dropped.train_loss) / best_before:.1f}x higher and the effective lr climbs more slowly."),
-    ("answer 2", "does it keep dropping if you run 100 epochs?", f"run (350 epochs): it recovers and jumps again, "
-     f"{len(long_jumps)} jumps (epochs {', '.join(str(j + 1) for j in long_jumps)})."),
+    ("answer 2", "does it keep dropping if you run 100 epochs?", f"run (450 epochs): it recovers to {recovered:.1f}x its old floor; "
+     f"on this seed {len(long_jumps)} jump(s) in all (epochs {', '.join(str(j + 1) for j in long_jumps)})."),
     ("answer 2", "which optimizer, SGD or Adam?", "mentioned: ours is SGD with momentum 0.9; the asker never said theirs."),
     ("answer 2", "is the dropout too large? try without", "run: our failing run has no dropout, so here dropout is not the cause."),
     ("answer 2", "no augmentation, so every epoch sees similar gradients (augmenting by mistake could break labels)",
@@ -502,7 +507,7 @@ panel.wait()  # blocks until the panel's current run has finished
 # - One common way to get it: batch norm makes the conv weights' scale irrelevant, weight decay then
 #   keeps shrinking them, and a constant learning rate acts like a growing one (`lr / |w|²`) until
 #   a step overshoots. Measure `|w|` and the effective rate to see it; `weight_decay=0` removes it.
-# - Left alone it recovers and jumps again. More epochs, class weights, focal loss, shuffled batches
+# - Left alone it recovers, and the clock starts again. More epochs, class weights, focal loss, shuffled batches
 #   and a lower constant rate do not remove it; a lower rate only moves it later.
 # - Decay the learning rate over the run (cosine, or a step schedule that cuts before the jump).
 #   Early stopping only stops before the damage; reduce-on-plateau with a short patience underfits.

@@ -306,18 +306,19 @@ answer = ...  # one of the codes printed above, as a string
 found = diagnose(posted)
 display(labkit.exercise.check(
     answer, lambda a: a == found[0].code,
-    right=f"Right: {found[0].title}. Open {found[0].lesson}.",
+    right=f"Right: {found[0].title}. Open {found[0].lesson}. Evidence: {found[0].evidence}",
     wrong="Not yet: compare the two rows number by number. Which one never changes, and what does that say "
           "about the model's answers?" if answer in CODES else f"Not yet: answer must be one of {CURVE_CODES}."))
-if answer is not ...:
-    print(f"diagnose puts {len(found)} finding(s) on it; the evidence of the first: {found[0].evidence}")
-assert found[0].code == "flat-validation" and "oscillation" in [f.code for f in found]
 
 # %% [markdown]
 # Tried it? The reference answer gives the code and the reasoning:
 
 # %%
 labkit.exercise.reference("06-quiz")
+
+# %%
+# The lesson's own check on the quiz, after the exercise so that it does not give the answer away.
+assert found[0].code == "flat-validation" and "oscillation" in [f.code for f in found]
 
 # %% [markdown]
 # ## Summary

@@ -100,3 +100,16 @@ def test_same_knobs_and_seed_give_the_same_history():
 def test_reference_answers_solve_the_exercises():
     assert "-8421.151 * 10 / 172" in answer_text("03-plotted-loss")
     assert '{"log_softmax": True, "class_weights": True}' in answer_text("03-nll-knobs")
+
+
+def test_the_plotted_loss_check_reads_its_number_from_the_reference_answer():
+    import re
+    from pathlib import Path
+
+    import jupytext
+
+    expected = float(re.search(r"# about (-?[0-9.]+)", answer_text("03-plotted-loss")).group(1))
+    assert abs(expected - (-8421.151 * 10 / math.ceil(2746 / 16))) < 0.1
+    lesson = Path(__file__).resolve().parents[1] / "lessons" / "03_loss_goes_negative.py"
+    [check] = [c.source for c in jupytext.read(lesson).cells if c.source.startswith("plotted_epoch5 = ...")]
+    assert "8421" not in check and "172" not in check and "2746" not in check  # neither the value nor the formula

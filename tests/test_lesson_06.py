@@ -86,6 +86,8 @@ def test_quiz_answer_is_not_in_its_prompt(cells):
     assert "flat" not in prompt.lower() and "constant" not in prompt.lower()
     assert lesson_value(cells, "answer") is ...  # the learner writes it
     assert not any("solution" in c.metadata.get("tags", []) for c in cells)  # no collapsed answer
+    check = next(c.source for c in cells if "found = diagnose(posted)" in c.source)
+    assert "flat-validation" not in check  # the check cell does not state the answer either
 
 
 def test_fixed_run_of_lesson_03_gets_no_finding():
