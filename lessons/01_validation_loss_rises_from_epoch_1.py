@@ -50,6 +50,8 @@ from labkit import exercise
 from labkit.cases.rising_val_loss import effective_samples, model
 from labkit.data import window_images
 
+labkit.use_device("cpu")  # the claims below were checked on the CPU; on a GPU the same seed is another run
+labkit.exercise.reopen_hint()  # reopened later, each widget says "run this cell again" instead of an error
 SEED = int(os.environ.get("LABKIT_SEED", "0"))  # every run uses it; set LABKIT_SEED for another draw
 
 # %% [markdown]

@@ -59,6 +59,8 @@ import labkit
 from labkit import cases, plots
 import labkit.exercise  # the predict-first and your-turn widgets
 
+labkit.use_device("cpu")  # the claims below were checked on the CPU; on a GPU the same seed is another run
+labkit.exercise.reopen_hint()  # reopened later, each widget says "run this cell again" instead of an error
 SEED = int(os.environ.get("LABKIT_SEED", "0"))  # every run uses it; set LABKIT_SEED for another draw
 
 # %% [markdown]

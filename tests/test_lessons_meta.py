@@ -45,6 +45,10 @@ except ImportError:
 IMPORTS_START = "import math\nimport os\n\nimport matplotlib.pyplot as plt\n"
 IMPORTS_LABKIT = "\nimport labkit\nfrom labkit import cases, plots\n"
 SEED_LINE = 'SEED = int(os.environ.get("LABKIT_SEED", "0"))  # every run uses it; set LABKIT_SEED for another draw'
+# Right above SEED_LINE: runs stay on the CPU, where the claims were checked (README, "On a GPU"); a saved lesson,
+# reopened, says "run this cell again" where each widget was (tests/browser/test_reopen.py).
+LESSON_LINES = ('labkit.use_device("cpu")  # the claims below were checked on the CPU; on a GPU the same seed is another run\n'
+                'labkit.exercise.reopen_hint()  # reopened later, each widget says "run this cell again" instead of an error\n')
 TRY_FIRST_START = "**Try it yourself first.** "
 TRY_FIRST_END = ("The next cell holds a reference answer, collapsed: overwrite it with your own value "
                  "before you run it.")
@@ -313,7 +317,8 @@ def test_first_cells(file):
     assert "import labkit" in imports_text
     assert imports_text.startswith(IMPORTS_START) and IMPORTS_LABKIT in imports_text, (
         f"{file}: the imports cell starts with {IMPORTS_START!r} and imports {IMPORTS_LABKIT!r}")
-    assert imports_text.endswith("\n\n" + SEED_LINE), f"{file}: the imports cell ends with {SEED_LINE!r}"
+    assert imports_text.endswith("\n\n" + LESSON_LINES + SEED_LINE), (
+        f"{file}: the imports cell ends with {LESSON_LINES + SEED_LINE!r}")
 
 
 @pytest.mark.parametrize("file", FILES)
