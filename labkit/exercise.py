@@ -6,7 +6,8 @@
 - ``check(answer, test, ...)`` gives automatic feedback on a "your turn" answer; an answer still ``...``
   (the placeholder) is reported as not answered, never as right.
 - ``reference(key)`` is a button that shows the reference answer, kept out of the notebook in
-  ``labkit/answers/<key>.md`` so that no cell (collapsed or not) gives it away.
+  ``labkit/answers/<key>.md`` so that no cell (collapsed or not) gives it away; ``run_answer(key, ...)``
+  runs that answer's Python block, so a check cell can compare with it without showing it.
 
 - ``reopen_hint()``, called once by each lesson's imports cell: in a saved lesson reopened in JupyterLab (or
   Notebook 7), every widget's place says "run this cell again" instead of "Error displaying widget: model not
@@ -19,6 +20,7 @@ and the text says what is missing.
 from __future__ import annotations
 
 import html
+import re
 from importlib import resources
 from typing import Any, Callable, Sequence
 
@@ -131,6 +133,20 @@ def answer_text(key: str) -> str:
         known = sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md")) if folder.is_dir() else []
         raise ValueError(f"key={key!r} has no reference answer; allowed: {', '.join(known) or '(none)'}")
     return path.read_text(encoding="utf-8")
+
+
+def run_answer(key: str, **names: Any) -> dict[str, Any]:
+    """Run the ```python block of the reference answer ``key`` with ``names`` defined; return what it defines.
+
+    A check cell compares the learner's value with the reference one this way without printing it or its
+    formula. Only labkit's own answer files run (``answer_text`` allows no path), never a learner's text.
+    """
+    block = re.search(r"```python\n(.*?)```", answer_text(key), re.DOTALL)
+    if block is None:
+        raise ValueError(f"key={key!r}: its reference answer has no ```python block to run")
+    namespace = dict(names)
+    exec(compile(block.group(1), f"labkit/answers/{key}.md", "exec"), namespace)  # noqa: S102 (our own file)
+    return namespace
 
 
 def reference(key: str) -> widgets.VBox:

@@ -66,3 +66,13 @@ def test_every_shipped_answer_is_used_by_a_lesson():
     keys = [p.stem for p in (root / "labkit" / "answers").glob("*.md")]
     lessons = "".join(p.read_text() for p in (root / "lessons").glob("*.py"))
     assert [k for k in keys if f'reference("{k}")' not in lessons] == []
+
+
+def test_run_answer_runs_the_python_block_of_an_answer_file(answers):
+    (answers / "answers" / "sum.md").write_text("Add them:\n```python\ntotal = a + b\n```\nthat is all.")
+    (answers / "answers" / "prose.md").write_text("No code here.")
+    assert exercise.run_answer("sum", a=2, b=3)["total"] == 5
+    with pytest.raises(ValueError, match=r"key='prose'.*no ```python block"):
+        exercise.run_answer("prose")
+    with pytest.raises(ValueError, match="not allowed"):
+        exercise.run_answer("../sum")
