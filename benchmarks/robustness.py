@@ -68,27 +68,27 @@ def run(args: argparse.Namespace) -> None:
 
 
 def table(files: list[str]) -> None:
-    """Print the pass table: per claim and variant, held/seeds for each torch x threads, and the seeds that failed."""
-    held: dict = defaultdict(lambda: defaultdict(list))  # (case, run, variant) -> where -> [(seed, ok, state)]
+    """Print the pass table: a row per claim, a column per torch x threads x variant (held/seeds), then the misses."""
+    held: dict = defaultdict(lambda: defaultdict(list))  # (case, run) -> column -> [(seed, ok, what)]
     columns: list[str] = []
     for path in files:
         for line in open(path, encoding="utf-8"):
             where, name, label, variant, seed, claimed, state, codes = line.rstrip("\n").split("|")
-            if where not in columns:
-                columns.append(where)
-            held[(name, label, variant)][where].append((int(seed), state == claimed, f"{state} ({codes})"))
-    print("| case | claim | variant | " + " | ".join(columns) + " |")
-    print("|---|---|---|" + "---|" * len(columns))
+            column = where.replace(" thread(s)", " thr").replace("torch ", "") + ("" if variant == "base" else f", {variant}")
+            if column not in columns:
+                columns.append(column)
+            held[(name, label)][column].append((int(seed), state == claimed, f"{state} ({codes})"))
+    print("| case | claim | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
     misses = []
-    for (name, label, variant), by_where in held.items():
+    for (name, label), by_column in held.items():
         cells = []
-        for where in columns:
-            runs = by_where.get(where, [])
-            ok = sum(r[1] for r in runs)
-            cells.append(f"{ok}/{len(runs)}" if runs else "")
-            misses += [f"{name} {label} {variant}, {where}, seed {s}: {what}" for s, good, what in runs if not good]
+        for column in columns:
+            runs = by_column.get(column, [])
+            cells.append(f"{sum(r[1] for r in runs)}/{len(runs)}" if runs else "")
+            misses += [f"{name} {label}, {column}, seed {s}: {what}" for s, good, what in runs if not good]
         claimed = "the asker's failure" if label == "failing" else "healthy"
-        print(f"| {name} | {label} is {claimed} | {variant} | " + " | ".join(cells) + " |")
+        print(f"| {name} | {label} is {claimed} | " + " | ".join(cells) + " |")
     print("\nruns whose verdict differs from the claim:" + ("" if misses else " none"))
     for miss in misses:
         print(f"- {miss}")
