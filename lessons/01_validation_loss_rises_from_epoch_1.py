@@ -128,14 +128,14 @@ print(f"validation sign accuracy at the end: {failing.val_metric[-1]:.2f}")
 # %%
 assert failing.train_loss[-1] < 0.5 * failing.train_loss[0]   # training loss more than halves
 assert failing.val_loss[-1] > failing.val_loss[0]              # validation ends above epoch 1
-assert min(failing.val_loss) > 0.9 * failing.val_loss[0]       # never more than 10 % below epoch 1
+assert min(failing.val_loss) > 0.85 * failing.val_loss[0]      # never more than 15 % below epoch 1
 assert failing.val_loss[-1] > base                             # worse than predicting the mean
 assert 0.8 < failing.val_loss[0] / base < 1.2                  # after epoch 1: about the mean's loss
 assert abs(failing.val_metric[-1] - 0.5) < 0.2                 # the sign: about half right, a coin
 
 # %% [markdown]
 # Left: the training loss (solid) falls towards zero while the validation loss (dashed) never gets
-# more than 10 % below its first value, climbs, and ends above the dotted line, the loss of always
+# more than 15 % below its first value (its lowest is printed), climbs, and ends above the dotted line, the loss of always
 # predicting the mean (persistence, the dash-dotted line near zero, comes up below). Right: the
 # sign of the label is right on about half of the later windows, like a coin (dotted). The thread's
 # picture, in 10 epochs.
