@@ -57,3 +57,9 @@ def best_of(fn: Callable[[], object], repeats: int, device: torch.device) -> flo
 def load_now() -> str:
     """Return the 1-minute load average as text, to print next to a figure."""
     return f"load {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "load n/a"
+
+
+def seed_range(text: str) -> range:
+    """Return the seeds of ``text``, "first-last" (both included) or one seed, e.g. "0-29" or "7"."""
+    first, _, last = text.partition("-")
+    return range(int(first), int(last or first) + 1)

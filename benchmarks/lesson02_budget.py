@@ -21,6 +21,7 @@ from collections import Counter
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from labkit import cases, verdict  # noqa: E402
+from _common import seed_range  # noqa: E402
 
 BUDGET = dict(batch_size=8, conv_dropout=0.0, dense_dropout=0.0, epochs=30)
 ADAM, MOMENTUM = (1e-3, 3e-3, 1e-2), (1e-2, 3e-2, 1e-1)
@@ -42,11 +43,6 @@ def best_on_validation(case, seed: int, knobs: dict, lrs) -> tuple[float, object
     """(lr, History) of the run with the best validation accuracy, lower validation loss breaking ties."""
     runs = [(lr, case.run(seed=seed, device="cpu", **{**BUDGET, **knobs, "lr": lr})) for lr in lrs]
     return min(runs, key=lambda run: (-run[1].val_metric[-1], run[1].val_loss[-1]))
-
-
-def seed_range(text: str) -> range:
-    first, _, last = text.partition("-")
-    return range(int(first), int(last or first) + 1)
 
 
 def main() -> None:

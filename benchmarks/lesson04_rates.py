@@ -18,12 +18,9 @@ import torch
 from labkit import cases, verdict
 from labkit.cases.adam_epsilon import jump_epoch, plateau
 
+from _common import seed_range
+
 DISTANCE = 4.5  # lr x epochs of the lesson's failing run
-
-
-def seed_range(text: str) -> list[int]:
-    first, last = (int(t) for t in text.split("-"))
-    return list(range(first, last + 1))
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("LABKIT_THREADS", "1"))
 import torch  # noqa: E402
 
 from labkit import cases, runlock, verdict  # noqa: E402
+from _common import seed_range  # noqa: E402
 from labkit.diagnosis.judge import FAILURE, HEALTHY  # noqa: E402
 
 VARIANTS = {"base": ("lr", 1.0), "lr0.75": ("lr", 0.75), "lr1.25": ("lr", 1.25), "epochs1.25": ("epochs", 1.25)}
@@ -42,11 +43,6 @@ def moved(case, overrides: dict, variant: str) -> dict:
         return dict(overrides)
     value = getattr(case.knobs(**overrides), knob)
     return {**overrides, knob: round(value * factor) if knob == "epochs" else value * factor}
-
-
-def seed_range(text: str) -> range:
-    first, _, last = text.partition("-")
-    return range(int(first), int(last or first) + 1)
 
 
 def run(args: argparse.Namespace) -> None:
