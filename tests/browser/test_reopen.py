@@ -7,14 +7,12 @@ question, is run and saved as a learner would (Ctrl+S), its kernel shut down, an
 The screenshot goes to /tmp/reopened_lesson.png.
 """
 
-import re
 import time
 
 import pytest
 
 from lab_server import code_notebook, lab_and_browser
-from test_lab_browser import (RUN_FINISHED_JS, _shut_down_kernels, _wait_for_kernel,  # noqa: F401
-                              sync_playwright)
+from test_lab_browser import _run_all, _shut_down_kernels, sync_playwright  # noqa: F401
 
 NOTEBOOK = "reopen_check.ipynb"
 TIMEOUT_MS = 120_000
@@ -44,11 +42,8 @@ def _open(browser, base_url, token):
 
 def test_a_reopened_notebook_says_run_this_cell_where_a_widget_was(lab):
     base_url, token, browser, server_dir = lab
-    page = _open(browser, base_url, token)
-    _wait_for_kernel(page, base_url, token)
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    page.wait_for_function(RUN_FINISHED_JS, timeout=TIMEOUT_MS, polling=1000)
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    _run_all(page, base_url, token, NOTEBOOK)  # as a learner: Run > Run All Cells, no errors
     page.locator(".widget-radio-box").first.wait_for(state="visible", timeout=TIMEOUT_MS)
     live = page.evaluate(SHOWN_JS)
     assert not any(HINT in o["after"] for o in live), f"the hint shows over a live widget: {live}"
