@@ -7,7 +7,7 @@ its custom widget manager, which must be switched on only on Colab and only wher
 The badges must open this very file, from the repository named in pyproject.toml.
 
 Each lesson is checked twice, as stored: the .ipynb that Colab and Binder open, and its py:percent
-twin (lessons/NN_name.py, paired through lessons/jupytext.toml) that teachers may edit instead.
+twin (lessons/py/NN_name.py, paired through lessons/jupytext.toml) that teachers may edit instead.
 """
 
 import ast
@@ -29,8 +29,9 @@ else:  # pragma: no cover
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "lessons").glob("*.ipynb"))
-# every notebook, then every text twin (a missing twin fails tests/test_lessons_meta.py)
-LESSONS = NOTEBOOKS + [p.with_suffix(".py") for p in NOTEBOOKS if p.with_suffix(".py").exists()]
+# every notebook, then every text twin (lessons/py/NN_name.py; a missing twin fails tests/test_lessons_meta.py)
+TWINS = [p.parent / "py" / p.with_suffix(".py").name for p in NOTEBOOKS]
+LESSONS = NOTEBOOKS + [t for t in TWINS if t.exists()]
 REPO_URL = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Repository"].rstrip("/")
 GITHUB_PATH = REPO_URL.removeprefix("https://github.com/")  # "owner/name"
 PRELOADED_ON_COLAB = ("torch", "numpy", "matplotlib")

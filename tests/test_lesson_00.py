@@ -7,7 +7,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-LESSON = Path(__file__).resolve().parents[1] / "lessons" / "00_reading_loss_curves.py"
+LESSON = Path(__file__).resolve().parents[1] / "lessons" / "py" / "00_reading_loss_curves.py"
 
 
 @pytest.fixture(scope="module")

@@ -210,6 +210,6 @@ def test_the_independent_labels_check_runs_the_reference_answer():
     for seed in (0, 27):  # seed 27 gives the smallest count of seeds 0-29 (1215)
         y = window_images(seed, n_windows=60_000).y_train
         assert run_answer("01-independent-labels", SEED=seed)["my_independent"] == 60_000 * effective_samples(y) / len(y)
-    lesson = Path(__file__).resolve().parents[1] / "lessons" / "01_validation_loss_rises_from_epoch_1.py"
+    lesson = Path(__file__).resolve().parents[1] / "lessons" / "py" / "01_validation_loss_rises_from_epoch_1.py"
     [check] = [c.source for c in jupytext.read(lesson).cells if "exercise.check(" in c.source]
     assert "effective_samples(" not in check.split("wrong=")[0]  # the cell does not compute the answer

@@ -111,6 +111,6 @@ def test_the_plotted_loss_check_runs_the_reference_answer():
 
     expected = run_answer("03-plotted-loss")["plotted_epoch5"]
     assert abs(expected - (-8421.151 * 10 / math.ceil(2746 / 16))) < 0.1
-    lesson = Path(__file__).resolve().parents[1] / "lessons" / "03_loss_goes_negative.py"
+    lesson = Path(__file__).resolve().parents[1] / "lessons" / "py" / "03_loss_goes_negative.py"
     [check] = [c.source for c in jupytext.read(lesson).cells if c.source.startswith("plotted_epoch5 = ...")]
     assert "8421" not in check and "172" not in check and "2746" not in check  # neither the value nor the formula

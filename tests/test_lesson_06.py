@@ -16,7 +16,7 @@ from labkit.diagnosis import CURVE_CODES
 from labkit.diagnosis.finding import lesson_for
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSON = ROOT / "lessons" / "06_diagnose_your_own_run.py"
+LESSON = ROOT / "lessons" / "py" / "06_diagnose_your_own_run.py"
 EXAMPLES = resources.files("labkit") / "examples"
 READING = "00_reading_loss_curves.ipynb"
 

@@ -1,10 +1,11 @@
-"""Static checks of the lesson notebooks (nothing is executed): pairing, layout, metadata, badges, tags.
+"""Checks of the lesson notebooks as stored: pairing, layout, metadata, badges, tags, and the setup cell.
 
 Every lesson is a jupytext pair: ``lessons/NN_name.ipynb`` (what Colab, Binder and nbval open, stored
-without outputs) and ``lessons/NN_name.py`` (its py:percent text twin), paired by
-``lessons/jupytext.toml``. Teachers edit either file; the cells every lesson shares (title and
-badges, the Colab install cell, the imports and seed cell, the collapsed solution) are literal
-cells in each lesson, pinned here. The notebooks themselves run under ``pytest --nbval-lax lessons``.
+without outputs) and ``lessons/py/NN_name.py`` (its py:percent text twin, in a subfolder so that
+JupyterLab's file browser lists each lesson once), paired by ``lessons/jupytext.toml``. Teachers edit
+either file; the cells every lesson shares (title and badges, the Colab install cell, the imports and
+seed cell, the collapsed solution) are literal cells in each lesson, pinned here. Only the setup cell is
+run here, against a fake labkit or none; the notebooks themselves run under ``pytest --nbval-lax lessons``.
 """
 
 import importlib.util
@@ -19,6 +20,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from jupytext.paired_paths import paired_paths
 
 from labkit import cases
 
@@ -26,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 FILES = (["00_reading_loss_curves.ipynb"] + [cases.get(name).lesson for name in cases.names()]
          + ["06_diagnose_your_own_run.ipynb"])
-PAIRING = "ipynb,py:percent"  # lessons/jupytext.toml's formats
+PAIRING = "ipynb,py//py:percent"  # lessons/jupytext.toml's formats: each twin in lessons/py/
+TWINS = "py"  # the twins' subfolder of lessons/
 # nbval / nbclient comment markers that must be cell tags instead
 COMMENT_MARKERS = re.compile(r"#\s*(NBVAL_\w+|nbval[-_]\w+|raises-exception|skip-execution)", re.IGNORECASE)
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -40,7 +43,9 @@ SETUP_CELL = '''\
 # On Colab (or anywhere labkit is missing) install it; torch, numpy and matplotlib are left alone.
 try:
     import labkit
-except ImportError:
+except ModuleNotFoundError as error:
+    if error.name != "labkit":  # labkit is installed but something it needs is missing: show that error
+        raise
     get_ipython().run_line_magic("pip", 'install -q "labkit @ git+{repo_url}"')'''
 IMPORTS_START = "import math\nimport os\n\nimport matplotlib.pyplot as plt\n"
 IMPORTS_LABKIT = "\nimport labkit\nfrom labkit import cases, plots\n"
@@ -85,14 +90,27 @@ def source(cell):
 
 # ---- pairing: .ipynb <-> .py ----
 
-def sync_command(notebook):
-    """Return the one command that brings a lesson's .ipynb and .py back in sync."""
+def twin_path(notebook):
+    """Return where a lesson's text twin lives: lessons/py/NN_name.py for lessons/NN_name.ipynb."""
     notebook = Path(notebook)
+    return notebook.parent / TWINS / notebook.with_suffix(".py").name
+
+
+def notebook_path(file):
+    """Return lessons/NN_name.ipynb, given that notebook or its twin lessons/py/NN_name.py."""
+    file = Path(file)
+    folder = file.parent.parent if file.suffix == ".py" else file.parent
+    return folder / file.with_suffix(".ipynb").name
+
+
+def sync_command(file):
+    """Return the one command that brings a lesson's .ipynb and .py back in sync."""
+    notebook = notebook_path(file)
     try:
         shown = notebook.resolve().relative_to(ROOT)
     except ValueError:
         shown = notebook
-    return f"jupytext --sync {shown.with_suffix('.ipynb')}"
+    return f"jupytext --sync {shown}"
 
 
 def _paired_metadata(cell):
@@ -108,15 +126,15 @@ def _first_difference(a, b):
 
 
 def pair_differences(notebook):
-    """Return how lessons/NN_name.ipynb and its py:percent twin NN_name.py differ ([] when in sync).
+    """Return how lessons/NN_name.ipynb and its py:percent twin py/NN_name.py differ ([] when in sync).
 
     Compares what pairing carries: the number of cells and, cell by cell, the type, the source and
     the metadata (tags, collapsed source...), and the kernelspec. Outputs, execution counts and
     cell ids live in the .ipynb only.
     """
-    notebook = Path(notebook).with_suffix(".ipynb")
-    twin = notebook.with_suffix(".py")
-    missing = [p.name for p in (notebook, twin) if not p.exists()]
+    notebook = notebook_path(notebook)
+    twin = twin_path(notebook)
+    missing = [str(p.relative_to(notebook.parent)) for p in (notebook, twin) if not p.exists()]
     if missing:
         return [f"missing: {', '.join(missing)}"]
     nb = nbformat.read(notebook, as_version=4)
@@ -140,7 +158,7 @@ def pair_differences(notebook):
 
 def test_every_case_has_a_lesson():
     missing = [f for f in FILES if not (LESSONS / f).exists()]
-    assert not missing, f"missing lessons: {missing}; write lessons/NN_name.py, then run jupytext --sync on it"
+    assert not missing, f"missing lessons: {missing}; write lessons/py/NN_name.py, then run jupytext --sync on it"
     stray = sorted({p.name for p in LESSONS.glob("*.ipynb")} - set(FILES))
     assert not stray, f"lessons not listed in FILES (tests/test_lessons_meta.py): {stray}"
 
@@ -153,6 +171,9 @@ def test_jupytext_config_pairs_the_lessons():
     config = load_jupytext_configuration_file(path)
     for file in FILES:
         assert config.default_formats(str(LESSONS / file)) == PAIRING, (file, config.formats)
+        # where jupytext (the command and JupyterLab's save) writes the twin is where these tests read it
+        [(notebook, _), (twin, _)] = paired_paths(str(LESSONS / file), "ipynb", PAIRING)
+        assert (Path(notebook), Path(twin)) == (LESSONS / file, twin_path(LESSONS / file))
     # Any other option there would be copied into each notebook's metadata when JupyterLab saves it.
     assert set(tomllib.loads(Path(path).read_text())) == {"formats"}
 
@@ -161,7 +182,8 @@ def test_jupytext_config_pairs_the_lessons():
 def test_pair_in_sync(file):
     notebook = LESSONS / file
     problems = pair_differences(notebook)
-    assert not problems, (f"lessons/{file} and its twin lessons/{Path(file).with_suffix('.py').name} differ:\n  "
+    twin = twin_path(notebook).relative_to(ROOT)
+    assert not problems, (f"lessons/{file} and its twin {twin} differ:\n  "
                           + "\n  ".join(problems[:5]) + f"\nrun: {sync_command(notebook)}")
 
 
@@ -177,21 +199,30 @@ def test_pytest_collects_no_twin_as_a_test_module():
     # `pytest tests lessons --nbval-lax` must collect the .ipynb only: a twin named like a test module
     # (default python_files), or a conftest.py next to the lessons, would be imported and run.
     assert "python_files" not in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-    twins = [p.name for p in LESSONS.glob("*.py")]
+    twins = [p.name for p in (LESSONS / TWINS).glob("*.py")]
     assert sorted(twins) == sorted(Path(f).with_suffix(".py").name for f in FILES)
     assert not [t for t in twins if t.startswith("test_") or t.endswith("_test.py") or t == "conftest.py"]
 
 
+def test_each_lesson_is_listed_once_in_the_file_browser():
+    # JupyterLab lists lessons/ by name (cut to the same prefix when long): a twin beside its notebook would
+    # show every lesson twice. Hidden entries (.ipynb_checkpoints) are not listed.
+    shown = sorted(p.name for p in LESSONS.iterdir() if not p.name.startswith("."))
+    assert shown == sorted(FILES + ["jupytext.toml", TWINS]), f"lessons/ should hold the notebooks only: {shown}"
+    assert (LESSONS / TWINS).is_dir()
+
+
 def _tmp_pair(tmp_path, file="03_loss_goes_negative.ipynb"):
-    for suffix in (".ipynb", ".py"):
-        shutil.copy(LESSONS / Path(file).with_suffix(suffix), tmp_path)
+    shutil.copy(LESSONS / file, tmp_path)
+    (tmp_path / TWINS).mkdir()
+    shutil.copy(twin_path(LESSONS / file), tmp_path / TWINS)
     shutil.copy(LESSONS / "jupytext.toml", tmp_path)
     return tmp_path / file
 
 
 def test_pair_checker_catches_each_kind_of_drift(tmp_path):
     notebook = _tmp_pair(tmp_path)
-    twin = notebook.with_suffix(".py")
+    twin = twin_path(notebook)
     assert pair_differences(notebook) == []
     original_py, original_nb = twin.read_text(), notebook.read_text()
 
@@ -217,10 +248,11 @@ def test_pair_checker_catches_each_kind_of_drift(tmp_path):
 
     # either file missing
     twin.unlink()
-    assert pair_differences(notebook) == ["missing: 03_loss_goes_negative.py"]
+    assert pair_differences(notebook) == ["missing: py/03_loss_goes_negative.py"]
     notebook.unlink()
-    assert pair_differences(notebook) == ["missing: 03_loss_goes_negative.ipynb, 03_loss_goes_negative.py"]
-    assert sync_command(LESSONS / "03_loss_goes_negative.py") == "jupytext --sync lessons/03_loss_goes_negative.ipynb"
+    assert pair_differences(notebook) == ["missing: 03_loss_goes_negative.ipynb, py/03_loss_goes_negative.py"]
+    for file in ("03_loss_goes_negative.ipynb", "py/03_loss_goes_negative.py"):
+        assert sync_command(LESSONS / file) == "jupytext --sync lessons/03_loss_goes_negative.ipynb"
 
 
 JUPYTEXT_VERSION = re.compile(r"^#\s+jupytext_version:.*\n", re.M)
@@ -240,7 +272,7 @@ def without_jupytext_version(py):
 
 
 def test_without_jupytext_version_drops_only_the_header_line():
-    py = (LESSONS / "03_loss_goes_negative.py").read_text(encoding="utf-8")
+    py = twin_path(LESSONS / "03_loss_goes_negative.ipynb").read_text(encoding="utf-8")
     assert re.search(r"^#\s+jupytext_version: \d", py, re.M), "the stored header records a jupytext version"
     stripped = without_jupytext_version(py)
     assert "jupytext_version" not in stripped.split("\n# ---\n")[0]
@@ -252,7 +284,7 @@ def test_without_jupytext_version_drops_only_the_header_line():
 @pytest.mark.parametrize("recorded", ["as stored", "1.16.0", jupytext.__version__])
 def test_sync_command_repairs_a_pair_and_is_then_a_no_op(tmp_path, recorded):
     notebook = _tmp_pair(tmp_path)
-    twin = notebook.with_suffix(".py")
+    twin = twin_path(notebook)
     if recorded != "as stored":  # the pair as another jupytext (older or newer than this one) wrote it
         twin.write_text(re.sub(r"(?m)^(#\s+jupytext_version:).*$", rf"\1 {recorded}", twin.read_text(), count=1))
     stored_nb, stored_py = notebook.read_bytes(), twin.read_bytes()
@@ -306,7 +338,7 @@ def test_first_cells(file):
     text = source(setup)
     assert text == SETUP_CELL.format(repo_url=repo_url()), (
         f"{file}: the first code cell must be, literally:\n{SETUP_CELL.format(repo_url=repo_url())}")
-    assert "import labkit" in text and "except ImportError" in text
+    assert "import labkit" in text and "except ModuleNotFoundError" in text and 'error.name != "labkit"' in text
     assert f'labkit @ git+{repo_url()}' in text
     pip_lines = [line for line in text.splitlines() if "pip" in line and not line.lstrip().startswith("#")]
     assert len(pip_lines) == 1 and "get_ipython().run_line_magic" in pip_lines[0]
@@ -319,6 +351,51 @@ def test_first_cells(file):
         f"{file}: the imports cell starts with {IMPORTS_START!r} and imports {IMPORTS_LABKIT!r}")
     assert imports_text.endswith("\n\n" + LESSON_LINES + SEED_LINE), (
         f"{file}: the imports cell ends with {LESSON_LINES + SEED_LINE!r}")
+
+
+# Runs a setup cell (argv[2]) in a bare Python (-I -S: no site-packages, so no installed labkit) with the folders
+# in argv[1] first on sys.path and get_ipython() a stand-in that records the %pip calls; prints what happened.
+SETUP_RUNNER = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+calls = []
+class Shell:
+    def run_line_magic(self, magic, line):
+        calls.append([magic, line])
+try:
+    exec(sys.argv[2], {"get_ipython": Shell})
+    error = None
+except Exception as e:
+    error = f"{type(e).__name__}: {e}"
+print(json.dumps({"pip": calls, "error": error}))
+"""
+# A fake labkit, or none: what the setup cell must then do (install it, or show the error an installed labkit raised).
+FAKE_LABKITS = {
+    "missing": (None, "install"),
+    "installed": ("VERSION = 'fake'", None),
+    "broken inside": ("raise ImportError('boom')", "ImportError: boom"),
+    "missing a dependency": ("import no_such_dependency_of_labkit",
+                             "ModuleNotFoundError: No module named 'no_such_dependency_of_labkit'"),
+}
+
+
+@pytest.mark.parametrize("file", FILES)
+@pytest.mark.parametrize("situation", FAKE_LABKITS)
+def test_setup_cell_installs_only_a_missing_labkit(file, situation, tmp_path):
+    init, expected = FAKE_LABKITS[situation]
+    if init is not None:
+        (tmp_path / "labkit").mkdir()
+        (tmp_path / "labkit" / "__init__.py").write_text(init + "\n")
+    cell = source(code_cells(load(file))[0])
+    ran = subprocess.run([sys.executable, "-I", "-S", "-c", SETUP_RUNNER, json.dumps([str(tmp_path)]), cell],
+                         capture_output=True, text=True, cwd=tmp_path, check=True)
+    result = json.loads(ran.stdout)
+    if expected == "install":
+        assert result == {"pip": [["pip", f'install -q "labkit @ git+{repo_url()}"']], "error": None}, (
+            f"{file}: without labkit the setup cell must install it, once")
+    else:
+        assert result == {"pip": [], "error": expected}, (
+            f"{file}: with labkit {situation} the setup cell must not install it and must show its error: {result}")
 
 
 @pytest.mark.parametrize("file", FILES)

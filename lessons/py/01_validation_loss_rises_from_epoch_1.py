@@ -35,7 +35,9 @@
 # On Colab (or anywhere labkit is missing) install it; torch, numpy and matplotlib are left alone.
 try:
     import labkit
-except ImportError:
+except ModuleNotFoundError as error:
+    if error.name != "labkit":  # labkit is installed but something it needs is missing: show that error
+        raise
     get_ipython().run_line_magic("pip", 'install -q "labkit @ git+https://github.com/labkit-edu/labkit"')
 
 # %%
