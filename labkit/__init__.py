@@ -1,4 +1,22 @@
-"""labkit: reproduce five common CNN training failures on small synthetic data, and fix them."""
+"""labkit: reproduce five common CNN training failures on small synthetic data, and fix them.
+
+Start here:
+
+    import labkit
+    labkit.cases.names()                      # the five cases, one per lesson
+    labkit.explore("negative-loss")           # a panel of sliders and fix buttons for one case
+    labkit.diagnose({"loss": [-1.9, -72.7, -573.7, -2662.9]})  # names the failure in your own curves
+
+What else there is:
+
+- ``cases``: each case's failing run, its fixes and its symptom (``labkit.cases.get(name).run(seed=0)``);
+- ``verdict(history)``: the one judge, the asker's failure, another failure or healthy;
+- ``plots``: loss and metric curves of one or more runs;
+- ``exercise``: the lessons' predict-first questions and hidden reference answers;
+- ``use_device``, ``pick_device``, ``seed_everything``, ``History``, ``check_code``, ``Panel``.
+
+The lessons in the repository's ``lessons/`` folder use all of these.
+"""
 
 from . import cases, plots
 from .device import pick_device, seed_everything, use_device
@@ -19,6 +37,11 @@ def __getattr__(name: str):
 
         return globals()["exercise"]
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """List the lazily imported names too, so ``help(labkit)`` and tab completion show them."""
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = ["History", "cases", "Panel", "check_code", "diagnose", "verdict", "exercise", "explore", "plots", "pick_device", "seed_everything", "use_device", "__version__"]

@@ -311,3 +311,16 @@ def test_labkit_threads_rejects_what_is_not_a_thread_count():
     env = dict(os.environ, LABKIT_THREADS="two")
     done = subprocess.run([sys.executable, "-c", "import labkit"], env=env, capture_output=True, text=True)
     assert done.returncode != 0 and "LABKIT_THREADS='two'" in done.stderr and "from 1 to 256" in done.stderr
+
+
+def test_help_starts_with_what_to_call_first_and_lists_the_lazy_names():
+    """help(labkit) opens with a start-here example and lists explore, Panel and exercise (imported on first use)."""
+    import pydoc
+
+    text = pydoc.render_doc(labkit, renderer=pydoc.plaintext)
+    description = text[text.index("DESCRIPTION"):text.index("PACKAGE CONTENTS")]
+    assert description.split()[1:3] == ["Start", "here:"]
+    for name in ("explore(", "diagnose(", "cases", "exercise"):
+        assert name in description, name
+    assert "explore(case" in text and "class Panel" in text  # documented in full, not only named
+    assert {"explore", "Panel", "exercise"} <= set(dir(labkit))

@@ -27,7 +27,7 @@ def run_lesson(path: Path, seed: int, threads: int = 1) -> None:
     # the kernel is a child process: it inherits this environment
     os.environ.update(LABKIT_SEED=str(seed), LABKIT_THREADS=str(threads))
     try:
-        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
         for name, value in before.items():
             if value is None:

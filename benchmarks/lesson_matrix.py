@@ -1,0 +1,110 @@
+"""Do the lessons' asserts hold wherever a learner runs them? Every lesson, top to bottom, on many seeds.
+
+Each lesson notebook runs in a fresh kernel with ``LABKIT_SEED`` set to each seed and ``LABKIT_THREADS``
+to this process's value (default 1); a lesson passes when every cell runs, its asserts included. One line per
+(lesson, seed) is appended to ``--out``: the kernel's torch version, the threads, the seed, the lesson and
+``pass`` or the failing cell with its error. The torch version is the kernel's (the kernel runs this Python,
+so run the script once per side venv). ``--jobs 2`` runs two kernels side by side (use it with one thread).
+``--table FILE...`` reads result files and prints the pass table that RESULTS.md shows.
+
+Run:  python benchmarks/lesson_matrix.py --out build/lessons-2.13-1.txt --seeds 0-29 --jobs 2
+      LABKIT_THREADS=2 /path/to/venv-2.11/bin/python benchmarks/lesson_matrix.py --out build/lessons-2.11-2.txt
+      python benchmarks/lesson_matrix.py --table build/lessons-*.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from _common import seed_range
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+MARK = "KERNEL_TORCH="
+TORCH_CELL = f"import torch; print('{MARK}' + torch.__version__.split('+')[0])"
+
+
+def run_lesson(path: Path, seed: int, timeout: int = 600) -> tuple[str, str, float]:
+    """Run ``path`` on ``seed`` in a fresh kernel; return (kernel torch version, outcome, wall seconds)."""
+    os.environ["LABKIT_SEED"] = str(seed)  # the kernel is a child of this (worker) process
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(TORCH_CELL))
+    start = time.perf_counter()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        outcome = "pass"
+    except CellExecutionError as exc:
+        failed = next((i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))), 0)
+        error = next((o for o in nb.cells[failed].get("outputs", []) if o.get("output_type") == "error"), None)
+        outcome = f"FAIL cell {failed - 1}: {error.ename}: {' '.join(str(error.evalue).split())[:200]}" if error else f"FAIL {exc}"[:200]
+    text = "".join(o.get("text", "") for o in nb.cells[0].get("outputs", []) if o.get("output_type") == "stream")
+    version = next((line[len(MARK):] for line in text.splitlines() if line.startswith(MARK)), "?")
+    return version, outcome, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", help="results file to append to")
+    parser.add_argument("--seeds", default="0-29", help="first-last, e.g. 0-29")
+    parser.add_argument("--lessons", default="", help="comma-separated prefixes, e.g. 01,05 (default: all)")
+    parser.add_argument("--jobs", type=int, default=1, help="kernels side by side")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds a cell may run before the lesson fails")
+    parser.add_argument("--table", nargs="+", metavar="FILE", help="print the pass table of these result files")
+    args = parser.parse_args()
+    if args.table:
+        return table(args.table)
+    if not args.out:
+        parser.error("--out FILE is needed (or --table FILE...)")
+    threads = os.environ.get("LABKIT_THREADS", "1")
+    wanted = [p for p in args.lessons.split(",") if p]
+    paths = sorted(p for p in LESSONS.glob("*.ipynb") if not wanted or any(p.name.startswith(w) for w in wanted))
+    done = set()
+    if Path(args.out).exists():  # a stopped run goes on where it stopped
+        done = {tuple(line.split("\t")[2:4]) for line in Path(args.out).read_text().splitlines() if line.strip()}
+    todo = [(path, seed) for seed in seed_range(args.seeds) for path in paths if (str(seed), path.stem) not in done]
+    print(f"{len(todo)} lesson runs to do, {len(done)} already in {args.out}; threads {threads}", flush=True)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [(path, seed, pool.submit(run_lesson, path, seed, args.timeout)) for path, seed in todo]
+        for path, seed, future in futures:
+            version, outcome, wall = future.result()
+            line = f"{version}\t{threads}\t{seed}\t{path.stem}\t{outcome}\t{wall:.0f}"
+            print(line, flush=True)
+            with open(args.out, "a") as out:
+                out.write(line + "\n")
+
+
+def table(files: list[str]) -> None:
+    """Print lessons x (torch, threads) with passes/runs and the seed ranges run, then every failure."""
+    runs, fails = defaultdict(dict), []
+    for name in files:
+        for line in Path(name).read_text().splitlines():
+            if line.strip():
+                version, threads, seed, lesson, outcome, _ = line.split("\t")
+                runs[(version, threads)].setdefault(lesson, {})[int(seed)] = outcome
+                if outcome != "pass":
+                    fails.append(f"- {lesson}, torch {version}, {threads} thr, seed {seed}: {outcome}")
+    columns = sorted(runs)
+    lessons = sorted({lesson for col in runs.values() for lesson in col})
+    print("| lesson | " + " | ".join(f"{v}, {t} thr" for v, t in columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for lesson in lessons:
+        cells = []
+        for col in columns:
+            seeds = runs[col].get(lesson, {})
+            passed = sum(outcome == "pass" for outcome in seeds.values())
+            cells.append(f"{passed}/{len(seeds)} ({min(seeds)}-{max(seeds)})" if seeds else "-")
+        print(f"| {lesson} | " + " | ".join(cells) + " |")
+    print("\nruns that failed:" if fails else "\nno run failed")
+    print("\n".join(fails))
+
+
+if __name__ == "__main__":
+    main()
