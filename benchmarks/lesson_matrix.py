@@ -2,9 +2,9 @@
 
 Each lesson notebook runs in a fresh kernel with ``LABKIT_SEED`` set to each seed and ``LABKIT_THREADS``
 to this process's value (default 1); a lesson passes when every cell runs, its asserts included. One line per
-(lesson, seed) is appended to ``--out``: the kernel's torch version, the threads, the seed, the lesson and
-``pass`` or the failing cell with its error. The torch version is the kernel's (the kernel runs this Python,
-so run the script once per side venv). ``--jobs 2`` runs two kernels side by side (use it with one thread).
+(lesson, seed) is appended to ``--out``: the kernel's torch version, the threads, the seed, the lesson,
+``pass`` or the failing cell with its error, the wall time in seconds and the kernel's peak memory in MB.
+The torch version is the kernel's (the kernel runs this Python, so run the script once per side venv). ``--jobs 2`` runs two kernels side by side (use it with one thread).
 ``--table FILE...`` reads result files and prints the pass table that RESULTS.md shows.
 
 Run:  python benchmarks/lesson_matrix.py --out build/lessons-2.13-1.txt --seeds 0-29 --jobs 2
@@ -28,15 +28,18 @@ from nbclient.exceptions import CellExecutionError
 from _common import seed_range
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
-MARK = "KERNEL_TORCH="
+MARK, PEAK = "KERNEL_TORCH=", "PEAK_RSS_KB="
 TORCH_CELL = f"import torch; print('{MARK}' + torch.__version__.split('+')[0])"
+PEAK_CELL = f"import resource; print('{PEAK}' + str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))"
 
 
-def run_lesson(path: Path, seed: int, timeout: int = 600) -> tuple[str, str, float]:
-    """Run ``path`` on ``seed`` in a fresh kernel; return (kernel torch version, outcome, wall seconds)."""
+def run_lesson(path: Path, seed: int, timeout: int = 600) -> tuple[str, str, float, str]:
+    """Run ``path`` on ``seed`` in a fresh kernel; return (kernel torch version, outcome, wall seconds, the
+    kernel's peak resident memory in MB at the end, "-" when the lesson failed before it)."""
     os.environ["LABKIT_SEED"] = str(seed)  # the kernel is a child of this (worker) process
     nb = nbformat.read(path, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(TORCH_CELL))
+    nb.cells.append(nbformat.v4.new_code_cell(PEAK_CELL))
     start = time.perf_counter()
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
@@ -45,9 +48,15 @@ def run_lesson(path: Path, seed: int, timeout: int = 600) -> tuple[str, str, flo
         failed = next((i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))), 0)
         error = next((o for o in nb.cells[failed].get("outputs", []) if o.get("output_type") == "error"), None)
         outcome = f"FAIL cell {failed - 1}: {error.ename}: {' '.join(str(error.evalue).split())[:200]}" if error else f"FAIL {exc}"[:200]
-    text = "".join(o.get("text", "") for o in nb.cells[0].get("outputs", []) if o.get("output_type") == "stream")
-    version = next((line[len(MARK):] for line in text.splitlines() if line.startswith(MARK)), "?")
-    return version, outcome, time.perf_counter() - start
+    wall = time.perf_counter() - start
+    version, kb = (_printed(nb.cells[i], mark) for i, mark in ((0, MARK), (-1, PEAK)))
+    return version or "?", outcome, wall, f"{int(kb) / 1024:.0f}" if kb else "-"
+
+
+def _printed(cell, mark: str) -> str | None:
+    """Return what ``cell`` printed after ``mark`` (on Linux ru_maxrss is in kilobytes)."""
+    text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    return next((line[len(mark):] for line in text.splitlines() if line.startswith(mark)), None)
 
 
 def main() -> None:
@@ -74,21 +83,23 @@ def main() -> None:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [(path, seed, pool.submit(run_lesson, path, seed, args.timeout)) for path, seed in todo]
         for path, seed, future in futures:
-            version, outcome, wall = future.result()
-            line = f"{version}\t{threads}\t{seed}\t{path.stem}\t{outcome}\t{wall:.0f}"
+            version, outcome, wall, peak = future.result()
+            line = f"{version}\t{threads}\t{seed}\t{path.stem}\t{outcome}\t{wall:.0f}\t{peak}"
             print(line, flush=True)
             with open(args.out, "a") as out:
                 out.write(line + "\n")
 
 
 def table(files: list[str]) -> None:
-    """Print lessons x (torch, threads) with passes/runs and the seed ranges run, then every failure."""
-    runs, fails = defaultdict(dict), []
+    """Print lessons x (torch, threads) with passes/runs and the seed ranges run, every failure, then each
+    lesson's median wall time and largest peak memory."""
+    runs, fails, costs = defaultdict(dict), [], defaultdict(list)
     for name in files:
         for line in Path(name).read_text().splitlines():
             if line.strip():
-                version, threads, seed, lesson, outcome, _ = line.split("\t")
+                version, threads, seed, lesson, outcome, wall, peak = (line.split("\t") + ["-"])[:7]
                 runs[(version, threads)].setdefault(lesson, {})[int(seed)] = outcome
+                costs[lesson].append((float(wall), float(peak) if peak != "-" else 0.0))
                 if outcome != "pass":
                     fails.append(f"- {lesson}, torch {version}, {threads} thr, seed {seed}: {outcome}")
     columns = sorted(runs)
@@ -104,6 +115,11 @@ def table(files: list[str]) -> None:
         print(f"| {lesson} | " + " | ".join(cells) + " |")
     print("\nruns that failed:" if fails else "\nno run failed")
     print("\n".join(fails))
+    print("\n| lesson | runs | wall s, median (max) | peak MB, largest |\n|---|---|---|---|")
+    for lesson in lessons:
+        walls, peaks = sorted(w for w, _ in costs[lesson]), [p for _, p in costs[lesson]]
+        peak = f"{max(peaks):.0f}" if max(peaks) else "-"
+        print(f"| {lesson} | {len(walls)} | {walls[len(walls) // 2]:.0f} ({walls[-1]:.0f}) | {peak} |")
 
 
 if __name__ == "__main__":
