@@ -121,21 +121,29 @@ def window_images(seed: int, normalization: str = "window", split: str = "chrono
         order = rng.permutation(n_windows)
         train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    images = series[:, idx].transpose(1, 0, 2)  # (n_windows, features, days)
+    # (n_windows, features, days), filled a feature at a time and scaled in place: a 60,000-window series
+    # (lesson 01's exercise) then needs one image array, not four copies of it (RESULTS.md, "Lessons")
+    images = np.empty((n_windows, n_features, window), dtype=np.float32)
+    for feature in range(n_features):
+        images[:, feature] = series[feature, idx]
     if normalization == "window":
         lo, hi = images.min(axis=2, keepdims=True), images.max(axis=2, keepdims=True)
-        images = (images - lo) / np.maximum(hi - lo, 1e-12)
+        images -= lo
+        images /= np.maximum(hi - lo, 1e-12)
     elif normalization == "global":
         train_days = np.unique(idx[train])
-        mu = series[:, train_days].mean(axis=1)[None, :, None]
-        sd = series[:, train_days].std(axis=1)[None, :, None]
-        images = (images - mu) / sd
+        images -= series[:, train_days].mean(axis=1)[None, :, None]
+        images /= series[:, train_days].std(axis=1)[None, :, None]
     x = _t(images[:, None])
     y_train = rng.permutation(y[train]) if shuffle_labels else y[train]
     baseline = float(((y[val] - y[train].mean()) ** 2).mean())
     after_first = val[val > 0]  # window 0 has no previous window
     persistence = float(((y[after_first] - y[after_first - 1]) ** 2).mean())
-    return Data(x[train], _t(y_train[:, None]), x[val], _t(y[val][:, None]),
+    if split == "chronological":  # both parts are runs of consecutive windows: views, not copies
+        x_train, x_val = x[train[0]:train[-1] + 1], x[val[0]:val[-1] + 1]
+    else:
+        x_train, x_val = x[train], x[val]
+    return Data(x_train, _t(y_train[:, None]), x_val, _t(y[val][:, None]),
                 info={"baseline_val_loss": baseline, "persistence_val_loss": persistence,
                       "target_feature": target_feature})
 

@@ -5,6 +5,9 @@ tests/test_cases.py holds the failing run and its fixes (world "level"); this fi
 thread's asker tried, and the builder's errors.
 """
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -213,3 +216,15 @@ def test_the_independent_labels_check_runs_the_reference_answer():
     lesson = Path(__file__).resolve().parents[1] / "lessons" / "py" / "01_validation_loss_rises_from_epoch_1.py"
     [check] = [c.source for c in jupytext.read(lesson).cells if "exercise.check(" in c.source]
     assert "effective_samples(" not in check.split("wrong=")[0]  # the cell does not compute the answer
+
+
+def test_sixty_thousand_windows_fit_in_less_than_two_copies_of_their_images():
+    """Lesson 01's exercise builds the asker's 60,000 windows: one image array (60,000 x 28 x 28 float32, 188 MB)
+    and its parts as views, not four copies (the lesson peaked at 1,040 MB before, RESULTS.md "Lessons")."""
+    code = ("import resource\nfrom labkit.data import window_images\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "data = window_images(0, n_windows=60_000)\n"
+            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    images_mb = 60_000 * 28 * 28 * 4 / 2**20
+    assert float(out.stdout.split()[-1]) < 2 * images_mb
