@@ -352,7 +352,7 @@ print(f"effective lr from epoch {fit_at + 1} to epoch {jump} (the last before th
       f"x{d_eff[jump - 1] / d_eff[fit_at]:.1f} with dropout, x{eff[jump - 1] / eff[fit_at]:.1f} without")
 assert d_jump is None or d_jump > jump                      # later, or not within the run
 assert min(dropped.train_loss) > 1.5 * best_before          # the noise keeps the loss, and the gradients, up
-assert d_eff[jump - 1] > 1.2 * d_eff[fit_at]                # the effective lr still climbs...
+assert d_eff[jump - 1] > 1.1 * d_eff[fit_at]                # the effective lr still climbs...
 assert d_eff[jump - 1] / d_eff[fit_at] < eff[jump - 1] / eff[fit_at]   # ...but more slowly
 
 # %% [markdown]
