@@ -13,13 +13,14 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .knobs import IntRange, label
+from .knobs import IntRange, label, option_words
 from .moves import LOG_STEP, kind, linear_step, log_positions
+from .widgetcompat import tooltip
 
 __all__ = ["LOG_STEP", "control", "read", "show"]
 
 STYLE = {"description_width": "215px"}  # room for "early stopping patience (0 = off)", uncut
-LAYOUT = {"width": "420px", "max_width": "100%"}
+LAYOUT = {"width": "420px", "max_width": "calc(100% - 4px)"}  # ipywidgets adds a 2 px margin each side
 
 
 def number_words(value: float) -> str:
@@ -37,14 +38,13 @@ def control(name: str, spec: Any, help_text: str, value: Any, default: Any = Non
     spec:
         The knob's FloatRange, IntRange, Choice or Flag.
     help_text:
-        Shown as the tooltip.
+        Shown as the tooltip ("" for none).
     value:
         Starting value (already checked by the case).
     default:
         The case's default: a log slider keeps it as a position (default: ``value``).
     """
-    common = dict(description=words or label(name, spec), description_allow_html=False, tooltip=help_text,
-                  style=STYLE, layout=LAYOUT)
+    common = dict(description=words or label(name, spec), style=STYLE, layout=LAYOUT, **tooltip(help_text))
     control_kind = kind(spec)
     if control_kind == "log slider":
         positions = log_positions(spec, value if default is None else default, value)
@@ -62,7 +62,7 @@ def control(name: str, spec: Any, help_text: str, value: Any, default: Any = Non
     if control_kind == "number box":
         return widgets.BoundedIntText(value=value, min=spec.low, max=spec.high, continuous_update=False, **common)
     if control_kind == "dropdown":
-        return widgets.Dropdown(value=value, options=list(spec.options), **common)
+        return widgets.Dropdown(value=value, options=[(option_words(o), o) for o in spec.options], **common)
     return widgets.Checkbox(value=value, indent=False, **common)
 
 

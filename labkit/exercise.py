@@ -26,6 +26,8 @@ from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 
+from .widgetcompat import ShowsWidget, tooltip
+
 # JupyterLab's widget renderer, finding no model, writes its error as plain text into the output's own node
 # (class jupyter-widgets, no child element); a live widget always has child elements. Old browsers without
 # :has() show the error as before.
@@ -46,7 +48,7 @@ def _html(text: str, ok: bool | None) -> str:
     return f"<span style='color:{color}'>{mark}{html.escape(text)}</span>"
 
 
-class Prediction:
+class Prediction(ShowsWidget):
     """A multiple-choice question asked before an experiment; ``verdict`` compares the pick with the result."""
 
     def __init__(self, question: str, options: Sequence[str]) -> None:
@@ -58,8 +60,8 @@ class Prediction:
         self.question, self.options = question, options
         self.choice = widgets.RadioButtons(options=options, value=None, description="your prediction",
                                            style={"description_width": "initial"},
-                                           layout={"width": "max-content", "max_width": "100%"})
-        self.choice.description_allow_html = False
+                                           layout={"width": "max-content", "max_width": "100%"},
+                                           **tooltip("the answer you expect before the run"))
         self.widget = widgets.VBox([widgets.HTML(f"<b>Predict first.</b> {html.escape(question)}"), self.choice])
         self._verdicts: list[tuple[widgets.HTML, str, str]] = []
         self.choice.observe(lambda _c: self._update(), names="value")
@@ -81,9 +83,6 @@ class Prediction:
     def _update(self) -> None:
         for line, actual, why in self._verdicts:
             line.value = _verdict_html(self.picked, actual, why)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def _verdict_html(picked: str | None, actual: str, why: str) -> str:

@@ -86,6 +86,41 @@ LABELS = {
 }
 
 
+# What a dropdown shows for each option (the case still receives the code name): words, not code names.
+OPTION_WORDS = {
+    # losses
+    "nll": "NLLLoss on raw outputs", "cross-entropy": "cross-entropy (softmax)",
+    "keras-bce": "Keras binary cross-entropy", "bce": "BCELoss on the sigmoid",
+    "bce-logits": "BCE with logits (raw output)", "logcosh": "log of cosh", "focal": "focal (gamma 2)",
+    # optimizers and schedules
+    "adam": "PyTorch Adam", "keras-adam": "Keras's Adam", "sgd": "plain SGD", "momentum": "SGD with momentum 0.9",
+    "adadelta": "Adadelta (Keras defaults)", "constant": "constant rate", "step": "divided by 10 at 50 % and 75 %",
+    "cosine": "cosine decay", "plateau": "cut when the loss stalls",
+    # data and model
+    "level": "one feature's level", "no-signal": "a random walk (no signal)", "window": "scaled per window",
+    "global": "scaled by training statistics", "none": "not scaled", "chronological": "the latest windows",
+    "shuffled": "random windows (they overlap)", "relu": "rectified linear (ReLU)", "tanh": "hyperbolic tangent (tanh)",
+    "big": "big: Flatten into 512 units", "small": "small: global pooling", "pretrained": "pretrained backbone",
+    "autoencoder": "autoencoder features", "standardized": "standardized (mean 0, sd 1)", "0-255": "raw 0 to 255",
+}
+
+
+def option_words(value: str) -> str:
+    """Return what a dropdown shows for option ``value`` (``OPTION_WORDS``; an option already in words as is)."""
+    return OPTION_WORDS.get(value, value)
+
+
+def value_words(spec: Any, value: Any) -> str:
+    """Return a knob value in words, as a panel's status and buttons write it: "full batch", "on", "0.003"."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value == 0 and getattr(spec, "zero", ""):
+        return spec.zero  # IntRange: 0 in words ("full batch", "off")
+    if isinstance(spec, Choice):
+        return option_words(value)
+    return f"{value:.2g}" if isinstance(value, float) else str(value)
+
+
 def label(name: str, spec: Any = None, given: str = "") -> str:
     """Return the words a panel shows for knob ``name``; a number box says what its 0 means."""
     words = given or LABELS.get(name, name.replace("_", " "))

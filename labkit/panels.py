@@ -1,6 +1,6 @@
 """``labkit.explore``: an ipywidgets panel over one case: widgets -> ``labkit.runner`` -> plot.
 
-One control per knob, labelled in words with the knob's help as its tooltip, one button per fix and
+One control per knob, labelled in words with the knob's help as its tooltip (ipywidgets 7 or 8), one button per fix and
 a reset. A change asks the panel's ``Runner`` for a run (it trains in a background thread, so the
 notebook stays usable; a newer change cancels a run in progress; results are cached by knob values;
 every run one control move away is trained ahead, see ``labkit.moves``) and the panel draws what the
@@ -12,7 +12,7 @@ Plots are PNG images inside an ``ipywidgets.HTML`` ``<img>`` whose ``alt`` text 
 do and whether the symptom is there (for screen readers); that renders in every front end
 (JupyterLab, Binder, Colab, VS Code). ``backend="ipympl"`` draws on an interactive canvas instead;
 "auto" picks it only when the notebook already runs ``%matplotlib widget``. The controls sit left of
-the plots and go above them when the cell is narrower than about 930 px.
+the plots and go above them when the cell is narrower than about 920 px (the plot keeps >= 480 px).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import base64
 import dataclasses
 import html
 import io
+import textwrap
 import threading
 from typing import Any, Iterable
 
@@ -32,20 +33,23 @@ from matplotlib.figure import Figure
 
 from . import cases, plots
 from .cases.base import Case
-from .controls import STYLE, control, read, show
+from .controls import LAYOUT, STYLE, control, read, show
 from .diagnosis import Verdict, verdict
 from .history import History
+from .knobs import value_words
 from .runner import Event, Runner
+from .widgetcompat import ShowsWidget, tooltip
 
 BACKENDS = ("auto", "image", "ipympl")
 GHOST_ALPHA = 0.3
 DPI = 80
-FIGSIZE = (8, 3.5)  # inches: 640 px wide at DPI, beside 340 px of controls (or under them when narrow)
-KEY = "solid: training · dashed: validation · faded: the run before"
+FIGSIZE = (6.2, 3.4)  # inches: 496 px wide at DPI, beside 430 px of controls (or under them when narrow)
+TITLE_CHARS = 34  # a longer plot title goes on two lines (one line of 10-point text over one plot)
+PLOT_MIN_PX = 480  # narrower, the plot goes under the controls: its 10-point text stays >= 10 px on screen
 NOTES = {"from the cache: no training": "shown from a run trained earlier, no training"}
 
 
-class Panel:
+class Panel(ShowsWidget):
     """Controls, fix buttons, a plot and a status line for one case; display it in a notebook.
 
     Parameters
@@ -161,9 +165,6 @@ class Panel:
         """Stop training and precomputing (a run in progress stops at its next epoch); the widgets stay."""
         self.runner.close(timeout)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
-
     # ---- widgets ----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
         self.controls = {n: control(n, spec, help_text, self._defaults[n], self._defaults[n], self._labels[n])
@@ -177,8 +178,9 @@ class Panel:
                                            layout={"width": "auto"}, tooltip="every knob back to the failing defaults")
         self.reset_button.on_click(lambda _b: self._guarded(self.reset))
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training", style=STYLE,
-                                            layout={"width": "420px", "max_width": "100%", "visibility": "hidden"})
-        self.status = widgets.HTML(layout={"max_width": "100%"})
+                                            layout=LAYOUT | {"visibility": "hidden"},
+                                            **tooltip("how much of the run now training is done"))
+        self.status = widgets.HTML(layout={"max_width": LAYOUT["max_width"]})
         self.error = widgets.HTML(layout={"display": "none"})
         self._figure, self.plot = self._make_plot()
         controls = widgets.VBox(list(self.controls.values()) + [self.progress],
@@ -210,9 +212,9 @@ class Panel:
             canvas.layout.max_width = "100%"
             return figure, canvas
         FigureCanvasAgg(figure)
-        # beside the controls while the cell has room for >= 500 px of plot, else under them, full width
-        return figure, widgets.HTML(layout={"flex": "1 1 500px", "min_width": "0",
-                                            "max_width": f"{FIGSIZE[0] * DPI}px"})
+        # beside the controls while the cell has room for PLOT_MIN_PX of plot, else under them, full width
+        return figure, widgets.HTML(layout={"flex": f"1 1 {PLOT_MIN_PX}px", "min_width": f"min({PLOT_MIN_PX}px, 100%)",
+                                            "max_width": f"{round(FIGSIZE[0] * DPI)}px"})
 
     def _guarded(self, fn: Any, *args: Any) -> None:
         """Run a callback, showing any error in the panel instead of losing it."""
@@ -291,9 +293,11 @@ class Panel:
             ax.autoscale_view()
             for line in ghosts:
                 line.set_visible(True)
+        fig.texts[0].set_text(plots.panel_key(fig))  # names only the line styles drawn
         loss_ax.set_title("loss", fontsize="medium")
         second_name = history.metric_name if second == "metric" else (self.view.second_title or second)
-        second_ax.set_title(second_name + (" · training…" if live else ""), fontsize="medium")
+        title = second_name + (" · training…" if live else "")
+        second_ax.set_title(textwrap.fill(title, TITLE_CHARS), fontsize="medium")  # in two lines rather than cut
         judged = str(self._verdict(history)) if not live and (history.train_loss or history.step_loss) else ""
         self.alt = (judged[:1].upper() + judged[1:] + ". " if judged else "") + plots.describe_figure(fig)
         if self.backend == "ipympl":
@@ -308,12 +312,7 @@ class Panel:
 
     # ---- status, progress, errors ----------------------------------------------------------------
     def _value_words(self, name: str, value: Any) -> str:
-        spec = self._specs[name][0]
-        if value == 0 and getattr(spec, "zero", "") and not isinstance(value, bool):
-            return spec.zero  # IntRange: 0 in words ("full batch", "off")
-        if isinstance(value, bool):
-            return "on" if value else "off"
-        return f"{value:.2g}" if isinstance(value, float) else str(value)
+        return value_words(self._specs[name][0], value)
 
     def _describe(self, knobs: dict[str, Any]) -> str:
         changed = [n for n, v in knobs.items() if v != self._defaults[n]]
@@ -362,12 +361,12 @@ class Panel:
 def _figure() -> Figure:
     """Return the panel's figure: loss (left) and metric (right), laid out once (tight_layout per draw is slow).
 
-    One key for both plots sits under them (no legend covers a curve).
+    One key for both plots sits under them (no legend covers a curve); each drawing writes it (``plots.panel_key``).
     """
     figure = Figure(figsize=FIGSIZE, dpi=DPI)
     figure.subplots(1, 2)
-    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.27, top=0.91, wspace=0.3)
-    figure.text(0.5, 0.01, KEY, ha="center", va="bottom", fontsize="small", color="0.3")
+    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.27, top=0.86, wspace=0.3)  # room for a title in two lines
+    figure.text(0.5, 0.01, "", ha="center", va="bottom", fontsize=10, color="0.3")
     return figure
 
 

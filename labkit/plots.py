@@ -115,6 +115,16 @@ def _legend(ax: Axes, names: list[str], val: bool, diverged: bool) -> None:
         ax.legend(handles=handles, **LEGEND)
 
 
+def panel_key(fig: Figure) -> str:
+    """Return one key for every plot of ``fig`` that names only the line styles drawn: "solid: training",
+    "dashed: validation" (when a validation curve is there), "faded: the run before" (when a faded run is)."""
+    lines = [line for ax in fig.axes for line in ax.lines if line.get_visible()]
+    styles = [("solid: training", bool(lines)),
+              ("dashed: validation", any(line.get_linestyle() == "--" for line in lines)),
+              ("faded: the run before", any((line.get_alpha() or 1.0) < 1.0 for line in lines))]
+    return " · ".join(words for words, drawn in styles if drawn)
+
+
 def _mark_divergence(ax: Axes, h: History, per: str, color: str) -> None:
     if not h.diverged:
         return

@@ -9,8 +9,9 @@ import pytest
 
 import labkit
 from labkit import cases, controls, moves, panels, runner
-from labkit.knobs import FloatRange
+from labkit.knobs import Choice, FloatRange
 from labkit.view import View
+from labkit.widgetcompat import tooltip_of
 
 NEG = cases.get("negative-loss")
 # the same case with 5 epochs by default (the loss passes -1000 in epoch 4): each panel run takes < 1 s
@@ -38,7 +39,8 @@ def test_a_control_per_knob_of_the_right_kind(panel):
     assert c["lr"].value == SHORT.defaults.lr and c["lr"].label == "0.003"  # the default is a position
     assert [v for _, v in c["lr"].options] == moves.log_positions(SHORT.knob_specs()["lr"][0], SHORT.defaults.lr)
     assert isinstance(c["dropout"], widgets.FloatSlider) and (c["dropout"].min, c["dropout"].max) == (0.0, 0.9)
-    assert isinstance(c["loss"], widgets.Dropdown) and list(c["loss"].options) == ["nll", "cross-entropy"]
+    assert isinstance(c["loss"], widgets.Dropdown) and list(c["loss"].options) == [
+        ("NLLLoss on raw outputs", "nll"), ("cross-entropy (softmax)", "cross-entropy")]  # words shown, code name read
     assert isinstance(c["class_weights"], widgets.Checkbox)
     sliders = [w for w in c.values() if isinstance(w, (widgets.FloatSlider, widgets.SelectionSlider, widgets.IntSlider))]
     assert sliders and all(w.continuous_update is False for w in sliders)
@@ -47,8 +49,8 @@ def test_a_control_per_knob_of_the_right_kind(panel):
     # labelled in words, the knob's help as the tooltip
     assert (c["lr"].description, c["eps"].description, c["class_weights"].description) == (
         "learning rate", "Adam epsilon", "class weights")
-    assert all(w.tooltip == SHORT.knob_specs()[n][1] for n, w in c.items())
-    assert "sets loss cross-entropy" in panel.fix_buttons["cross-entropy"].tooltip
+    assert all(tooltip_of(w) == SHORT.knob_specs()[n][1] for n, w in c.items())  # ipywidgets 7 or 8
+    assert "sets loss cross-entropy (softmax)" in panel.fix_buttons["cross-entropy"].tooltip
 
 
 def test_first_run_is_the_failing_defaults_and_is_drawn(panel):
@@ -75,7 +77,7 @@ def test_changing_a_knob_reruns_with_it_and_redraws_with_a_ghost(panel):
     judged = labkit.verdict(h, criteria=SHORT.criteria())
     assert min(h.step_loss) >= 0 and judged.state == "healthy" and "healthy: the failure is gone" in panel.status.value
     assert "lowest step loss" in panel.status.value and "needs 0 or more" in panel.status.value  # criteria, in words
-    assert "Run with loss cross-entropy (trained in" in panel.status.value
+    assert "Run with loss cross-entropy (softmax) (trained in" in panel.status.value
     faded = [line for line in panel.figure.axes[0].lines if line.get_alpha() == panels.GHOST_ALPHA]
     assert faded and list(faded[0].get_ydata()) == first.step_loss
 
@@ -95,19 +97,21 @@ def test_fix_buttons_and_reset(panel):
     h = panel.wait(120)
     assert panel.knobs == dataclasses.asdict(SHORT.defaults) | SHORT.overrides("cross-entropy")
     assert not SHORT.shows_symptom(h)
-    assert panel.status.value.startswith("fix “cross-entropy”: loss nll → cross-entropy<br>")
+    assert panel.status.value.startswith(
+        "fix “cross-entropy”: loss NLLLoss on raw outputs → cross-entropy (softmax)<br>")
     panel.set(lr=1e-2, loss="nll")
     panel.wait(120)
     assert "fix" not in panel.status.value  # the button's note goes with the next change
     panel.fix_buttons["cross-entropy"].click()  # says which knobs it put back, visibly
     panel.wait(120)
-    assert panel.status.value.startswith("fix “cross-entropy”: loss nll → cross-entropy · put back to the "
-                                         "failing defaults: learning rate 0.01 → 0.003<br>")
+    assert panel.status.value.startswith(
+        "fix “cross-entropy”: loss NLLLoss on raw outputs → cross-entropy (softmax) · "
+        "put back to the failing defaults: learning rate 0.01 → 0.003<br>")
     assert panel.controls["lr"].value == SHORT.defaults.lr
     panel.reset_button.click()
     h = panel.wait(120)
     assert panel.knobs == dataclasses.asdict(SHORT.defaults) and SHORT.shows_symptom(h)
-    assert panel.status.value.startswith("reset: loss cross-entropy → nll<br>")
+    assert panel.status.value.startswith("reset: loss cross-entropy (softmax) → NLLLoss on raw outputs<br>")
     assert panel.errors == []
 
 
@@ -311,3 +315,76 @@ def test_a_long_run_draws_its_curves_while_it_trains(panel, monkeypatch):
     live = [epochs for epochs, is_live in drawn if is_live]
     assert live and live[0] < 4 and drawn[-1] == (4, False) and panel.history is h
     assert "training…" not in panel.figure.axes[1].get_title()
+
+
+def displayed(obj) -> list[dict]:
+    """Display ``obj`` through IPython's display machinery, as a notebook cell's last line does; return the outputs."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()  # display() needs a shell; a kernel has one
+    with capture_output() as captured:
+        display(obj)
+    return [output.data for output in captured.outputs]
+
+
+def test_a_panel_and_every_other_widget_displays_as_its_widget(panel):
+    """ipywidgets 7 (Colab) has no _repr_mimebundle_, 8 no _ipython_display_: each object must show either way."""
+    from labkit import exercise
+    from labkit.diagnosis.widget import paste_box
+
+    question = exercise.predict("Does the loss go below 0?", ["yes", "no"])
+    shown = [panel, question, question.verdict("yes"), exercise.check(1, bool, "right", "wrong"), paste_box()]
+    for obj in shown:
+        outputs = displayed(obj)
+        widget = getattr(obj, "widget", obj)
+        assert [o["application/vnd.jupyter.widget-view+json"]["model_id"] for o in outputs] == [widget.model_id], obj
+
+
+def _widgets(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _widgets(child)
+
+
+def test_no_control_shows_null_as_its_tooltip():
+    """ipywidgets 8 writes a described widget's tooltip None as the word "null" on its label (7: its description)."""
+    from labkit import exercise
+
+    q = labkit.explore("adam-epsilon", device="cpu", precompute=False)
+    q.close()
+    described = [w for root in (q.widget, exercise.predict("q?", ["a", "b"]).widget) for w in _widgets(root)
+                 if isinstance(w, widgets.widget_description.DescriptionWidget) and w.description]
+    assert len(described) > len(q.controls)  # the controls, the progress bar, the prediction's choices
+    assert [w.description for w in described if tooltip_of(w) in (None, "null")] == []
+
+
+def test_every_dropdown_shows_words_and_gives_the_case_its_code_name():
+    for name in cases.names():
+        case = cases.get(name)
+        for knob, (spec, help_text) in case.knob_specs().items():
+            if not isinstance(spec, Choice):
+                continue
+            w = controls.control(knob, spec, help_text, getattr(case.defaults, knob))
+            shown = [words for words, _ in w.options]
+            assert [value for _, value in w.options] == list(spec.options)
+            assert len(set(shown)) == len(shown), (name, knob, shown)
+            for words, value in w.options:
+                # words: with a space, no underscore, and not the code name unless that is words ("as stored")
+                in_words = " " in words and "_" not in words and (words != value or " " in value)
+                assert in_words, f"{name}.{knob}: option {value!r} is shown by its code name"
+                w.value = value
+                assert controls.read(spec, w) == value  # the case gets the code name
+
+
+def test_the_key_names_only_the_lines_drawn(panel):
+    no_validation = dataclasses.replace(_curves(1.0), val_loss=[], val_metric=[])
+    panel._draw(no_validation, None, live=False)  # adam-epsilon's runs have no validation data
+    assert panel.figure.texts[0].get_text() == "solid: training"
+    panel._draw(_curves(1.0), no_validation, live=False)
+    assert panel.figure.texts[0].get_text() == "solid: training · dashed: validation · faded: the run before"
+    # the key's text is >= 10 px on screen: the image is never drawn narrower than PLOT_MIN_PX
+    shrink = panels.PLOT_MIN_PX / (panels.FIGSIZE[0] * panels.DPI)  # the image shown at PLOT_MIN_PX of its width
+    key_px = panel.figure.texts[0].get_fontsize() / 72 * panels.DPI * shrink
+    assert key_px >= 10

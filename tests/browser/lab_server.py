@@ -65,13 +65,6 @@ def jupyter_lab(root_dir, work_dir, timeout=120):
         path = settings_dir / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(work_dir / "config"),
-        "JUPYTER_DATA_DIR": str(work_dir / "data"),
-        "JUPYTER_RUNTIME_DIR": str(work_dir / "runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
     port, token = free_port(), secrets.token_hex(16)
     cmd = [
         sys.executable, "-m", "jupyterlab",
@@ -84,9 +77,25 @@ def jupyter_lab(root_dir, work_dir, timeout=120):
         f"--LabApp.workspaces_dir={work_dir / 'workspaces'}",
         f"--LabApp.user_settings_dir={settings_dir}",
     ]
+    with serve(cmd, port, token, root_dir, work_dir / "jupyterlab.log", timeout) as base_url:
+        yield base_url, token
+
+
+@contextmanager
+def serve(cmd, port, token, root_dir, log_path, timeout=120):
+    """Run the Jupyter server ``cmd`` (listening on ``port`` with ``token``) in root_dir, its config, data and runtime
+    in log_path's folder, its output in log_path; yield its base URL once it answers; stop it on exit."""
+    work_dir = Path(log_path).parent
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(work_dir / "config"),
+        "JUPYTER_DATA_DIR": str(work_dir / "data"),
+        "JUPYTER_RUNTIME_DIR": str(work_dir / "runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONFAULTHANDLER": "1",  # a kernel that crashes writes where, into the log
+    }
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log_path = work_dir / "jupyterlab.log"
+        cmd = [*cmd, "--allow-root"]
     base_url = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log:
         server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root_dir)
@@ -94,7 +103,7 @@ def jupyter_lab(root_dir, work_dir, timeout=120):
         deadline = time.monotonic() + timeout
         while True:
             if server.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {server.returncode}:\n{log_path.read_text()[-4000:]}")
+                raise RuntimeError(f"{cmd[2]} exited with {server.returncode}:\n{log_path.read_text()[-4000:]}")
             try:
                 with urllib.request.urlopen(f"{base_url}/api/status?token={token}", timeout=5) as reply:
                     if reply.status == 200:
@@ -102,9 +111,9 @@ def jupyter_lab(root_dir, work_dir, timeout=120):
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not answer in {timeout} s:\n{log_path.read_text()[-4000:]}")
+                raise RuntimeError(f"{cmd[2]} did not answer in {timeout} s:\n{log_path.read_text()[-4000:]}")
             time.sleep(0.5)
-        yield base_url, token
+        yield base_url
     finally:
         server.terminate()
         try:

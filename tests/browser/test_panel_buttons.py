@@ -34,6 +34,7 @@ from test_lab_browser import (ERRORS_JS, _run_all, _shut_down_kernels,  # noqa: 
 
 import labkit
 from labkit import cases
+from labkit.knobs import value_words
 from labkit.moves import log_positions
 
 NOTEBOOK = "panel_buttons_check.ipynb"  # written into the copy of lessons/, next to the lessons
@@ -103,22 +104,13 @@ class Step:
     problems: list = dataclasses.field(default_factory=list)
 
 
-def _value_words(spec, value):
-    """A knob value as the panel's status writes it (Panel._value_words)."""
-    if value == 0 and getattr(spec, "zero", "") and not isinstance(value, bool):
-        return spec.zero
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return f"{value:.2g}" if isinstance(value, float) else str(value)
-
-
 def _run_words(case, knobs):
     """The status's "Run ..." words for a run of ``knobs`` (Panel._describe)."""
     defaults, specs, labels = dataclasses.asdict(case.defaults), case.knob_specs(), case.knob_labels()
     changed = [n for n, v in knobs.items() if v != defaults[n]]
     if not changed:
         return "Run at the failing defaults ("
-    return "Run with " + ", ".join(f"{labels[n]} {_value_words(specs[n][0], knobs[n])}" for n in changed) + " ("
+    return "Run with " + ", ".join(f"{labels[n]} {value_words(specs[n][0], knobs[n])}" for n in changed) + " ("
 
 
 def _lr_ends(case):
@@ -231,7 +223,7 @@ def _drive(page, cell, case, steps, shots):
             now = _wait(cell, lambda p: p["plot"] != before["plot"] and p["status"].startswith(action)
                         and "\nRun " in p["status"], f"{case.name}: {step.what}")
         else:  # the lr slider's first position, then its last
-            words = _value_words(case.knob_specs()[LR][0], step.knobs[LR])
+            words = value_words(case.knob_specs()[LR][0], step.knobs[LR])
             slider = cell.locator(".widget-slider").filter(
                 has=cell.page.locator(".widget-label", has_text=re.compile(r"^learning rate$"))).first
             slider.locator(".noUi-handle").first.focus()
