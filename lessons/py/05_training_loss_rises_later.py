@@ -196,19 +196,24 @@ assert no_decay.train_loss[-1] < best_before           # and the training loss k
 # After the jump the weights are larger again, the effective learning rate is small, the model
 # re-fits... and the clock starts again.
 #
-# One more thing the first plot shows: the **validation** accuracy falls well before the training
-# loss jumps. Is that the overfitting the first answer means? Compare with the run without weight
-# decay, which fits the training set even more tightly:
+# One more thing the first plot may show: on most seeds the **validation** accuracy falls well
+# before the training loss jumps (more than 0.1 below its best just before the jump on 17 of the
+# seeds 0-18, not on seeds 14 and 16; precomputed with torch 2.13). Is that the overfitting the first
+# answer means? Compare with the run without weight decay, which fits the training set even more tightly:
 
 # %%
 print(f"validation accuracy: best {max(failing.val_metric[:jump]):.2f} before the jump, {failing.val_metric[jump - 1]:.2f} "
       f"at epoch {jump} (just before it); without weight decay at the same epoch: {no_decay.val_metric[jump - 1]:.2f}")
-assert failing.val_metric[jump - 1] < max(failing.val_metric[:jump]) - 0.1      # validation declines first...
-assert no_decay.val_metric[jump - 1] > failing.val_metric[jump - 1] + 0.1       # ...but not without weight decay
+declines = failing.val_metric[jump - 1] < max(failing.val_metric[:jump]) - 0.1
+print("on this seed the validation accuracy declines by more than 0.1 before the jump" if declines else
+      "on this seed it does not decline by more than 0.1 before the jump (one of the few seeds where it does not)")
+assert no_decay.val_metric[jump - 1] > failing.val_metric[jump - 1]            # higher without weight decay
+if declines:
+    assert no_decay.val_metric[jump - 1] > failing.val_metric[jump - 1] + 0.1   # ...by more than the decline
 
 # %% [markdown]
 # Fitting the training set is not what costs the validation accuracy here: the run without weight
-# decay fits it more tightly and keeps its validation accuracy. The early validation decline comes
+# decay fits it more tightly and keeps a higher validation accuracy (at that epoch on every seed of 0-18). The early validation decline comes
 # with the same weight decay and growing effective rate (we do not take it apart further here); it
 # is an early warning of the same problem, not ordinary overfitting.
 #
