@@ -5,7 +5,8 @@ to this process's value (default 1); a lesson passes when every cell runs, its a
 (lesson, seed) is appended to ``--out``: the kernel's torch version, the threads, the seed, the lesson,
 ``pass`` or the failing cell with its error, the wall time in seconds and the kernel's peak memory in MB.
 The torch version is the kernel's (the kernel runs this Python, so run the script once per side venv). ``--jobs 2`` runs two kernels side by side (use it with one thread).
-``--table FILE...`` reads result files and prints the pass table that RESULTS.md shows.
+``--table FILE...`` reads result files and prints the pass table that RESULTS.md shows (a run repeated in a later
+file, e.g. after a fix, counts as its later outcome).
 
 Run:  python benchmarks/lesson_matrix.py --out build/lessons-2.13-1.txt --seeds 0-29 --jobs 2
       LABKIT_THREADS=2 /path/to/venv-2.11/bin/python benchmarks/lesson_matrix.py --out build/lessons-2.11-2.txt
@@ -93,15 +94,16 @@ def main() -> None:
 def table(files: list[str]) -> None:
     """Print lessons x (torch, threads) with passes/runs and the seed ranges run, every failure, then each
     lesson's median wall time and largest peak memory."""
-    runs, fails, costs = defaultdict(dict), [], defaultdict(list)
-    for name in files:
+    runs, costs = defaultdict(dict), defaultdict(list)
+    for name in files:  # a (lesson, seed) run again in a later file (after a fix) counts as its later outcome
         for line in Path(name).read_text().splitlines():
             if line.strip():
                 version, threads, seed, lesson, outcome, wall, peak = (line.split("\t") + ["-"])[:7]
                 runs[(version, threads)].setdefault(lesson, {})[int(seed)] = outcome
                 costs[lesson].append((float(wall), float(peak) if peak != "-" else 0.0))
-                if outcome != "pass":
-                    fails.append(f"- {lesson}, torch {version}, {threads} thr, seed {seed}: {outcome}")
+    fails = [f"- {lesson}, torch {version}, {threads} thr, seed {seed}: {outcome}"
+             for (version, threads), col in sorted(runs.items()) for lesson, seeds in sorted(col.items())
+             for seed, outcome in sorted(seeds.items()) if outcome != "pass"]
     columns = sorted(runs)
     lessons = sorted({lesson for col in runs.values() for lesson in col})
     print("| lesson | " + " | ".join(f"{v}, {t} thr" for v, t in columns) + " |")
