@@ -18,7 +18,7 @@
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkit-edu/labkit/blob/main/lessons/00_reading_loss_curves.ipynb) [![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/labkit-edu/labkit/main?urlpath=lab/tree/lessons/00_reading_loss_curves.ipynb)
 #
 # On Binder, shut down a lesson's kernel when you move on to the next (*Kernel → Shut Down
-# Kernel*): each lesson holds about half a gigabyte, and Binder gives 2 GB in all.
+# Kernel*): each lesson holds 0.4 to 0.7 GB, and Binder gives 2 GB in all.
 #
 # Before the five failures, the four shapes a training curve usually falls into: **healthy**,
 # **underfitting**, **overfitting** and **divergence**. Each one below is a real training run of a

@@ -18,7 +18,7 @@
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkit-edu/labkit/blob/main/lessons/01_validation_loss_rises_from_epoch_1.ipynb) [![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/labkit-edu/labkit/main?urlpath=lab/tree/lessons/01_validation_loss_rises_from_epoch_1.ipynb)
 #
 # On Binder, shut down a lesson's kernel when you move on to the next (*Kernel → Shut Down
-# Kernel*): each lesson holds about half a gigabyte, and Binder gives 2 GB in all.
+# Kernel*): each lesson holds 0.4 to 0.7 GB, and Binder gives 2 GB in all.
 #
 # **The thread** ([datascience.stackexchange.com/q/82054](https://datascience.stackexchange.com/q/82054)):
 # the asker made 28x28 "images" out of a time series, one row per feature (**28 features**) and one

@@ -18,7 +18,7 @@
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkit-edu/labkit/blob/main/lessons/02_training_loss_oscillates.ipynb) [![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/labkit-edu/labkit/main?urlpath=lab/tree/lessons/02_training_loss_oscillates.ipynb)
 #
 # On Binder, shut down a lesson's kernel when you move on to the next (*Kernel → Shut Down
-# Kernel*): each lesson holds about half a gigabyte, and Binder gives 2 GB in all.
+# Kernel*): each lesson holds 0.4 to 0.7 GB, and Binder gives 2 GB in all.
 #
 # **The thread.** A Q&A thread from August 2019 (its copy here records no site or address) asks what an
 # oscillating training-loss curve means and why the validation loss is constant. The asker had **35

@@ -18,7 +18,7 @@
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkit-edu/labkit/blob/main/lessons/04_loss_explodes_after_long_training.ipynb) [![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/labkit-edu/labkit/main?urlpath=lab/tree/lessons/04_loss_explodes_after_long_training.ipynb)
 #
 # On Binder, shut down a lesson's kernel when you move on to the next (*Kernel → Shut Down
-# Kernel*): each lesson holds about half a gigabyte, and Binder gives 2 GB in all.
+# Kernel*): each lesson holds 0.4 to 0.7 GB, and Binder gives 2 GB in all.
 #
 # The thread *"Why does the loss of a CNN decrease for a long time and then suddenly increase?"*:
 # a small Keras CNN learns to tell solid lines from lines with a few pixels missing ("broken").

@@ -18,7 +18,7 @@
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkit-edu/labkit/blob/main/lessons/06_diagnose_your_own_run.ipynb) [![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/labkit-edu/labkit/main?urlpath=lab/tree/lessons/06_diagnose_your_own_run.ipynb)
 #
 # On Binder, shut down a lesson's kernel when you move on to the next (*Kernel → Shut Down
-# Kernel*): each lesson holds about half a gigabyte, and Binder gives 2 GB in all.
+# Kernel*): each lesson holds 0.4 to 0.7 GB, and Binder gives 2 GB in all.
 #
 # Lessons [01](01_validation_loss_rises_from_epoch_1.ipynb) to [05](05_training_loss_rises_later.ipynb)
 # each reproduced one documented training failure, and [lesson 00](00_reading_loss_curves.ipynb)
