@@ -4,7 +4,9 @@ Each lesson notebook runs in a fresh kernel with ``LABKIT_SEED`` set to each see
 to this process's value (default 1); a lesson passes when every cell runs, its asserts included. One line per
 (lesson, seed) is appended to ``--out``: the kernel's torch version, the threads, the seed, the lesson,
 ``pass`` or the failing cell with its error, the wall time in seconds and the kernel's peak memory in MB.
-The torch version is the kernel's (the kernel runs this Python, so run the script once per side venv). ``--jobs 2`` runs two kernels side by side (use it with one thread).
+The torch version is the kernel's (the kernel runs this Python, so run the script once per side venv).
+``--jobs 2`` runs two kernels side by side (use it with one thread). Kernels are driven by the blocking client of
+tests/run_notebook.py (nbclient's asyncio client stalled, RESULTS.md "A stalled kernel").
 ``--table FILE...`` reads result files and prints the pass table that RESULTS.md shows (a run repeated in a later
 file, e.g. after a fix, counts as its later outcome).
 
@@ -17,47 +19,38 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from importlib.metadata import version
 from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from _common import seed_range
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from run_notebook import CellError, run_notebook  # noqa: E402  (tests/run_notebook.py: the blocking client)
+
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
-MARK, PEAK = "KERNEL_TORCH=", "PEAK_RSS_KB="
-TORCH_CELL = f"import torch; print('{MARK}' + torch.__version__.split('+')[0])"
+PEAK = "PEAK_RSS_KB="
 PEAK_CELL = f"import resource; print('{PEAK}' + str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))"
 
 
 def run_lesson(path: Path, seed: int, timeout: int = 600) -> tuple[str, str, float, str]:
-    """Run ``path`` on ``seed`` in a fresh kernel; return (kernel torch version, outcome, wall seconds, the
-    kernel's peak resident memory in MB at the end, "-" when the lesson failed before it)."""
-    os.environ["LABKIT_SEED"] = str(seed)  # the kernel is a child of this (worker) process
-    nb = nbformat.read(path, as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(TORCH_CELL))
-    nb.cells.append(nbformat.v4.new_code_cell(PEAK_CELL))
-    start = time.perf_counter()
+    """Run ``path`` on ``seed`` in a fresh kernel; return (torch version, outcome, wall seconds, the kernel's peak
+    resident memory in MB at the end, "-" when the lesson failed before it). The kernel runs this Python, so its
+    torch is this process's."""
+    start, peak = time.perf_counter(), "-"
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        printed = run_notebook(path, env={"LABKIT_SEED": str(seed)}, timeout=timeout, extra_cells=(PEAK_CELL,))
         outcome = "pass"
-    except CellExecutionError as exc:
-        failed = next((i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))), 0)
-        error = next((o for o in nb.cells[failed].get("outputs", []) if o.get("output_type") == "error"), None)
-        outcome = f"FAIL cell {failed - 1}: {error.ename}: {' '.join(str(error.evalue).split())[:200]}" if error else f"FAIL {exc}"[:200]
-    wall = time.perf_counter() - start
-    version, kb = (_printed(nb.cells[i], mark) for i, mark in ((0, MARK), (-1, PEAK)))
-    return version or "?", outcome, wall, f"{int(kb) / 1024:.0f}" if kb else "-"
-
-
-def _printed(cell, mark: str) -> str | None:
-    """Return what ``cell`` printed after ``mark`` (on Linux ru_maxrss is in kilobytes)."""
-    text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-    return next((line[len(mark):] for line in text.splitlines() if line.startswith(mark)), None)
+        kb = next((line[len(PEAK):] for line in printed[-1].splitlines() if line.startswith(PEAK)), None)
+        peak = f"{int(kb) / 1024:.0f}" if kb else "-"  # on Linux ru_maxrss is in kilobytes
+    except CellError as exc:
+        outcome = f"FAIL code {' '.join(str(exc).split())}"[:260]
+    except TimeoutError:
+        outcome = f"FAIL a cell ran longer than {timeout} s"
+    return version("torch").split("+")[0], outcome, time.perf_counter() - start, peak
 
 
 def main() -> None:
