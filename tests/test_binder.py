@@ -27,15 +27,11 @@ LESSONS = sorted((REPO / "lessons").glob("*.ipynb"))
 # then check that the kernel really ran in that environment and not in the test one.
 RUNNER = """
 import sys
-import nbformat
-from nbclient import NotebookClient
+sys.path.insert(0, sys.argv[3])  # tests/: run_notebook, the blocking client (nbclient's stalled, RESULTS.md)
+from run_notebook import run_notebook
 
-path, workdir = sys.argv[1], sys.argv[2]
-nb = nbformat.read(path, as_version=4)
-nb.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.prefix)"))
-NotebookClient(nb, timeout=600, kernel_name="python3",
-               resources={"metadata": {"path": workdir}}).execute()
-kernel_prefix = nb.cells[-1].outputs[0]["text"].strip()
+printed = run_notebook(sys.argv[1], timeout=600, extra_cells=("import sys; print(sys.prefix)",))
+kernel_prefix = printed[-1].strip()
 assert kernel_prefix == sys.prefix, f"kernel ran in {kernel_prefix}, not in {sys.prefix}"
 """
 
@@ -110,7 +106,7 @@ def test_environment_has_cpu_torch_labkit_and_lab_widgets(binder_python, tmp_pat
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.name for p in LESSONS])
 def test_lesson_runs_in_binder_environment(binder_python, lesson):
     proc = _run(
-        [str(BINDER / "start"), str(binder_python), "-c", RUNNER, str(lesson), str(lesson.parent)],
+        [str(BINDER / "start"), str(binder_python), "-c", RUNNER, str(lesson), str(lesson.parent), str(REPO / "tests")],
         timeout=1800,
     )
     assert proc.returncode == 0, f"{lesson.name} failed in the Binder environment\n{_tail(proc)}"

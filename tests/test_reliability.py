@@ -17,6 +17,7 @@ from labkit.history import History
 from labkit.sweep import sweep
 from labkit.data import Data
 from labkit.train import Setup, TrainConfig, fit
+from run_notebook import run_notebook
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -163,20 +164,15 @@ def test_every_case_runs_offline(no_network, name):
     assert h.num_epochs == 2
 
 
-def test_a_lesson_runs_in_an_offline_kernel(monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+def test_a_lesson_runs_in_an_offline_kernel():
     lesson = ROOT / "lessons" / cases.get("negative-loss").lesson
     assert lesson.exists(), f"{lesson} is missing"
-    nb = nbformat.read(lesson, as_version=4)
     probe = ("import socket\ntry:\n    socket.create_connection(('198.51.100.1', 80), timeout=1)\n"
              "    print('ONLINE')\nexcept OSError as e:\n    print('BLOCKED', e)")
-    nb.cells.append(nbformat.v4.new_code_cell(probe))
     # the kernel inherits PYTHONPATH, so tests/offline/sitecustomize.py blocks its network at start-up
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "tests" / "offline"), os.environ.get("PYTHONPATH", "")]))
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(lesson.parent)}}).execute()
-    assert "BLOCKED" in nb.cells[-1].outputs[0]["text"], "the kernel was not offline"
+    offline = os.pathsep.join([str(ROOT / "tests" / "offline"), os.environ.get("PYTHONPATH", "")])
+    printed = run_notebook(lesson, env={"PYTHONPATH": offline}, timeout=300, extra_cells=(probe,))
+    assert "BLOCKED" in printed[-1], "the kernel was not offline"
 
 
 def test_peak_memory_of_the_heaviest_case_stays_small():
