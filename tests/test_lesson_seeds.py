@@ -20,7 +20,8 @@ NOT_YET: dict[str, str] = {}
 
 def run_lesson(path: Path, seed: int, threads: int = 1) -> None:
     """Execute the notebook at ``path`` in a fresh kernel whose LABKIT_SEED is ``seed`` and LABKIT_THREADS ``threads``."""
-    run_notebook(path, env={"LABKIT_SEED": str(seed), "LABKIT_THREADS": str(threads)}, timeout=300)
+    # 900 s a cell: two threads on a loaded 2-core machine spin against each other (lesson 02 took over 300 s)
+    run_notebook(path, env={"LABKIT_SEED": str(seed), "LABKIT_THREADS": str(threads)}, timeout=900)
 
 
 @pytest.mark.parametrize("seed, threads", RUNS)
