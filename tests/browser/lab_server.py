@@ -132,16 +132,16 @@ def code_notebook(cells):
 
 
 @contextmanager
-def lab_and_browser(playwright, tmp, notebooks=None):
+def lab_and_browser(playwright, tmp, notebooks=None, server=None):
     """Serve a copy of lessons/ (plus ``notebooks``, {file name: notebook dict}, written beside the lessons) from
-    JupyterLab, launch headless Chromium; yield (base_url, token, browser, server_dir). Nothing the browser does
-    writes to the committed lessons."""
+    ``server`` (a context manager like ``jupyter_lab``, the default), launch headless Chromium; yield (base_url,
+    token, browser, server_dir). Nothing the browser does writes to the committed lessons."""
     root, server_dir = Path(tmp) / "root", Path(tmp) / "server"
     shutil.copytree(REPO / "lessons", root / "lessons")
     for name, notebook in (notebooks or {}).items():
         (root / "lessons" / name).write_text(json.dumps(notebook))
     server_dir.mkdir()
-    with jupyter_lab(root, server_dir) as (base_url, token):
+    with (server or jupyter_lab)(root, server_dir) as (base_url, token):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             yield base_url, token, browser, server_dir

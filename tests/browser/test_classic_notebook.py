@@ -20,7 +20,6 @@ build/screenshots/classic_notebook/ (git-ignored); the test prints the folder.
 """
 
 import importlib.metadata
-import json
 import os
 import re
 import secrets
@@ -45,7 +44,7 @@ if not (VERSIONS["notebook"].startswith("6.") and VERSIONS["ipywidgets"].startsw
     pytest.skip("needs classic notebook 6.x and ipywidgets 7.x, Colab's (tests/colab/pins.txt); installed here: "
                 f"notebook {VERSIONS['notebook']}, ipywidgets {VERSIONS['ipywidgets']}", allow_module_level=True)
 
-from lab_server import CHROMIUM, CHROMIUM_ARGS, REPO, code_notebook, free_port, serve  # noqa: E402
+from lab_server import REPO, code_notebook, free_port, lab_and_browser, serve  # noqa: E402
 from test_lab_browser import (_plot_fingerprint, _shut_down_kernels,  # noqa: E402,F401
                               sync_playwright)
 
@@ -141,17 +140,9 @@ def classic_notebook(root_dir, work_dir, timeout=120):
 @pytest.fixture(scope="module")
 def classic(sync_playwright, tmp_path_factory):  # noqa: F811  (the fixture imported above)
     """One classic Notebook over a copy of lessons/ plus the plain-slider notebook, and one headless Chromium."""
-    tmp = tmp_path_factory.mktemp("classic")
-    root, server_dir = tmp / "root", tmp / "server"
-    shutil.copytree(REPO / "lessons", root / "lessons")
-    (root / "lessons" / PLAIN).write_text(json.dumps(code_notebook({"plain": PLAIN_CELL})))
-    server_dir.mkdir()
-    with classic_notebook(root, server_dir) as (base_url, token):
-        browser = sync_playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield base_url, token, browser, server_dir
-        finally:
-            browser.close()
+    plain = {PLAIN: code_notebook({"plain": PLAIN_CELL})}
+    with lab_and_browser(sync_playwright, tmp_path_factory.mktemp("classic"), plain, server=classic_notebook) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
