@@ -14,29 +14,39 @@ from labkit.device import pick_device
 
 
 def header(title: str, device: str | None) -> torch.device:
-    """Print what the numbers were measured on (device, date, versions, threads, load) and return the device."""
+    """Print what the numbers were measured on (device, date, versions, threads, load) and return
+    the device."""
     import labkit
 
     dev = pick_device(device)
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{platform.processor() or platform.machine()} CPU"
+    name = (
+        torch.cuda.get_device_name(dev)
+        if dev.type == "cuda"
+        else f"{platform.processor() or platform.machine()} CPU"
+    )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# {title}")
-    print(f"# device {dev} ({name}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, torch {torch.__version__}, "
-          f"labkit {labkit.__version__}, python {platform.python_version()}, torch threads {torch.get_num_threads()}, "
-          f"cores {os.cpu_count()}, load average (1 min) at start {load:.2f}")
+    print(
+        f"# device {dev} ({name}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"torch {torch.__version__}, "
+        f"labkit {labkit.__version__}, python {platform.python_version()}, torch "
+        f"threads {torch.get_num_threads()}, "
+        f"cores {os.cpu_count()}, load average (1 min) at start {load:.2f}"
+    )
     warm_up(dev)
     return dev
 
 
 def set_threads(threads: int | None) -> None:
-    """Pin torch's CPU threads (on a shared machine 1 thread is steadier: 2 busy-waiting threads on 2
-    loaded cores ran 10x slower); None keeps torch's default."""
+    """Pin torch's CPU threads (on a shared machine 1 thread is steadier: 2 busy-waiting threads on
+    2 loaded cores ran 10x slower); None keeps torch's default."""
     if threads is not None:
         torch.set_num_threads(threads)
 
 
 def warm_up(dev: torch.device) -> None:
-    """Pay one-time costs (the first use_deterministic_algorithms imports torch._inductor, ~3 s) outside timings."""
+    """Pay one-time costs (the first use_deterministic_algorithms imports torch._inductor, ~3 s)
+    outside timings."""
     cases.get("negative-loss").run(seed=0, device=dev, epochs=1)
 
 
@@ -60,6 +70,7 @@ def load_now() -> str:
 
 
 def seed_range(text: str) -> range:
-    """Return the seeds of ``text``, "first-last" (both included) or one seed, e.g. "0-29" or "7"."""
+    """Return the seeds of ``text``, "first-last" (both included) or one seed, e.g. "0-29" or
+    "7"."""
     first, _, last = text.partition("-")
     return range(int(first), int(last or first) + 1)

@@ -1,4 +1,5 @@
-"""How long each case's failing run takes (trained, not read from a cache), side by side in one process.
+"""How long each case's failing run takes (trained, not read from a cache), side by side in one
+process.
 
 Per case: the failing defaults at seed 0, timed end to end (build + training + History) over
 --repeats runs after one warm-up run of the process (torch's first deterministic run imports
@@ -27,11 +28,17 @@ def main() -> None:
     args = parser.parse_args()
     set_threads(args.threads)
     dev = header("case run times: each case's failing run and main fix, end to end", args.device)
-    print(f"{'case':17s} {'run':32s} {'median s':>8s} {'max s':>6s} {'train s':>7s}  goal <= {GOAL_S:g} s  load")
+    print(
+        f"{'case':17s} {'run':32s} {'median s':>8s} {'max s':>6s} {'train s':>7s}  goal <= "
+        f"{GOAL_S:g} s  load"
+    )
     for name in cases.names():
         case = cases.get(name)
         main_fix = next(iter(case.fixes))
-        for label, knobs in [("failing defaults", {}), (f"fix: {main_fix}", case.overrides(main_fix))]:
+        for label, knobs in [
+            ("failing defaults", {}),
+            (f"fix: {main_fix}", case.overrides(main_fix)),
+        ]:
             times, loops = [], []
             for _ in range(args.repeats):
                 start = time.perf_counter()
@@ -39,8 +46,12 @@ def main() -> None:
                 times.append(time.perf_counter() - start)
                 loops.append(history.wall_time)
             median = statistics.median(times)
-            print(f"{name:17s} {label:32s} {median:8.2f} {max(times):6.2f} {statistics.median(loops):7.2f}  "
-                  f"{'met' if median <= GOAL_S else 'NOT met':>12s}  {load_now()}", flush=True)
+            print(
+                f"{name:17s} {label:32s} {median:8.2f} {max(times):6.2f} "
+                f"{statistics.median(loops):7.2f}  "
+                f"{'met' if median <= GOAL_S else 'NOT met':>12s}  {load_now()}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

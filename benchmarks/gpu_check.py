@@ -17,7 +17,11 @@ from labkit import cases
 
 
 def max_rel_diff(a: list[float], b: list[float]) -> float:
-    diffs = [abs(x - y) / max(abs(x), abs(y), 1e-30) for x, y in zip(a, b) if math.isfinite(x) and math.isfinite(y)]
+    diffs = [
+        abs(x - y) / max(abs(x), abs(y), 1e-30)
+        for x, y in zip(a, b)
+        if math.isfinite(x) and math.isfinite(y)
+    ]
     return max(diffs, default=0.0)
 
 
@@ -43,9 +47,12 @@ def main() -> None:
                 shown += case.shows_symptom(h)
             again = case.run(seed=0, device=args.device, **knobs)
             first = case.run(seed=0, device=args.device, **knobs)
-            print(f"{case_name:17s} {label:34s} symptom {shown}/{args.seeds}  run time median "
-                  f"{sorted(times)[len(times) // 2]:.2f}s  same-seed max rel diff of step losses "
-                  f"{max_rel_diff(first.step_loss, again.step_loss):.2g}", flush=True)
+            print(
+                f"{case_name:17s} {label:34s} symptom {shown}/{args.seeds}  run time median "
+                f"{sorted(times)[len(times) // 2]:.2f}s  same-seed max rel diff of step losses "
+                f"{max_rel_diff(first.step_loss, again.step_loss):.2g}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """Lesson 04's precomputed rates: does the adam-epsilon jump need large steps?
 
-For each learning rate, runs the failing case (Keras's Adam, eps 1e-7, clipped binary_crossentropy) for
-epochs = DISTANCE / lr, so that lr x epochs is the same as the lesson's 0.045 x 100 = 4.5, and counts on how many
-seeds the loss falls and then jumps above 2 (``jump_epoch``). A run's first epochs do not depend on its length,
-so one run to lr x epochs = 9 answers both 4.5 and 9. Also counts, at lr 0.045, the seeds whose last 10 epochs are
-flat by epoch 100 (``plateau``), and the seeds where eps 1e-2 is healthy (``labkit.verdict``).
+For each learning rate, runs the failing case (Keras's Adam, eps 1e-7, clipped binary_crossentropy)
+for epochs = DISTANCE / lr, so that lr x epochs is the same as the lesson's 0.045 x 100 = 4.5, and
+counts on how many seeds the loss falls and then jumps above 2 (``jump_epoch``). A run's first
+epochs do not depend on its length, so one run to lr x epochs = 9 answers both 4.5 and 9. Also
+counts, at lr 0.045, the seeds whose last 10 epochs are flat by epoch 100 (``plateau``), and the
+seeds where eps 1e-2 is healthy (``labkit.verdict``).
 
-Run: python benchmarks/lesson04_rates.py [--seeds 0-29] [--far-seeds 0-9]   (one thread; about 25 min on one quiet core)
+Run: python benchmarks/lesson04_rates.py [--seeds 0-29] [--far-seeds 0-9]   (one thread; about 25
+min on one quiet core)
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from __future__ import annotations
 import argparse
 
 import torch
+from _common import seed_range
 
 from labkit import cases, verdict
 from labkit.cases.adam_epsilon import jump_epoch, plateau
-
-from _common import seed_range
 
 DISTANCE = 4.5  # lr x epochs of the lesson's failing run
 
@@ -26,17 +27,27 @@ DISTANCE = 4.5  # lr x epochs of the lesson's failing run
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-29", help="seeds run to lr x epochs = 4.5")
-    parser.add_argument("--far-seeds", default="0-9", help="seeds run on to lr x epochs = 9 (a subset of --seeds)")
+    parser.add_argument(
+        "--far-seeds", default="0-9", help="seeds run on to lr x epochs = 9 (a subset of --seeds)"
+    )
     args = parser.parse_args()
     seeds, far = seed_range(args.seeds), set(seed_range(args.far_seeds))
     case = cases.get("adam-epsilon")
-    print(f"torch {torch.__version__}; seeds {args.seeds}, on to lr x epochs = {2 * DISTANCE:g} for {args.far_seeds}")
-    print("| lr | epochs (lr x epochs 4.5) | jumped by 4.5 | jumped by 9 | jump epochs |\n|---|---|---|---|---|")
+    print(
+        f"torch {torch.__version__}; seeds {args.seeds}, on to lr x epochs = {2 * DISTANCE:g} "
+        f"for {args.far_seeds}"
+    )
+    print(
+        "| lr | epochs (lr x epochs 4.5) | jumped by 4.5 | jumped by 9 | jump epochs |\n"
+        "|---|---|---|---|---|"
+    )
     for lr in (0.045, 0.035, 0.03, 0.02, 0.01):
         epochs = round(DISTANCE / lr)
         near, later, when = [], [], []
         for seed in seeds:
-            loss = case.run(seed=seed, lr=lr, epochs=2 * epochs if seed in far else epochs).train_loss
+            loss = case.run(
+                seed=seed, lr=lr, epochs=2 * epochs if seed in far else epochs
+            ).train_loss
             jump = jump_epoch(loss[:epochs])
             near.append(jump is not None)
             if seed in far:
@@ -44,11 +55,17 @@ def main() -> None:
             if jump_epoch(loss) is not None:
                 when.append(jump_epoch(loss) + 1)
         span = f"{min(when)}-{max(when)}" if when else "-"
-        print(f"| {lr:g} | {epochs} | {sum(near)}/{len(near)} | {sum(later)}/{len(later)} | {span} |", flush=True)
+        print(
+            f"| {lr:g} | {epochs} | {sum(near)}/{len(near)} | {sum(later)}/{len(later)} | {span} |",
+            flush=True,
+        )
     flat = sum(plateau(case.run(seed=s).train_loss) is not None for s in seeds)
     healthy = [s for s in seeds if verdict(case.run(seed=s, eps=1e-2)).state == "healthy"]
     print(f"\nlr 0.045 x 100 epochs: last 10 epochs flat on {flat}/{len(seeds)} seeds")
-    print(f"eps 1e-2: healthy on {len(healthy)}/{len(seeds)} seeds; not on {sorted(set(seeds) - set(healthy))}")
+    print(
+        f"eps 1e-2: healthy on {len(healthy)}/{len(seeds)} seeds; not on "
+        f"{sorted(set(seeds) - set(healthy))}"
+    )
 
 
 if __name__ == "__main__":

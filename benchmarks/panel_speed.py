@@ -1,4 +1,5 @@
-"""How long a learner waits after touching a panel control: every next move, once the background precompute ends.
+"""How long a learner waits after touching a panel control: every next move, once the background
+precompute ends.
 
     python benchmarks/panel_speed.py [--cases negative-loss,...] [--device cpu] [--threads N]
 
@@ -30,7 +31,8 @@ GOAL_SHARE = 0.95
 
 def _make(panel: labkit.Panel, move: runner.Move) -> None:
     if move.knob:
-        panel.controls[move.knob].value = move.knobs[move.knob]  # what a slider, box, dropdown or checkbox sends
+        # what a slider, box, dropdown or checkbox sends
+        panel.controls[move.knob].value = move.knobs[move.knob]
     else:
         panel.apply_fix(move.label.removeprefix("fix: "))
 
@@ -78,10 +80,19 @@ def measure(name: str, device: str | None) -> dict[str, float]:
         panel.wait()
         on_demand = time.perf_counter() - start
     panel.close()
-    return {"first run s": first, "moves": len(plan), "ready after precompute": covered / max(total, 1),
-            "instant share": instant / max(len(plan), 1), "redraw median s": statistics.median(times),
-            "redraw max s": max(times), "fixes ready s": ready(0), "1-step ready s": ready(1),
-            "all ready s": full, "off-grid trains s": on_demand, "speedup": on_demand / statistics.median(times)}
+    return {
+        "first run s": first,
+        "moves": len(plan),
+        "ready after precompute": covered / max(total, 1),
+        "instant share": instant / max(len(plan), 1),
+        "redraw median s": statistics.median(times),
+        "redraw max s": max(times),
+        "fixes ready s": ready(0),
+        "1-step ready s": ready(1),
+        "all ready s": full,
+        "off-grid trains s": on_demand,
+        "speedup": on_demand / statistics.median(times),
+    }
 
 
 def main() -> None:
@@ -97,11 +108,19 @@ def main() -> None:
     widths = {c: max(len(c), 8) + 2 for c in columns}
     print(f"{'case':17s}" + "".join(f"{c:>{widths[c]}s}" for c in columns))
     for name, row in rows.items():
-        print(f"{name:17s}" + "".join(f"{row[c]:{widths[c]}d}" if isinstance(row[c], int) else
-                                      f"{row[c]:{widths[c]}.3f}" for c in columns))
+        print(
+            f"{name:17s}"
+            + "".join(
+                f"{row[c]:{widths[c]}d}" if isinstance(row[c], int) else f"{row[c]:{widths[c]}.3f}"
+                for c in columns
+            )
+        )
     shares = [row["instant share"] for row in rows.values()]
-    print(f"instant (cache, <= {INSTANT_S:g} s) share over all cases: {min(shares):.1%} worst case; "
-          f"goal >= {GOAL_SHARE:.0%}: {'met' if min(shares) >= GOAL_SHARE else 'NOT met'}")
+    print(
+        f"instant (cache, <= {INSTANT_S:g} s) share over all cases: {min(shares):.1%} "
+        "worst case; "
+        f"goal >= {GOAL_SHARE:.0%}: {'met' if min(shares) >= GOAL_SHARE else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

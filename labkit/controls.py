@@ -1,4 +1,5 @@
-"""One ipywidget per knob spec, labelled in words, and the knob value read back from it; panels.py lays them out.
+"""One ipywidget per knob spec, labelled in words, and the knob value read back from it; panels.py
+lays them out.
 
 Where each control can stop comes from ``labkit.moves`` (the positions the runner trains ahead):
 log sliders stop at quarter decades (1e-3, 1.8e-3, 3.2e-3, 5.6e-3, 1e-2) with the case's default
@@ -20,7 +21,8 @@ from .widgetcompat import tooltip
 __all__ = ["LOG_STEP", "control", "read", "show"]
 
 STYLE = {"description_width": "215px"}  # room for "early stopping patience (0 = off)", uncut
-LAYOUT = {"width": "420px", "max_width": "calc(100% - 4px)"}  # ipywidgets adds a 2 px margin each side
+# ipywidgets adds a 2 px margin each side
+LAYOUT = {"width": "420px", "max_width": "calc(100% - 4px)"}
 
 
 def number_words(value: float) -> str:
@@ -28,7 +30,9 @@ def number_words(value: float) -> str:
     return f"{value:.2g}"
 
 
-def control(name: str, spec: Any, help_text: str, value: Any, default: Any = None, words: str = "") -> widgets.ValueWidget:
+def control(
+    name: str, spec: Any, help_text: str, value: Any, default: Any = None, words: str = ""
+) -> widgets.ValueWidget:
     """Return the widget for one knob, set to ``value``.
 
     Parameters
@@ -44,30 +48,50 @@ def control(name: str, spec: Any, help_text: str, value: Any, default: Any = Non
     default:
         The case's default: a log slider keeps it as a position (default: ``value``).
     """
-    common = dict(description=words or label(name, spec), style=STYLE, layout=LAYOUT, **tooltip(help_text))
+    common = dict(
+        description=words or label(name, spec), style=STYLE, layout=LAYOUT, **tooltip(help_text)
+    )
     control_kind = kind(spec)
     if control_kind == "log slider":
         positions = log_positions(spec, value if default is None else default, value)
         options = [(number_words(v), v) for v in positions]
-        return widgets.SelectionSlider(options=options, value=_nearest(positions, value), continuous_update=False,
-                                       **common)
+        return widgets.SelectionSlider(
+            options=options, value=_nearest(positions, value), continuous_update=False, **common
+        )
     if control_kind == "slider":
-        return widgets.FloatSlider(value=value, min=spec.low, max=spec.high, step=linear_step(spec),
-                                   readout_format=".3g", continuous_update=False, **common)
+        return widgets.FloatSlider(
+            value=value,
+            min=spec.low,
+            max=spec.high,
+            step=linear_step(spec),
+            readout_format=".3g",
+            continuous_update=False,
+            **common,
+        )
     if control_kind == "words slider":
-        options = [(spec.zero, 0)] + [(str(i), i) for i in range(1, spec.high + 1)]  # 0 shown in words
-        return widgets.SelectionSlider(options=options, value=value, continuous_update=False, **common)
+        # 0 shown in words
+        options = [(spec.zero, 0)] + [(str(i), i) for i in range(1, spec.high + 1)]
+        return widgets.SelectionSlider(
+            options=options, value=value, continuous_update=False, **common
+        )
     if control_kind == "int slider":
-        return widgets.IntSlider(value=value, min=spec.low, max=spec.high, continuous_update=False, **common)
+        return widgets.IntSlider(
+            value=value, min=spec.low, max=spec.high, continuous_update=False, **common
+        )
     if control_kind == "number box":
-        return widgets.BoundedIntText(value=value, min=spec.low, max=spec.high, continuous_update=False, **common)
+        return widgets.BoundedIntText(
+            value=value, min=spec.low, max=spec.high, continuous_update=False, **common
+        )
     if control_kind == "dropdown":
-        return widgets.Dropdown(value=value, options=[(option_words(o), o) for o in spec.options], **common)
+        return widgets.Dropdown(
+            value=value, options=[(option_words(o), o) for o in spec.options], **common
+        )
     return widgets.Checkbox(value=value, indent=False, **common)
 
 
 def show(spec: Any, widget: widgets.ValueWidget, value: Any, default: Any = None) -> None:
-    """Set ``widget`` to knob value ``value``; a log slider's positions become ``log_positions(spec, default, value)``.
+    """Set ``widget`` to knob value ``value``; a log slider's positions become ``log_positions(spec,
+    default, value)``.
 
     So a value set from code (``panel.set(lr=0.05)``) becomes a position, and the slider's next
     stops stay the ones ``labkit.moves`` plans (and the runner trains ahead).

@@ -1,4 +1,5 @@
-"""The ``Data`` a run trains on, and its synthetic builders, one per case, generated in memory from a seed."""
+"""The ``Data`` a run trains on, and its synthetic builders, one per case, generated in memory from
+a seed."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ class Data:
 
     def to(self, device: torch.device) -> Data:
         """Return a copy with every tensor on ``device``."""
-        move = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()}
+        move = {
+            k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()
+        }
         return Data(**move)
 
 
@@ -41,11 +44,21 @@ WORLDS = ("level", "no-signal")
 MAX_WINDOWS = 250_000  # the thread trained on about 60,000 and then 250,000 windows
 
 
-def window_images(seed: int, normalization: str = "window", split: str = "chronological",
-                  n_windows: int = 3000, n_features: int = 28, window: int = 28,
-                  drift_days: float = 12.0, noise: float = 0.3, target_feature: int = 5,
-                  val_fraction: float = 0.2, world: str = "level", differences: bool = False,
-                  shuffle_labels: bool = False) -> Data:
+def window_images(
+    seed: int,
+    normalization: str = "window",
+    split: str = "chronological",
+    n_windows: int = 3000,
+    n_features: int = 28,
+    window: int = 28,
+    drift_days: float = 12.0,
+    noise: float = 0.3,
+    target_feature: int = 5,
+    val_fraction: float = 0.2,
+    world: str = "level",
+    differences: bool = False,
+    shuffle_labels: bool = False,
+) -> Data:
     """Return 28x28 images of sliding windows over drifting daily features, label in [-1, 1].
 
     Each feature is a hidden level (a random drift that forgets over about ``drift_days`` days)
@@ -75,10 +88,14 @@ def window_images(seed: int, normalization: str = "window", split: str = "chrono
         nothing from the inputs.
 
     ``info`` holds the validation loss of two baselines: "baseline_val_loss" (always predict the
-    training mean) and "persistence_val_loss" (predict each window's label with the previous window's).
+    training mean) and "persistence_val_loss" (predict each window's label with the previous
+    window's).
     """
     if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization={normalization!r} is not allowed; allowed: {', '.join(map(repr, NORMALIZATIONS))}")
+        raise ValueError(
+            f"normalization={normalization!r} is not allowed; allowed: "
+            f"{', '.join(map(repr, NORMALIZATIONS))}"
+        )
     if split not in SPLITS:
         raise ValueError(f"split={split!r} is not allowed; allowed: {', '.join(map(repr, SPLITS))}")
     if world not in WORLDS:
@@ -86,12 +103,23 @@ def window_images(seed: int, normalization: str = "window", split: str = "chrono
     for name, flag in (("differences", differences), ("shuffle_labels", shuffle_labels)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
-    if isinstance(n_windows, bool) or not isinstance(n_windows, int) or not 5 * window <= n_windows <= MAX_WINDOWS:
-        raise ValueError(f"n_windows={n_windows!r} is out of range; allowed: an int in [{5 * window}, {MAX_WINDOWS}]")
+    if (
+        isinstance(n_windows, bool)
+        or not isinstance(n_windows, int)
+        or not 5 * window <= n_windows <= MAX_WINDOWS
+    ):
+        raise ValueError(
+            f"n_windows={n_windows!r} is out of range; allowed: an int in [{5 * window}, "
+            f"{MAX_WINDOWS}]"
+        )
     if not 0 <= target_feature < n_features:
-        raise ValueError(f"target_feature={target_feature!r} is out of range; allowed: 0 <= target_feature < {n_features}")
+        raise ValueError(
+            f"target_feature={target_feature!r} is out of range; allowed: 0 <= "
+            f"target_feature < {n_features}"
+        )
     rng = np.random.default_rng(seed)
-    days = n_windows + window + 1  # a day before the first window (first differences), one after the last (next move)
+    # a day before the first window (first differences), one after the last (next move)
+    days = n_windows + window + 1
     phi = np.exp(-1.0 / drift_days)
     shocks = rng.standard_normal((n_features, days))
     level = np.empty((n_features, days))
@@ -105,7 +133,8 @@ def window_images(seed: int, normalization: str = "window", split: str = "chrono
     scales = 10 ** rng.uniform(-1, 2, (n_features, 1))
     series = offsets + scales * (level + noise * rng.standard_normal((n_features, days)))
     if differences:
-        series = np.diff(series, axis=1, prepend=np.nan)  # day t: value(t) - value(t-1); day 0 unused
+        # day t: value(t) - value(t-1); day 0 unused
+        series = np.diff(series, axis=1, prepend=np.nan)
     series = series.astype(np.float32)
     starts = np.arange(n_windows)
     idx = starts[:, None] + 1 + np.arange(window)[None, :]  # window s: days s+1 .. s+window
@@ -116,13 +145,14 @@ def window_images(seed: int, normalization: str = "window", split: str = "chrono
 
     n_val = int(round(n_windows * val_fraction))
     if split == "chronological":
-        train, val = starts[:n_windows - n_val - (window - 1)], starts[n_windows - n_val:]
+        train, val = starts[: n_windows - n_val - (window - 1)], starts[n_windows - n_val :]
     else:
         order = rng.permutation(n_windows)
         train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    # (n_windows, features, days), filled a feature at a time and scaled in place: a 60,000-window series
-    # (lesson 01's exercise) then needs one image array, not four copies of it (RESULTS.md, "Lessons")
+    # (n_windows, features, days), filled a feature at a time and scaled in place: a 60,000-window
+    # series (lesson 01's exercise) then needs one image array, not four copies of it (RESULTS.md,
+    # "Lessons")
     images = np.empty((n_windows, n_features, window), dtype=np.float32)
     for feature in range(n_features):
         images[:, feature] = series[feature, idx]
@@ -140,18 +170,33 @@ def window_images(seed: int, normalization: str = "window", split: str = "chrono
     after_first = val[val > 0]  # window 0 has no previous window
     persistence = float(((y[after_first] - y[after_first - 1]) ** 2).mean())
     if split == "chronological":  # both parts are runs of consecutive windows: views, not copies
-        x_train, x_val = x[train[0]:train[-1] + 1], x[val[0]:val[-1] + 1]
+        x_train, x_val = x[train[0] : train[-1] + 1], x[val[0] : val[-1] + 1]
     else:
         x_train, x_val = x[train], x[val]
-    return Data(x_train, _t(y_train[:, None]), x_val, _t(y[val][:, None]),
-                info={"baseline_val_loss": baseline, "persistence_val_loss": persistence,
-                      "target_feature": target_feature})
+    return Data(
+        x_train,
+        _t(y_train[:, None]),
+        x_val,
+        _t(y[val][:, None]),
+        info={
+            "baseline_val_loss": baseline,
+            "persistence_val_loss": persistence,
+            "target_feature": target_feature,
+        },
+    )
 
 
 # --- (b) oscillating-loss: a tiny binary image set ---------------------------------------------
 
-def _stripe_images(rng: np.random.Generator, n: int, angles: np.ndarray, shape: tuple[int, int],
-                   contrast: float, noise: float) -> np.ndarray:
+
+def _stripe_images(
+    rng: np.random.Generator,
+    n: int,
+    angles: np.ndarray,
+    shape: tuple[int, int],
+    contrast: float,
+    noise: float,
+) -> np.ndarray:
     h, w = shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     out = np.empty((n, 1, h, w), np.float32)
@@ -168,8 +213,15 @@ def _stripe_images(rng: np.random.Generator, n: int, angles: np.ndarray, shape: 
     return out
 
 
-def stripe_images(seed: int, n_train: int = 35, n_val: int = 10, n_test: int = 400,
-                  shape: tuple[int, int] = (48, 80), contrast: float = 0.8, noise: float = 0.8) -> Data:
+def stripe_images(
+    seed: int,
+    n_train: int = 35,
+    n_val: int = 10,
+    n_test: int = 400,
+    shape: tuple[int, int] = (48, 80),
+    contrast: float = 0.8,
+    noise: float = 0.8,
+) -> Data:
     """Return a tiny binary set: a faint patch of stripes, horizontal (0) or vertical (1), in noise.
 
     35 training and 10 validation images as in the thread, plus ``n_test`` held-out images,
@@ -185,20 +237,34 @@ def stripe_images(seed: int, n_train: int = 35, n_val: int = 10, n_test: int = 4
     return Data(x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:])
 
 
-def stripe_pretraining_images(seed: int, n: int = 1500, shape: tuple[int, int] = (48, 80),
-                              contrast: float = 0.8, noise: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return a larger related set for pretraining: ``n`` (1500) stripe images at 4 orientations that are
-    not the target classes (22.5, 67.5, 112.5 and 157.5 degrees), labelled 0..3."""
+def stripe_pretraining_images(
+    seed: int,
+    n: int = 1500,
+    shape: tuple[int, int] = (48, 80),
+    contrast: float = 0.8,
+    noise: float = 0.8,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return a larger related set for pretraining: ``n`` (1500) stripe images at 4 orientations
+    that are not the target classes (22.5, 67.5, 112.5 and 157.5 degrees), labelled 0..3."""
     rng = np.random.default_rng(seed + 10_000)
     labels = rng.integers(0, 4, n)
-    return _t(_stripe_images(rng, n, (labels + 0.5) * np.pi / 4, shape, contrast, noise)), _t(labels, torch.long)
+    return _t(_stripe_images(rng, n, (labels + 0.5) * np.pi / 4, shape, contrast, noise)), _t(
+        labels, torch.long
+    )
 
 
 # --- (c) negative-loss: 4-channel images, 3 classes at 54 / 45 / 1 % ---------------------------
 
-def imbalanced_images(seed: int, n_train: int = 1000, n_val: int = 2000,
-                      fractions: tuple[float, ...] = (0.54, 0.45, 0.01), size: int = 16,
-                      channels: int = 4, signal: float = 0.6) -> Data:
+
+def imbalanced_images(
+    seed: int,
+    n_train: int = 1000,
+    n_val: int = 2000,
+    fractions: tuple[float, ...] = (0.54, 0.45, 0.01),
+    size: int = 16,
+    channels: int = 4,
+    signal: float = 0.6,
+) -> Data:
     """Return 4-channel images whose class adds its own smooth pattern to noise.
 
     The validation split is larger than the training one so the 1 % class has ~20 members and
@@ -224,6 +290,7 @@ def imbalanced_images(seed: int, n_train: int = 1000, n_val: int = 2000,
 
 # --- (d) adam-epsilon: 32x32 images of solid vs broken lines ---------------------------------
 
+
 def line_images(seed: int, n: int = 64, size: int = 32, gap: int = 3) -> Data:
     """Return ``n`` images of a 1-pixel line between random points on opposite borders, with one-hot
     targets: solid (class 0) or broken (class 1: ``gap`` pixels removed in the middle half).
@@ -244,25 +311,35 @@ def line_images(seed: int, n: int = 64, size: int = 32, gap: int = 3) -> Data:
         x[i, 0, rows, cols] = 1.0
         if labels[i]:
             start = rng.integers(length // 4, 3 * length // 4 - gap)
-            x[i, 0, rows[start:start + gap], cols[start:start + gap]] = 0.0
+            x[i, 0, rows[start : start + gap], cols[start : start + gap]] = 0.0
     return Data(_t(x), _t(np.eye(2, dtype=np.float32)[labels]))
 
 
-def broken_line_images(seed: int, n: int = 512, size: int = 16, length: tuple[int, int] = (9, 12),
-                       gap: tuple[int, int] = (2, 3)) -> Data:
-    """Return ``n`` solid lines and the same ``n`` lines with a gap ("broken"), one-hot targets [1, 0] / [0, 1].
+def broken_line_images(
+    seed: int,
+    n: int = 512,
+    size: int = 16,
+    length: tuple[int, int] = (9, 12),
+    gap: tuple[int, int] = (2, 3),
+) -> Data:
+    """Return ``n`` solid lines and the same ``n`` lines with a gap ("broken"), one-hot targets [1,
+    0] / [0, 1].
 
-    The thread's data, shrunk: a 1-pixel line of ``length`` pixels (inclusive range) at a random angle
-    and place on a ``size`` x ``size`` image; its broken twin lacks ``gap`` (inclusive range) pixels
-    somewhere in its middle half. Solid lines come first, then their broken twins (the loop shuffles).
-    Training split only: the case is about the optimizer, not generalisation.
+    The thread's data, shrunk: a 1-pixel line of ``length`` pixels (inclusive range) at a random
+    angle and place on a ``size`` x ``size`` image; its broken twin lacks ``gap`` (inclusive range)
+    pixels somewhere in its middle half. Solid lines come first, then their broken twins (the loop
+    shuffles). Training split only: the case is about the optimizer, not generalisation.
     """
     for name, (low, high) in (("length", length), ("gap", gap)):
         if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high):
-            raise ValueError(f"{name}={(low, high)!r} is not allowed; allowed: two ints 1 <= low <= high")
+            raise ValueError(
+                f"{name}={(low, high)!r} is not allowed; allowed: two ints 1 <= low <= high"
+            )
     if not length[0] >= 2 * gap[1] + 2 or length[1] > size:
-        raise ValueError(f"length={length!r} is not allowed with gap={gap!r}, size={size}; allowed: "
-                         f"length[0] >= 2 * gap[1] + 2 and length[1] <= size")
+        raise ValueError(
+            f"length={length!r} is not allowed with gap={gap!r}, size={size}; allowed: "
+            f"length[0] >= 2 * gap[1] + 2 and length[1] <= size"
+        )
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n={n!r} is not allowed; allowed: a positive int")
     rng = np.random.default_rng(seed)
@@ -285,7 +362,7 @@ def broken_line_images(seed: int, n: int = 512, size: int = 16, length: tuple[in
         broken[i, 0, rows, cols] = 1.0
         g = int(rng.integers(gap[0], gap[1] + 1))
         start = int(rng.integers(pixels // 4, 3 * pixels // 4 - g + 1))
-        broken[i, 0, rows[start:start + g], cols[start:start + g]] = 0.0
+        broken[i, 0, rows[start : start + g], cols[start : start + g]] = 0.0
     x = np.concatenate([solid, broken])
     labels = np.repeat([0, 1], n)
     return Data(_t(x), _t(np.eye(2, dtype=np.float32)[labels]))
@@ -293,8 +370,12 @@ def broken_line_images(seed: int, n: int = 512, size: int = 16, length: tuple[in
 
 # --- (e) train-loss-rises: 1D signals, healthy vs disease -------------------------------------
 
-def signals(seed: int, n_train: int = 300, n_val: int = 300, length: int = 128, noise: float = 0.4) -> Data:
-    """Return 1D signals: regular single-peaked beats (healthy, 0) or double-peaked beats (disease, 1)."""
+
+def signals(
+    seed: int, n_train: int = 300, n_val: int = 300, length: int = 128, noise: float = 0.4
+) -> Data:
+    """Return 1D signals: regular single-peaked beats (healthy, 0) or double-peaked beats (disease,
+    1)."""
     rng = np.random.default_rng(seed)
     t = np.arange(length, dtype=np.float32)
 
@@ -308,7 +389,9 @@ def signals(seed: int, n_train: int = 300, n_val: int = 300, length: int = 128, 
             wave = (amps[:, None] * np.exp(-((t[None] - beats[:, None]) ** 2) / 3.0)).sum(0)
             if lab:  # a smaller second peak a few samples after each beat
                 lag = rng.uniform(3.5, 5.0)
-                wave += 0.6 * (amps[:, None] * np.exp(-((t[None] - beats[:, None] - lag) ** 2) / 3.0)).sum(0)
+                wave += 0.6 * (
+                    amps[:, None] * np.exp(-((t[None] - beats[:, None] - lag) ** 2) / 3.0)
+                ).sum(0)
             drift = 0.3 * np.sin(2 * np.pi * t / rng.uniform(60, 120) + rng.uniform(0, 6.3))
             x[i, 0] = wave + drift + noise * rng.standard_normal(length)
         return _t(x), _t(labels, torch.long)

@@ -1,20 +1,23 @@
-"""Widgets that make a learner think: predict before a run, answer an exercise, ask for the reference answer.
+"""Widgets that make a learner think: predict before a run, answer an exercise, ask for the
+reference answer.
 
-- ``predict(question, options)`` shows a choice *before* the key experiment; ``Prediction.verdict(actual)``,
-  placed after the run, says whether the pick held, and updates when the learner changes the pick (so it
-  also works after "Run All"); until the learner picks, it says nothing of the result.
-- ``check(answer, test, ...)`` gives automatic feedback on a "your turn" answer; an answer still ``...``
-  (the placeholder) is reported as not answered, never as right.
+- ``predict(question, options)`` shows a choice *before* the key experiment;
+  ``Prediction.verdict(actual)``, placed after the run, says whether the pick held, and updates when
+  the learner changes the pick (so it also works after "Run All"); until the learner picks, it says
+  nothing of the result.
+- ``check(answer, test, ...)`` gives automatic feedback on a "your turn" answer; an answer still
+  ``...`` (the placeholder) is reported as not answered, never as right.
 - ``reference(key)`` is a button that shows the reference answer, kept out of the notebook in
-  ``labkit/answers/<key>.md`` so that no cell (collapsed or not) gives it away; ``run_answer(key, ...)``
-  runs that answer's Python block, so a check cell can compare with it without showing it.
+  ``labkit/answers/<key>.md`` so that no cell (collapsed or not) gives it away; ``run_answer(key,
+  ...)`` runs that answer's Python block, so a check cell can compare with it without showing it.
 
-- ``reopen_hint()``, called once by each lesson's imports cell: in a saved lesson reopened in JupyterLab (or
-  Notebook 7), every widget's place says "run this cell again" instead of "Error displaying widget: model not
-  found" (a widget lives in its kernel; a reopened notebook has none until its cells run again).
+- ``reopen_hint()``, called once by each lesson's imports cell: in a saved lesson reopened in
+  JupyterLab (or Notebook 7), every widget's place says "run this cell again" instead of "Error
+  displaying widget: model not found" (a widget lives in its kernel; a reopened notebook has none
+  until its cells run again).
 
-Nothing here raises on a missing answer: a lesson run top to bottom (Restart & Run All, nbval) goes on,
-and the text says what is missing.
+Nothing here raises on a missing answer: a lesson run top to bottom (Restart & Run All, nbval) goes
+on, and the text says what is missing.
 """
 
 from __future__ import annotations
@@ -28,18 +31,21 @@ import ipywidgets as widgets
 
 from .widgetcompat import ShowsWidget, tooltip
 
-# JupyterLab's widget renderer, finding no model, writes its error as plain text into the output's own node
-# (class jupyter-widgets, no child element); a live widget always has child elements. Old browsers without
-# :has() show the error as before.
+# JupyterLab's widget renderer, finding no model, writes its error as plain text into the output's
+# own node (class jupyter-widgets, no child element); a live widget always has child elements. Old
+# browsers without :has() show the error as before.
 _REOPENED_CSS = """<style>
 .jp-OutputArea-output.jupyter-widgets:not(:has(*)) { font-size: 0; }
 .jp-OutputArea-output.jupyter-widgets:not(:has(*))::after {
-  content: "A widget was here: run this cell again to bring it back."; font-size: var(--jp-content-font-size1, 14px);
+  content: "A widget was here: run this cell again to bring it back.";
+  font-size: var(--jp-content-font-size1, 14px);
   color: var(--jp-ui-font-color2, #57606a);
 }
 </style>"""
 NOT_ANSWERED = "Not answered yet: replace the ... with your answer, then run this cell again."
-_PICK_FIRST = "Pick an answer above: this line then says what the run shows and whether it agrees with you."
+_PICK_FIRST = (
+    "Pick an answer above: this line then says what the run shows and whether it agrees with you."
+)
 
 
 def _html(text: str, ok: bool | None) -> str:
@@ -49,20 +55,33 @@ def _html(text: str, ok: bool | None) -> str:
 
 
 class Prediction(ShowsWidget):
-    """A multiple-choice question asked before an experiment; ``verdict`` compares the pick with the result."""
+    """A multiple-choice question asked before an experiment; ``verdict`` compares the pick with the
+    result."""
 
     def __init__(self, question: str, options: Sequence[str]) -> None:
         if not isinstance(question, str) or not question.strip():
             raise ValueError("question must be a non-empty str")
         options = list(options)
-        if len(options) < 2 or not all(isinstance(o, str) and o for o in options) or len(set(options)) != len(options):
-            raise ValueError(f"options must be two or more distinct non-empty strings, got {options!r}")
+        if (
+            len(options) < 2
+            or not all(isinstance(o, str) and o for o in options)
+            or len(set(options)) != len(options)
+        ):
+            raise ValueError(
+                f"options must be two or more distinct non-empty strings, got {options!r}"
+            )
         self.question, self.options = question, options
-        self.choice = widgets.RadioButtons(options=options, value=None, description="your prediction",
-                                           style={"description_width": "initial"},
-                                           layout={"width": "max-content", "max_width": "100%"},
-                                           **tooltip("the answer you expect before the run"))
-        self.widget = widgets.VBox([widgets.HTML(f"<b>Predict first.</b> {html.escape(question)}"), self.choice])
+        self.choice = widgets.RadioButtons(
+            options=options,
+            value=None,
+            description="your prediction",
+            style={"description_width": "initial"},
+            layout={"width": "max-content", "max_width": "100%"},
+            **tooltip("the answer you expect before the run"),
+        )
+        self.widget = widgets.VBox(
+            [widgets.HTML(f"<b>Predict first.</b> {html.escape(question)}"), self.choice]
+        )
         self._verdicts: list[tuple[widgets.HTML, str, str]] = []
         self.choice.observe(lambda _c: self._update(), names="value")
 
@@ -72,9 +91,13 @@ class Prediction(ShowsWidget):
         return self.choice.value
 
     def verdict(self, actual: str, why: str = "") -> widgets.HTML:
-        """Return a line that says whether the pick matches ``actual`` (one of the options), with ``why``."""
+        """Return a line that says whether the pick matches ``actual`` (one of the options), with
+        ``why``."""
         if actual not in self.options:
-            raise ValueError(f"actual={actual!r} is not one of the options; allowed: {', '.join(map(repr, self.options))}")
+            raise ValueError(
+                f"actual={actual!r} is not one of the options; allowed: "
+                f"{', '.join(map(repr, self.options))}"
+            )
         line = widgets.HTML()
         self._verdicts.append((line, actual, why))
         self._update()
@@ -95,12 +118,14 @@ def _verdict_html(picked: str | None, actual: str, why: str) -> str:
 
 
 def predict(question: str, options: Sequence[str]) -> Prediction:
-    """Return a Prediction widget: display it before the experiment, call ``.verdict(actual)`` after it."""
+    """Return a Prediction widget: display it before the experiment, call ``.verdict(actual)`` after
+    it."""
     return Prediction(question, options)
 
 
 def check(answer: Any, test: Callable[[Any], bool], right: str, wrong: str) -> widgets.HTML:
-    """Return feedback on ``answer``: ``right`` when ``test(answer)`` holds, else ``wrong`` (a hint).
+    """Return feedback on ``answer``: ``right`` when ``test(answer)`` holds, else ``wrong`` (a
+    hint).
 
     ``answer`` left as ``...`` (or None) is reported as not answered; an error raised by ``test`` is
     shown as a wrong answer with the error's text, so a typo never stops the notebook.
@@ -110,13 +135,16 @@ def check(answer: Any, test: Callable[[Any], bool], right: str, wrong: str) -> w
     try:
         ok = bool(test(answer))
     except Exception as exc:  # shown, not raised: the learner's answer may be of any type
-        return widgets.HTML(_html(f"{wrong} (Checking your answer raised {type(exc).__name__}: {exc})", False))
+        return widgets.HTML(
+            _html(f"{wrong} (Checking your answer raised {type(exc).__name__}: {exc})", False)
+        )
     return widgets.HTML(_html(right if ok else wrong, ok))
 
 
 def reopen_hint() -> None:
-    """Display an output with no visible content whose style, saved with the notebook, turns each widget's
-    "model not found" error in a reopened notebook into "A widget was here: run this cell again to bring it back."."""
+    """Display an output with no visible content whose style, saved with the notebook, turns each
+    widget's "model not found" error in a reopened notebook into "A widget was here: run this cell
+    again to bring it back."."""
     from IPython.display import HTML, display
 
     display(HTML(_REOPENED_CSS))
@@ -125,20 +153,30 @@ def reopen_hint() -> None:
 def answer_text(key: str) -> str:
     """Return the reference answer stored as ``labkit/answers/<key>.md``."""
     if not isinstance(key, str) or not key or "/" in key or "\\" in key or key.startswith("."):
-        raise ValueError(f"key={key!r} is not allowed; allowed: a file name in labkit/answers without .md")
+        raise ValueError(
+            f"key={key!r} is not allowed; allowed: a file name in labkit/answers without .md"
+        )
     path = resources.files("labkit") / "answers" / f"{key}.md"
     if not path.is_file():
         folder = resources.files("labkit") / "answers"
-        known = sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md")) if folder.is_dir() else []
-        raise ValueError(f"key={key!r} has no reference answer; allowed: {', '.join(known) or '(none)'}")
+        known = (
+            sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md"))
+            if folder.is_dir()
+            else []
+        )
+        raise ValueError(
+            f"key={key!r} has no reference answer; allowed: {', '.join(known) or '(none)'}"
+        )
     return path.read_text(encoding="utf-8")
 
 
 def run_answer(key: str, **names: Any) -> dict[str, Any]:
-    """Run the ```python block of the reference answer ``key`` with ``names`` defined; return what it defines.
+    """Run the ```python block of the reference answer ``key`` with ``names`` defined; return what
+    it defines.
 
-    A check cell compares the learner's value with the reference one this way without printing it or its
-    formula. Only labkit's own answer files run (``answer_text`` allows no path), never a learner's text.
+    A check cell compares the learner's value with the reference one this way without printing it or
+    its formula. Only labkit's own answer files run (``answer_text`` allows no path), never a
+    learner's text.
     """
     block = re.search(r"```python\n(.*?)```", answer_text(key), re.DOTALL)
     if block is None:
@@ -149,15 +187,21 @@ def run_answer(key: str, **names: Any) -> dict[str, Any]:
 
 
 def reference(key: str) -> widgets.VBox:
-    """Return a button that shows the reference answer ``key`` only when pressed (and hides it again)."""
+    """Return a button that shows the reference answer ``key`` only when pressed (and hides it
+    again)."""
     text = answer_text(key)
-    button = widgets.Button(description="Show the reference answer", tooltip="reveals one way to solve it",
-                            layout={"width": "auto"})
+    button = widgets.Button(
+        description="Show the reference answer",
+        tooltip="reveals one way to solve it",
+        layout={"width": "auto"},
+    )
     shown = widgets.HTML(layout={"display": "none"})
 
     def toggle(_b: Any) -> None:
         hidden = shown.layout.display == "none"
-        shown.value = f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>" if hidden else ""
+        shown.value = (
+            f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>" if hidden else ""
+        )
         shown.layout.display = None if hidden else "none"
         button.description = "Hide the reference answer" if hidden else "Show the reference answer"
 

@@ -1,4 +1,5 @@
-"""Hand-written SGD / momentum / Adam / AdamW over stacked weights, one hyper-parameter set per model.
+"""Hand-written SGD / momentum / Adam / AdamW over stacked weights, one hyper-parameter set per
+model.
 
 Every tensor has a leading model dimension K. The maths follows ``torch.optim``'s single-tensor
 code line for line, so a stacked run matches K separate runs up to float rounding; the
@@ -42,7 +43,10 @@ class StackedOptimizer:
 
     def __init__(self, name: str, params: list[torch.Tensor], hyper: Hyper):
         if name not in ("sgd", "momentum", "adam", "adamw", "adadelta"):
-            raise ValueError(f"optimizer={name!r} is not allowed; allowed: 'sgd', 'momentum', 'adam', 'adamw', 'adadelta'")
+            raise ValueError(
+                f"optimizer={name!r} is not allowed; allowed: 'sgd', 'momentum', 'adam', "
+                "'adamw', 'adadelta'"
+            )
         self.name, self.params, self.hyper = name, params, hyper
         self.step_count = 0
         self.state: list[list[torch.Tensor]] = []  # per parameter: [buf] or [exp_avg, exp_avg_sq]
@@ -62,15 +66,18 @@ class StackedOptimizer:
         return value.to(dtype).view(-1, 1)
 
     def set_lr(self, lr: torch.Tensor) -> None:
-        """Use the (K,) float64 learning rates ``lr`` from the next step on (schedules change it per epoch)."""
+        """Use the (K,) float64 learning rates ``lr`` from the next step on (schedules change it per
+        epoch)."""
         self.hyper.lr = lr
         dtype = self.params[0].dtype
         self._lr = self._column(lr, dtype)
-        self._decay = self._column(1 - lr * self.hyper.weight_decay, dtype)  # adamw's decoupled decay
+        # adamw's decoupled decay
+        self._decay = self._column(1 - lr * self.hyper.weight_decay, dtype)
 
     @staticmethod
     def _per_model(column: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """Return a (K, 1) column as (K, 1, ..., 1), to broadcast over one model's slice of ``like`` (a view)."""
+        """Return a (K, 1) column as (K, 1, ..., 1), to broadcast over one model's slice of ``like``
+        (a view)."""
         return column.view(-1, *([1] * (like.dim() - 1)))
 
     @torch.no_grad()
@@ -122,6 +129,12 @@ class StackedOptimizer:
             elif self._any_decay:
                 g = g.addcmul(self._per_model(self._wd, p), p)
             exp_avg.lerp_(g, self._per_model(self._one_minus_beta1, p))
-            exp_avg_sq.mul_(self._per_model(self._beta2, p)).addcmul_(g, g * self._per_model(self._one_minus_beta2, p))
-            denom = exp_avg_sq.sqrt().div_(self._per_model(bias2_sqrt, p)).add_(self._per_model(self._eps, p))
+            exp_avg_sq.mul_(self._per_model(self._beta2, p)).addcmul_(
+                g, g * self._per_model(self._one_minus_beta2, p)
+            )
+            denom = (
+                exp_avg_sq.sqrt()
+                .div_(self._per_model(bias2_sqrt, p))
+                .add_(self._per_model(self._eps, p))
+            )
             p.sub_(exp_avg.mul(self._per_model(step_size, p)).div_(denom))

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(repr=False)  # the generated repr would print every list: thousands of numbers in a notebook
+# the generated repr would print every list: thousands of numbers in a notebook
+@dataclass(repr=False)
 class History:
     """Record of one run; the training loop fills it, plots and diagnosis only read it.
 
@@ -21,7 +22,8 @@ class History:
 
     case: str = ""  # case name, "" for a run built by hand
     knobs: dict[str, Any] = field(default_factory=dict)  # every knob value the run used
-    changed: dict[str, Any] = field(default_factory=dict)  # the knobs that differ from the case's defaults
+    # the knobs that differ from the case's defaults
+    changed: dict[str, Any] = field(default_factory=dict)
     seed: int = 0  # seed passed to the run
     device: str = "cpu"  # device the run trained on
     metric_name: str = "accuracy"  # what train_metric / val_metric measure
@@ -39,7 +41,8 @@ class History:
     diverged_epoch: int | None = None  # epoch (0-based) that step belongs to
     stopped_epoch: int | None = None  # epoch after which early stopping ended the run
     best_epoch: int | None = None  # epoch (0-based) with the lowest validation loss
-    restored_epoch: int | None = None  # epoch (0-based) whose weights were put back at the end (restore_best)
+    # epoch (0-based) whose weights were put back at the end (restore_best)
+    restored_epoch: int | None = None
     wall_time: float = 0.0  # seconds spent in the training loop
 
     @property
@@ -53,24 +56,54 @@ class History:
         return self.diverged_step is not None
 
     def summary(self) -> list[tuple[str, str]]:
-        """Return (label, text) rows: case, changed knobs, epochs, best/final losses, divergence or stop."""
-        rows = [("case", self.case or "(built by hand)"),
-                ("knobs changed from the defaults",
-                 ", ".join(f"{k}={_short(v)}" for k, v in self.changed.items()) or "none")]
-        rows.append(("epochs", f"{self.num_epochs}" + (f" of {self.knobs['epochs']}" if isinstance(
-            self.knobs.get("epochs"), int) and self.knobs["epochs"] != self.num_epochs else "")))
-        for label, curve in (("training loss", self.train_loss), ("validation loss", self.val_loss)):
+        """Return (label, text) rows: case, changed knobs, epochs, best/final losses, divergence or
+        stop."""
+        rows = [
+            ("case", self.case or "(built by hand)"),
+            (
+                "knobs changed from the defaults",
+                ", ".join(f"{k}={_short(v)}" for k, v in self.changed.items()) or "none",
+            ),
+        ]
+        rows.append(
+            (
+                "epochs",
+                f"{self.num_epochs}"
+                + (
+                    f" of {self.knobs['epochs']}"
+                    if isinstance(self.knobs.get("epochs"), int)
+                    and self.knobs["epochs"] != self.num_epochs
+                    else ""
+                ),
+            )
+        )
+        for label, curve in (
+            ("training loss", self.train_loss),
+            ("validation loss", self.val_loss),
+        ):
             finite = [(v, i) for i, v in enumerate(curve) if math.isfinite(v)]
             if finite:
                 best, at = min(finite)
-                rows.append((label, f"best {_short(best)} (epoch {at + 1}), final {_short(curve[-1])}"))
+                rows.append(
+                    (label, f"best {_short(best)} (epoch {at + 1}), final {_short(curve[-1])}")
+                )
         if self.diverged:
-            rows.append(("diverged", f"at step {self.diverged_step} (epoch {self.diverged_epoch + 1}): "
-                                     "the loss became NaN or infinite"))
+            rows.append(
+                (
+                    "diverged",
+                    f"at step {self.diverged_step} (epoch {self.diverged_epoch + 1}): "
+                    "the loss became NaN or infinite",
+                )
+            )
         if self.stopped_epoch is not None:
             rows.append(("early stopping", f"stopped after epoch {self.stopped_epoch + 1}"))
         if self.restored_epoch is not None:
-            rows.append(("weights", f"restored from epoch {self.restored_epoch + 1}, the best validation epoch"))
+            rows.append(
+                (
+                    "weights",
+                    f"restored from epoch {self.restored_epoch + 1}, the best validation epoch",
+                )
+            )
         return rows
 
     def __repr__(self) -> str:
@@ -78,8 +111,11 @@ class History:
         return "History(" + "; ".join(f"{label}: {text}" for label, text in self.summary()) + ")"
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-                       f"<td style='text-align:left'>{html.escape(text)}</td></tr>" for label, text in self.summary())
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+            f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+            for label, text in self.summary()
+        )
         return f"<table><caption style='text-align:left'><b>History</b></caption>{rows}</table>"
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,7 +126,9 @@ class History:
     def from_dict(cls, data: dict[str, Any]) -> History:
         """Build a History from ``to_dict`` output, rejecting unknown keys."""
         if not isinstance(data, dict):
-            raise TypeError(f"data must be a dict from History.to_dict(), got {type(data).__name__}")
+            raise TypeError(
+                f"data must be a dict from History.to_dict(), got {type(data).__name__}"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -109,7 +147,13 @@ class History:
 
 def _short(value: Any) -> str:
     """Return ``value`` in a few characters (floats to 3 significant digits)."""
-    return f"{value:.3g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)
+    return (
+        f"{value:.3g}"
+        if isinstance(value, float)
+        else repr(value)
+        if isinstance(value, str)
+        else str(value)
+    )
 
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

@@ -22,16 +22,23 @@ class FloatRange:
 
     def check(self, name: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} must be a number in [{self.low:g}, {self.high:g}], got {type(value).__name__}")
+            raise TypeError(
+                f"{name} must be a number in [{self.low:g}, {self.high:g}], got "
+                f"{type(value).__name__}"
+            )
         value = float(value)
         if not math.isfinite(value) or not self.low <= value <= self.high:
-            raise ValueError(f"{name}={value!r} is out of range; allowed: {self.low:g} <= {name} <= {self.high:g}")
+            raise ValueError(
+                f"{name}={value!r} is out of range; allowed: {self.low:g} <= {name} <= "
+                f"{self.high:g}"
+            )
         return value
 
 
 @dataclass(frozen=True)
 class IntRange:
-    """An int in [low, high]; ``zero`` says in words what 0 means (e.g. "off", "full batch"), for the panel."""
+    """An int in [low, high]; ``zero`` says in words what 0 means (e.g. "off", "full batch"), for
+    the panel."""
 
     low: int
     high: int
@@ -42,9 +49,13 @@ class IntRange:
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                raise TypeError(f"{name} must be an int in [{self.low}, {self.high}], got {value!r}")
+                raise TypeError(
+                    f"{name} must be an int in [{self.low}, {self.high}], got {value!r}"
+                )
         if not self.low <= value <= self.high:
-            raise ValueError(f"{name}={value!r} is out of range; allowed: {self.low} <= {name} <= {self.high}")
+            raise ValueError(
+                f"{name}={value!r} is out of range; allowed: {self.low} <= {name} <= {self.high}"
+            )
         return int(value)
 
 
@@ -56,7 +67,9 @@ class Choice:
 
     def check(self, name: str, value: Any) -> str:
         if value not in self.options:
-            raise ValueError(f"{name}={value!r} is not allowed; allowed: {', '.join(map(repr, self.options))}")
+            raise ValueError(
+                f"{name}={value!r} is not allowed; allowed: {', '.join(map(repr, self.options))}"
+            )
         return value
 
 
@@ -70,48 +83,93 @@ class Flag:
         return value
 
 
-# What a panel calls each knob: words, not code names (a case can give its own with ``knob(label=...)``).
+# What a panel calls each knob: words, not code names (a case can give its own with
+# ``knob(label=...)``).
 LABELS = {
-    "lr": "learning rate", "eps": "Adam epsilon", "batch_size": "batch size", "epochs": "epochs",
-    "early_stopping": "early stopping patience", "restore_best": "restore the best epoch's weights",
-    "n_windows": "number of windows", "class_weights": "class weights", "weight_decay": "weight decay",
-    "log_softmax": "LogSoftmax layer at the end", "val_labels": "validation labels",
-    "shuffle_labels": "shuffled labels (control)", "conv_dropout": "dropout after the convs",
-    "dense_dropout": "dropout before the output", "dense": "dense layer width", "downscale": "shrink images by",
-    "n_train": "training images", "disease_weight": "disease class weight", "measure": "measure weight norm",
-    "world": "what sets the label", "normalization": "scaling", "differences": "first differences",
-    "split": "validation split", "optimizer": "optimizer", "activation": "dense activation",
-    "schedule": "learning-rate schedule", "model": "model", "loss": "loss", "pixels": "pixel values",
-    "augment": "flips and shifts", "crop": "random resized crop", "dropout": "dropout",
+    "lr": "learning rate",
+    "eps": "Adam epsilon",
+    "batch_size": "batch size",
+    "epochs": "epochs",
+    "early_stopping": "early stopping patience",
+    "restore_best": "restore the best epoch's weights",
+    "n_windows": "number of windows",
+    "class_weights": "class weights",
+    "weight_decay": "weight decay",
+    "log_softmax": "LogSoftmax layer at the end",
+    "val_labels": "validation labels",
+    "shuffle_labels": "shuffled labels (control)",
+    "conv_dropout": "dropout after the convs",
+    "dense_dropout": "dropout before the output",
+    "dense": "dense layer width",
+    "downscale": "shrink images by",
+    "n_train": "training images",
+    "disease_weight": "disease class weight",
+    "measure": "measure weight norm",
+    "world": "what sets the label",
+    "normalization": "scaling",
+    "differences": "first differences",
+    "split": "validation split",
+    "optimizer": "optimizer",
+    "activation": "dense activation",
+    "schedule": "learning-rate schedule",
+    "model": "model",
+    "loss": "loss",
+    "pixels": "pixel values",
+    "augment": "flips and shifts",
+    "crop": "random resized crop",
+    "dropout": "dropout",
 }
 
 
-# What a dropdown shows for each option (the case still receives the code name): words, not code names.
+# What a dropdown shows for each option (the case still receives the code name): words, not code
+# names.
 OPTION_WORDS = {
     # losses
-    "nll": "NLLLoss on raw outputs", "cross-entropy": "cross-entropy (softmax)",
-    "keras-bce": "Keras binary cross-entropy", "bce": "BCELoss on the sigmoid",
-    "bce-logits": "BCE with logits (raw output)", "logcosh": "log of cosh", "focal": "focal (gamma 2)",
+    "nll": "NLLLoss on raw outputs",
+    "cross-entropy": "cross-entropy (softmax)",
+    "keras-bce": "Keras binary cross-entropy",
+    "bce": "BCELoss on the sigmoid",
+    "bce-logits": "BCE with logits (raw output)",
+    "logcosh": "log of cosh",
+    "focal": "focal (gamma 2)",
     # optimizers and schedules
-    "adam": "PyTorch Adam", "keras-adam": "Keras's Adam", "sgd": "plain SGD", "momentum": "SGD with momentum 0.9",
-    "adadelta": "Adadelta (Keras defaults)", "constant": "constant rate", "step": "divided by 10 at 50 % and 75 %",
-    "cosine": "cosine decay", "plateau": "cut when the loss stalls",
+    "adam": "PyTorch Adam",
+    "keras-adam": "Keras's Adam",
+    "sgd": "plain SGD",
+    "momentum": "SGD with momentum 0.9",
+    "adadelta": "Adadelta (Keras defaults)",
+    "constant": "constant rate",
+    "step": "divided by 10 at 50 % and 75 %",
+    "cosine": "cosine decay",
+    "plateau": "cut when the loss stalls",
     # data and model
-    "level": "one feature's level", "no-signal": "a random walk (no signal)", "window": "scaled per window",
-    "global": "scaled by training statistics", "none": "not scaled", "chronological": "the latest windows",
-    "shuffled": "random windows (they overlap)", "relu": "rectified linear (ReLU)", "tanh": "hyperbolic tangent (tanh)",
-    "big": "big: Flatten into 512 units", "small": "small: global pooling", "pretrained": "pretrained backbone",
-    "autoencoder": "autoencoder features", "standardized": "standardized (mean 0, sd 1)", "0-255": "raw 0 to 255",
+    "level": "one feature's level",
+    "no-signal": "a random walk (no signal)",
+    "window": "scaled per window",
+    "global": "scaled by training statistics",
+    "none": "not scaled",
+    "chronological": "the latest windows",
+    "shuffled": "random windows (they overlap)",
+    "relu": "rectified linear (ReLU)",
+    "tanh": "hyperbolic tangent (tanh)",
+    "big": "big: Flatten into 512 units",
+    "small": "small: global pooling",
+    "pretrained": "pretrained backbone",
+    "autoencoder": "autoencoder features",
+    "standardized": "standardized (mean 0, sd 1)",
+    "0-255": "raw 0 to 255",
 }
 
 
 def option_words(value: str) -> str:
-    """Return what a dropdown shows for option ``value`` (``OPTION_WORDS``; an option already in words as is)."""
+    """Return what a dropdown shows for option ``value`` (``OPTION_WORDS``; an option already in
+    words as is)."""
     return OPTION_WORDS.get(value, value)
 
 
 def value_words(spec: Any, value: Any) -> str:
-    """Return a knob value in words, as a panel's status and buttons write it: "full batch", "on", "0.003"."""
+    """Return a knob value in words, as a panel's status and buttons write it: "full batch", "on",
+    "0.003"."""
     if isinstance(value, bool):
         return "on" if value else "off"
     if value == 0 and getattr(spec, "zero", ""):
@@ -124,29 +182,43 @@ def value_words(spec: Any, value: Any) -> str:
 def label(name: str, spec: Any = None, given: str = "") -> str:
     """Return the words a panel shows for knob ``name``; a number box says what its 0 means."""
     words = given or LABELS.get(name, name.replace("_", " "))
-    if isinstance(spec, IntRange) and spec.zero and spec.low == 0 and f"0 = {spec.zero}" not in words:
+    if (
+        isinstance(spec, IntRange)
+        and spec.zero
+        and spec.low == 0
+        and f"0 = {spec.zero}" not in words
+    ):
         words += f" (0 = {spec.zero})"
     return words
 
 
-def knob(default: Any, spec: FloatRange | IntRange | Choice | Flag, help: str, *, train: bool = False,
-         label: str = "") -> Any:
-    """Declare a dataclass field with its allowed values, a one-line help text and (optionally) its label.
+def knob(
+    default: Any,
+    spec: FloatRange | IntRange | Choice | Flag,
+    help: str,
+    *,
+    train: bool = False,
+    label: str = "",
+) -> Any:
+    """Declare a dataclass field with its allowed values, a one-line help text and (optionally) its
+    label.
 
     ``label`` is what the panel's control says (default: ``LABELS[name]``, in words).
 
     ``train=True`` declares a training-config knob: ``TrainConfig.from_knobs`` copies it into the
     field of the same name and the case's build reads it nowhere else. Two runs that differ only in
     such knobs then share model, data and loss, so a sweep can train them side by side in one stack
-    when the field is per-model (``train.HOT_TRAIN_FIELDS``); tests/test_sweep.py checks every case's
-    declaration by building with two values.
+    when the field is per-model (``train.HOT_TRAIN_FIELDS``); tests/test_sweep.py checks every
+    case's declaration by building with two values.
     """
     if not isinstance(train, bool):
         raise TypeError(f"train must be True or False, got {train!r}")
     spec.check("default", default)
     if not isinstance(label, str):
         raise TypeError(f"label must be a str, got {label!r}")
-    return field(default=default, metadata={"spec": spec, "help": help, "train": train, "label": label})
+    return field(
+        default=default, metadata={"spec": spec, "help": help, "train": train, "label": label}
+    )
 
 
 def specs(knobs_cls: type) -> dict[str, tuple[Any, str]]:
@@ -156,7 +228,10 @@ def specs(knobs_cls: type) -> dict[str, tuple[Any, str]]:
 
 def labels(knobs_cls: type) -> dict[str, str]:
     """Return ``{name: label}`` for a knob dataclass: the words each control shows."""
-    return {f.name: label(f.name, f.metadata["spec"], f.metadata.get("label", "")) for f in dataclasses.fields(knobs_cls)}
+    return {
+        f.name: label(f.name, f.metadata["spec"], f.metadata.get("label", ""))
+        for f in dataclasses.fields(knobs_cls)
+    }
 
 
 def train_knobs(knobs_cls: type) -> tuple[str, ...]:
@@ -169,6 +244,8 @@ def validate(defaults: Any, overrides: dict[str, Any]) -> Any:
     allowed = specs(defaults)
     unknown = sorted(set(overrides) - set(allowed))
     if unknown:
-        raise ValueError(f"unknown knob(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}")
+        raise ValueError(
+            f"unknown knob(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}"
+        )
     checked = {name: allowed[name][0].check(name, value) for name, value in overrides.items()}
     return dataclasses.replace(defaults, **checked)

@@ -16,7 +16,9 @@ def _sizes(**named: object) -> None:
     """Raise if any named size is not a positive int (tuples: each entry)."""
     for name, value in named.items():
         values = value if isinstance(value, tuple) else (value,)
-        if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+        if not values or any(
+            isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
+        ):
             raise ValueError(f"{name}={value!r} is not allowed; allowed: positive int(s)")
 
 
@@ -25,9 +27,15 @@ def _rate(dropout: float) -> None:
         raise ValueError(f"dropout={dropout!r} is out of range; allowed: 0 <= dropout < 1")
 
 
-def conv2d_net(in_channels: int, out_features: int, widths: tuple[int, ...] = (16, 32),
-               dense: int = 64, dropout: float = 0.0, batch_norm: bool = False,
-               head: nn.Module | None = None) -> nn.Sequential:
+def conv2d_net(
+    in_channels: int,
+    out_features: int,
+    widths: tuple[int, ...] = (16, 32),
+    dense: int = 64,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    head: nn.Module | None = None,
+) -> nn.Sequential:
     """Return stride-2 3x3 convs -> global average pool -> dense -> output (raw unless ``head``).
 
     Parameters
@@ -60,9 +68,16 @@ def conv2d_net(in_channels: int, out_features: int, widths: tuple[int, ...] = (1
     return nn.Sequential(*layers)
 
 
-def flat_conv2d_net(in_shape: tuple[int, int, int], out_features: int, widths: tuple[int, ...] = (16, 32),
-                    dense: int = 64, dropout: float = 0.0, head: nn.Module | None = None) -> nn.Sequential:
-    """Return stride-2 convs -> Flatten -> dense -> output: keeps *where* things are, unlike pooling."""
+def flat_conv2d_net(
+    in_shape: tuple[int, int, int],
+    out_features: int,
+    widths: tuple[int, ...] = (16, 32),
+    dense: int = 64,
+    dropout: float = 0.0,
+    head: nn.Module | None = None,
+) -> nn.Sequential:
+    """Return stride-2 convs -> Flatten -> dense -> output: keeps *where* things are, unlike
+    pooling."""
     _sizes(in_shape=in_shape, out_features=out_features, widths=widths, dense=dense)
     _rate(dropout)
     c, h, w = in_shape
@@ -70,14 +85,25 @@ def flat_conv2d_net(in_shape: tuple[int, int, int], out_features: int, widths: t
     for width in widths:
         layers += [nn.Conv2d(c, width, 3, stride=2, padding=1), nn.ReLU()]
         c, h, w = width, (h + 1) // 2, (w + 1) // 2
-    layers += [nn.Flatten(), nn.Dropout(dropout), nn.Linear(c * h * w, dense), nn.ReLU(),
-               nn.Dropout(dropout), nn.Linear(dense, out_features)]
+    layers += [
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(c * h * w, dense),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(dense, out_features),
+    ]
     layers += [head] if head is not None else []
     return nn.Sequential(*layers)
 
 
-def conv1d_net(in_channels: int, out_features: int, widths: tuple[int, ...] = (16, 32, 32),
-               batch_norm: bool = True, dropout: float = 0.0) -> nn.Sequential:
+def conv1d_net(
+    in_channels: int,
+    out_features: int,
+    widths: tuple[int, ...] = (16, 32, 32),
+    batch_norm: bool = True,
+    dropout: float = 0.0,
+) -> nn.Sequential:
     """Return (Conv1d -> BatchNorm -> ReLU) blocks -> global average pool -> linear logits."""
     _sizes(in_channels=in_channels, out_features=out_features, widths=widths)
     _rate(dropout)
@@ -98,7 +124,9 @@ def mlp(sizes: tuple[int, ...], head: nn.Module | None = None) -> nn.Sequential:
     """Return Flatten -> Linear/ReLU layers of ``sizes`` (no ReLU after the last)."""
     _sizes(sizes=sizes)
     if len(sizes) < 2:
-        raise ValueError(f"sizes={sizes!r} is not allowed; allowed: at least an input and an output size")
+        raise ValueError(
+            f"sizes={sizes!r} is not allowed; allowed: at least an input and an output size"
+        )
     layers: list[nn.Module] = [nn.Flatten()]
     for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -128,15 +156,16 @@ def count_params(model: nn.Module) -> int:
 class LinearConvs(nn.Module):
     """Two convolutions with no activation between them (``second(first(x))``), computed as one.
 
-    Two stacked convolutions are one linear map: a single convolution whose kernel is the two kernels
-    convolved with each other (kh1 + kh2 - 1 by kw1 + kw2 - 1) and whose bias is ``second``'s bias
-    plus ``first``'s bias pushed through ``second``. The module keeps both layers: their weights are
-    the parameters an optimizer trains, and autograd gives each the gradient it gets in the two-layer
-    form (the same function of the same weights; only float rounding differs, ~1e-6 relative). It
-    computes the output through the composed kernel, which takes fewer multiply-adds when the
-    output is small: for the adam-epsilon case (16x16 images, two 8x8 kernels, 2x2 output) the pair's
-    forward and backward on a batch of 64 take ~0.56 ms instead of ~0.94 ms on one CPU thread, and a
-    forward pass of 1024 images without gradients ~4x less (benchmarks/RESULTS.md).
+    Two stacked convolutions are one linear map: a single convolution whose kernel is the two
+    kernels convolved with each other (kh1 + kh2 - 1 by kw1 + kw2 - 1) and whose bias is
+    ``second``'s bias plus ``first``'s bias pushed through ``second``. The module keeps both layers:
+    their weights are the parameters an optimizer trains, and autograd gives each the gradient it
+    gets in the two-layer form (the same function of the same weights; only float rounding differs,
+    ~1e-6 relative). It computes the output through the composed kernel, which takes fewer
+    multiply-adds when the output is small: for the adam-epsilon case (16x16 images, two 8x8
+    kernels, 2x2 output) the pair's forward and backward on a batch of 64 take ~0.56 ms instead of
+    ~0.94 ms on one CPU thread, and a forward pass of 1024 images without gradients ~4x less
+    (benchmarks/RESULTS.md).
 
     Both layers must be plain ``nn.Conv2d``: stride 1, no padding, no dilation, one group, and
     ``second.in_channels == first.out_channels``.
@@ -147,18 +176,28 @@ class LinearConvs(nn.Module):
         for name, conv in (("first", first), ("second", second)):
             if not isinstance(conv, nn.Conv2d):
                 raise TypeError(f"{name} must be an nn.Conv2d, got {type(conv).__name__}")
-            plain = (conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
-                     and conv.padding in ((0, 0), "valid"))
+            plain = (
+                conv.stride == (1, 1)
+                and conv.dilation == (1, 1)
+                and conv.groups == 1
+                and conv.padding in ((0, 0), "valid")
+            )
             if not plain:
-                raise ValueError(f"{name}={conv} is not allowed; allowed: stride 1, no padding, no dilation, "
-                                 f"groups 1")
+                raise ValueError(
+                    f"{name}={conv} is not allowed; allowed: stride 1, no padding, no "
+                    "dilation, "
+                    f"groups 1"
+                )
         if second.in_channels != first.out_channels:
-            raise ValueError(f"second.in_channels={second.in_channels} must equal first.out_channels="
-                             f"{first.out_channels}")
+            raise ValueError(
+                f"second.in_channels={second.in_channels} must equal first.out_channels="
+                f"{first.out_channels}"
+            )
         self.first, self.second = first, second
 
     def kernel(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Return the composed kernel (out, in, kh1 + kh2 - 1, kw1 + kw2 - 1) and bias (out,) or None (no autograd)."""
+        """Return the composed kernel (out, in, kh1 + kh2 - 1, kw1 + kw2 - 1) and bias (out,) or
+        None (no autograd)."""
         with torch.no_grad():
             kernel = _compose(self.first.weight, self.second.weight)
             bias = _bias(self.first.bias, self.second.weight, self.second.bias)
@@ -168,35 +207,55 @@ class LinearConvs(nn.Module):
         sh, sw = _size(self.first, self.second)
         i = self.first.in_channels
         if x.dim() != 4 or x.shape[1] != i or x.shape[2] < sh or x.shape[3] < sw:
-            raise ValueError(f"x must be (batch, {i}, height >= {sh}, width >= {sw}), got {tuple(x.shape)}")
-        if not torch.is_grad_enabled():  # a measurement or evaluation: one convolution, ~1.5x faster here
+            raise ValueError(
+                f"x must be (batch, {i}, height >= {sh}, width >= {sw}), got {tuple(x.shape)}"
+            )
+        # a measurement or evaluation: one convolution, ~1.5x faster here
+        if not torch.is_grad_enabled():
             kernel, bias = self.kernel()
-            # channels-last, as the training path's output: a max-pool of a tiny map then runs ~10x faster
-            return nn.functional.conv2d(x, kernel, bias).contiguous(memory_format=torch.channels_last)
+            # channels-last, as the training path's output: a max-pool of a tiny map then runs ~10x
+            # faster
+            return nn.functional.conv2d(x, kernel, bias).contiguous(
+                memory_format=torch.channels_last
+            )
         n, oh, ow = x.shape[0], x.shape[2] - sh + 1, x.shape[3] - sw + 1
-        windows = x.unfold(2, sh, 1).unfold(3, sw, 1).permute(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, i * sh * sw)
-        y = _Pair.apply(windows, self.first.weight, self.first.bias, self.second.weight, self.second.bias)
+        windows = (
+            x.unfold(2, sh, 1)
+            .unfold(3, sw, 1)
+            .permute(0, 2, 3, 1, 4, 5)
+            .reshape(n * oh * ow, i * sh * sw)
+        )
+        y = _Pair.apply(
+            windows, self.first.weight, self.first.bias, self.second.weight, self.second.bias
+        )
         return y.view(n, oh, ow, -1).permute(0, 3, 1, 2)
 
 
 def _size(first: nn.Conv2d, second: nn.Conv2d) -> tuple[int, int]:
     """Return the composed kernel's (height, width)."""
-    return (first.kernel_size[0] + second.kernel_size[0] - 1, first.kernel_size[1] + second.kernel_size[1] - 1)
+    return (
+        first.kernel_size[0] + second.kernel_size[0] - 1,
+        first.kernel_size[1] + second.kernel_size[1] - 1,
+    )
 
 
 def _taps(t: torch.Tensor, kh1: int, kw1: int) -> torch.Tensor:
-    """View t (c, kh2, kw2, i, sh, sw) as (c, kh2, kw2, i, kh1, kw1): [c, a, b, j, u, v] is t[c, a, b, j, a + u, b + v]."""
+    """View t (c, kh2, kw2, i, sh, sw) as (c, kh2, kw2, i, kh1, kw1): [c, a, b, j, u, v] is t[c, a,
+    b, j, a + u, b + v]."""
     s = t.stride()
-    return t.as_strided((*t.shape[:4], kh1, kw1), (s[0], s[1] + s[4], s[2] + s[5], s[3], s[4], s[5]),
-                        t.storage_offset())
+    return t.as_strided(
+        (*t.shape[:4], kh1, kw1),
+        (s[0], s[1] + s[4], s[2] + s[5], s[3], s[4], s[5]),
+        t.storage_offset(),
+    )
 
 
 def _compose(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
     """Return the kernel of conv(w2) after conv(w1) as (o, i * sh * sw).
 
     kernel[o, j, a + u, b + v] sums w2[o, c, a, b] * w1[c, j, u, v] over c and every (a, b), (u, v)
-    landing there: w1 is copied to every tap (a, b) of w2 (a strided view of a zero tensor), then one
-    matrix product sums over c and the taps.
+    landing there: w1 is copied to every tap (a, b) of w2 (a strided view of a zero tensor), then
+    one matrix product sums over c and the taps.
     """
     c, i, kh1, kw1 = w1.shape
     o, _, kh2, kw2 = w2.shape
@@ -205,37 +264,52 @@ def _compose(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
     return w2.reshape(o, c * kh2 * kw2) @ spread.reshape(c * kh2 * kw2, -1)
 
 
-def _bias(b1: torch.Tensor | None, w2: torch.Tensor, b2: torch.Tensor | None) -> torch.Tensor | None:
-    """Return the composed bias: b2 plus b1 pushed through w2 (None when neither layer has a bias)."""
+def _bias(
+    b1: torch.Tensor | None, w2: torch.Tensor, b2: torch.Tensor | None
+) -> torch.Tensor | None:
+    """Return the composed bias: b2 plus b1 pushed through w2 (None when neither layer has a
+    bias)."""
     through = w2.sum((2, 3)) @ b1 if b1 is not None else None
     return b2 if through is None else through if b2 is None else b2 + through
 
 
 class _Pair(torch.autograd.Function):
-    """y = windows @ kernel.T + bias for the composed kernel and bias: one autograd node for both layers.
+    """y = windows @ kernel.T + bias for the composed kernel and bias: one autograd node for both
+    layers.
 
-    The backward reads the kernel's gradient at every tap (a strided view) and needs two matrix products a
-    quarter the size of the forward's, instead of autograd's route back through the zero-padded copies
-    and a dozen small nodes (this saves ~0.3 ms per training step of the adam-epsilon case).
+    The backward reads the kernel's gradient at every tap (a strided view) and needs two matrix
+    products a quarter the size of the forward's, instead of autograd's route back through the
+    zero-padded copies and a dozen small nodes (this saves ~0.3 ms per training step of the
+    adam-epsilon case).
     """
 
     @staticmethod
-    def forward(ctx: Any, windows: torch.Tensor, w1: torch.Tensor, b1: torch.Tensor | None, w2: torch.Tensor,
-                b2: torch.Tensor | None) -> torch.Tensor:  # noqa: D102
+    def forward(
+        ctx: Any,
+        windows: torch.Tensor,
+        w1: torch.Tensor,
+        b1: torch.Tensor | None,
+        w2: torch.Tensor,
+        b2: torch.Tensor | None,
+    ) -> torch.Tensor:  # noqa: D102
         kernel, bias = _compose(w1, w2), _bias(b1, w2, b2)
         ctx.save_for_backward(windows, w1, b1, w2)
         ctx.has_b2 = b2 is not None
         return torch.addmm(bias, windows, kernel.t()) if bias is not None else windows @ kernel.t()
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor, torch.Tensor | None, torch.Tensor,
-                                                       torch.Tensor | None]:  # noqa: D102
+    def backward(
+        ctx: Any, grad: torch.Tensor
+    ) -> tuple[None, torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:  # noqa: D102
         windows, w1, b1, w2 = ctx.saved_tensors
         c, i, kh1, kw1 = w1.shape
         o, _, kh2, kw2 = w2.shape
-        g = (grad.t() @ windows).view(o, i, kh1 + kh2 - 1, kw1 + kw2 - 1)  # the composed kernel's gradient
+        # the composed kernel's gradient
+        g = (grad.t() @ windows).view(o, i, kh1 + kh2 - 1, kw1 + kw2 - 1)
         s = g.stride()  # at[o, a, b, j, u, v] = g[o, j, a + u, b + v]
-        at = g.as_strided((o, kh2, kw2, i, kh1, kw1), (s[0], s[2], s[3], s[1], s[2], s[3]), g.storage_offset())
+        at = g.as_strided(
+            (o, kh2, kw2, i, kh1, kw1), (s[0], s[2], s[3], s[1], s[2], s[3]), g.storage_offset()
+        )
         at = at.reshape(o * kh2 * kw2, i * kh1 * kw1)
         grad_w2 = (at @ w1.reshape(c, -1).t()).view(o, kh2, kw2, c).permute(0, 3, 1, 2)
         grad_w1 = (w2.permute(1, 0, 2, 3).reshape(c, o * kh2 * kw2) @ at).view(c, i, kh1, kw1)

@@ -17,10 +17,14 @@ from typing import Any, Sequence
 from .knobs import Choice, Flag, FloatRange, IntRange
 
 LOG_STEP = 0.25  # log sliders move in quarter decades: 1e-3, 1.8e-3, 3.2e-3, 5.6e-3, 1e-2
-LINEAR_STEPS = 90  # a linear slider has at least this many positions, on a round step (0.01 for 0..0.9)
-SLIDER_MAX_SPAN = 500  # int knobs with a wider range get a number box: a slider cannot hit 1..50000 exactly
-SNAP_DECADES = 0.1  # a value this close to a log slider position replaces it (0.003 instead of 3.2e-3)
-KEY_DIGITS = 4  # significant digits of float knobs in a cache key (a front end rounds 10**x its own way)
+# a linear slider has at least this many positions, on a round step (0.01 for 0..0.9)
+LINEAR_STEPS = 90
+# int knobs with a wider range get a number box: a slider cannot hit 1..50000 exactly
+SLIDER_MAX_SPAN = 500
+# a value this close to a log slider position replaces it (0.003 instead of 3.2e-3)
+SNAP_DECADES = 0.1
+# significant digits of float knobs in a cache key (a front end rounds 10**x its own way)
+KEY_DIGITS = 4
 REACH = 2  # a slider move is one or two positions either way
 FIRST = ("lr", "eps")  # after the knob last moved and the fix buttons, what a learner touches first
 KINDS = ("log slider", "slider", "int slider", "words slider", "number box", "dropdown", "checkbox")
@@ -38,11 +42,14 @@ def kind(spec: Any) -> str:
         return "dropdown"
     if isinstance(spec, Flag):
         return "checkbox"
-    raise TypeError(f"spec {type(spec).__name__} is not allowed; allowed: FloatRange, IntRange, Choice, Flag")
+    raise TypeError(
+        f"spec {type(spec).__name__} is not allowed; allowed: FloatRange, IntRange, Choice, Flag"
+    )
 
 
 def log_positions(spec: FloatRange, *values: float) -> list[float]:
-    """Return a log slider's positions: quarter decades across the range, with ``values`` snapped in."""
+    """Return a log slider's positions: quarter decades across the range, with ``values`` snapped
+    in."""
     low, high = math.log10(spec.low), math.log10(spec.high)
     count = int(round((high - low) / LOG_STEP))
     grid = [10 ** (low + i * LOG_STEP) for i in range(count + 1)]
@@ -58,13 +65,15 @@ def log_positions(spec: FloatRange, *values: float) -> list[float]:
 
 
 def linear_step(spec: FloatRange) -> float:
-    """Return a linear slider's step: the power of ten giving >= LINEAR_STEPS positions (0.01 for 0..0.9)."""
+    """Return a linear slider's step: the power of ten giving >= LINEAR_STEPS positions (0.01 for
+    0..0.9)."""
     raw = (spec.high - spec.low) / LINEAR_STEPS
     return 10 ** math.floor(math.log10(raw))
 
 
 def nearby(spec: Any, value: Any, default: Any = None, reach: int = REACH) -> list[Any]:
-    """Return the values one control move from ``value``, nearest first (+1, -1, +2, -2 positions; options).
+    """Return the values one control move from ``value``, nearest first (+1, -1, +2, -2 positions;
+    options).
 
     ``default`` is the case's default, which log sliders keep as a position.
     """
@@ -102,8 +111,9 @@ def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Mo
     """Return every control move from ``base`` in the order a learner is likely to make them.
 
     Order: the knobs in ``first`` (the one just moved), the fix and try buttons (each applies its
-    overrides to the failing defaults), then one position or option of every knob (``FIRST`` knobs before the
-    others, in the case's declared order), then two positions. No move repeats ``base`` or another.
+    overrides to the failing defaults), then one position or option of every knob (``FIRST`` knobs
+    before the others, in the case's declared order), then two positions. No move repeats ``base``
+    or another.
     """
     specs = case.knob_specs()
     defaults = dataclasses.asdict(case.defaults)
@@ -123,7 +133,16 @@ def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Mo
         for i, value in enumerate(values):
             level = 1 if single or i < 2 else 2
             if level in levels:
-                add(Move(f"{name} = {value:.2g}" if isinstance(value, float) else f"{name} = {value!r}", name, base | {name: value}, level))
+                add(
+                    Move(
+                        f"{name} = {value:.2g}"
+                        if isinstance(value, float)
+                        else f"{name} = {value!r}",
+                        name,
+                        base | {name: value},
+                        level,
+                    )
+                )
 
     for name in touched:
         knob_moves(name, (1, 2))
@@ -137,5 +156,9 @@ def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Mo
 
 
 def key(knobs: dict[str, Any]) -> tuple:
-    """Return the cache key of ``knobs``: sorted items, floats rounded to KEY_DIGITS significant digits."""
-    return tuple((n, float(f"{v:.{KEY_DIGITS}g}") if isinstance(v, float) else v) for n, v in sorted(knobs.items()))
+    """Return the cache key of ``knobs``: sorted items, floats rounded to KEY_DIGITS significant
+    digits."""
+    return tuple(
+        (n, float(f"{v:.{KEY_DIGITS}g}") if isinstance(v, float) else v)
+        for n, v in sorted(knobs.items())
+    )

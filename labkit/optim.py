@@ -1,14 +1,14 @@
 """Keras's Adam as a torch optimizer, and what Adam's step really is (for probes).
 
 Keras (2.x and tf.keras) and PyTorch write Adam differently. PyTorch bias-corrects v and then adds
-eps: ``lr * m_hat / (sqrt(v_hat) + eps)``. Keras folds both corrections into the rate and adds eps to
-the *uncorrected* sqrt(v) (the formula the thread's answer quotes):
+eps: ``lr * m_hat / (sqrt(v_hat) + eps)``. Keras folds both corrections into the rate and adds eps
+to the *uncorrected* sqrt(v) (the formula the thread's answer quotes):
 
     lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
     w   <- w - lr_t * m / (sqrt(v) + eps)
 
-Keras's default eps is 1e-7 (PyTorch's 1e-8). ``KerasAdam`` is that update; ``effective_step`` returns,
-for either form, the factor each weight's m is multiplied by: lr_t / (sqrt(v) + eps).
+Keras's default eps is 1e-7 (PyTorch's 1e-8). ``KerasAdam`` is that update; ``effective_step``
+returns, for either form, the factor each weight's m is multiplied by: lr_t / (sqrt(v) + eps).
 """
 
 from __future__ import annotations
@@ -25,17 +25,31 @@ class KerasAdam(torch.optim.Optimizer):
     ``weight_decay`` is an L2 term added to the gradient (as ``torch.optim.Adam`` does).
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-7, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-7,
+        weight_decay: float = 0.0,
+    ) -> None:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
             raise ValueError(f"lr={lr!r} is out of range; allowed: 0 < lr < inf")
         if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < math.inf:
             raise ValueError(f"eps={eps!r} is out of range; allowed: 0 < eps < inf")
         if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
             raise ValueError(f"betas={betas!r} is out of range; allowed: two numbers in [0, 1)")
-        if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or not 0 <= weight_decay < math.inf:
-            raise ValueError(f"weight_decay={weight_decay!r} is out of range; allowed: 0 <= weight_decay < inf")
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+        if (
+            isinstance(weight_decay, bool)
+            or not isinstance(weight_decay, (int, float))
+            or not 0 <= weight_decay < math.inf
+        ):
+            raise ValueError(
+                f"weight_decay={weight_decay!r} is out of range; allowed: 0 <= weight_decay < inf"
+            )
+        super().__init__(
+            params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
+        )
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:  # noqa: D102 - torch.optim.Optimizer.step
@@ -62,23 +76,40 @@ class KerasAdam(torch.optim.Optimizer):
             m, v = [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]
             steps = {s["step"] for s in states}
             if _fusable(params, grads) and len(steps) == 1:
-                # one fused kernel for all the group's tensors (~2x faster on a CPU). It adds eps to the
-                # bias-corrected root, so eps / sqrt(1 - beta2**t) there is Keras's eps on the uncorrected one:
-                # (sqrt(v) / c2 + eps / c2) = (sqrt(v) + eps) / c2 with c2 = sqrt(1 - beta2**t).
+                # one fused kernel for all the group's tensors (~2x faster on a CPU). It adds eps to
+                # the bias-corrected root, so eps / sqrt(1 - beta2**t) there is Keras's eps on the
+                # uncorrected one: (sqrt(v) / c2 + eps / c2) = (sqrt(v) + eps) / c2 with c2 = sqrt(1
+                # - beta2**t).
                 t = steps.pop()
                 step = torch.tensor(float(t), device=params[0].device)
-                torch._fused_adam_(params, grads, m, v, [], [step] * len(params), lr=group["lr"], beta1=beta1,
-                                   beta2=beta2, weight_decay=0.0,  # already in grads
-                                   eps=group["eps"] / math.sqrt(1 - beta2**t), amsgrad=False, maximize=False)
+                torch._fused_adam_(
+                    params,
+                    grads,
+                    m,
+                    v,
+                    [],
+                    [step] * len(params),
+                    lr=group["lr"],
+                    beta1=beta1,
+                    beta2=beta2,
+                    weight_decay=0.0,  # already in grads
+                    eps=group["eps"] / math.sqrt(1 - beta2**t),
+                    amsgrad=False,
+                    maximize=False,
+                )
                 continue
-            # one fused call per operation over all the group's tensors: a few small ops instead of 7 per tensor
+            # one fused call per operation over all the group's tensors: a few small ops instead of
+            # 7 per tensor
             torch._foreach_mul_(m, beta1)
             torch._foreach_add_(m, grads, alpha=1 - beta1)
             torch._foreach_mul_(v, beta2)
             torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)
             denom = torch._foreach_sqrt(v)
             torch._foreach_add_(denom, group["eps"])
-            rates = [-group["lr"] * math.sqrt(1 - beta2 ** s["step"]) / (1 - beta1 ** s["step"]) for s in states]
+            rates = [
+                -group["lr"] * math.sqrt(1 - beta2 ** s["step"]) / (1 - beta1 ** s["step"])
+                for s in states
+            ]
             torch._foreach_addcdiv_(params, m, denom, rates)
         return loss
 
@@ -87,22 +118,31 @@ _TORCH = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[
 
 
 def _fusable(params: list[torch.Tensor], grads: list[torch.Tensor]) -> bool:
-    """Whether torch's fused Adam kernel takes these tensors: float32/64 on one CPU or CUDA device, grads alike."""
+    """Whether torch's fused Adam kernel takes these tensors: float32/64 on one CPU or CUDA device,
+    grads alike."""
     if not hasattr(torch, "_fused_adam_"):
         return False
     device, dtype = params[0].device, params[0].dtype
-    if device.type == "cpu" and _TORCH < (2, 4):  # the fused kernel ran on CUDA only before torch 2.4
+    # the fused kernel ran on CUDA only before torch 2.4
+    if device.type == "cpu" and _TORCH < (2, 4):
         return False
-    return (device.type in ("cpu", "cuda") and dtype in (torch.float32, torch.float64)
-            and all(t.device == device and t.dtype == dtype and not t.is_sparse for t in [*params, *grads]))
+    return (
+        device.type in ("cpu", "cuda")
+        and dtype in (torch.float32, torch.float64)
+        and all(
+            t.device == device and t.dtype == dtype and not t.is_sparse for t in [*params, *grads]
+        )
+    )
 
 
 def effective_step(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
-    """Return every weight's effective step lr_t / (sqrt(v) + eps) as one flat tensor, None before the first step.
+    """Return every weight's effective step lr_t / (sqrt(v) + eps) as one flat tensor, None before
+    the first step.
 
     For ``KerasAdam`` lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) and v is uncorrected; for
-    ``torch.optim.Adam``/``AdamW`` the same factor is lr / (1 - beta1^t) / (sqrt(v / (1 - beta2^t)) + eps).
-    Either way the weight moves by this factor times m. Plain SGD has no v: its factor is lr for every weight.
+    ``torch.optim.Adam``/``AdamW`` the same factor is lr / (1 - beta1^t) / (sqrt(v / (1 - beta2^t))
+    + eps). Either way the weight moves by this factor times m. Plain SGD has no v: its factor is lr
+    for every weight.
     """
     parts = []
     for group in optimizer.param_groups:
@@ -124,7 +164,12 @@ def effective_step(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
 
 
 def sqrt_v(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
-    """Return every weight's sqrt(v) (Adam's running root-mean-square gradient) as one flat tensor, or None."""
-    parts = [optimizer.state[p]["exp_avg_sq"].sqrt().flatten() for group in optimizer.param_groups
-             for p in group["params"] if "exp_avg_sq" in optimizer.state.get(p, {})]
+    """Return every weight's sqrt(v) (Adam's running root-mean-square gradient) as one flat tensor,
+    or None."""
+    parts = [
+        optimizer.state[p]["exp_avg_sq"].sqrt().flatten()
+        for group in optimizer.param_groups
+        for p in group["params"]
+        if "exp_avg_sq" in optimizer.state.get(p, {})
+    ]
     return torch.cat(parts) if parts else None

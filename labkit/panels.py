@@ -1,12 +1,13 @@
 """``labkit.explore``: an ipywidgets panel over one case: widgets -> ``labkit.runner`` -> plot.
 
-One control per knob, labelled in words with the knob's help as its tooltip (ipywidgets 7 or 8), one button per fix and
-a reset. A change asks the panel's ``Runner`` for a run (it trains in a background thread, so the
-notebook stays usable; a newer change cancels a run in progress; results are cached by knob values;
-every run one control move away is trained ahead, see ``labkit.moves``) and the panel draws what the
-runner reports: the new run with the previous one as a faded ghost, the curves of a long run while
-it trains, progress (hidden between runs), a status line in words and errors. How a case's loss is
-drawn (per step or epoch, y scale, which second plot) comes from ``case.view``.
+One control per knob, labelled in words with the knob's help as its tooltip (ipywidgets 7 or 8), one
+button per fix and a reset. A change asks the panel's ``Runner`` for a run (it trains in a
+background thread, so the notebook stays usable; a newer change cancels a run in progress; results
+are cached by knob values; every run one control move away is trained ahead, see ``labkit.moves``)
+and the panel draws what the runner reports: the new run with the previous one as a faded ghost, the
+curves of a long run while it trains, progress (hidden between runs), a status line in words and
+errors. How a case's loss is drawn (per step or epoch, y scale, which second plot) comes from
+``case.view``.
 
 Plots are PNG images inside an ``ipywidgets.HTML`` ``<img>`` whose ``alt`` text says what the curves
 do and whether the symptom is there (for screen readers); that renders in every front end
@@ -43,9 +44,11 @@ from .widgetcompat import ShowsWidget, tooltip
 BACKENDS = ("auto", "image", "ipympl")
 GHOST_ALPHA = 0.3
 DPI = 80
-FIGSIZE = (6.2, 3.4)  # inches: 496 px wide at DPI, beside 430 px of controls (or under them when narrow)
+# inches: 496 px wide at DPI, beside 430 px of controls (or under them when narrow)
+FIGSIZE = (6.2, 3.4)
 TITLE_CHARS = 34  # a longer plot title goes on two lines (one line of 10-point text over one plot)
-PLOT_MIN_PX = 480  # narrower, the plot goes under the controls: its 10-point text stays >= 10 px on screen
+# narrower, the plot goes under the controls: its 10-point text stays >= 10 px on screen
+PLOT_MIN_PX = 480
 NOTES = {"from the cache: no training": "shown from a run trained earlier, no training"}
 
 
@@ -70,14 +73,29 @@ class Panel(ShowsWidget):
         cache, so the panel shows them without training again.
     """
 
-    def __init__(self, case: str | Case, seed: int = 0, device: Any = None, backend: str = "auto",
-                 precompute: bool = True, runs: Iterable[History] = ()) -> None:
+    def __init__(
+        self,
+        case: str | Case,
+        seed: int = 0,
+        device: Any = None,
+        backend: str = "auto",
+        precompute: bool = True,
+        runs: Iterable[History] = (),
+    ) -> None:
         self.case = case if isinstance(case, Case) else cases.get(case)
         # checks seed, device, precompute and runs; reports to _on_event once a request is made
-        self.runner = Runner(self.case, seed=seed, device=device, precompute=precompute, runs=runs,
-                             on_event=self._on_event)
+        self.runner = Runner(
+            self.case,
+            seed=seed,
+            device=device,
+            precompute=precompute,
+            runs=runs,
+            on_event=self._on_event,
+        )
         if backend not in BACKENDS:
-            raise ValueError(f"backend={backend!r} is not allowed; allowed: {', '.join(map(repr, BACKENDS))}")
+            raise ValueError(
+                f"backend={backend!r} is not allowed; allowed: {', '.join(map(repr, BACKENDS))}"
+            )
         self.backend = _pick_backend(backend)
         self.view = self.case.view  # per step/epoch and y scale of the loss plot
         self.errors: list[str] = []  # every error shown in the panel
@@ -96,8 +114,12 @@ class Panel(ShowsWidget):
     # ---- public API -------------------------------------------------------------------------
     seed = property(lambda self: self.runner.seed, doc="Seed of every run.")
     device = property(lambda self: self.runner.device, doc="The torch.device runs train on.")
-    cache = property(lambda self: self.runner.cache, doc="Histories by knob values (``runner.key``).")
-    calls = property(lambda self: self.runner.calls, doc="Knobs of every training run started, in order.")
+    cache = property(
+        lambda self: self.runner.cache, doc="Histories by knob values (``runner.key``)."
+    )
+    calls = property(
+        lambda self: self.runner.calls, doc="Knobs of every training run started, in order."
+    )
     history = property(lambda self: self.runner.history, doc="The run now drawn.")
     ghost = property(lambda self: self.runner.previous, doc="The run drawn before it, faded.")
 
@@ -116,7 +138,8 @@ class Panel(ShowsWidget):
         self._set(knobs, action="")
 
     def _set(self, knobs: dict[str, Any], action: str) -> None:
-        checked = dataclasses.asdict(self.case.knobs(**knobs))  # ValueError/TypeError naming the knob first
+        # ValueError/TypeError naming the knob first
+        checked = dataclasses.asdict(self.case.knobs(**knobs))
         self._holding = True
         try:
             for name in knobs:
@@ -127,16 +150,22 @@ class Panel(ShowsWidget):
         self._request()
 
     def apply_fix(self, name: str) -> None:
-        """Show fix or try ``name``: the failing defaults with its overrides; the status says what changed and the
-        verdict says what the run shows (a try's run is not called fixed unless the case's criteria say so)."""
+        """Show fix or try ``name``: the failing defaults with its overrides; the status says what
+        changed and the verdict says what the run shows (a try's run is not called fixed unless the
+        case's criteria say so)."""
         overrides = self.case.overrides(name)
         before = self.knobs
         target = self._defaults | overrides
         self.case.knobs(**target)  # a bad fix is reported before anything moves
         changed = [self._change(n, before[n], v) for n, v in overrides.items() if before[n] != v]
-        restored = [self._change(n, before[n], v) for n, v in target.items() if n not in overrides and before[n] != v]
-        action = (f"{'fix' if name in self.case.fixes else 'try'} “{html.escape(name)}”: "
-                  + ("; ".join(changed) or "its knobs were already set"))
+        restored = [
+            self._change(n, before[n], v)
+            for n, v in target.items()
+            if n not in overrides and before[n] != v
+        ]
+        action = f"{'fix' if name in self.case.fixes else 'try'} “{html.escape(name)}”: " + (
+            "; ".join(changed) or "its knobs were already set"
+        )
         if restored:
             action += " · put back to the failing defaults: " + "; ".join(restored)
         self._set(target, action)
@@ -144,14 +173,22 @@ class Panel(ShowsWidget):
     def reset(self) -> None:
         """Go back to the failing defaults; the status says which knobs moved back."""
         before = self.knobs
-        restored = [self._change(n, before[n], v) for n, v in self._defaults.items() if before[n] != v]
-        self._set(dict(self._defaults), "reset: " + ("; ".join(restored) or "already at the failing defaults"))
+        restored = [
+            self._change(n, before[n], v) for n, v in self._defaults.items() if before[n] != v
+        ]
+        self._set(
+            dict(self._defaults),
+            "reset: " + ("; ".join(restored) or "already at the failing defaults"),
+        )
 
     def _change(self, name: str, old: Any, new: Any) -> str:
-        return f"{self._labels[name]} {self._value_words(name, old)} → {self._value_words(name, new)}"
+        return (
+            f"{self._labels[name]} {self._value_words(name, old)} → {self._value_words(name, new)}"
+        )
 
     def wait(self, timeout: float | None = None, precompute: bool = False) -> History | None:
-        """Block until the latest change is drawn (and, with ``precompute``, the grid is trained); return the History.
+        """Block until the latest change is drawn (and, with ``precompute``, the grid is trained);
+        return the History.
 
         Raises TimeoutError after ``timeout`` seconds.
         """
@@ -162,42 +199,81 @@ class Panel(ShowsWidget):
         return self.runner.coverage()
 
     def close(self, timeout: float | None = None) -> None:
-        """Stop training and precomputing (a run in progress stops at its next epoch); the widgets stay."""
+        """Stop training and precomputing (a run in progress stops at its next epoch); the widgets
+        stay."""
         self.runner.close(timeout)
 
     # ---- widgets ----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self.controls = {n: control(n, spec, help_text, self._defaults[n], self._defaults[n], self._labels[n])
-                         for n, (spec, help_text) in self._specs.items()}
+        self.controls = {
+            n: control(n, spec, help_text, self._defaults[n], self._defaults[n], self._labels[n])
+            for n, (spec, help_text) in self._specs.items()
+        }
         for w in self.controls.values():
             w.observe(self._on_change, names="value")
-        kinds = {"fix": self.case.fixes, "try": self.case.tries}  # try: a suggestion that does not fix it here
-        self.fix_buttons = {name: self._fix_button(kind, name, overrides)
-                            for kind, group in kinds.items() for name, overrides in group.items()}
-        self.reset_button = widgets.Button(description="reset to the failing defaults", button_style="warning",
-                                           layout={"width": "auto"}, tooltip="every knob back to the failing defaults")
+        # try: a suggestion that does not fix it here
+        kinds = {"fix": self.case.fixes, "try": self.case.tries}
+        self.fix_buttons = {
+            name: self._fix_button(kind, name, overrides)
+            for kind, group in kinds.items()
+            for name, overrides in group.items()
+        }
+        self.reset_button = widgets.Button(
+            description="reset to the failing defaults",
+            button_style="warning",
+            layout={"width": "auto"},
+            tooltip="every knob back to the failing defaults",
+        )
         self.reset_button.on_click(lambda _b: self._guarded(self.reset))
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training", style=STYLE,
-                                            layout=LAYOUT | {"visibility": "hidden"},
-                                            **tooltip("how much of the run now training is done"))
+        self.progress = widgets.IntProgress(
+            value=0,
+            min=0,
+            max=1,
+            description="training",
+            style=STYLE,
+            layout=LAYOUT | {"visibility": "hidden"},
+            **tooltip("how much of the run now training is done"),
+        )
         self.status = widgets.HTML(layout={"max_width": LAYOUT["max_width"]})
         self.error = widgets.HTML(layout={"display": "none"})
         self._figure, self.plot = self._make_plot()
-        controls = widgets.VBox(list(self.controls.values()) + [self.progress],
-                                layout={"width": "430px", "max_width": "100%", "flex": "0 0 auto"})
-        buttons = widgets.HBox(list(self.fix_buttons.values()) + [self.reset_button],
-                               layout={"flex_flow": "row wrap", "max_width": "100%"})
+        controls = widgets.VBox(
+            list(self.controls.values()) + [self.progress],
+            layout={"width": "430px", "max_width": "100%", "flex": "0 0 auto"},
+        )
+        buttons = widgets.HBox(
+            list(self.fix_buttons.values()) + [self.reset_button],
+            layout={"flex_flow": "row wrap", "max_width": "100%"},
+        )
         title = widgets.HTML(f"<b>{html.escape(self.case.title)}</b>")
-        body = widgets.Box([controls, self.plot], layout={"display": "flex", "flex_flow": "row wrap",
-                                                          "align_items": "flex-start", "max_width": "100%"})
-        self.widget = widgets.VBox([title, body, buttons, self.status, self.error],
-                                   layout={"max_width": "100%", "overflow": "hidden"})
+        body = widgets.Box(
+            [controls, self.plot],
+            layout={
+                "display": "flex",
+                "flex_flow": "row wrap",
+                "align_items": "flex-start",
+                "max_width": "100%",
+            },
+        )
+        self.widget = widgets.VBox(
+            [title, body, buttons, self.status, self.error],
+            layout={"max_width": "100%", "overflow": "hidden"},
+        )
 
     def _fix_button(self, kind: str, name: str, overrides: dict[str, Any]) -> widgets.Button:
-        what = "; ".join(f"{self._labels[n]} {self._value_words(n, v)}" for n, v in overrides.items())
-        note = "" if kind == "fix" else " (a suggestion that is not healthy on every seed we ran, so not called a fix)"
-        button = widgets.Button(description=f"{kind}: {name}", layout={"width": "auto"},
-                                tooltip=f"sets {what}; every other knob back to the failing defaults{note}")
+        what = "; ".join(
+            f"{self._labels[n]} {self._value_words(n, v)}" for n, v in overrides.items()
+        )
+        note = (
+            ""
+            if kind == "fix"
+            else " (a suggestion that is not healthy on every seed we ran, so not called a fix)"
+        )
+        button = widgets.Button(
+            description=f"{kind}: {name}",
+            layout={"width": "auto"},
+            tooltip=f"sets {what}; every other knob back to the failing defaults{note}",
+        )
         button.on_click(lambda _b: self._guarded(self.apply_fix, name))
         return button
 
@@ -212,9 +288,15 @@ class Panel(ShowsWidget):
             canvas.layout.max_width = "100%"
             return figure, canvas
         FigureCanvasAgg(figure)
-        # beside the controls while the cell has room for PLOT_MIN_PX of plot, else under them, full width
-        return figure, widgets.HTML(layout={"flex": f"1 1 {PLOT_MIN_PX}px", "min_width": f"min({PLOT_MIN_PX}px, 100%)",
-                                            "max_width": f"{round(FIGSIZE[0] * DPI)}px"})
+        # beside the controls while the cell has room for PLOT_MIN_PX of plot, else under them, full
+        # width
+        return figure, widgets.HTML(
+            layout={
+                "flex": f"1 1 {PLOT_MIN_PX}px",
+                "min_width": f"min({PLOT_MIN_PX}px, 100%)",
+                "max_width": f"{round(FIGSIZE[0] * DPI)}px",
+            }
+        )
 
     def _guarded(self, fn: Any, *args: Any) -> None:
         """Run a callback, showing any error in the panel instead of losing it."""
@@ -225,15 +307,18 @@ class Panel(ShowsWidget):
 
     def _on_change(self, _change: dict) -> None:
         if not self._holding:
-            self._action = ""  # the learner moved a control: the last button's note no longer applies
+            # the learner moved a control: the last button's note no longer applies
+            self._action = ""
             self._guarded(self._request)
 
     def _request(self) -> None:
         self.runner.request(**self.knobs)
 
-    # ---- what the runner reports ------------------------------------------------------------------
+    # ---- what the runner reports
+    # ------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
-        """Draw and write what the runner reports (an error raised here comes back as an "error" event)."""
+        """Draw and write what the runner reports (an error raised here comes back as an "error"
+        event)."""
         if event.kind == "training":
             self.progress.layout.visibility = "visible"
             self._set_progress(0, event.total)
@@ -242,7 +327,8 @@ class Panel(ShowsWidget):
             self._set_progress(event.done, event.total)
         elif event.kind == "live":
             with self._draw_lock:
-                if event.knobs == self.runner.knobs:  # not a run a newer request just replaced (drawn already)
+                # not a run a newer request just replaced (drawn already)
+                if event.knobs == self.runner.knobs:
                     self._draw(event.history, self.history, live=True)
         elif event.kind == "result":
             with self._draw_lock:
@@ -254,14 +340,24 @@ class Panel(ShowsWidget):
                 self._set_progress(0, 1)
                 self._set_status(self._with_action(self._summary(event.history, event.note)))
         elif event.kind == "precompute":
-            self._set_status(f"{self._status_text}<br><span style='color:#555'>training ahead in the background "
-                             f"({event.done} of {event.total} next moves ready): {html.escape(self._ahead(event))}"
-                             "</span>", keep=True)
+            self._set_status(
+                f"{self._status_text}<br><span style='color:#555'>training ahead in the "
+                "background "
+                f"({event.done} of {event.total} next moves ready): "
+                f"{html.escape(self._ahead(event))}"
+                "</span>",
+                keep=True,
+            )
         elif event.kind == "precomputed":
             ready, total = self.runner.coverage()
-            more = ("every next move is ready: any control or fix button redraws at once" if ready == total
-                    else f"{ready} of {total} next moves ready")
-            self._set_status(f"{self._status_text}<br><span style='color:#555'>{more}</span>", keep=True)
+            more = (
+                "every next move is ready: any control or fix button redraws at once"
+                if ready == total
+                else f"{ready} of {total} next moves ready"
+            )
+            self._set_status(
+                f"{self._status_text}<br><span style='color:#555'>{more}</span>", keep=True
+            )
         elif event.kind == "error":
             self._show_error(event.message)
 
@@ -277,15 +373,30 @@ class Panel(ShowsWidget):
         if history.train_loss or history.step_loss:
             runs.append((history, 1.0, "now"))
         for run, alpha, name in runs:
-            plots.plot_loss(run, loss_ax, per=per, scale=scale if alpha == 1.0 else "linear", alpha=alpha,
-                            labels=[name], legend=False)
+            plots.plot_loss(
+                run,
+                loss_ax,
+                per=per,
+                scale=scale if alpha == 1.0 else "linear",
+                alpha=alpha,
+                labels=[name],
+                legend=False,
+            )
             if second == "metric":
                 plots.plot_metric(run, second_ax, alpha=alpha, labels=[name], legend=False)
             else:
-                plots.plot_curve(run, second, second_ax, alpha=alpha, labels=[name], legend=False,
-                                 ylabel=self.view.second_title)
+                plots.plot_curve(
+                    run,
+                    second,
+                    second_ax,
+                    alpha=alpha,
+                    labels=[name],
+                    legend=False,
+                    ylabel=self.view.second_title,
+                )
                 second_ax.set_ylabel("")  # the plot's title names it
-        for ax in (loss_ax, second_ax):  # the axes fit the run now shown; the faded run before it may run off them
+        # the axes fit the run now shown; the faded run before it may run off them
+        for ax in (loss_ax, second_ax):
             ghosts = [line for line in ax.lines if line.get_alpha() == GHOST_ALPHA]
             for line in ghosts:
                 line.set_visible(False)
@@ -295,20 +406,33 @@ class Panel(ShowsWidget):
                 line.set_visible(True)
         fig.texts[0].set_text(plots.panel_key(fig))  # names only the line styles drawn
         loss_ax.set_title("loss", fontsize="medium")
-        second_name = history.metric_name if second == "metric" else (self.view.second_title or second)
+        second_name = (
+            history.metric_name if second == "metric" else (self.view.second_title or second)
+        )
         title = second_name + (" · training…" if live else "")
-        second_ax.set_title(textwrap.fill(title, TITLE_CHARS), fontsize="medium")  # in two lines rather than cut
-        judged = str(self._verdict(history)) if not live and (history.train_loss or history.step_loss) else ""
-        self.alt = (judged[:1].upper() + judged[1:] + ". " if judged else "") + plots.describe_figure(fig)
+        # in two lines rather than cut
+        second_ax.set_title(textwrap.fill(title, TITLE_CHARS), fontsize="medium")
+        judged = (
+            str(self._verdict(history))
+            if not live and (history.train_loss or history.step_loss)
+            else ""
+        )
+        self.alt = (
+            judged[:1].upper() + judged[1:] + ". " if judged else ""
+        ) + plots.describe_figure(fig)
         if self.backend == "ipympl":
             fig.canvas.draw_idle()
         else:
             buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})  # fast to encode
+            # fast to encode
+            fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
             self.png = buffer.getvalue()
             data = base64.b64encode(self.png).decode("ascii")
-            self.plot.value = (f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.alt, quote=True)}" '
-                               f'style="max-width:100%;height:auto;display:block">')
+            self.plot.value = (
+                f'<img src="data:image/png;base64,{data}" '
+                f'alt="{html.escape(self.alt, quote=True)}" '
+                f'style="max-width:100%;height:auto;display:block">'
+            )
 
     # ---- status, progress, errors ----------------------------------------------------------------
     def _value_words(self, name: str, value: Any) -> str:
@@ -316,20 +440,32 @@ class Panel(ShowsWidget):
 
     def _describe(self, knobs: dict[str, Any]) -> str:
         changed = [n for n, v in knobs.items() if v != self._defaults[n]]
-        return "at the failing defaults" if not changed else "with " + ", ".join(
-            f"{self._labels[n]} {self._value_words(n, knobs[n])}" for n in changed)
+        return (
+            "at the failing defaults"
+            if not changed
+            else "with "
+            + ", ".join(f"{self._labels[n]} {self._value_words(n, knobs[n])}" for n in changed)
+        )
 
-    def _verdict(self, history: History) -> Verdict:  # judged once per run: the alt text and the status share it
+    # judged once per run: the alt text and the status share it
+    def _verdict(self, history: History) -> Verdict:
         if self._judged is None or self._judged[0] is not history:
             self._judged = (history, verdict(history, criteria=self.case.criteria()))
         return self._judged[1]
 
     def _summary(self, history: History, note: str) -> str:
-        diverged = (f" · <b style='color:#b00'>diverged to NaN/inf at step {history.diverged_step}</b>"
-                    if history.diverged else "")
+        diverged = (
+            f" · <b style='color:#b00'>diverged to NaN/inf at step {history.diverged_step}</b>"
+            if history.diverged
+            else ""
+        )
         how = NOTES.get(note, note)
-        return (f"Run {self._describe({n: history.knobs.get(n, v) for n, v in self._defaults.items()})} "
-                f"({how}): {self._verdict(history).html()}{diverged}")  # the one judge, as the lessons and diagnose
+        knobs = {n: history.knobs.get(n, v) for n, v in self._defaults.items()}
+        return (
+            f"Run {self._describe(knobs)} "
+            # the one judge, as the lessons and diagnose
+            f"({how}): {self._verdict(history).html()}{diverged}"
+        )
 
     def _with_action(self, text: str) -> str:
         return f"{self._action}<br>{text}" if self._action else text
@@ -337,7 +473,9 @@ class Panel(ShowsWidget):
     def _ahead(self, event: Event) -> str:
         if not event.knob:
             return event.note
-        return f"{self._labels[event.knob]} = " + ", ".join(self._value_words(event.knob, v) for v in event.values)
+        return f"{self._labels[event.knob]} = " + ", ".join(
+            self._value_words(event.knob, v) for v in event.values
+        )
 
     def _set_status(self, text: str, keep: bool = False) -> None:
         if not keep:
@@ -350,7 +488,9 @@ class Panel(ShowsWidget):
 
     def _show_error(self, message: str) -> None:
         self.errors.append(message)
-        self.error.value = f"<pre style='color:#b00;white-space:pre-wrap'>{html.escape(message)}</pre>"
+        self.error.value = (
+            f"<pre style='color:#b00;white-space:pre-wrap'>{html.escape(message)}</pre>"
+        )
         self.error.layout.display = None
 
     def _clear_error(self) -> None:
@@ -359,20 +499,23 @@ class Panel(ShowsWidget):
 
 
 def _figure() -> Figure:
-    """Return the panel's figure: loss (left) and metric (right), laid out once (tight_layout per draw is slow).
+    """Return the panel's figure: loss (left) and metric (right), laid out once (tight_layout per
+    draw is slow).
 
-    One key for both plots sits under them (no legend covers a curve); each drawing writes it (``plots.panel_key``).
+    One key for both plots sits under them (no legend covers a curve); each drawing writes it
+    (``plots.panel_key``).
     """
     figure = Figure(figsize=FIGSIZE, dpi=DPI)
     figure.subplots(1, 2)
-    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.27, top=0.86, wspace=0.3)  # room for a title in two lines
+    # room for a title in two lines
+    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.27, top=0.86, wspace=0.3)
     figure.text(0.5, 0.01, "", ha="center", va="bottom", fontsize=10, color="0.3")
     return figure
 
 
 def _clear(ax: Axes) -> None:
-    """Remove the curves, marks and legend of ``ax`` but keep its axes and ticks (``cla`` rebuilds them:
-    a slider move over the precomputed grid took 0.08 s with it, 0.055-0.062 s without)."""
+    """Remove the curves, marks and legend of ``ax`` but keep its axes and ticks (``cla`` rebuilds
+    them: a slider move over the precomputed grid took 0.08 s with it, 0.055-0.062 s without)."""
     for artist in [*ax.lines, *ax.texts, *ax.collections, *ax.patches]:
         artist.remove()
     legend = ax.get_legend()
@@ -386,14 +529,23 @@ def _pick_backend(backend: str) -> str:
             try:
                 import ipympl  # noqa: F401
             except ImportError as exc:
-                raise ValueError("backend='ipympl' needs the ipympl package (pip install ipympl); "
-                                 "allowed without it: 'auto', 'image'") from exc
+                raise ValueError(
+                    "backend='ipympl' needs the ipympl package (pip install ipympl); "
+                    "allowed without it: 'auto', 'image'"
+                ) from exc
         return backend
     name = matplotlib.get_backend().lower()
     return "ipympl" if ("ipympl" in name or "widget" in name) else "image"
 
 
-def explore(case: str | Case, seed: int = 0, device: Any = None, backend: str = "auto",
-            precompute: bool = True, runs: Iterable[History] = ()) -> Panel:
-    """Return a Panel over ``case`` (display it as a cell's last line); see Panel for the arguments."""
+def explore(
+    case: str | Case,
+    seed: int = 0,
+    device: Any = None,
+    backend: str = "auto",
+    precompute: bool = True,
+    runs: Iterable[History] = (),
+) -> Panel:
+    """Return a Panel over ``case`` (display it as a cell's last line); see Panel for the
+    arguments."""
     return Panel(case, seed=seed, device=device, backend=backend, precompute=precompute, runs=runs)

@@ -26,7 +26,9 @@ from .history import History
 PER = ("epoch", "step")
 SCALES = ("linear", "log", "symlog")
 MAX_TICKS = 7  # on a symlog axis: more would overlap at the panel's size
-LEGEND = dict(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", frameon=False)
+LEGEND = dict(
+    loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", frameon=False
+)
 
 
 def _as_list(histories: History | Sequence[History]) -> list[History]:
@@ -40,9 +42,13 @@ def _as_list(histories: History | Sequence[History]) -> list[History]:
 
 def _labels(histories: list[History], labels: Sequence[str] | None) -> list[str]:
     if labels is None:
-        return [h.case or f"run {i}" for i, h in enumerate(histories)] if len(histories) > 1 else [""]
+        return (
+            [h.case or f"run {i}" for i, h in enumerate(histories)] if len(histories) > 1 else [""]
+        )
     if len(labels) != len(histories):
-        raise ValueError(f"labels has {len(labels)} entries but there are {len(histories)} histories")
+        raise ValueError(
+            f"labels has {len(labels)} entries but there are {len(histories)} histories"
+        )
     return list(labels)
 
 
@@ -54,7 +60,8 @@ def _check(per: str, scale: str) -> None:
 
 
 def _apply_scale(ax: Axes, scale: str, values: Iterable[float]) -> str:
-    """Set the y scale for ``values`` and every curve already on ``ax``; return the words the axis label adds."""
+    """Set the y scale for ``values`` and every curve already on ``ax``; return the words the axis
+    label adds."""
     drawn = [float(y) for line in ax.lines for y in line.get_ydata()]
     finite = [v for v in [*values, *drawn] if math.isfinite(v)]
     if scale == "log" and finite and min(finite) <= 0:
@@ -66,27 +73,34 @@ def _apply_scale(ax: Axes, scale: str, values: Iterable[float]) -> str:
         ax.yaxis.set_major_locator(FixedLocator(symlog_ticks(finite, linthresh)))
         ax.yaxis.set_minor_locator(NullLocator())
         ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
-        return f"symlog y axis: log beyond ±{_power_of_ten(linthresh, 0, mathtext=False)}, linear inside"
+        return (
+            f"symlog y axis: log beyond ±{_power_of_ten(linthresh, 0, mathtext=False)}, "
+            "linear inside"
+        )
     ax.set_yscale(scale)
     return "log y axis" if scale == "log" else ""
 
 
 def symlog_ticks(values: Sequence[float], linthresh: float) -> list[float]:
-    """Return 0 and powers of ten spanning ``values``, one stride for both signs, at most MAX_TICKS in all.
+    """Return 0 and powers of ten spanning ``values``, one stride for both signs, at most MAX_TICKS
+    in all.
 
     The decades take equal room on a symlog axis, so one stride keeps them equally spaced and apart.
     """
     low = math.floor(math.log10(linthresh))
     # the highest decade inside the data on each side (a tick above the data would not show)
-    tops = {sign: math.floor(math.log10(reach)) for sign in (1, -1)
-            if (reach := max((sign * v for v in values if sign * v > 0), default=0.0)) > 0}
+    tops = {
+        sign: math.floor(math.log10(reach))
+        for sign in (1, -1)
+        if (reach := max((sign * v for v in values if sign * v > 0), default=0.0)) > 0
+    }
     span = sum(max(1, top - low) for top in tops.values())
     stride = max(1, math.ceil(span / (MAX_TICKS - 1)))
     ticks = [0.0]
     for sign, top in tops.items():
         # not within a decade of ±linthresh: on screen that sits right next to 0
         decades = list(range(top, low + 1, -stride)) or [max(top, low + 1)]
-        ticks += [sign * 10.0 ** d for d in decades]
+        ticks += [sign * 10.0**d for d in decades]
     return sorted(ticks)
 
 
@@ -99,29 +113,37 @@ def _power_of_ten(value: float, _pos: Any = None, mathtext: bool = True) -> str:
         return f"{value:.2g}"
     k = int(round(exponent))
     if -2 <= k <= 3:
-        return f"{sign}{10.0 ** k:g}"
+        return f"{sign}{10.0**k:g}"
     return f"${sign}10^{{{k}}}$" if mathtext else f"{sign}1e{k}"
 
 
 def _legend(ax: Axes, names: list[str], val: bool, diverged: bool) -> None:
-    """One entry per named run (its colour), then the line styles once: outside the axes, to the right."""
+    """One entry per named run (its colour), then the line styles once: outside the axes, to the
+    right."""
     handles = [Line2D([], [], color=f"C{i}", label=name) for i, name in enumerate(names) if name]
     if val:
-        handles += [Line2D([], [], color="0.35", label="training"),
-                    Line2D([], [], color="0.35", ls="--", label="validation")]
+        handles += [
+            Line2D([], [], color="0.35", label="training"),
+            Line2D([], [], color="0.35", ls="--", label="validation"),
+        ]
     if diverged:
-        handles.append(Line2D([], [], color="0.35", marker="X", ls="none", label="diverged (NaN/inf)"))
+        handles.append(
+            Line2D([], [], color="0.35", marker="X", ls="none", label="diverged (NaN/inf)")
+        )
     if handles:
         ax.legend(handles=handles, **LEGEND)
 
 
 def panel_key(fig: Figure) -> str:
-    """Return one key for every plot of ``fig`` that names only the line styles drawn: "solid: training",
-    "dashed: validation" (when a validation curve is there), "faded: the run before" (when a faded run is)."""
+    """Return one key for every plot of ``fig`` that names only the line styles drawn: "solid:
+    training", "dashed: validation" (when a validation curve is there), "faded: the run before"
+    (when a faded run is)."""
     lines = [line for ax in fig.axes for line in ax.lines if line.get_visible()]
-    styles = [("solid: training", bool(lines)),
-              ("dashed: validation", any(line.get_linestyle() == "--" for line in lines)),
-              ("faded: the run before", any((line.get_alpha() or 1.0) < 1.0 for line in lines))]
+    styles = [
+        ("solid: training", bool(lines)),
+        ("dashed: validation", any(line.get_linestyle() == "--" for line in lines)),
+        ("faded: the run before", any((line.get_alpha() or 1.0) < 1.0 for line in lines)),
+    ]
     return " · ".join(words for words, drawn in styles if drawn)
 
 
@@ -133,13 +155,29 @@ def _mark_divergence(ax: Axes, h: History, per: str, color: str) -> None:
     last = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
     x = h.diverged_step if per == "step" else h.diverged_epoch + 1
     y = last[-1][1] if last else 0.0
-    ax.plot([x], [y], marker="X", markersize=12, color=color, linestyle="none", label=f"diverged (NaN/inf) after {per} {x}")
+    ax.plot(
+        [x],
+        [y],
+        marker="X",
+        markersize=12,
+        color=color,
+        linestyle="none",
+        label=f"diverged (NaN/inf) after {per} {x}",
+    )
     ax.annotate("diverged", (x, y), textcoords="offset points", xytext=(6, 6), color=color)
 
 
-def plot_loss(histories: History | Sequence[History], ax: Axes | None = None, *, per: str = "epoch",
-              scale: str = "linear", labels: Sequence[str] | None = None, val: bool = True,
-              alpha: float = 1.0, legend: bool = True) -> Axes:
+def plot_loss(
+    histories: History | Sequence[History],
+    ax: Axes | None = None,
+    *,
+    per: str = "epoch",
+    scale: str = "linear",
+    labels: Sequence[str] | None = None,
+    val: bool = True,
+    alpha: float = 1.0,
+    legend: bool = True,
+) -> Axes:
     """Draw training (solid) and validation (dashed) loss of one or more runs on ``ax``.
 
     Parameters
@@ -163,17 +201,35 @@ def plot_loss(histories: History | Sequence[History], ax: Axes | None = None, *,
         color = f"C{i}"
         prefix = f"{name} " if name else ""
         if per == "step":
-            ax.plot(range(1, len(h.step_loss) + 1), h.step_loss, color=color, alpha=alpha, lw=1,
-                    label=f"{prefix}training loss")
+            ax.plot(
+                range(1, len(h.step_loss) + 1),
+                h.step_loss,
+                color=color,
+                alpha=alpha,
+                lw=1,
+                label=f"{prefix}training loss",
+            )
             values += h.step_loss
             val_x = [(e + 1) * h.steps_per_epoch for e in range(len(h.val_loss))]
         else:
-            ax.plot(range(1, len(h.train_loss) + 1), h.train_loss, color=color, alpha=alpha,
-                    label=f"{prefix}training loss")
+            ax.plot(
+                range(1, len(h.train_loss) + 1),
+                h.train_loss,
+                color=color,
+                alpha=alpha,
+                label=f"{prefix}training loss",
+            )
             values += h.train_loss
             val_x = list(range(1, len(h.val_loss) + 1))
         if val and h.val_loss:
-            ax.plot(val_x, h.val_loss, color=color, alpha=alpha, ls="--", label=f"{prefix}validation loss")
+            ax.plot(
+                val_x,
+                h.val_loss,
+                color=color,
+                alpha=alpha,
+                ls="--",
+                label=f"{prefix}validation loss",
+            )
             values += h.val_loss
         if alpha == 1.0:
             _mark_divergence(ax, h, per, color)
@@ -185,20 +241,37 @@ def plot_loss(histories: History | Sequence[History], ax: Axes | None = None, *,
     return ax
 
 
-def plot_metric(histories: History | Sequence[History], ax: Axes | None = None, *,
-                labels: Sequence[str] | None = None, val: bool = True, alpha: float = 1.0,
-                legend: bool = True) -> Axes:
+def plot_metric(
+    histories: History | Sequence[History],
+    ax: Axes | None = None,
+    *,
+    labels: Sequence[str] | None = None,
+    val: bool = True,
+    alpha: float = 1.0,
+    legend: bool = True,
+) -> Axes:
     """Draw the per-epoch training (solid) and validation (dashed) metric of one or more runs."""
     hs = _as_list(histories)
     names = _labels(hs, labels)
     ax = ax if ax is not None else plt.gca()
     for i, (h, name) in enumerate(zip(hs, names)):
         prefix = f"{name} " if name else ""
-        ax.plot(range(1, len(h.train_metric) + 1), h.train_metric, color=f"C{i}", alpha=alpha,
-                label=f"{prefix}training {h.metric_name}")
+        ax.plot(
+            range(1, len(h.train_metric) + 1),
+            h.train_metric,
+            color=f"C{i}",
+            alpha=alpha,
+            label=f"{prefix}training {h.metric_name}",
+        )
         if val and h.val_metric:
-            ax.plot(range(1, len(h.val_metric) + 1), h.val_metric, color=f"C{i}", alpha=alpha, ls="--",
-                    label=f"{prefix}validation {h.metric_name}")
+            ax.plot(
+                range(1, len(h.val_metric) + 1),
+                h.val_metric,
+                color=f"C{i}",
+                alpha=alpha,
+                ls="--",
+                label=f"{prefix}validation {h.metric_name}",
+            )
     ax.set_xlabel("epoch")
     ax.set_ylabel(hs[0].metric_name)
     if alpha == 1.0 and legend:
@@ -206,16 +279,30 @@ def plot_metric(histories: History | Sequence[History], ax: Axes | None = None, 
     return ax
 
 
-def plot_curve(histories: History | Sequence[History], name: str, ax: Axes | None = None, *,
-               labels: Sequence[str] | None = None, ylabel: str = "", alpha: float = 1.0, legend: bool = True) -> Axes:
-    """Draw the per-epoch curve ``History.extra[name]`` of one or more runs (runs without it are skipped)."""
+def plot_curve(
+    histories: History | Sequence[History],
+    name: str,
+    ax: Axes | None = None,
+    *,
+    labels: Sequence[str] | None = None,
+    ylabel: str = "",
+    alpha: float = 1.0,
+    legend: bool = True,
+) -> Axes:
+    """Draw the per-epoch curve ``History.extra[name]`` of one or more runs (runs without it are
+    skipped)."""
     hs = _as_list(histories)
     names = _labels(hs, labels)
     ax = ax if ax is not None else plt.gca()
     for i, (h, run) in enumerate(zip(hs, names)):
         values = h.extra.get(name, [])
-        ax.plot(range(1, len(values) + 1), values, color=f"C{i}", alpha=alpha,
-                label=f"{run} {ylabel or name}".strip())
+        ax.plot(
+            range(1, len(values) + 1),
+            values,
+            color=f"C{i}",
+            alpha=alpha,
+            label=f"{run} {ylabel or name}".strip(),
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel or name)
     if alpha == 1.0 and legend:
@@ -223,9 +310,17 @@ def plot_curve(histories: History | Sequence[History], name: str, ax: Axes | Non
     return ax
 
 
-def compare(histories: Sequence[History], labels: Sequence[str] | None = None, *, per: str = "epoch",
-            scale: str = "linear", title: str = "", figsize: tuple[float, float] = (11, 3.8)) -> Figure:
-    """Return a figure with loss (left) and metric (right) of several runs side by side; one legend, at the right."""
+def compare(
+    histories: Sequence[History],
+    labels: Sequence[str] | None = None,
+    *,
+    per: str = "epoch",
+    scale: str = "linear",
+    title: str = "",
+    figsize: tuple[float, float] = (11, 3.8),
+) -> Figure:
+    """Return a figure with loss (left) and metric (right) of several runs side by side; one legend,
+    at the right."""
     hs = _as_list(histories)
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize, layout="constrained")
     plot_loss(hs, left, per=per, scale=scale, labels=labels, legend=False)
@@ -244,7 +339,8 @@ def _describe_line(line: Line2D, xlabel: str) -> str:
     xs, ys = list(line.get_xdata()), [float(y) for y in line.get_ydata()]
     name = line.get_label()
     transform = line.get_transform()
-    if len(xs) == 2 and not transform.contains_branch(line.axes.transData):  # axhline / axvline (axes coordinates)
+    # axhline / axvline (axes coordinates)
+    if len(xs) == 2 and not transform.contains_branch(line.axes.transData):
         if xs[0] == xs[1]:
             return f"{name}: a vertical line at {xlabel} {float(xs[0]):g}"
         if ys[0] == ys[1]:
@@ -256,19 +352,25 @@ def _describe_line(line: Line2D, xlabel: str) -> str:
         return f"{name}: {_words(pairs[0][1])} at {xlabel} {pairs[0][0]:g}"
     low = min(pairs, key=lambda p: p[1])
     high = max(pairs, key=lambda p: p[1])
-    text = (f"{name}: starts at {_words(pairs[0][1])}, lowest {_words(low[1])} at {xlabel} {low[0]:g}, "
-            f"highest {_words(high[1])} at {xlabel} {high[0]:g}, ends at {_words(pairs[-1][1])}")
+    text = (
+        f"{name}: starts at {_words(pairs[0][1])}, lowest {_words(low[1])} at {xlabel} "
+        f"{low[0]:g}, "
+        f"highest {_words(high[1])} at {xlabel} {high[0]:g}, ends at {_words(pairs[-1][1])}"
+    )
     bad = [x for x, y in zip(xs, ys) if not math.isfinite(y)]
     return text + (f"; NaN/inf from {xlabel} {bad[0]:g}" if bad else "")
 
 
 def describe_figure(fig: Figure) -> str:
-    """Return the figure in words: per plot its title and axes, per labelled curve where it starts, peaks, bottoms and ends."""
+    """Return the figure in words: per plot its title and axes, per labelled curve where it starts,
+    peaks, bottoms and ends."""
     parts = []
     if fig.get_suptitle():
         parts.append(fig.get_suptitle() + ".")
     for ax in fig.axes:
-        lines = [ln for ln in ax.lines if not ln.get_label().startswith("_") and len(ln.get_xdata())]
+        lines = [
+            ln for ln in ax.lines if not ln.get_label().startswith("_") and len(ln.get_xdata())
+        ]
         if not lines:
             continue
         xlabel, _, note = (ax.get_xlabel() or "x").partition("\n")
@@ -277,15 +379,21 @@ def describe_figure(fig: Figure) -> str:
         faded = [ln for ln in lines if (ln.get_alpha() or 1.0) < 1.0]
         shown = [ln for ln in lines if ln not in faded]
         head = f"{title}: " if title else ""
-        text = f"{head}{ylabel} against {xlabel}. " + "; ".join(_describe_line(ln, xlabel) for ln in shown)
+        text = f"{head}{ylabel} against {xlabel}. " + "; ".join(
+            _describe_line(ln, xlabel) for ln in shown
+        )
         if faded:
-            text += f" (plus {len(faded)} faded curve{'s' if len(faded) > 1 else ''} of the previous run)"
+            text += (
+                f" (plus {len(faded)} faded curve{'s' if len(faded) > 1 else ''} of the "
+                "previous run)"
+            )
         parts.append(text + ".")
     return " ".join(parts) or "An empty figure."
 
 
 class FigureImage:
-    """A rendered figure with its text alternative: an ``<img alt=...>`` and a "text version" line under it."""
+    """A rendered figure with its text alternative: an ``<img alt=...>`` and a "text version" line
+    under it."""
 
     def __init__(self, png: bytes, alt: str) -> None:
         self.png, self.alt = png, alt
@@ -293,10 +401,14 @@ class FigureImage:
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.png).decode("ascii")
         alt = html.escape(self.alt, quote=True)
-        return (f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{alt}" '
-                f'style="max-width:100%;height:auto"><details><summary style="font-size:small;color:#555">'
-                f"text version of this figure</summary><p style='font-size:small'>{html.escape(self.alt)}</p>"
-                f"</details></figure>")
+        return (
+            f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{alt}" '
+            'style="max-width:100%;height:auto"><details><summary '
+            'style="font-size:small;color:#555">'
+            "text version of this figure</summary><p "
+            f"style='font-size:small'>{html.escape(self.alt)}</p>"
+            f"</details></figure>"
+        )
 
     def _repr_png_(self) -> bytes:
         return self.png
@@ -314,9 +426,11 @@ def render(fig: Figure, note: str = "") -> FigureImage:
 
 
 def show(fig: Figure | None = None, note: str = "") -> None:
-    """Display ``fig`` (default: the current figure) with its text alternative, then close it; use instead of plt.show().
+    """Display ``fig`` (default: the current figure) with its text alternative, then close it; use
+    instead of plt.show().
 
-    ``note`` is a sentence that says what to see (where the symptom is); the curves are described after it.
+    ``note`` is a sentence that says what to see (where the symptom is); the curves are described
+    after it.
     """
     from IPython.display import display
 

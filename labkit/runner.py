@@ -1,13 +1,13 @@
 """The widget-free engine behind ``labkit.explore``: knob requests in, Histories and events out.
 
-A ``Runner`` trains one case in a background thread. Each ``request`` supersedes the one before: a run
-in progress stops at its next epoch and a stale result is never reported, so dragging a slider never
-queues stale runs. Results are cached by knob values (rounded to ``KEY_DIGITS``), so asking again is
-instant. Once the latest request is answered it trains ahead every run one control move away
-(``labkit.moves``: each slider one or two positions either way, every dropdown option, each checkbox
-toggled, each fix button), the knob just moved and the fix buttons first, a few at a time (stacked
-with ``labkit.sweep`` where that pays), giving way at the next epoch to a newer request or to a run
-the learner starts in the notebook.
+A ``Runner`` trains one case in a background thread. Each ``request`` supersedes the one before: a
+run in progress stops at its next epoch and a stale result is never reported, so dragging a slider
+never queues stale runs. Results are cached by knob values (rounded to ``KEY_DIGITS``), so asking
+again is instant. Once the latest request is answered it trains ahead every run one control move
+away (``labkit.moves``: each slider one or two positions either way, every dropdown option, each
+checkbox toggled, each fix button), the knob just moved and the fix buttons first, a few at a time
+(stacked with ``labkit.sweep`` where that pays), giving way at the next epoch to a newer request or
+to a run the learner starts in the notebook.
 
 It reports what happens as plain ``Event``s to one ``on_event`` callback (the panel draws and writes
 its status from them); an error in that callback is reported as an "error" event, never lost.
@@ -35,11 +35,14 @@ from .runlock import others_waiting
 
 __all__ = ["Chunk", "Event", "KEY_DIGITS", "LOG_STEP", "Move", "Runner", "key"]
 
-LIVE_AFTER_S = 1.0  # a run still going after this long sends "live" events with its growing History ...
+# a run still going after this long sends "live" events with its growing History ...
+LIVE_AFTER_S = 1.0
 LIVE_EVERY_S = 0.5  # ... at most this often
 LIVE_SHARE = 5  # ... and at most 1/5 of the run's time goes into handling them
-PROGRESS_EVERY_S = 0.1  # "progress" events at most this often (each one is a message to the front end)
-PRECOMPUTE_CHUNK = 4  # configurations per stacked sweep; a newer request waits at most one chunk's epoch
+# "progress" events at most this often (each one is a message to the front end)
+PROGRESS_EVERY_S = 0.1
+# configurations per stacked sweep; a newer request waits at most one chunk's epoch
+PRECOMPUTE_CHUNK = 4
 KINDS = ("training", "progress", "live", "result", "precompute", "precomputed", "error")
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # runners that may have a worker thread, closed at exit
@@ -52,7 +55,8 @@ class Event:
     - "training": a run of ``knobs`` started; ``total`` epochs.
     - "progress": ``done`` of ``total`` epochs of that run.
     - "live": the run's growing ``history`` (runs longer than LIVE_AFTER_S only; throttled).
-    - "result": ``history`` answers the latest request; ``note`` says how ("from the cache: no training").
+    - "result": ``history`` answers the latest request; ``note`` says how ("from the cache: no
+      training").
     - "precompute": a background chunk starts: ``knob`` = ``values``, the other knobs at ``knobs``;
       ``note`` says it in words, ``done``/``total``: moves from the latest request already cached.
     - "precomputed": that chunk ended; ``note`` is "done", "gave way" or "failed".
@@ -72,7 +76,8 @@ class Event:
 
 @dataclass(frozen=True)
 class Chunk:
-    """One step of the precompute plan: train ``knob`` = each of ``values``, the other knobs at ``base``.
+    """One step of the precompute plan: train ``knob`` = each of ``values``, the other knobs at
+    ``base``.
 
     A fix button's run is a chunk with ``knob`` "" and no values: ``base`` is that run's knobs.
     """
@@ -84,7 +89,11 @@ class Chunk:
 
     def runs(self) -> list[dict[str, Any]]:
         """Return the knobs of every run the chunk trains."""
-        return [dict(self.base)] if not self.knob else [self.base | {self.knob: v} for v in self.values]
+        return (
+            [dict(self.base)]
+            if not self.knob
+            else [self.base | {self.knob: v} for v in self.values]
+        )
 
 
 class _Superseded(Exception):
@@ -93,14 +102,19 @@ class _Superseded(Exception):
 
 @atexit.register
 def _close_all() -> None:
-    """Stop every runner's worker before the interpreter goes (a thread killed inside torch aborts the process)."""
+    """Stop every runner's worker before the interpreter goes (a thread killed inside torch aborts
+    the process)."""
     for runner in list(_LIVE):
         runner.close(timeout=10)
 
 
 def _check_timeout(timeout: Any) -> None:
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
-        raise ValueError(f"timeout={timeout!r} is not allowed; allowed: None or a number of seconds > 0")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
+        raise ValueError(
+            f"timeout={timeout!r} is not allowed; allowed: None or a number of seconds > 0"
+        )
 
 
 class Runner:
@@ -119,38 +133,55 @@ class Runner:
     runs:
         Histories of this case and seed already trained: they fill the cache.
     on_event:
-        Called with every ``Event``, from the worker thread or (for a cache hit) from ``request``'s caller.
+        Called with every ``Event``, from the worker thread or (for a cache hit) from ``request``'s
+        caller.
     """
 
-    def __init__(self, case: str | Case, seed: int = 0, device: Any = None, precompute: bool = True,
-                 runs: Iterable[History] = (), on_event: Callable[[Event], None] | None = None) -> None:
+    def __init__(
+        self,
+        case: str | Case,
+        seed: int = 0,
+        device: Any = None,
+        precompute: bool = True,
+        runs: Iterable[History] = (),
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
         self.case = case if isinstance(case, Case) else cases.get(case)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed={seed!r} is not allowed; allowed: an int >= 0")
         if not isinstance(precompute, bool):
             raise TypeError(f"precompute must be True or False, got {precompute!r}")
         if on_event is not None and not callable(on_event):
-            raise TypeError(f"on_event must be a function of one Event or None, got {type(on_event).__name__}")
+            raise TypeError(
+                f"on_event must be a function of one Event or None, got {type(on_event).__name__}"
+            )
         self.seed = seed
         self.device = pick_device(device)
         self.on_event = on_event
         self.cache: dict[tuple, History] = {}
-        self.calls: list[dict[str, Any]] = []  # knobs of every Case.run the runner started, in order
+        # knobs of every Case.run the runner started, in order
+        self.calls: list[dict[str, Any]] = []
         self.errors: list[str] = []  # every error reported, also those on_event could not show
         self.knobs: dict[str, Any] | None = None  # all knobs of the latest request
-        self.touched: list[str] = []  # knobs the latest request changed: their moves are trained first
+        # knobs the latest request changed: their moves are trained first
+        self.touched: list[str] = []
         self.history: History | None = None  # the answer to the latest answered request
         self.previous: History | None = None  # the answer before it (a panel's ghost)
         self._specs = self.case.knob_specs()
         for h in runs:
             if not isinstance(h, History):
-                raise TypeError(f"runs must be Histories of case {self.case.name!r}, got {type(h).__name__}")
+                raise TypeError(
+                    f"runs must be Histories of case {self.case.name!r}, got {type(h).__name__}"
+                )
             if h.case != self.case.name or h.seed != seed or set(h.knobs) != set(self._specs):
-                raise ValueError(f"runs must come from case {self.case.name!r} with seed={seed}; "
-                                 f"got a run of case {h.case!r} with seed={h.seed}")
+                raise ValueError(
+                    f"runs must come from case {self.case.name!r} with seed={seed}; "
+                    f"got a run of case {h.case!r} with seed={h.seed}"
+                )
             self.cache[key(h.knobs)] = h
         self._precompute = precompute
-        self._tried: set[tuple] = set()  # keys a finished chunk trained: never planned again, even if missing
+        # keys a finished chunk trained: never planned again, even if missing
+        self._tried: set[tuple] = set()
         self._lock = threading.RLock()  # guards the request state below
         self._generation = 0  # bumped by every request; a run whose generation is old is stale
         self._pending: tuple[int, dict[str, Any]] | None = None
@@ -169,7 +200,8 @@ class Runner:
     def request(self, **knobs: Any) -> int:
         """Make ``knobs`` (defaults for the rest) the wanted run: answer from the cache or queue it.
 
-        Raises ValueError/TypeError naming a bad knob before anything changes; returns the request's number.
+        Raises ValueError/TypeError naming a bad knob before anything changes; returns the request's
+        number.
         """
         wanted = dataclasses.asdict(self.case.knobs(**knobs))
         with self._lock:
@@ -187,7 +219,8 @@ class Runner:
         return generation
 
     def wait(self, timeout: float | None = None, precompute: bool = False) -> History | None:
-        """Block until the latest request is answered (and, with ``precompute``, the plan is done); return its History.
+        """Block until the latest request is answered (and, with ``precompute``, the plan is done);
+        return its History.
 
         Raises TimeoutError after ``timeout`` seconds.
         """
@@ -218,32 +251,43 @@ class Runner:
         self._settled.set()
 
     def moves(self, knobs: dict[str, Any] | None = None) -> list[Move]:
-        """Return the control moves from ``knobs`` (default: the latest request), most likely first."""
+        """Return the control moves from ``knobs`` (default: the latest request), most likely
+        first."""
         base = self.knobs if knobs is None else dataclasses.asdict(self.case.knobs(**knobs))
         if base is None:
             return []
         return moves(self.case, base, self.touched if knobs is None else ())
 
     def coverage(self, knobs: dict[str, Any] | None = None) -> tuple[int, int]:
-        """Return (moves served from the cache, all moves) from ``knobs`` (default: the latest request)."""
+        """Return (moves served from the cache, all moves) from ``knobs`` (default: the latest
+        request)."""
         found = self.moves(knobs)
         return sum(key(m.knobs) in self.cache for m in found), len(found)
 
     def plan(self, knobs: dict[str, Any] | None = None) -> Chunk | None:
-        """Return the next chunk to precompute around ``knobs`` (default: the latest request), None when done.
+        """Return the next chunk to precompute around ``knobs`` (default: the latest request), None
+        when done.
 
-        The first move not yet cached (nor tried) decides; a knob's other moves of the same level join
-        it, up to PRECOMPUTE_CHUNK (they differ in one knob, so a sweep can stack them). Trains nothing.
+        The first move not yet cached (nor tried) decides; a knob's other moves of the same level
+        join it, up to PRECOMPUTE_CHUNK (they differ in one knob, so a sweep can stack them). Trains
+        nothing.
         """
         base = self.knobs if knobs is None else dataclasses.asdict(self.case.knobs(**knobs))
-        todo = [m for m in self.moves(knobs) if key(m.knobs) not in self.cache and key(m.knobs) not in self._tried]
+        todo = [
+            m
+            for m in self.moves(knobs)
+            if key(m.knobs) not in self.cache and key(m.knobs) not in self._tried
+        ]
         if base is None or not todo:
             return None
         first = todo[0]
         if not first.knob:
             return Chunk(dict(first.knobs), "", (), first.label)
-        touched = first.knob in (self.touched if knobs is None else ())  # its two-position moves come along
-        same = [m for m in todo if m.knob == first.knob and (touched or m.level == first.level)][:PRECOMPUTE_CHUNK]
+        # its two-position moves come along
+        touched = first.knob in (self.touched if knobs is None else ())
+        same = [m for m in todo if m.knob == first.knob and (touched or m.level == first.level)][
+            :PRECOMPUTE_CHUNK
+        ]
         values = tuple(m.knobs[first.knob] for m in same)
         words = ", ".join(f"{v:.2g}" if isinstance(v, float) else str(v) for v in values)
         return Chunk(dict(base), first.knob, values, f"{first.knob} = {words}")
@@ -252,8 +296,9 @@ class Runner:
     def _ensure_worker(self) -> None:
         with self._lock:
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name=f"labkit-runner-{self.case.name}",
-                                                daemon=True)
+                self._worker = threading.Thread(
+                    target=self._work, name=f"labkit-runner-{self.case.name}", daemon=True
+                )
                 self._worker.start()
 
     def _work(self) -> None:
@@ -272,7 +317,8 @@ class Runner:
                             return
                     continue
                 self._sweep(chunk)
-        except Exception as exc:  # a bug here would otherwise leave wait() hanging with the error unseen
+        # a bug here would otherwise leave wait() hanging with the error unseen
+        except Exception as exc:
             self._report(exc)
             with self._lock:
                 if self._worker is threading.current_thread():
@@ -325,13 +371,24 @@ class Runner:
         from .sweep import sweep  # only needed once precompute starts
 
         ready, total = self.coverage()
-        self._emit(Event("precompute", knobs=dict(chunk.base), knob=chunk.knob, values=chunk.values,
-                         note=chunk.label, done=ready, total=total))
+        self._emit(
+            Event(
+                "precompute",
+                knobs=dict(chunk.base),
+                knob=chunk.knob,
+                values=chunk.values,
+                note=chunk.label,
+                done=ready,
+                total=total,
+            )
+        )
         generation = self._generation
         grid = ({chunk.knob: list(chunk.values)} if chunk.knob else {}) | {
-            n: [v] for n, v in chunk.base.items() if n != chunk.knob}
+            n: [v] for n, v in chunk.base.items() if n != chunk.knob
+        }
 
-        def give_way() -> None:  # to a newer request, or to a run the learner started in the notebook
+        # to a newer request, or to a run the learner started in the notebook
+        def give_way() -> None:
             if self._generation != generation or self._pending is not None or others_waiting():
                 raise _Superseded
 
@@ -348,9 +405,18 @@ class Runner:
                 self.cache.setdefault(key(dict(zip(grid, values))), history)
             self._tried.update(key(k) for k in chunk.runs())
             note = "done"
-        self._emit(Event("precomputed", knobs=dict(chunk.base), knob=chunk.knob, values=chunk.values, note=note))
+        self._emit(
+            Event(
+                "precomputed",
+                knobs=dict(chunk.base),
+                knob=chunk.knob,
+                values=chunk.values,
+                note=note,
+            )
+        )
 
-    # ---- answers, events, errors ------------------------------------------------------------------
+    # ---- answers, events, errors
+    # ------------------------------------------------------------------
     def _answer(self, history: History, generation: int, note: str) -> None:
         """Report ``history`` as the answer unless a newer request came in; then wake ``wait``."""
         with self._lock:
@@ -370,7 +436,8 @@ class Runner:
         self._emit(Event("error", message=message))
 
     def _emit(self, event: Event) -> None:
-        """Call ``on_event``; its error becomes an "error" event, or goes to stderr if that fails too."""
+        """Call ``on_event``; its error becomes an "error" event, or goes to stderr if that fails
+        too."""
         handler = self.on_event
         if handler is None:
             return

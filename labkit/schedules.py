@@ -23,8 +23,12 @@ def lr_at(schedule: str, base_lr: float, epoch: int, num_epochs: int) -> float:
     if schedule == "step":
         return base_lr * STEP_FACTOR ** sum(progress >= m for m in STEP_MILESTONES)
     if schedule == "cosine":
-        return base_lr * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress)))
-    raise ValueError(f"schedule={schedule!r} is not allowed; allowed: {', '.join(map(repr, SCHEDULES))}")
+        return base_lr * (
+            COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress))
+        )
+    raise ValueError(
+        f"schedule={schedule!r} is not allowed; allowed: {', '.join(map(repr, SCHEDULES))}"
+    )
 
 
 class LRSchedule:
@@ -32,7 +36,9 @@ class LRSchedule:
 
     def __init__(self, schedule: str, base_lr: float, num_epochs: int):
         if schedule not in SCHEDULES:
-            raise ValueError(f"schedule={schedule!r} is not allowed; allowed: {', '.join(map(repr, SCHEDULES))}")
+            raise ValueError(
+                f"schedule={schedule!r} is not allowed; allowed: {', '.join(map(repr, SCHEDULES))}"
+            )
         self.schedule, self.base_lr, self.num_epochs = schedule, base_lr, num_epochs
         self.epoch = 0
         self.lr = base_lr

@@ -29,43 +29,65 @@ from .train import HOT_TRAIN_FIELDS, Setup, TrainConfig, batch_sizes, record_epo
 EVAL_CHUNK = 2048  # validation samples per stacked forward, as in train.evaluate
 
 
-def fit_stacked(setup: Setup, cfgs: list[TrainConfig], histories: list[History], *, device: torch.device,
-                generator: torch.Generator, progress: bool = False,
-                on_epoch: Callable[[], None] | None = None) -> list[History]:
-    """Train K stacked copies of ``setup.model``, model k with ``cfgs[k]``, and fill ``histories[k]``.
+def fit_stacked(
+    setup: Setup,
+    cfgs: list[TrainConfig],
+    histories: list[History],
+    *,
+    device: torch.device,
+    generator: torch.Generator,
+    progress: bool = False,
+    on_epoch: Callable[[], None] | None = None,
+) -> list[History]:
+    """Train K stacked copies of ``setup.model``, model k with ``cfgs[k]``, and fill
+    ``histories[k]``.
 
-    ``cfgs`` may differ only in HOT_TRAIN_FIELDS; ``setup.train`` is not used. ``on_epoch`` is called
-    after every epoch of the stack; an exception it raises stops the loop.
+    ``cfgs`` may differ only in HOT_TRAIN_FIELDS; ``setup.train`` is not used. ``on_epoch`` is
+    called after every epoch of the stack; an exception it raises stops the loop.
     """
     if not cfgs or len(cfgs) != len(histories):
-        raise ValueError(f"cfgs and histories must be non-empty and of equal length, got {len(cfgs)} and {len(histories)}")
+        raise ValueError(
+            f"cfgs and histories must be non-empty and of equal length, got {len(cfgs)} "
+            f"and {len(histories)}"
+        )
     cold = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in HOT_TRAIN_FIELDS]
     for i, c in enumerate(cfgs):
         differ = [f for f in cold if getattr(c, f) != getattr(cfgs[0], f)]
         if differ:
-            raise ValueError(f"cfgs[{i}] differs from cfgs[0] in {', '.join(differ)}; "
-                             f"allowed to differ: {', '.join(HOT_TRAIN_FIELDS)}")
+            raise ValueError(
+                f"cfgs[{i}] differs from cfgs[0] in {', '.join(differ)}; "
+                f"allowed to differ: {', '.join(HOT_TRAIN_FIELDS)}"
+            )
     if setup.probe is not None or cfgs[0].restore_best:
-        raise ValueError("a setup with a probe or restore_best cannot be stacked: run it with train.fit "
-                         "(labkit.sweep does so by itself)")
+        raise ValueError(
+            "a setup with a probe or restore_best cannot be stacked: run it with train.fit "
+            "(labkit.sweep does so by itself)"
+        )
     return _loop(setup, cfgs, histories, generator, device, progress, on_epoch)
 
 
-def _stacked_state(setup: Setup, k_models: int, device: torch.device) -> tuple[torch.Tensor, dict, dict, dict]:
+def _stacked_state(
+    setup: Setup, k_models: int, device: torch.device
+) -> tuple[torch.Tensor, dict, dict, dict]:
     """Return K copies of the setup's model on ``device``: (flat, trainable, frozen, buffers).
 
     The trainable weights live in one (K, P) tensor ``flat``, row k holding model k's weights, and
     ``trainable`` maps names to views of it: the optimizer then updates all of them with a handful
-    of whole-tensor operations instead of a dozen per weight tensor (what launch-bound GPUs pay for).
+    of whole-tensor operations instead of a dozen per weight tensor (what launch-bound GPUs pay
+    for).
     """
     params, buffers = stack_module_state([setup.model] * k_models)
-    trainable_ids = {id(p) for p in (setup.params if setup.params is not None else setup.model.parameters())
-                     if p.requires_grad}
+    trainable_ids = {
+        id(p)
+        for p in (setup.params if setup.params is not None else setup.model.parameters())
+        if p.requires_grad
+    }
     names = [n for n, p in setup.model.named_parameters() if id(p) in trainable_ids]
     flat = torch.cat([params[n].detach().reshape(k_models, -1) for n in names], dim=1).to(device)
     views = _split(flat, [params[n].shape for n in names])
     trainable = {n: v.detach().requires_grad_(True) for n, v in zip(names, views)}
-    frozen = {n: p.detach()[0].to(device) for n, p in params.items() if n not in trainable}  # one copy: unbatched
+    # one copy: unbatched
+    frozen = {n: p.detach()[0].to(device) for n, p in params.items() if n not in trainable}
     return flat, trainable, frozen, {n: b.to(device) for n, b in buffers.items()}
 
 
@@ -74,7 +96,7 @@ def _split(flat: torch.Tensor, shapes: list[torch.Size]) -> list[torch.Tensor]:
     views, offset = [], 0
     for shape in shapes:
         size = math.prod(shape[1:])
-        views.append(flat[:, offset:offset + size].view(shape))
+        views.append(flat[:, offset : offset + size].view(shape))
         offset += size
     return views
 
@@ -88,13 +110,26 @@ def _hyper(cfgs: list[TrainConfig], lrs: list[float], device: torch.device) -> H
     def col(values: list[float]) -> torch.Tensor:
         return torch.tensor(values, dtype=_hyper_dtype(device), device=device)
 
-    return Hyper(lr=col(lrs), eps=col([c.eps for c in cfgs]), weight_decay=col([float(c.weight_decay) for c in cfgs]),
-                 beta1=col([c.betas[0] for c in cfgs]), beta2=col([c.betas[1] for c in cfgs]))
+    return Hyper(
+        lr=col(lrs),
+        eps=col([c.eps for c in cfgs]),
+        weight_decay=col([float(c.weight_decay) for c in cfgs]),
+        beta1=col([c.betas[0] for c in cfgs]),
+        beta2=col([c.betas[1] for c in cfgs]),
+    )
 
 
-def _loop(first: Setup, cfgs: list[TrainConfig], histories: list[History], generator: torch.Generator,
-          device: torch.device, progress: bool, on_epoch: Callable[[], None] | None) -> list[History]:
-    """Mirror ``train.fit`` step for step, for K stacked copies of ``first.model`` with per-model ``cfgs``."""
+def _loop(
+    first: Setup,
+    cfgs: list[TrainConfig],
+    histories: list[History],
+    generator: torch.Generator,
+    device: torch.device,
+    progress: bool,
+    on_epoch: Callable[[], None] | None,
+) -> list[History]:
+    """Mirror ``train.fit`` step for step, for K stacked copies of ``first.model`` with per-model
+    ``cfgs``."""
     k_models = len(cfgs)
     cfg = cfgs[0]
     model, loss_fn, data = first.model.to(device), first.loss_fn.to(device), first.data.to(device)
@@ -106,15 +141,18 @@ def _loop(first: Setup, cfgs: list[TrainConfig], histories: list[History], gener
     hyper = _hyper(cfgs, [sch.lr for sch in schedules], device)
     opt = StackedOptimizer(cfg.optimizer, [flat], hyper)
 
-    def one_model(p: dict, f: dict, b: dict, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def one_model(
+        p: dict, f: dict, b: dict, xb: torch.Tensor, yb: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         out = functional_call(model, (p, f, b), (xb,))
         return loss_fn(out, yb), metric(out.detach(), yb) * len(yb)
 
     def forward(p: dict, f: dict, b: dict, xb: torch.Tensor) -> torch.Tensor:
         return functional_call(model, (p, f, b), (xb,))
 
-    # one mask per step shared by all models: they have one seed, so their single runs draw the same masks
-    # frozen weights are the same in every model: unbatched, a frozen backbone runs once for all K
+    # one mask per step shared by all models: they have one seed, so their single runs draw the same
+    # masks frozen weights are the same in every model: unbatched, a frozen backbone runs once for
+    # all K
     train_step = vmap(one_model, in_dims=(0, None, 0, None, None), randomness="same")
     predict = vmap(forward, in_dims=(0, None, 0, None), randomness="same")
 
@@ -140,10 +178,16 @@ def _loop(first: Setup, cfgs: list[TrainConfig], histories: list[History], gener
     for epoch in epochs:
         lrs = [sch.lr for sch in schedules]
         opt.set_lr(torch.tensor(lrs, dtype=_hyper_dtype(device), device=device))
-        order = torch.randperm(n, generator=generator).to(device) if cfg.shuffle and steps > 1 else None
+        order = (
+            torch.randperm(n, generator=generator).to(device) if cfg.shuffle and steps > 1 else None
+        )
         metric_sum = torch.zeros(k_models, device=device)
         for step in range(steps):
-            idx = order[step * bs:(step + 1) * bs] if order is not None else slice(step * bs, (step + 1) * bs)
+            idx = (
+                order[step * bs : (step + 1) * bs]
+                if order is not None
+                else slice(step * bs, (step + 1) * bs)
+            )
             xb, yb = data.x_train[idx], data.y_train[idx]
             if first.augment is not None:
                 xb = first.augment(xb, generator)
@@ -155,21 +199,59 @@ def _loop(first: Setup, cfgs: list[TrainConfig], histories: list[History], gener
             opt.step([flat_grad])
             step_loss[step] = losses.detach()
             metric_sum += metric_values
-        # one host sync per epoch, as in train.fit: per model, its step losses, step norms and metric
+        # one host sync per epoch, as in train.fit: per model, its step losses, step norms and
+        # metric
         records = torch.cat([step_loss.T, step_norm.T, (metric_sum / n)[:, None]], dim=1).tolist()
-        val = _evaluate(predict, trainable, frozen, buffers, model, loss_fn, first.metrics,
-                        data.x_val, data.y_val, live) if has_val else {}
+        val = (
+            _evaluate(
+                predict,
+                trainable,
+                frozen,
+                buffers,
+                model,
+                loss_fn,
+                first.metrics,
+                data.x_val,
+                data.y_val,
+                live,
+            )
+            if has_val
+            else {}
+        )
         ended = []
         for i in list(live):
             r = records[i]
-            if record_epoch(histories[i], epoch, lrs[i], r[:steps], r[steps:2 * steps], r[-1], val.get(i),
-                            main_metric, other_metrics, cfgs[i].early_stopping, sizes):
+            if record_epoch(
+                histories[i],
+                epoch,
+                lrs[i],
+                r[:steps],
+                r[steps : 2 * steps],
+                r[-1],
+                val.get(i),
+                main_metric,
+                other_metrics,
+                cfgs[i].early_stopping,
+                sizes,
+            ):
                 live.remove(i)
                 ended.append(i)
             else:
                 schedules[i].step(histories[i].train_loss[-1])
-        # an early-stopped model trains on in the stack, unrecorded: test it now, as fit does when it stops
-        _test(predict, trainable, frozen, buffers, model, loss_fn, first.metrics, data, histories, ended)
+        # an early-stopped model trains on in the stack, unrecorded: test it now, as fit does when
+        # it stops
+        _test(
+            predict,
+            trainable,
+            frozen,
+            buffers,
+            model,
+            loss_fn,
+            first.metrics,
+            data,
+            histories,
+            ended,
+        )
         if on_epoch is not None:
             on_epoch()
         if not live:
@@ -181,29 +263,69 @@ def _loop(first: Setup, cfgs: list[TrainConfig], histories: list[History], gener
     return histories
 
 
-def _test(predict: Callable, trainable: dict, frozen: dict, buffers: dict, model: nn.Module, loss_fn: nn.Module,
-          metrics: dict, data: Data, histories: list[History], which: list[int]) -> None:
-    """Record the test split's loss and metrics in ``final`` for the models in ``which`` that did not diverge."""
+def _test(
+    predict: Callable,
+    trainable: dict,
+    frozen: dict,
+    buffers: dict,
+    model: nn.Module,
+    loss_fn: nn.Module,
+    metrics: dict,
+    data: Data,
+    histories: list[History],
+    which: list[int],
+) -> None:
+    """Record the test split's loss and metrics in ``final`` for the models in ``which`` that did
+    not diverge."""
     which = [i for i in which if not histories[i].diverged]
     if data.x_test is None or not which:
         return
-    test = _evaluate(predict, trainable, frozen, buffers, model, loss_fn, metrics, data.x_test, data.y_test, which)
+    test = _evaluate(
+        predict,
+        trainable,
+        frozen,
+        buffers,
+        model,
+        loss_fn,
+        metrics,
+        data.x_test,
+        data.y_test,
+        which,
+    )
     for i in which:
         record_test(histories[i], test[i])
 
 
 @torch.no_grad()
-def _evaluate(predict: Callable, trainable: dict, frozen: dict, buffers: dict, model: nn.Module,
-              loss_fn: nn.Module, metrics: dict, x: torch.Tensor, y: torch.Tensor,
-              which: list[int]) -> dict[int, tuple[float, dict[str, float]]]:
+def _evaluate(
+    predict: Callable,
+    trainable: dict,
+    frozen: dict,
+    buffers: dict,
+    model: nn.Module,
+    loss_fn: nn.Module,
+    metrics: dict,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    which: list[int],
+) -> dict[int, tuple[float, dict[str, float]]]:
     """Return {model index: (loss, {metric: value})} for the models in ``which``, in eval mode."""
     if not which:
         return {}
     model.eval()
-    out = torch.cat([predict(trainable, frozen, buffers, x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)],
-                    dim=1)
+    out = torch.cat(
+        [
+            predict(trainable, frozen, buffers, x[i : i + EVAL_CHUNK])
+            for i in range(0, len(x), EVAL_CHUNK)
+        ],
+        dim=1,
+    )
     model.train()
     # losses and metrics per model, unbatched: metrics may index with masks, which vmap cannot
-    values = torch.stack([torch.stack([loss_fn(out[i], y)] + [m(out[i], y) for m in metrics.values()])
-                          for i in which]).tolist()
+    values = torch.stack(
+        [
+            torch.stack([loss_fn(out[i], y)] + [m(out[i], y) for m in metrics.values()])
+            for i in which
+        ]
+    ).tolist()
     return {i: (v[0], dict(zip(metrics, v[1:]))) for i, v in zip(which, values)}

@@ -1,4 +1,5 @@
-"""How a case's loss is best seen: per step or per epoch, on which y scale (``Case.view``; panels draw with it).
+"""How a case's loss is best seen: per step or per epoch, on which y scale (``Case.view``; panels
+draw with it).
 
 Widget- and matplotlib-free, so ``labkit.cases`` can use it without importing any plotting.
 """
@@ -13,7 +14,8 @@ SCALES = ("linear", "log", "symlog")
 
 @dataclass(frozen=True)
 class View:
-    """Loss drawn ``per`` "epoch" or "step", on a "linear", "log" or "symlog" y axis; the second plot shows ``second``.
+    """Loss drawn ``per`` "epoch" or "step", on a "linear", "log" or "symlog" y axis; the second
+    plot shows ``second``.
 
     ``second`` is "metric" (the run's metric) or the name of a per-epoch curve the case records in
     ``History.extra`` (e.g. "stuck_wrong"), titled ``second_title``.
@@ -26,8 +28,15 @@ class View:
 
     def __post_init__(self) -> None:
         if self.per not in PER:
-            raise ValueError(f"per={self.per!r} is not allowed; allowed: {', '.join(map(repr, PER))}")
+            raise ValueError(
+                f"per={self.per!r} is not allowed; allowed: {', '.join(map(repr, PER))}"
+            )
         if self.scale not in SCALES:
-            raise ValueError(f"scale={self.scale!r} is not allowed; allowed: {', '.join(map(repr, SCALES))}")
+            raise ValueError(
+                f"scale={self.scale!r} is not allowed; allowed: {', '.join(map(repr, SCALES))}"
+            )
         if not isinstance(self.second, str) or not self.second:
-            raise ValueError(f"second={self.second!r} is not allowed; allowed: 'metric' or a History.extra curve name")
+            raise ValueError(
+                f"second={self.second!r} is not allowed; allowed: 'metric' or a "
+                "History.extra curve name"
+            )

@@ -1,10 +1,12 @@
-"""ipywidgets 7 (Colab renders 7.7.1 itself) and 8: the two places where labkit's widgets must differ.
+"""ipywidgets 7 (Colab renders 7.7.1 itself) and 8: the two places where labkit's widgets must
+differ.
 
-- A described control's tooltip is ``description_tooltip`` in ipywidgets 7 and ``tooltip`` in 8 (where the old
-  name warns). ``tooltip(text)`` gives the keyword each version has; ``text=""`` means no tooltip (a control left
-  with None shows the word "null" in ipywidgets 8).
-- A widget displays through ``_ipython_display_`` in 7 and ``_repr_mimebundle_`` in 8. ``ShowsWidget`` lets an
-  object that holds a widget (a Panel, a Prediction) display as that widget with either: IPython's ``display``.
+- A described control's tooltip is ``description_tooltip`` in ipywidgets 7 and ``tooltip`` in 8
+  (where the old name warns). ``tooltip(text)`` gives the keyword each version has; ``text=""``
+  means no tooltip (a control left with None shows the word "null" in ipywidgets 8).
+- A widget displays through ``_ipython_display_`` in 7 and ``_repr_mimebundle_`` in 8.
+  ``ShowsWidget`` lets an object that holds a widget (a Panel, a Prediction) display as that widget
+  with either: IPython's ``display``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ TOOLTIP = "description_tooltip" if IPYWIDGETS_7 else "tooltip"
 
 
 def tooltip(text: str) -> dict[str, str]:
-    """Return the keyword argument that gives a slider, dropdown, checkbox ... the tooltip ``text`` ("" for none)."""
+    """Return the keyword argument that gives a slider, dropdown, checkbox ... the tooltip ``text``
+    ("" for none)."""
     return {TOOLTIP: text}
 
 

@@ -27,7 +27,8 @@ LESSONS = sorted((REPO / "lessons").glob("*.ipynb"))
 # then check that the kernel really ran in that environment and not in the test one.
 RUNNER = """
 import sys
-sys.path.insert(0, sys.argv[3])  # tests/: run_notebook, the blocking client (nbclient's stalled, RESULTS.md)
+# tests/: run_notebook, the blocking client (nbclient's stalled, RESULTS.md)
+sys.path.insert(0, sys.argv[3])
 from run_notebook import run_notebook
 
 printed = run_notebook(sys.argv[1], timeout=600, extra_cells=("import sys; print(sys.prefix)",))
@@ -37,12 +38,16 @@ assert kernel_prefix == sys.prefix, f"kernel ran in {kernel_prefix}, not in {sys
 
 
 def _run(cmd, cwd=REPO, **kwargs):
-    """Run a command (from the repository root by default); return it, with output for the assert message."""
+    """Run a command (from the repository root by default); return it, with output for the assert
+    message."""
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, **kwargs)
 
 
 def _tail(proc, n=6000):
-    return f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-n:]}\n--- stderr ---\n{proc.stderr[-n:]}"
+    return (
+        f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-n:]}\n--- stderr ---\n"
+        f"{proc.stderr[-n:]}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +68,9 @@ def binder_python(tmp_path_factory):
 
 
 def test_requirements_pin_cpu_torch():
-    lines = [ln.split("#")[0].strip() for ln in (BINDER / "requirements.txt").read_text().splitlines()]
+    lines = [
+        ln.split("#")[0].strip() for ln in (BINDER / "requirements.txt").read_text().splitlines()
+    ]
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
     assert [ln for ln in lines if ln.startswith("torch")] == ["torch==2.13.0+cpu"]
     assert "." in lines, "labkit itself must be installed from the checkout"
@@ -71,7 +78,9 @@ def test_requirements_pin_cpu_torch():
 
 def test_start_script_limits_threads_and_runs_its_arguments():
     start = BINDER / "start"
-    assert os.access(start, os.X_OK), "repo2docker runs binder/start directly: it must be executable"
+    assert os.access(start, os.X_OK), (
+        "repo2docker runs binder/start directly: it must be executable"
+    )
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     proc = _run([str(start), "sh", "-c", "echo $OMP_NUM_THREADS"], env=env, timeout=60)
     assert proc.returncode == 0, _tail(proc)
@@ -106,7 +115,15 @@ def test_environment_has_cpu_torch_labkit_and_lab_widgets(binder_python, tmp_pat
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.name for p in LESSONS])
 def test_lesson_runs_in_binder_environment(binder_python, lesson):
     proc = _run(
-        [str(BINDER / "start"), str(binder_python), "-c", RUNNER, str(lesson), str(lesson.parent), str(REPO / "tests")],
+        [
+            str(BINDER / "start"),
+            str(binder_python),
+            "-c",
+            RUNNER,
+            str(lesson),
+            str(lesson.parent),
+            str(REPO / "tests"),
+        ],
         timeout=1800,
     )
     assert proc.returncode == 0, f"{lesson.name} failed in the Binder environment\n{_tail(proc)}"

@@ -29,10 +29,13 @@ else:  # pragma: no cover
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "lessons").glob("*.ipynb"))
-# every notebook, then every text twin (lessons/py/NN_name.py; a missing twin fails tests/test_lessons_meta.py)
+# every notebook, then every text twin (lessons/py/NN_name.py; a missing twin fails
+# tests/test_lessons_meta.py)
 TWINS = [p.parent / "py" / p.with_suffix(".py").name for p in NOTEBOOKS]
 LESSONS = NOTEBOOKS + [t for t in TWINS if t.exists()]
-REPO_URL = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Repository"].rstrip("/")
+REPO_URL = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"][
+    "Repository"
+].rstrip("/")
 GITHUB_PATH = REPO_URL.removeprefix("https://github.com/")  # "owner/name"
 PRELOADED_ON_COLAB = ("torch", "numpy", "matplotlib")
 IPYMPL_USE = re.compile(r"%matplotlib\s+(widget|ipympl)|\bipympl\b")
@@ -81,7 +84,11 @@ def _imports_labkit(statements):
 
 
 def _catches_import_error(handler):
-    names = {n.id for n in ast.walk(handler.type) if isinstance(n, ast.Name)} if handler.type is not None else set()
+    names = (
+        {n.id for n in ast.walk(handler.type) if isinstance(n, ast.Name)}
+        if handler.type is not None
+        else set()
+    )
     return bool(names & {"ImportError", "ModuleNotFoundError"})
 
 
@@ -109,7 +116,9 @@ def _colab_guarded(call, tree):
         if isinstance(node, ast.If) and "google.colab" in ast.unparse(node.test):
             if _inside(call, node.body):
                 return True
-        if isinstance(node, ast.Try) and "google.colab" in ast.unparse(ast.Module(body=node.body, type_ignores=[])):
+        if isinstance(node, ast.Try) and "google.colab" in ast.unparse(
+            ast.Module(body=node.body, type_ignores=[])
+        ):
             if _inside(call, node.body + node.orelse):
                 return True
     return False
@@ -139,18 +148,28 @@ def test_first_code_cell_installs_labkit_only_when_missing(lesson):
         and _imports_labkit(node.body)
         and any(_catches_import_error(h) for h in node.handlers)
     ]
-    assert guards, f"{lesson.name}: the first code cell must try `import labkit` and install on ImportError"
+    assert guards, (
+        f"{lesson.name}: the first code cell must try `import labkit` and install on ImportError"
+    )
     handlers = [h for g in guards for h in g.handlers if _catches_import_error(h)]
     installs = _pip_calls(tree)
     assert installs, f"{lesson.name}: the first code cell never installs labkit"
     for call in installs:
         text = ast.unparse(call)
-        assert _inside(call, handlers), f"{lesson.name}: `{text}` runs even when labkit is installed"
-        assert f"git+{REPO_URL}" in text or "labkit" in text, f"{lesson.name}: `{text}` does not install labkit"
+        assert _inside(call, handlers), (
+            f"{lesson.name}: `{text}` runs even when labkit is installed"
+        )
+        assert f"git+{REPO_URL}" in text or "labkit" in text, (
+            f"{lesson.name}: `{text}` does not install labkit"
+        )
         if "git+" in text:
-            assert f"git+{REPO_URL}" in text, f"{lesson.name}: `{text}` installs from another URL than {REPO_URL}"
+            assert f"git+{REPO_URL}" in text, (
+                f"{lesson.name}: `{text}` installs from another URL than {REPO_URL}"
+            )
         for flag in ("--upgrade", "-U ", "--force-reinstall", "--ignore-installed", "-I "):
-            assert flag not in text + " ", f"{lesson.name}: `{text}` uses {flag.strip()}, which reinstalls Colab's packages"
+            assert flag not in text + " ", (
+                f"{lesson.name}: `{text}` uses {flag.strip()}, which reinstalls Colab's packages"
+            )
         for package in PRELOADED_ON_COLAB:
             assert not re.search(rf"(?<![\w/.-]){package}\b", text.replace(REPO_URL, "")), (
                 f"{lesson.name}: `{text}` names {package}; Colab's own build must be kept"
@@ -172,15 +191,23 @@ def test_colab_widget_manager_only_where_ipympl_is_used(lesson):
         for _ in [tree]
     ]
     if not _uses_ipympl(nb):
-        assert not enables, f"{lesson.name} does not use ipympl but enables Colab's custom widget manager"
+        assert not enables, (
+            f"{lesson.name} does not use ipympl but enables Colab's custom widget manager"
+        )
         return
     assert enables, (
         f"{lesson.name} uses ipympl: its first code cell must call "
         "google.colab.output.enable_custom_widget_manager() when running on Colab"
     )
     first_tree = _python(_code_cells(nb)[0])
-    first_calls = [c for c in ast.walk(first_tree) if isinstance(c, ast.Call) and "enable_custom_widget_manager" in ast.unparse(c.func)]
-    assert first_calls, f"{lesson.name}: enable the custom widget manager in the first code cell, before any widget"
+    first_calls = [
+        c
+        for c in ast.walk(first_tree)
+        if isinstance(c, ast.Call) and "enable_custom_widget_manager" in ast.unparse(c.func)
+    ]
+    assert first_calls, (
+        f"{lesson.name}: enable the custom widget manager in the first code cell, before any widget"
+    )
     for call in first_calls:
         assert _colab_guarded(call, first_tree), (
             f"{lesson.name}: enable_custom_widget_manager() must run only on Colab "
@@ -200,18 +227,23 @@ def test_badges_open_this_lesson_from_the_pyproject_repository(lesson):
     )
     badge = re.compile(r"\[!\[[^\]]*\]\((?P<image>[^)]+)\)\]\((?P<link>[^)]+)\)")
     links = {m["link"]: m["image"] for m in badge.finditer(markdown)}
-    assert colab in links, f"{lesson.name}: no 'Open in Colab' badge linking to {colab}; badges: {list(links)}"
+    assert colab in links, (
+        f"{lesson.name}: no 'Open in Colab' badge linking to {colab}; badges: {list(links)}"
+    )
     assert links[colab] == "https://colab.research.google.com/assets/colab-badge.svg"
     binder_links = [link for link in links if binder.search(link + ")")]
     assert binder_links, (
         f"{lesson.name}: no 'Launch Binder' badge linking to "
-        f"https://mybinder.org/v2/gh/{GITHUB_PATH}/main?urlpath=lab/tree/{path}; badges: {list(links)}"
+        f"https://mybinder.org/v2/gh/{GITHUB_PATH}/main?urlpath=lab/tree/{path}; "
+        f"badges: {list(links)}"
     )
     assert links[binder_links[0]] == "https://mybinder.org/badge_logo.svg"
     # Every Colab/Binder link in the lesson points at this repository and this file.
     for link in links:
         if "colab.research.google.com/github" in link or "mybinder.org/v2" in link:
-            assert GITHUB_PATH in link and name in link, f"{lesson.name}: badge {link} opens something else"
+            assert GITHUB_PATH in link and name in link, (
+                f"{lesson.name}: badge {link} opens something else"
+            )
     first_markdown = next(_source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert colab in first_markdown and binder_links[0] in first_markdown, (
         f"{lesson.name}: the badges belong in the first markdown cell, under the title"
@@ -224,9 +256,17 @@ def test_readme_badges_open_the_lessons_of_the_pyproject_repository():
     links = {m["link"]: m["image"] for m in badge.finditer(readme.split("\n## ")[0])}
     colab = [link for link in links if link.startswith("https://colab.research.google.com/github/")]
     binder = [link for link in links if link.startswith("https://mybinder.org/v2/gh/")]
-    assert colab and binder, f"README needs 'Open in Colab' and 'Launch Binder' badges above its first section: {list(links)}"
+    assert colab and binder, (
+        "README needs 'Open in Colab' and 'Launch Binder' badges above its first section: "
+        f"{list(links)}"
+    )
     prefix = f"https://colab.research.google.com/github/{GITHUB_PATH}/blob/main/"
-    assert colab[0].startswith(prefix) and (REPO / colab[0].removeprefix(prefix)).is_file(), colab[0]
+    assert colab[0].startswith(prefix) and (REPO / colab[0].removeprefix(prefix)).is_file(), colab[
+        0
+    ]
     assert links[colab[0]] == "https://colab.research.google.com/assets/colab-badge.svg"
-    assert re.fullmatch(rf"https://mybinder\.org/v2/gh/{re.escape(GITHUB_PATH)}/(main|HEAD)\?urlpath=lab/tree/lessons/?", binder[0]), binder[0]
+    assert re.fullmatch(
+        rf"https://mybinder\.org/v2/gh/{re.escape(GITHUB_PATH)}/(main|HEAD)\?urlpath=lab/tree/lessons/?",
+        binder[0],
+    ), binder[0]
     assert links[binder[0]] == "https://mybinder.org/badge_logo.svg"

@@ -1,4 +1,5 @@
-"""Core pieces: device, seeding, knobs, History, schedules, the loop's divergence handling, plots."""
+"""Core pieces: device, seeding, knobs, History, schedules, the loop's divergence handling,
+plots."""
 
 import dataclasses
 import json
@@ -27,7 +28,13 @@ def test_version():
 
 
 def test_case_names_in_lesson_order():
-    assert cases.names() == ["rising-val-loss", "oscillating-loss", "negative-loss", "adam-epsilon", "train-loss-rises"]
+    assert cases.names() == [
+        "rising-val-loss",
+        "oscillating-loss",
+        "negative-loss",
+        "adam-epsilon",
+        "train-loss-rises",
+    ]
 
 
 @pytest.mark.parametrize("name", cases.names())
@@ -51,24 +58,27 @@ def test_unknown_case_names_allowed_ones():
         cases.get(3)
 
 
-@pytest.mark.parametrize("knobs, pattern", [
-    ({"lr": -1.0}, r"lr=-1.0 is out of range; allowed: 1e-07 <= lr <= 1"),
-    ({"lr": 0.0}, r"lr=0.0 is out of range"),
-    ({"lr": float("nan")}, r"lr=nan is out of range"),
-    ({"lr": float("inf")}, r"lr=inf is out of range"),
-    ({"lr": "fast"}, r"lr must be a number"),
-    ({"eps": 0.0}, r"eps=0.0 is out of range"),
-    ({"dropout": 1.0}, r"dropout=1.0 is out of range; allowed: 0 <= dropout <= 0.9"),
-    ({"dropout": -0.1}, r"dropout=-0.1 is out of range"),
-    ({"epochs": 0}, r"epochs=0 is out of range"),
-    ({"epochs": -3}, r"epochs=-3 is out of range"),
-    ({"epochs": 2.5}, r"epochs must be an int"),
-    ({"loss": "hinge"}, r"loss='hinge' is not allowed; allowed: 'nll', 'cross-entropy'"),
-    ({"schedule": "warp"}, r"schedule='warp' is not allowed"),
-    ({"optimizer": "lbfgs"}, r"optimizer='lbfgs' is not allowed"),
-    ({"class_weights": "yes"}, r"class_weights must be True or False"),
-    ({"colour": "red"}, r"unknown knob\(s\) 'colour'; allowed: loss, class_weights, lr"),
-])
+@pytest.mark.parametrize(
+    "knobs, pattern",
+    [
+        ({"lr": -1.0}, r"lr=-1.0 is out of range; allowed: 1e-07 <= lr <= 1"),
+        ({"lr": 0.0}, r"lr=0.0 is out of range"),
+        ({"lr": float("nan")}, r"lr=nan is out of range"),
+        ({"lr": float("inf")}, r"lr=inf is out of range"),
+        ({"lr": "fast"}, r"lr must be a number"),
+        ({"eps": 0.0}, r"eps=0.0 is out of range"),
+        ({"dropout": 1.0}, r"dropout=1.0 is out of range; allowed: 0 <= dropout <= 0.9"),
+        ({"dropout": -0.1}, r"dropout=-0.1 is out of range"),
+        ({"epochs": 0}, r"epochs=0 is out of range"),
+        ({"epochs": -3}, r"epochs=-3 is out of range"),
+        ({"epochs": 2.5}, r"epochs must be an int"),
+        ({"loss": "hinge"}, r"loss='hinge' is not allowed; allowed: 'nll', 'cross-entropy'"),
+        ({"schedule": "warp"}, r"schedule='warp' is not allowed"),
+        ({"optimizer": "lbfgs"}, r"optimizer='lbfgs' is not allowed"),
+        ({"class_weights": "yes"}, r"class_weights must be True or False"),
+        ({"colour": "red"}, r"unknown knob\(s\) 'colour'; allowed: loss, class_weights, lr"),
+    ],
+)
 def test_bad_knobs_are_named(knobs, pattern):
     with pytest.raises((ValueError, TypeError), match=pattern):
         cases.get("negative-loss").run(**knobs)
@@ -76,7 +86,10 @@ def test_bad_knobs_are_named(knobs, pattern):
 
 def test_bad_normalization_and_seed_and_device():
     case = cases.get("rising-val-loss")
-    with pytest.raises(ValueError, match="normalization='zscore' is not allowed; allowed: 'window', 'global', 'none'"):
+    with pytest.raises(
+        ValueError,
+        match="normalization='zscore' is not allowed; allowed: 'window', 'global', 'none'",
+    ):
         case.run(normalization="zscore")
     with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*32\)"):
         case.run(seed=-1)
@@ -92,7 +105,8 @@ def test_bad_normalization_and_seed_and_device():
 def test_train_config_from_knobs_takes_the_knobs_named_like_its_fields():
     k = cases.get("adam-epsilon").knobs(lr=3e-2, epochs=7, schedule="cosine")
     assert TrainConfig.from_knobs(k) == TrainConfig(
-        epochs=7, batch_size=64, optimizer="keras-adam", lr=3e-2, eps=1e-7, schedule="cosine")
+        epochs=7, batch_size=64, optimizer="keras-adam", lr=3e-2, eps=1e-7, schedule="cosine"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,17 +115,38 @@ class Stray:
     colour: str = knob("red", Choice(("red", "blue")), "not a training setting", train=True)
 
 
-@pytest.mark.parametrize("call, error, pattern", [
-    (lambda: TrainConfig.from_knobs(cases.get("negative-loss").defaults, lr=0.1), ValueError,
-     r"'lr' is both a knob of Knobs and a fixed field; allowed: fixed fields that are not knobs \(betas, "),
-    (lambda: TrainConfig.from_knobs(cases.get("negative-loss").defaults, momentum=0.5), ValueError,
-     r"fixed field\(s\) 'momentum' are not TrainConfig fields; allowed: epochs, batch_size"),
-    (lambda: TrainConfig.from_knobs({"lr": 0.1}), TypeError, "knobs must be a knob dataclass instance"),
-    (lambda: TrainConfig.from_knobs(Stray()), ValueError,
-     r"knob\(s\) 'colour' of Stray are declared train=True but are no TrainConfig field"),
-    (lambda: hot_knobs(Stray), ValueError, "'colour' of Stray are declared train=True"),
-    (lambda: knob(1, IntRange(0, 2), "x", train="yes"), TypeError, "train must be True or False"),
-])
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (
+            lambda: TrainConfig.from_knobs(cases.get("negative-loss").defaults, lr=0.1),
+            ValueError,
+            r"'lr' is both a knob of Knobs and a fixed field; allowed: fixed fields that are "
+            r"not knobs \(betas, ",
+        ),
+        (
+            lambda: TrainConfig.from_knobs(cases.get("negative-loss").defaults, momentum=0.5),
+            ValueError,
+            r"fixed field\(s\) 'momentum' are not TrainConfig fields; allowed: epochs, batch_size",
+        ),
+        (
+            lambda: TrainConfig.from_knobs({"lr": 0.1}),
+            TypeError,
+            "knobs must be a knob dataclass instance",
+        ),
+        (
+            lambda: TrainConfig.from_knobs(Stray()),
+            ValueError,
+            r"knob\(s\) 'colour' of Stray are declared train=True but are no TrainConfig field",
+        ),
+        (lambda: hot_knobs(Stray), ValueError, "'colour' of Stray are declared train=True"),
+        (
+            lambda: knob(1, IntRange(0, 2), "x", train="yes"),
+            TypeError,
+            "train must be True or False",
+        ),
+    ],
+)
 def test_bad_train_knob_declarations_are_named(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
@@ -124,8 +159,10 @@ def test_pick_device_default_is_available():
 
 
 def test_use_device_keeps_runs_on_the_cpu_on_a_gpu_machine(monkeypatch):
-    """The lessons' choice (``labkit.use_device("cpu")``), on a fake GPU machine: without it a run would go to CUDA."""
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine, as far as labkit can tell
+    """The lessons' choice (``labkit.use_device("cpu")``), on a fake GPU machine: without it a run
+    would go to CUDA."""
+    # a GPU machine, as far as labkit can tell
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert labkit.pick_device() == torch.device("cuda")
     try:
         labkit.use_device("cpu")
@@ -181,23 +218,35 @@ def test_same_seed_same_history_bitwise():
 
 
 def test_same_seed_same_history_in_a_fresh_process():
-    code = ("import labkit, json; h = labkit.cases.get('train-loss-rises').run(seed=1, device='cpu', epochs=5);"
-            "print(json.dumps(h.step_loss + h.val_loss))")
+    code = (
+        "import labkit, json; h = labkit.cases.get('train-loss-rises').run(seed=1, "
+        "device='cpu', epochs=5);"
+        "print(json.dumps(h.step_loss + h.val_loss))"
+    )
     here = cases.get("train-loss-rises").run(seed=1, device="cpu", epochs=5)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert json.loads(out) == here.step_loss + here.val_loss
 
 
 def test_divergence_is_recorded_not_raised():
-    # NLLLoss on raw logits has no floor; with SGD momentum at lr=1 the logits overflow within a few steps
-    h = cases.get("negative-loss").run(seed=0, device="cpu", epochs=10, lr=1.0, optimizer="momentum")
+    # NLLLoss on raw logits has no floor; with SGD momentum at lr=1 the logits overflow within a few
+    # steps
+    h = cases.get("negative-loss").run(
+        seed=0, device="cpu", epochs=10, lr=1.0, optimizer="momentum"
+    )
     assert h.diverged
     assert not math.isfinite(h.step_loss[-1])
     assert all(math.isfinite(v) for v in h.step_loss[:-1])
     assert h.diverged_step == len(h.step_loss) - 1 < 10 * h.steps_per_epoch
     assert h.diverged_epoch == h.num_epochs - 1 and math.isnan(h.train_loss[-1])
     ax = plots.plot_loss(h, plt.figure().gca(), per="step")
-    marker = [line for line in ax.lines if line.get_label() == f"diverged (NaN/inf) after step {h.diverged_step}"]
+    marker = [
+        line
+        for line in ax.lines
+        if line.get_label() == f"diverged (NaN/inf) after step {h.diverged_step}"
+    ]
     assert marker and list(marker[0].get_xdata()) == [h.diverged_step]
     assert History.from_json(h.to_json()).diverged_step == h.diverged_step
     plt.close("all")
@@ -223,7 +272,9 @@ def test_schedule_reaches_the_optimizer():
 
 
 def test_early_stopping_stops_and_marks_best():
-    h = cases.get("rising-val-loss").run(seed=0, device="cpu", epochs=30, early_stopping=2, n_windows=1500)
+    h = cases.get("rising-val-loss").run(
+        seed=0, device="cpu", epochs=30, early_stopping=2, n_windows=1500
+    )
     assert h.stopped_epoch is not None and h.num_epochs == h.stopped_epoch + 1 < 30
     assert h.best_epoch == min(range(h.num_epochs), key=h.val_loss.__getitem__)
     assert h.stopped_epoch - h.best_epoch == 2
@@ -251,11 +302,13 @@ def test_plot_loss_draws_the_recorded_numbers():
     plt.close("all")
 
 
-CUDA_RTOL = 1e-4  # same seed on CUDA: cuDNN deterministic kernels; reductions may still round differently
+# same seed on CUDA: cuDNN deterministic kernels; reductions may still round differently
+CUDA_RTOL = 1e-4
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("name", ["rising-val-loss", "train-loss-rises"])  # the conv cases that differed before
+# the conv cases that differed before
+@pytest.mark.parametrize("name", ["rising-val-loss", "train-loss-rises"])
 def test_same_seed_on_cuda_agrees_within_tolerance(name):
     case = cases.get(name)
     a, b = (case.run(seed=2, device="cuda", epochs=5) for _ in range(2))
@@ -264,7 +317,8 @@ def test_same_seed_on_cuda_agrees_within_tolerance(name):
 
 
 def test_a_cpu_run_uses_the_same_thread_count_on_any_machine():
-    """Reductions split over more threads sum in another order: a 2-core laptop must see the tested History."""
+    """Reductions split over more threads sum in another order: a 2-core laptop must see the tested
+    History."""
     from labkit import runlock
 
     case = cases.get("negative-loss")
@@ -272,7 +326,9 @@ def test_a_cpu_run_uses_the_same_thread_count_on_any_machine():
     seen = []
     try:
         torch.set_num_threads(2)  # a learner's 2-core laptop
-        on_two = case.run(seed=0, device="cpu", epochs=2, on_epoch=lambda h: seen.append(torch.get_num_threads()))
+        on_two = case.run(
+            seed=0, device="cpu", epochs=2, on_epoch=lambda h: seen.append(torch.get_num_threads())
+        )
         assert torch.get_num_threads() == 2  # the caller's setting comes back
         torch.set_num_threads(1)  # the test run that checked the lessons
         on_one = case.run(seed=0, device="cpu", epochs=2)
@@ -283,14 +339,20 @@ def test_a_cpu_run_uses_the_same_thread_count_on_any_machine():
 
 
 def test_a_run_skips_the_nan_fill_of_new_tensors_and_puts_the_callers_setting_back():
-    """The fill only guards reads of unwritten memory (each case's same-seed test would catch such a read)."""
+    """The fill only guards reads of unwritten memory (each case's same-seed test would catch such a
+    read)."""
     import torch.utils.deterministic as det
 
     case = cases.get("adam-epsilon")
     seen, before = [], det.fill_uninitialized_memory
     try:
         det.fill_uninitialized_memory = True
-        quick = case.run(seed=0, device="cpu", epochs=2, on_epoch=lambda h: seen.append(det.fill_uninitialized_memory))
+        quick = case.run(
+            seed=0,
+            device="cpu",
+            epochs=2,
+            on_epoch=lambda h: seen.append(det.fill_uninitialized_memory),
+        )
         assert det.fill_uninitialized_memory is True
     finally:
         det.fill_uninitialized_memory = before
@@ -303,22 +365,31 @@ def test_labkit_threads_sets_the_cpu_threads_of_every_run(value, threads):
     if value is not None:
         env["LABKIT_THREADS"] = value
     code = "from labkit import runlock; print(runlock.CPU_THREADS)"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == str(threads)
 
 
 def test_labkit_threads_rejects_what_is_not_a_thread_count():
     env = dict(os.environ, LABKIT_THREADS="two")
-    done = subprocess.run([sys.executable, "-c", "import labkit"], env=env, capture_output=True, text=True)
-    assert done.returncode != 0 and "LABKIT_THREADS='two'" in done.stderr and "from 1 to 256" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-c", "import labkit"], env=env, capture_output=True, text=True
+    )
+    assert (
+        done.returncode != 0
+        and "LABKIT_THREADS='two'" in done.stderr
+        and "from 1 to 256" in done.stderr
+    )
 
 
 def test_help_starts_with_what_to_call_first_and_lists_the_lazy_names():
-    """help(labkit) opens with a start-here example and lists explore, Panel and exercise (imported on first use)."""
+    """help(labkit) opens with a start-here example and lists explore, Panel and exercise (imported
+    on first use)."""
     import pydoc
 
     text = pydoc.render_doc(labkit, renderer=pydoc.plaintext)
-    description = text[text.index("DESCRIPTION"):text.index("PACKAGE CONTENTS")]
+    description = text[text.index("DESCRIPTION") : text.index("PACKAGE CONTENTS")]
     assert description.split()[1:3] == ["Start", "here:"]
     for name in ("explore(", "diagnose(", "cases", "exercise"):
         assert name in description, name

@@ -31,9 +31,14 @@ def test_confidence_follows_the_margin_and_excerpts():
     weak = confidence("overfitting", {"last_val": 1.12, "best_val": 1.0})  # just past the 10 % rise
     strong = confidence("overfitting", {"last_val": 1.8, "best_val": 1.0})
     assert (weak, strong) == ("low", "high")
-    assert (confidence("diverged", {}), confidence("diverged", {}, mid_run=True)) == ("high", "medium")
-    assert confidence("overfitting", {"last_val": 1.12, "best_val": 1.0}, mid_run=True) == "low"  # no lower word
-    assert not any(ch.isdigit() for ch in str(make_finding("diverged", "e")).split("\n")[0])  # a word, no decimal
+    assert (confidence("diverged", {}), confidence("diverged", {}, mid_run=True)) == (
+        "high",
+        "medium",
+    )
+    # no lower word
+    assert confidence("overfitting", {"last_val": 1.12, "best_val": 1.0}, mid_run=True) == "low"
+    # a word, no decimal
+    assert not any(ch.isdigit() for ch in str(make_finding("diverged", "e")).split("\n")[0])
 
 
 def test_findings_print_confidence_causes_and_lesson():
@@ -44,11 +49,17 @@ def test_findings_print_confidence_causes_and_lesson():
 
 def test_one_line_description():
     line = describe({"loss": TRAIN, "val_loss": VAL})
-    assert line.startswith("validation lowest at epoch 6 (0.465), +16 % by epoch 10, while training fell")
+    assert line.startswith(
+        "validation lowest at epoch 6 (0.465), +16 % by epoch 10, while training fell"
+    )
     assert "-39 %" in line and "\n" not in line
     assert "NaN/inf from epoch 3" in describe({"loss": [1.0, 0.5, float("nan")]})
-    assert describe("Step 10: loss=1.0\nStep 20: loss=0.5\nStep 30: loss=0.7\n").startswith("3 logged steps")
-    assert "epochs 48-50" in describe("Epoch 48: loss=0.5\nEpoch 49: loss=0.4\nEpoch 50: loss=0.3\n")
+    assert describe("Step 10: loss=1.0\nStep 20: loss=0.5\nStep 30: loss=0.7\n").startswith(
+        "3 logged steps"
+    )
+    assert "epochs 48-50" in describe(
+        "Epoch 48: loss=0.5\nEpoch 49: loss=0.4\nEpoch 50: loss=0.3\n"
+    )
 
 
 def test_plot_carries_the_description():
@@ -57,7 +68,8 @@ def test_plot_carries_the_description():
     try:
         plot_findings(run, diagnose(run), ax)
         assert ax.description == describe(run)
-        assert not ax.texts  # not drawn under the axes (it ran over the x label): it is the figure's text alternative
+        # not drawn under the axes (it ran over the x label): it is the figure's text alternative
+        assert not ax.texts
         from labkit import plots
 
         assert plots.render(fig, ax.description).alt.startswith(describe(run))
@@ -70,9 +82,13 @@ def test_paste_box_runs_diagnose_on_the_pasted_text():
     from labkit.diagnosis import paste_box
 
     box = paste_box()
-    box.text.value = "Epoch 1/5.. Train loss: -1.906..Test loss: -1.412 Epoch 2/5.. Train loss: -72.720..Test loss: -52.5"
+    box.text.value = (
+        "Epoch 1/5.. Train loss: -1.906..Test loss: -1.412 Epoch 2/5.. Train loss: "
+        "-72.720..Test loss: -52.5"
+    )
     box.run()
-    assert "negative-loss" in box.answer.value and "The loss went negative" in box.answer.value  # words, as HTML
+    # words, as HTML
+    assert "negative-loss" in box.answer.value and "The loss went negative" in box.answer.value
     assert not any(o.get("output_type") == "stream" for o in box.output.outputs)  # no printed dump
     box.text.value = "no numbers here"
     box.run()

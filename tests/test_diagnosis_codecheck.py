@@ -1,4 +1,5 @@
-"""check_code: the five threads' causes in source text; the threads' own code is flagged, corrected code is not."""
+"""check_code: the five threads' causes in source text; the threads' own code is flagged, corrected
+code is not."""
 
 from __future__ import annotations
 
@@ -14,9 +15,15 @@ import labkit
 from labkit.diagnosis import check_code
 from labkit.diagnosis.codecheck import MAX_SIZE, _product, check_codes
 
-THREADS = Path(__file__).resolve().parents[2] / "shared" / "threads"  # the project's threads, when checked out
-COPIES = Path(__file__).parent / "data" / "thread_code"  # the same code cut from them (SOURCE.md), for CI
-COPY = {"002": "002_network_and_loop.txt", "000": "000_normalize_images.txt", "003": "003_keras_adam_run.txt"}
+# the project's threads, when checked out
+THREADS = Path(__file__).resolve().parents[2] / "shared" / "threads"
+# the same code cut from them (SOURCE.md), for CI
+COPIES = Path(__file__).parent / "data" / "thread_code"
+COPY = {
+    "002": "002_network_and_loop.txt",
+    "000": "000_normalize_images.txt",
+    "003": "003_keras_adam_run.txt",
+}
 
 
 def _thread(name: str, start: str, end: str) -> str:
@@ -24,23 +31,30 @@ def _thread(name: str, start: str, end: str) -> str:
     files = sorted(THREADS.glob(f"{name}_*.txt"))
     if files:  # the copy must be the thread's own text
         text = files[0].read_text(encoding="utf-8")
-        assert text[text.index(start):text.index(end)] == copy
+        assert text[text.index(start) : text.index(end)] == copy
     return copy
 
 
 def test_thread_002_network_and_loop_are_flagged():
-    code = _thread("002", "import torch", "Here is the plot of the losses")  # its line breaks are lost on the page
+    # its line breaks are lost on the page
+    code = _thread("002", "import torch", "Here is the plot of the losses")
     assert check_codes(code) == ["nll-without-log-softmax"]
     found = check_code(code, train_samples=2746)  # the author: "I have 2746 of these images"
     assert [f.code for f in found] == ["nll-without-log-softmax", "oversized-dense"]
-    assert "16,777,216 weights" in found[1].evidence and found[0].lesson == "03_loss_goes_negative.ipynb"
+    assert (
+        "16,777,216 weights" in found[1].evidence
+        and found[0].lesson == "03_loss_goes_negative.ipynb"
+    )
 
 
 def test_thread_000_normalize_images_is_flagged():
     code = _thread("000", "def normalizeImages", "It's worth noting")
     found = check_code(code)
     assert [f.code for f in found] == ["per-sample-scaling"]
-    assert found[0].lesson == "01_validation_loss_rises_from_epoch_1.ipynb" and found[0].next_experiment
+    assert (
+        found[0].lesson == "01_validation_loss_rises_from_epoch_1.ipynb"
+        and found[0].next_experiment
+    )
 
 
 def test_thread_003_long_adam_run_is_flagged():
@@ -52,7 +66,9 @@ CORRECT_002 = """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(4, 64, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        self.features = nn.Sequential(
+            nn.Conv2d(4, 64, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1)
+        )
         self.fc3 = nn.Linear(64, 3)
 
     def forward(self, x):
@@ -88,23 +104,36 @@ def test_correct_versions_are_not_flagged():
     assert check_codes(CORRECT_002, train_samples=2746) == []
     assert check_codes(CORRECT_000) == []
     assert check_codes(CORRECT_002.replace("F.log_softmax(", "(").replace(", dim=1)", ")")) == [
-        "nll-without-log-softmax"]
-    long_run = "opt = torch.optim.Adam(model.parameters())\nfor epoch in range(5000):\n    train()\n"
+        "nll-without-log-softmax"
+    ]
+    long_run = (
+        "opt = torch.optim.Adam(model.parameters())\nfor epoch in range(5000):\n    train()\n"
+    )
     assert check_codes(long_run) == ["small-adam-eps"]
     assert check_codes(long_run.replace("parameters())", "parameters(), eps=1e-3)")) == []
-    assert check_codes(long_run + "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 5000)\n") == []
+    assert (
+        check_codes(long_run + "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 5000)\n")
+        == []
+    )
 
 
 def test_scaler_fitted_before_the_split():
-    leak = "scaler = StandardScaler()\nX = scaler.fit_transform(X)\nX_tr, X_va = train_test_split(X, test_size=0.2)\n"
+    leak = (
+        "scaler = StandardScaler()\nX = scaler.fit_transform(X)\n"
+        "X_tr, X_va = train_test_split(X, test_size=0.2)\n"
+    )
     assert check_codes(leak) == ["scaler-before-split"]
 
 
 def test_files_notebooks_and_bad_input(tmp_path):
     (tmp_path / "train.py").write_text(CORRECT_002.replace("F.log_softmax(", "("))
     assert "nll-without-log-softmax" in check_codes(str(tmp_path / "train.py"))
-    nb = {"cells": [{"cell_type": "code", "source": ["criterion = nn.NLLLoss()\n"]},
-                    {"cell_type": "markdown", "source": ["log_softmax in prose does not count"]}]}
+    nb = {
+        "cells": [
+            {"cell_type": "code", "source": ["criterion = nn.NLLLoss()\n"]},
+            {"cell_type": "markdown", "source": ["log_softmax in prose does not count"]},
+        ]
+    }
     (tmp_path / "lesson.ipynb").write_text(json.dumps(nb))
     assert check_codes(tmp_path / "lesson.ipynb") == ["nll-without-log-softmax"]
     with pytest.raises(FileNotFoundError, match="source="):
@@ -120,7 +149,8 @@ def test_files_notebooks_and_bad_input(tmp_path):
 
 # ---- issue 21: pasted code is never evaluated; bad files give a clear error ----
 
-HOSTILE = {  # code a learner might paste: each is read in well under a second, never computed or run
+# code a learner might paste: each is read in well under a second, never computed or run
+HOSTILE = {
     "power tower": "import torch.nn as nn\nlayer = nn.Linear(9**9**9, 10)\n",
     "long literal": "layer = nn.Linear(" + "9" * 4000 + ", 10)\n",
     "deep parentheses": "layer = nn.Linear(" + "(" * 300 + "1" + ")" * 300 + ", 10)\n",
@@ -129,35 +159,68 @@ HOSTILE = {  # code a learner might paste: each is read in well under a second, 
 }
 
 
-def test_hostile_layer_sizes_return_within_a_second():
-    # Run in a child process: a big-integer power holds the GIL (a thread or signal.alarm cannot stop it), so a
-    # regression fails on the timeout below instead of hanging the suite.
-    script = ("import json, sys, time\nfrom labkit.diagnosis.codecheck import check_codes\nout = {}\n"
-              "for name, code in json.loads(sys.stdin.read()).items():\n"
-              "    start = time.perf_counter()\n    codes = check_codes(code, train_samples=100)\n"
-              "    out[name] = [codes, time.perf_counter() - start]\nprint(json.dumps(out))\n")
+def test_hostile_layer_sizes_return_in_seconds():
+    # Run in a child process: a big-integer power holds the GIL (a thread or signal.alarm cannot
+    # stop it), so a regression fails on the timeout below instead of hanging the suite. Each paste
+    # takes well under a second on an idle machine; 5 s leaves room for a loaded CI machine, while
+    # computing 9**9**9 would not end at all.
+    script = """
+import json, sys, time
+from labkit.diagnosis.codecheck import check_codes
+out = {}
+for name, code in json.loads(sys.stdin.read()).items():
+    start = time.perf_counter()
+    codes = check_codes(code, train_samples=100)
+    out[name] = [codes, time.perf_counter() - start]
+print(json.dumps(out))
+"""
     try:
-        done = subprocess.run([sys.executable, "-c", script], input=json.dumps(HOSTILE), capture_output=True,
-                              text=True, timeout=90)
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            input=json.dumps(HOSTILE),
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("check_code did not return on hostile layer sizes (it computes them)")
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
     for name, (codes, seconds) in results.items():
-        assert seconds < 1.0, (name, seconds)
-        assert codes == [], (name, codes)  # a size that cannot be read is unknown: no finding, no crash
+        assert seconds < 5.0, (name, seconds)
+        # a size that cannot be read is unknown: no finding, no crash
+        assert codes == [], (name, codes)
 
 
 def test_layer_sizes_are_read_from_the_syntax_tree_only():
-    assert _product("64*7*7") == 3136 and _product(" (64 + 1) * 2 ") == 130 and _product("in_features=128//2") == 64
+    assert (
+        _product("64*7*7") == 3136
+        and _product(" (64 + 1) * 2 ") == 130
+        and _product("in_features=128//2") == 64
+    )
     assert _product(str(MAX_SIZE)) == MAX_SIZE and _product(str(MAX_SIZE + 1)) is None
-    for refused in ("10**13", "1000000*1000000*10", "2**10", "64/2", "0", "5-10", "x*2", "", "1,2",
-                    "__import__('os')", "9" * 200):
+    for refused in (
+        "10**13",
+        "1000000*1000000*10",
+        "2**10",
+        "64/2",
+        "0",
+        "5-10",
+        "x*2",
+        "",
+        "1,2",
+        "__import__('os')",
+        "9" * 200,
+    ):
         assert _product(refused) is None, refused
-    assert check_codes("fc = nn.Linear(1000000 * 1000000 * 10, 10)", train_samples=10) == []  # 10**13: unknown
-    assert check_codes("fc = nn.Linear(64*32*32 + 0, 128)", train_samples=100) == ["oversized-dense"]
-    assert check_codes("fc = nn.Linear(in_features=256 * 8 * 8, out_features=(2 * 64))", train_samples=10) == [
-        "oversized-dense"]
+    # 10**13: unknown
+    assert check_codes("fc = nn.Linear(1000000 * 1000000 * 10, 10)", train_samples=10) == []
+    assert check_codes("fc = nn.Linear(64*32*32 + 0, 128)", train_samples=100) == [
+        "oversized-dense"
+    ]
+    assert check_codes(
+        "fc = nn.Linear(in_features=256 * 8 * 8, out_features=(2 * 64))", train_samples=10
+    ) == ["oversized-dense"]
 
 
 def test_no_eval_or_exec_in_diagnosis():
@@ -165,7 +228,9 @@ def test_no_eval_or_exec_in_diagnosis():
     for module in sorted(folder.glob("*.py")):
         for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                assert node.func.id not in ("eval", "exec", "compile"), f"{module.name}:{node.lineno}"
+                assert node.func.id not in ("eval", "exec", "compile"), (
+                    f"{module.name}:{node.lineno}"
+                )
 
 
 BAD_FILES = {  # name: (bytes, what the message says)
@@ -175,7 +240,10 @@ BAD_FILES = {  # name: (bytes, what the message says)
     "cells.ipynb": (b'{"cells": [1, 2]}', "cells[0] is not a cell"),
     "source.ipynb": (b'{"cells": [{"cell_type": "code", "source": 7}]}', "cells[0].source is int"),
     "deep.ipynb": (b"[" * 100_000, "it is not JSON"),
-    "latin1.ipynb": ('{"cells": [], "metadata": {"author": "Jos\xe9"}}'.encode("latin-1"), "is not UTF-8"),
+    "latin1.ipynb": (
+        '{"cells": [], "metadata": {"author": "Jos\xe9"}}'.encode("latin-1"),
+        "is not UTF-8",
+    ),
     "utf16.ipynb": ('{"cells": []}'.encode("utf-16"), "is not UTF-8"),
     "latin1.py": ("# caf\xe9\ncriterion = nn.NLLLoss()\n".encode("latin-1"), "is not UTF-8"),
 }

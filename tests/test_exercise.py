@@ -1,4 +1,5 @@
-"""Predict-first questions, answer checks and hidden reference answers, driven headless as a learner would."""
+"""Predict-first questions, answer checks and hidden reference answers, driven headless as a learner
+would."""
 
 import pathlib
 
@@ -11,7 +12,8 @@ def test_verdict_waits_for_a_pick_then_follows_it():
     q = exercise.predict("Does the loss still rise?", ["yes", "no"])
     line = q.verdict("no", why="it fell to 0.12")
     assert "Pick an answer above" in line.value
-    assert "0.12" not in line.value and ": no" not in line.value  # nothing of the result before a pick
+    # nothing of the result before a pick
+    assert "0.12" not in line.value and ": no" not in line.value
     q.choice.value = "no"  # the learner picks, even after Run All: the verdict follows
     assert "Your prediction held: no" in line.value and "✔" in line.value
     q.choice.value = "yes"
@@ -64,12 +66,15 @@ def test_reference_names_the_known_keys_on_a_typo(answers):
 def test_every_shipped_answer_is_used_by_a_lesson():
     root = pathlib.Path(__file__).resolve().parents[1]
     keys = [p.stem for p in (root / "labkit" / "answers").glob("*.md")]
-    lessons = "".join(p.read_text() for p in (root / "lessons").rglob("*.py"))  # the jupytext twins, wherever kept
+    # the jupytext twins, wherever kept
+    lessons = "".join(p.read_text() for p in (root / "lessons").rglob("*.py"))
     assert [k for k in keys if f'reference("{k}")' not in lessons] == []
 
 
 def test_run_answer_runs_the_python_block_of_an_answer_file(answers):
-    (answers / "answers" / "sum.md").write_text("Add them:\n```python\ntotal = a + b\n```\nthat is all.")
+    (answers / "answers" / "sum.md").write_text(
+        "Add them:\n```python\ntotal = a + b\n```\nthat is all."
+    )
     (answers / "answers" / "prose.md").write_text("No code here.")
     assert exercise.run_answer("sum", a=2, b=3)["total"] == 5
     with pytest.raises(ValueError, match=r"key='prose'.*no ```python block"):

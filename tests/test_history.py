@@ -1,4 +1,5 @@
-"""A History shows itself in a few words: no cell that ends in a History prints thousands of numbers."""
+"""A History shows itself in a few words: no cell that ends in a History prints thousands of
+numbers."""
 
 import math
 
@@ -8,9 +9,16 @@ from labkit.history import History
 
 def _long_history() -> History:
     steps = 20_000
-    return History(case="adam-epsilon", knobs={"epochs": steps, "eps": 1e-2}, changed={"eps": 1e-2},
-                   step_loss=[1.0 / (i + 1) for i in range(steps)], grad_norm=[0.5] * steps, lr=[1e-2] * steps,
-                   train_loss=[1.0 / (i + 1) for i in range(steps)], train_metric=[1.0] * steps)
+    return History(
+        case="adam-epsilon",
+        knobs={"epochs": steps, "eps": 1e-2},
+        changed={"eps": 1e-2},
+        step_loss=[1.0 / (i + 1) for i in range(steps)],
+        grad_norm=[0.5] * steps,
+        lr=[1e-2] * steps,
+        train_loss=[1.0 / (i + 1) for i in range(steps)],
+        train_metric=[1.0] * steps,
+    )
 
 
 def test_repr_is_one_short_line_without_the_recorded_lists():
@@ -29,8 +37,14 @@ def test_html_repr_is_a_short_escaped_table():
 
 
 def test_repr_says_where_a_run_diverged_and_stopped():
-    h = History(case="negative-loss", knobs={"epochs": 10}, train_loss=[1.0, 0.5, math.nan],
-                val_loss=[1.2, 1.3, math.nan], diverged_step=41, diverged_epoch=2)
+    h = History(
+        case="negative-loss",
+        knobs={"epochs": 10},
+        train_loss=[1.0, 0.5, math.nan],
+        val_loss=[1.2, 1.3, math.nan],
+        diverged_step=41,
+        diverged_epoch=2,
+    )
     text = repr(h)
     assert "epochs: 3 of 10" in text
     assert "validation loss: best 1.2 (epoch 1), final nan" in text

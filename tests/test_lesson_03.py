@@ -1,4 +1,5 @@
-"""Lesson 03 (negative-loss, datascience post 57185): each claim the lesson makes, on seeds it did not print.
+"""Lesson 03 (negative-loss, datascience post 57185): each claim the lesson makes, on seeds it did
+not print.
 
 The lesson asserts the same on LABKIT_SEED; these pin the case's numeric signatures and the fixes'.
 """
@@ -24,12 +25,14 @@ def test_failing_run_answers_one_class_and_runs_off_like_a_power_of_the_step(see
     assert min(h.step_loss) < -1000
     s = shares(h)
     assert abs(sum(s) - 1) < 1e-6 and max(s) >= 0.99 and s[2] == 0.0  # one big class for everything
-    assert abs(h.val_metric[-1] - (0.54, 0.45)[s.index(max(s))]) < 0.01  # accuracy = that class's share
+    # accuracy = that class's share
+    assert abs(h.val_metric[-1] - (0.54, 0.45)[s.index(max(s))]) < 0.01
     assert max(h.extra["val_recall_minority"]) == 0.0
-    # the run-off's second half is a straight line on log-log axes with slope about 5, not an exponential
+    # the run-off's second half is a straight line on log-log axes with slope about 5, not an
+    # exponential
     n = len(h.step_loss)
     xs = [math.log(t) for t in range(n // 2 + 1, n + 1)]
-    ys = [math.log(-v) for v in h.step_loss[n // 2:]]
+    ys = [math.log(-v) for v in h.step_loss[n // 2 :]]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
     assert 4.0 < slope < 6.5
@@ -75,7 +78,8 @@ def test_class_weights_find_more_of_the_rare_class_than_cross_entropy(seed):
 
     ce = CASE.run(seed=seed, device="cpu", **CASE.overrides("cross-entropy"))
     w = CASE.run(seed=seed, device="cpu", **CASE.overrides("class weights"))
-    nll_w = CASE.run(seed=seed, device="cpu", log_softmax=True, class_weights=True)  # the your-turn answer
+    # the your-turn answer
+    nll_w = CASE.run(seed=seed, device="cpu", log_softmax=True, class_weights=True)
     assert recall(w) > recall(ce) and recall(w) > 0.5 and w.val_metric[-1] > 0.95
     assert min(nll_w.step_loss) >= 0 and recall(nll_w) >= 0.5
 
@@ -85,7 +89,10 @@ def test_knobs_cover_the_thread_and_reject_bad_values():
     assert (k.lr, k.batch_size, k.epochs) == (1e-6, 16, 5)
     with pytest.raises(ValueError, match=r"lr=1e-08 is out of range; allowed: 1e-07 <= lr <= 1"):
         CASE.knobs(lr=1e-8)
-    with pytest.raises(ValueError, match=r"val_labels='shuffled' is not allowed; allowed: 'as stored', '0 and 1 swapped'"):
+    with pytest.raises(
+        ValueError,
+        match=r"val_labels='shuffled' is not allowed; allowed: 'as stored', '0 and 1 swapped'",
+    ):
         CASE.knobs(val_labels="shuffled")
     with pytest.raises(TypeError, match="log_softmax must be True or False"):
         CASE.knobs(log_softmax=1)
@@ -112,5 +119,8 @@ def test_the_plotted_loss_check_runs_the_reference_answer():
     expected = run_answer("03-plotted-loss")["plotted_epoch5"]
     assert abs(expected - (-8421.151 * 10 / math.ceil(2746 / 16))) < 0.1
     lesson = Path(__file__).resolve().parents[1] / "lessons" / "py" / "03_loss_goes_negative.py"
-    [check] = [c.source for c in jupytext.read(lesson).cells if c.source.startswith("plotted_epoch5 = ...")]
-    assert "8421" not in check and "172" not in check and "2746" not in check  # neither the value nor the formula
+    [check] = [
+        c.source for c in jupytext.read(lesson).cells if c.source.startswith("plotted_epoch5 = ...")
+    ]
+    # neither the value nor the formula
+    assert "8421" not in check and "172" not in check and "2746" not in check

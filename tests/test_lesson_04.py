@@ -1,9 +1,10 @@
-"""Lesson 04 (adam-epsilon): Keras's Adam, the thread's clipped loss, the jump-and-plateau and its mechanism.
+"""Lesson 04 (adam-epsilon): Keras's Adam, the thread's clipped loss, the jump-and-plateau and its
+mechanism.
 
-The failing run's numeric signature (falls, jumps, stays up at 16.03 x the share stuck wrong), the fix and the
-smaller rate run as far are checked on two of seeds 0-29; every one of these claims held on all of seeds 0-29 with
-torch 2.13 (the failing run's and eps 1e-2's also with torch 2.14). The lesson itself runs on seeds 1-4 in
-tests/test_lesson_seeds.py.
+The failing run's numeric signature (falls, jumps, stays up at 16.03 x the share stuck wrong), the
+fix and the smaller rate run as far are checked on two of seeds 0-29; every one of these claims held
+on all of seeds 0-29 with torch 2.13 (the failing run's and eps 1e-2's also with torch 2.14). The
+lesson itself runs on seeds 1-4 in tests/test_lesson_seeds.py.
 """
 
 import math
@@ -43,7 +44,9 @@ def test_keras_adam_is_the_answers_formula(eps):
     # the probe's effective step is the factor that multiplies m in the last update
     t = len(grads)
     lr_t = 0.1 * math.sqrt(1 - 0.999**t) / (1 - 0.9**t)
-    assert effective_step(opt).item() == pytest.approx(lr_t / (opt.state[p]["exp_avg_sq"].sqrt().item() + eps))
+    assert effective_step(opt).item() == pytest.approx(
+        lr_t / (opt.state[p]["exp_avg_sq"].sqrt().item() + eps)
+    )
     assert sqrt_v(opt).item() == pytest.approx(opt.state[p]["exp_avg_sq"].sqrt().item())
 
 
@@ -77,7 +80,8 @@ def test_make_optimizer_builds_keras_adam_and_bad_values_are_named():
 
 def test_knob_ranges_cover_the_thread():
     case = cases.get("adam-epsilon")
-    case.knobs(lr=1e-5, eps=1e-8, batch_size=256, epochs=4680)  # the asker's lr and batch, the answer's default eps
+    # the asker's lr and batch, the answer's default eps
+    case.knobs(lr=1e-5, eps=1e-8, batch_size=256, epochs=4680)
     for eps in (1e-7, 1e-4, 1e-3, 1e-2):
         case.knobs(eps=eps)
     case.knobs(lr=1e-7, loss="logcosh", optimizer="sgd")
@@ -94,7 +98,8 @@ def test_line_net_is_the_askers_layers():
     net = line_net()
     kinds = [type(m).__name__ for m in net]
     assert kinds == ["ReLU", "LinearConvs", "MaxPool2d", "Flatten", "Linear", "Softmax"]
-    first, second = net[1].first, net[1].second  # the asker's two convolutions, nothing between them
+    # the asker's two convolutions, nothing between them
+    first, second = net[1].first, net[1].second
     assert (first.in_channels, first.out_channels, first.kernel_size) == (1, 8, (8, 8))
     assert (second.in_channels, second.out_channels, second.kernel_size) == (8, 16, (8, 8))
     assert net(torch.zeros(3, 1, 16, 16)).shape == (3, 2)
@@ -114,7 +119,8 @@ def test_failing_run_falls_jumps_and_plateaus_with_images_stuck_wrong(seed):
     assert min(loss[-10:]) > 5 * math.log(2)  # stays up; flat by epoch 100 on most seeds, not all
     # the plateau is the clipped loss of the stuck images, nothing else
     assert loss[-1] == pytest.approx(STUCK_LOSS * e["stuck_wrong"][-1], rel=0.05)
-    # the answer's premise does not hold: v grows, and neither the median nor the largest effective step explodes
+    # the answer's premise does not hold: v grows, and neither the median nor the largest effective
+    # step explodes
     assert e["sqrt_v_median"][jump - 1] > 1.25 * e["sqrt_v_median"][0]
     assert e["step_median"][jump - 1] < 5 * e["step_median"][0]
     knobs = case.knobs()
@@ -128,30 +134,38 @@ def test_smaller_steps_fix_it_and_the_loss_from_logits_recovers(seed):
     h = case.run(seed=seed, device="cpu", **case.overrides("smaller learning rate"))
     assert not case.shows_symptom(h)
     assert jump_epoch(h.train_loss) is None and h.train_metric[-1] > 0.95
-    # eps 1e-2 is a try, not a fix: healthy on most seeds, not all (and which ones depends on the torch version);
-    # what holds on every seed is how it works: it cuts Adam's effective step, as a smaller rate does
+    # eps 1e-2 is a try, not a fix: healthy on most seeds, not all (and which ones depends on the
+    # torch version); what holds on every seed is how it works: it cuts Adam's effective step, as a
+    # smaller rate does
     failing = case.run(seed=seed, device="cpu")
     big_eps = case.run(seed=seed, device="cpu", **case.overrides("larger epsilon (the answer)"))
     jump = jump_epoch(failing.train_loss)
     cut = [a / b for a, b in zip(failing.extra["step_median"][:jump], big_eps.extra["step_median"])]
     assert min(cut) > 2 and max(big_eps.extra["sqrt_v_median"][:jump]) < 1e-2
-    # from the logits there is no clip: spikes may come, but nothing stays stuck and no plateau forms
+    # from the logits there is no clip: spikes may come, but nothing stays stuck and no plateau
+    # forms
     ce = case.run(seed=seed, device="cpu", **case.overrides("loss from the logits (spikes remain)"))
     assert not case.shows_symptom(ce) and plateau(ce.train_loss) is None
     assert ce.extra["stuck_wrong"][-1] < 0.2 and ce.train_metric[-1] > 0.8
 
 
 def test_a_smaller_rate_run_as_far_does_not_jump():
-    # lesson 04's "does the jump need large steps?": lr 0.01 for 450 epochs, lr x epochs as in the failing run
+    # lesson 04's "does the jump need large steps?": lr 0.01 for 450 epochs, lr x epochs as in the
+    # failing run
     h = cases.get("adam-epsilon").run(seed=SEEDS[1], device="cpu", lr=0.01, epochs=450)
-    assert jump_epoch(h.train_loss) is None and h.train_metric[-1] > 0.95 and h.extra["stuck_wrong"][-1] == 0
+    assert (
+        jump_epoch(h.train_loss) is None
+        and h.train_metric[-1] > 0.95
+        and h.extra["stuck_wrong"][-1] == 0
+    )
 
 
 @pytest.mark.parametrize("eps", [1e-8, 1e-4, 1e-3])
 def test_raising_eps_as_far_as_1e_3_still_blows_up(eps):
     case = cases.get("adam-epsilon")
     loss = case.run(seed=SEEDS[0], device="cpu", eps=eps).train_loss
-    assert jump_epoch(loss) is not None and min(loss[-10:]) > 2.0  # lesson 04's "falls, jumps, stays up"
+    # lesson 04's "falls, jumps, stays up"
+    assert jump_epoch(loss) is not None and min(loss[-10:]) > 2.0
 
 
 def test_same_knobs_and_seed_give_the_same_history():
@@ -205,4 +219,6 @@ def test_keras_adam_uses_the_fused_kernel_only_where_torch_has_it(monkeypatch):
     assert optim._fusable(params, grads)  # this torch (2.4+) runs it on the CPU
     monkeypatch.setattr(optim, "_TORCH", (2, 3))
     assert not optim._fusable(params, grads)  # before 2.4 only on CUDA: the per-tensor ops then
-    assert not optim._fusable([torch.nn.Parameter(torch.zeros(3, dtype=torch.float16))], [torch.ones(3)])
+    assert not optim._fusable(
+        [torch.nn.Parameter(torch.zeros(3, dtype=torch.float16))], [torch.ones(3)]
+    )

@@ -50,7 +50,9 @@ def test_measure_records_without_changing_the_run():
     assert plain.train_loss == measured.train_loss and plain.val_loss == measured.val_loss
     assert "effective_lr" not in plain.extra and len(measured.extra["effective_lr"]) == 6
     lr = measured.lr[-1]
-    assert measured.extra["effective_lr"][-1] == pytest.approx(lr * 3 / measured.extra["conv_norm"][-1] ** 2, rel=1e-5)
+    assert measured.extra["effective_lr"][-1] == pytest.approx(
+        lr * 3 / measured.extra["conv_norm"][-1] ** 2, rel=1e-5
+    )
 
 
 @pytest.mark.parametrize("seed", [6])
@@ -61,7 +63,8 @@ def test_schedules(seed):
         fixed = run(seed, **CASE.overrides(fix))
         assert first_jump(fixed.train_loss) is None and fixed.train_metric[-1] == 1.0
     plateau = run(seed, **CASE.overrides("reduce on plateau"))
-    assert first_jump(plateau.train_loss) is None and plateau.train_loss[-1] > 0.3  # cut too early: underfit
+    # cut too early: underfit
+    assert first_jump(plateau.train_loss) is None and plateau.train_loss[-1] > 0.3
     stopped = run(seed, **CASE.overrides("early stopping (hides it)"))
     assert stopped.stopped_epoch < j and stopped.restored_epoch == stopped.best_epoch
 
@@ -110,22 +113,35 @@ def test_focal_loss_is_cross_entropy_at_gamma_0_and_down_weights_easy_samples():
 
 def test_knob_ranges_cover_the_thread_and_reject_bad_input_by_name():
     CASE.knobs(lr=1e-7, eps=1e-7, batch_size=0, early_stopping=0, weight_decay=0.0)  # allowed
-    for bad, name in (({"lr": 1e-8}, "lr"), ({"batch_size": N_TRAIN + 1}, "batch_size"),
-                      ({"loss": "bce"}, "loss"), ({"disease_weight": 0.0}, "disease_weight"),
-                      ({"dropout": 0.95}, "dropout"), ({"restore_best": 1}, "restore_best")):
+    for bad, name in (
+        ({"lr": 1e-8}, "lr"),
+        ({"batch_size": N_TRAIN + 1}, "batch_size"),
+        ({"loss": "bce"}, "loss"),
+        ({"disease_weight": 0.0}, "disease_weight"),
+        ({"dropout": 0.95}, "dropout"),
+        ({"restore_best": 1}, "restore_best"),
+    ):
         with pytest.raises((ValueError, TypeError), match=name):
             CASE.knobs(**bad)
 
 
 def test_deterministic_on_the_cpu():
-    a, b = run(1, epochs=5, loss="focal", disease_weight=2.0), run(1, epochs=5, loss="focal", disease_weight=2.0)
-    assert a.train_loss == b.train_loss and a.val_loss == b.val_loss and a.train_metric == b.train_metric
+    a, b = (
+        run(1, epochs=5, loss="focal", disease_weight=2.0),
+        run(1, epochs=5, loss="focal", disease_weight=2.0),
+    )
+    assert (
+        a.train_loss == b.train_loss
+        and a.val_loss == b.val_loss
+        and a.train_metric == b.train_metric
+    )
 
 
 def test_the_panel_shows_the_rise_on_a_log_axis_and_says_full_batch_and_off_in_words():
     from labkit.controls import control, read
 
-    assert CASE.view.scale == "log"  # a linear axis flattens a rise from 0.01 next to validation spikes
+    # a linear axis flattens a rise from 0.01 next to validation spikes
+    assert CASE.view.scale == "log"
     specs = CASE.knob_specs()
     for name, word, other in (("batch_size", "full batch", 100), ("early_stopping", "off", 30)):
         spec, help_text = specs[name]

@@ -1,4 +1,5 @@
-"""The loop's epoch numbers: a sample-weighted training loss, a case's own per-epoch probe, restored best weights."""
+"""The loop's epoch numbers: a sample-weighted training loss, a case's own per-epoch probe, restored
+best weights."""
 
 import math
 
@@ -21,11 +22,18 @@ def _setup(lr=1e-3, epochs=3, batch_size=8, probe=None, restore_best=False, n=35
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, restore_best=restore_best)
-    return Setup(model, nn.CrossEntropyLoss(), data, cfg, {"accuracy": accuracy}, "accuracy", probe=probe)
+    return Setup(
+        model, nn.CrossEntropyLoss(), data, cfg, {"accuracy": accuracy}, "accuracy", probe=probe
+    )
 
 
 def _fit(setup, seed=0):
-    return fit(setup, history=History(), device=torch.device("cpu"), generator=torch.Generator().manual_seed(seed))
+    return fit(
+        setup,
+        history=History(),
+        device=torch.device("cpu"),
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 def test_batch_sizes_cover_every_sample_once():
@@ -36,18 +44,20 @@ def test_batch_sizes_cover_every_sample_once():
 
 def test_epoch_loss_weights_each_step_by_its_samples():
     assert epoch_loss([1.0, 1.0, 1.0, 1.0, 10.0], [8, 8, 8, 8, 3]) == pytest.approx((32 + 30) / 35)
-    assert epoch_loss([0.1, 0.3], [5, 5]) == (0.1 + 0.3) / 2  # equal batches: the plain mean, exactly
+    # equal batches: the plain mean, exactly
+    assert epoch_loss([0.1, 0.3], [5, 5]) == (0.1 + 0.3) / 2
     with pytest.raises(ValueError, match="batch_sizes"):
         epoch_loss([1.0, 2.0, 3.0], [8, 3])
 
 
 def test_a_frozen_model_has_a_constant_epoch_loss_despite_a_short_last_batch():
-    """lr=1e-30 freezes the weights; the shuffled 3-sample last batch must not make the epoch loss swing."""
+    """lr=1e-30 freezes the weights; the shuffled 3-sample last batch must not make the epoch loss
+    swing."""
     h = _fit(_setup(lr=1e-30, epochs=6))
     spread = max(h.train_loss) - min(h.train_loss)
     assert spread < 1e-6, h.train_loss
     steps = h.step_loss  # ... while the unweighted mean of the step losses does swing
-    means = [sum(steps[i:i + 5]) / 5 for i in range(0, len(steps), 5)]
+    means = [sum(steps[i : i + 5]) / 5 for i in range(0, len(steps), 5)]
     assert max(means) - min(means) > 1e-3
 
 
@@ -64,21 +74,30 @@ def test_probe_is_recorded_every_epoch_and_such_runs_are_not_stacked():
     with pytest.raises(TypeError, match="probe"):
         Setup(*list(_setup().__dict__.values())[:6], probe="not a function")
     from labkit.stacked import fit_stacked
+
     s = _setup(probe=probe)
     with pytest.raises(ValueError, match="cannot be stacked"):
-        fit_stacked(s, [s.train, s.train], [History(), History()], device=torch.device("cpu"),
-                    generator=torch.Generator())
+        fit_stacked(
+            s,
+            [s.train, s.train],
+            [History(), History()],
+            device=torch.device("cpu"),
+            generator=torch.Generator(),
+        )
 
 
 def test_restore_best_puts_back_the_best_validation_epochs_weights():
-    # a too-high learning rate makes validation loss wander; restore_best must test the best epoch's weights
+    # a too-high learning rate makes validation loss wander; restore_best must test the best epoch's
+    # weights
     h = _fit(_setup(lr=0.5, epochs=12, restore_best=True))
     assert h.best_epoch is not None and h.best_epoch < h.num_epochs - 1, h.val_loss
     assert h.restored_epoch == h.best_epoch
     # validation and test are the same split here: the test loss is the best epoch's validation loss
     assert h.final["test_loss"] == pytest.approx(h.val_loss[h.best_epoch], rel=1e-6)
     plain = _fit(_setup(lr=0.5, epochs=12))
-    assert plain.restored_epoch is None and plain.final["test_loss"] == pytest.approx(plain.val_loss[-1], rel=1e-6)
+    assert plain.restored_epoch is None and plain.final["test_loss"] == pytest.approx(
+        plain.val_loss[-1], rel=1e-6
+    )
     assert "restored from epoch" in repr(h)
     with pytest.raises(TypeError, match="restore_best"):
         TrainConfig(restore_best=1)
@@ -94,9 +113,11 @@ def test_keras_bce_matches_bce_inside_the_clip_and_freezes_outside():
     wrong = torch.tensor([[1.0 - 1e-9], [0.0]], requires_grad=True)  # saturated on the wrong side
     value = loss(wrong, y)
     value.backward()
-    # float32 rounds 1 - 1e-7 to 1 - 1.19e-7: a wrong output costs 16.12 (p clipped at 1e-7) or 15.94 (at 1 - 1e-7)
+    # float32 rounds 1 - 1e-7 to 1 - 1.19e-7: a wrong output costs 16.12 (p clipped at 1e-7) or
+    # 15.94 (at 1 - 1e-7)
     upper = 1 - torch.tensor(1 - 1e-7, dtype=torch.float32).item()
-    assert value.item() == pytest.approx((-math.log(1e-7) - math.log(upper)) / 2, rel=1e-5)  # Keras's 16.03
+    # Keras's 16.03
+    assert value.item() == pytest.approx((-math.log(1e-7) - math.log(upper)) / 2, rel=1e-5)
     assert wrong.grad.abs().max().item() == 0.0  # exactly no gradient: it can never recover
     with pytest.raises(ValueError, match="clip"):
         type(loss)(clip=0.7)

@@ -1,7 +1,8 @@
 """models.LinearConvs: two convolutions with nothing between them, computed as the one they make.
 
-It must be the two layers' function with the two layers' gradients (float64: equal to ~1e-13), for any
-kernel sizes and channel counts, with or without biases, in training and under no_grad; bad layers are named.
+It must be the two layers' function with the two layers' gradients (float64: equal to ~1e-13), for
+any kernel sizes and channel counts, with or without biases, in training and under no_grad; bad
+layers are named.
 """
 
 import pytest
@@ -37,7 +38,9 @@ def test_output_and_gradients_are_the_two_layers(i, c, o, k1, k2, h, w, bias):
     with torch.no_grad():  # the evaluation path: one convolution by the composed kernel
         torch.testing.assert_close(pair(x), chained, rtol=1e-12, atol=1e-12)
     kernel, b = pair.kernel()
-    assert kernel.shape == (o, i, k1[0] + k2[0] - 1, k1[1] + k2[1] - 1) and (b is None) == (not bias)
+    assert kernel.shape == (o, i, k1[0] + k2[0] - 1, k1[1] + k2[1] - 1) and (b is None) == (
+        not bias
+    )
 
 
 def test_the_custom_backward_passes_gradcheck():
@@ -59,13 +62,20 @@ def test_float32_training_step_matches_the_two_layers_closely():
     torch.testing.assert_close(composed, chained, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("first, second, pattern", [
-    (nn.Conv2d(1, 2, 3, stride=2), nn.Conv2d(2, 2, 3), "first=.*stride 1, no padding"),
-    (nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3, padding=1), "second=.*stride 1, no padding"),
-    (nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3, dilation=2), "second=.*no dilation"),
-    (nn.Conv2d(1, 2, 3), nn.Conv2d(3, 2, 3), "second.in_channels=3 must equal first.out_channels=2"),
-    (nn.Linear(2, 2), nn.Conv2d(2, 2, 3), "first must be an nn.Conv2d, got Linear"),
-])
+@pytest.mark.parametrize(
+    "first, second, pattern",
+    [
+        (nn.Conv2d(1, 2, 3, stride=2), nn.Conv2d(2, 2, 3), "first=.*stride 1, no padding"),
+        (nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3, padding=1), "second=.*stride 1, no padding"),
+        (nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3, dilation=2), "second=.*no dilation"),
+        (
+            nn.Conv2d(1, 2, 3),
+            nn.Conv2d(3, 2, 3),
+            "second.in_channels=3 must equal first.out_channels=2",
+        ),
+        (nn.Linear(2, 2), nn.Conv2d(2, 2, 3), "first must be an nn.Conv2d, got Linear"),
+    ],
+)
 def test_bad_layers_are_named(first, second, pattern):
     with pytest.raises((ValueError, TypeError), match=pattern):
         LinearConvs(first, second)
@@ -73,5 +83,7 @@ def test_bad_layers_are_named(first, second, pattern):
 
 def test_bad_input_is_named():
     pair = LinearConvs(nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3))
-    with pytest.raises(ValueError, match=r"x must be \(batch, 1, height >= 5, width >= 5\), got \(2, 1, 4, 9\)"):
+    with pytest.raises(
+        ValueError, match=r"x must be \(batch, 1, height >= 5, width >= 5\), got \(2, 1, 4, 9\)"
+    ):
         pair(torch.zeros(2, 1, 4, 9))

@@ -1,4 +1,5 @@
-"""Panels driven headless: set a control's ``.value`` and check what the run received and what was drawn."""
+"""Panels driven headless: set a control's ``.value`` and check what the run received and what was
+drawn."""
 
 import dataclasses
 import math
@@ -14,7 +15,8 @@ from labkit.view import View
 from labkit.widgetcompat import tooltip_of
 
 NEG = cases.get("negative-loss")
-# the same case with 5 epochs by default (the loss passes -1000 in epoch 4): each panel run takes < 1 s
+# the same case with 5 epochs by default (the loss passes -1000 in epoch 4): each panel run takes <
+# 1 s
 SHORT = dataclasses.replace(NEG, defaults=NEG.knobs(epochs=5))
 
 
@@ -35,20 +37,38 @@ def test_close_stops_a_run_in_progress():
 def test_a_control_per_knob_of_the_right_kind(panel):
     c = panel.controls
     assert list(c) == list(SHORT.knob_specs())
-    assert isinstance(c["lr"], widgets.SelectionSlider) and isinstance(c["eps"], widgets.SelectionSlider)
-    assert c["lr"].value == SHORT.defaults.lr and c["lr"].label == "0.003"  # the default is a position
-    assert [v for _, v in c["lr"].options] == moves.log_positions(SHORT.knob_specs()["lr"][0], SHORT.defaults.lr)
-    assert isinstance(c["dropout"], widgets.FloatSlider) and (c["dropout"].min, c["dropout"].max) == (0.0, 0.9)
+    assert isinstance(c["lr"], widgets.SelectionSlider) and isinstance(
+        c["eps"], widgets.SelectionSlider
+    )
+    # the default is a position
+    assert c["lr"].value == SHORT.defaults.lr and c["lr"].label == "0.003"
+    assert [v for _, v in c["lr"].options] == moves.log_positions(
+        SHORT.knob_specs()["lr"][0], SHORT.defaults.lr
+    )
+    assert isinstance(c["dropout"], widgets.FloatSlider) and (
+        c["dropout"].min,
+        c["dropout"].max,
+    ) == (0.0, 0.9)
     assert isinstance(c["loss"], widgets.Dropdown) and list(c["loss"].options) == [
-        ("NLLLoss on raw outputs", "nll"), ("cross-entropy (softmax)", "cross-entropy")]  # words shown, code name read
+        # words shown, code name read
+        ("NLLLoss on raw outputs", "nll"),
+        ("cross-entropy (softmax)", "cross-entropy"),
+    ]
     assert isinstance(c["class_weights"], widgets.Checkbox)
-    sliders = [w for w in c.values() if isinstance(w, (widgets.FloatSlider, widgets.SelectionSlider, widgets.IntSlider))]
+    sliders = [
+        w
+        for w in c.values()
+        if isinstance(w, (widgets.FloatSlider, widgets.SelectionSlider, widgets.IntSlider))
+    ]
     assert sliders and all(w.continuous_update is False for w in sliders)
     assert list(panel.fix_buttons) == list(SHORT.fixes)
     assert panel.knobs == dataclasses.asdict(SHORT.defaults)
     # labelled in words, the knob's help as the tooltip
     assert (c["lr"].description, c["eps"].description, c["class_weights"].description) == (
-        "learning rate", "Adam epsilon", "class weights")
+        "learning rate",
+        "Adam epsilon",
+        "class weights",
+    )
     assert all(tooltip_of(w) == SHORT.knob_specs()[n][1] for n, w in c.items())  # ipywidgets 7 or 8
     assert "sets loss cross-entropy (softmax)" in panel.fix_buttons["cross-entropy"].tooltip
 
@@ -58,10 +78,16 @@ def test_first_run_is_the_failing_defaults_and_is_drawn(panel):
     assert panel.history.knobs == dataclasses.asdict(SHORT.defaults)
     assert panel.png[:8] == b"\x89PNG\r\n\x1a\n"
     assert "the failure is there" in panel.status.value and "healthy" not in panel.status.value
-    assert labkit.verdict(panel.history, criteria=SHORT.criteria()).html() in panel.status.value  # the one judge
+    # the one judge
+    assert labkit.verdict(panel.history, criteria=SHORT.criteria()).html() in panel.status.value
     # the image's text alternative gives the verdict (the one judge) and what the curves do
-    assert panel.alt.startswith("The failure is there: The loss went negative (the loss goes below 0")
-    assert "now training loss: starts at" in panel.alt and 'alt="The failure is there' in panel.plot.value
+    assert panel.alt.startswith(
+        "The failure is there: The loss went negative (the loss goes below 0"
+    )
+    assert (
+        "now training loss: starts at" in panel.alt
+        and 'alt="The failure is there' in panel.plot.value
+    )
     assert panel.progress.layout.visibility == "hidden"  # no full bar left after the run
     drawn = panel.figure.axes[0].lines[0].get_ydata()
     assert list(drawn) == panel.history.step_loss  # per-step loss on the left for this case
@@ -75,8 +101,13 @@ def test_changing_a_knob_reruns_with_it_and_redraws_with_a_ghost(panel):
     assert panel.png != image
     assert panel.ghost is first
     judged = labkit.verdict(h, criteria=SHORT.criteria())
-    assert min(h.step_loss) >= 0 and judged.state == "healthy" and "healthy: the failure is gone" in panel.status.value
-    assert "lowest step loss" in panel.status.value and "needs 0 or more" in panel.status.value  # criteria, in words
+    assert (
+        min(h.step_loss) >= 0
+        and judged.state == "healthy"
+        and "healthy: the failure is gone" in panel.status.value
+    )
+    # criteria, in words
+    assert "lowest step loss" in panel.status.value and "needs 0 or more" in panel.status.value
     assert "Run with loss cross-entropy (softmax) (trained in" in panel.status.value
     faded = [line for line in panel.figure.axes[0].lines if line.get_alpha() == panels.GHOST_ALPHA]
     assert faded and list(faded[0].get_ydata()) == first.step_loss
@@ -89,7 +120,10 @@ def test_going_back_is_served_from_the_cache(panel):
     panel.controls["lr"].value = SHORT.defaults.lr
     h = panel.wait(5)
     assert len(panel.calls) == trained  # no training
-    assert h.knobs["lr"] == SHORT.defaults.lr and "shown from a run trained earlier" in panel.status.value
+    assert (
+        h.knobs["lr"] == SHORT.defaults.lr
+        and "shown from a run trained earlier" in panel.status.value
+    )
 
 
 def test_fix_buttons_and_reset(panel):
@@ -98,7 +132,8 @@ def test_fix_buttons_and_reset(panel):
     assert panel.knobs == dataclasses.asdict(SHORT.defaults) | SHORT.overrides("cross-entropy")
     assert not SHORT.shows_symptom(h)
     assert panel.status.value.startswith(
-        "fix “cross-entropy”: loss NLLLoss on raw outputs → cross-entropy (softmax)<br>")
+        "fix “cross-entropy”: loss NLLLoss on raw outputs → cross-entropy (softmax)<br>"
+    )
     panel.set(lr=1e-2, loss="nll")
     panel.wait(120)
     assert "fix" not in panel.status.value  # the button's note goes with the next change
@@ -106,12 +141,15 @@ def test_fix_buttons_and_reset(panel):
     panel.wait(120)
     assert panel.status.value.startswith(
         "fix “cross-entropy”: loss NLLLoss on raw outputs → cross-entropy (softmax) · "
-        "put back to the failing defaults: learning rate 0.01 → 0.003<br>")
+        "put back to the failing defaults: learning rate 0.01 → 0.003<br>"
+    )
     assert panel.controls["lr"].value == SHORT.defaults.lr
     panel.reset_button.click()
     h = panel.wait(120)
     assert panel.knobs == dataclasses.asdict(SHORT.defaults) and SHORT.shows_symptom(h)
-    assert panel.status.value.startswith("reset: loss cross-entropy (softmax) → NLLLoss on raw outputs<br>")
+    assert panel.status.value.startswith(
+        "reset: loss cross-entropy (softmax) → NLLLoss on raw outputs<br>"
+    )
     assert panel.errors == []
 
 
@@ -122,8 +160,12 @@ def test_a_value_set_from_code_becomes_a_slider_position_with_the_planned_neighb
     w = panel.controls["lr"]
     values = [v for _, v in w.options]
     assert w.value == 0.05 and w.label == "0.05" and SHORT.defaults.lr in values
-    assert [values[w.index + s] for s in (1, -1, 2, -2)] == moves.nearby(spec, 0.05, SHORT.defaults.lr)
-    assert {m.knobs["lr"] for m in panel.runner.moves() if m.knob == "lr"} == set(moves.nearby(spec, 0.05, SHORT.defaults.lr))
+    assert [values[w.index + s] for s in (1, -1, 2, -2)] == moves.nearby(
+        spec, 0.05, SHORT.defaults.lr
+    )
+    assert {m.knobs["lr"] for m in panel.runner.moves() if m.knob == "lr"} == set(
+        moves.nearby(spec, 0.05, SHORT.defaults.lr)
+    )
 
 
 def test_set_changes_several_knobs_with_one_run(panel):
@@ -132,19 +174,23 @@ def test_set_changes_several_knobs_with_one_run(panel):
     panel.wait(120)
     assert len(panel.calls) == before + 1
     assert {k: panel.calls[-1][k] for k in ("loss", "class_weights", "lr")} == {
-        "loss": "cross-entropy", "class_weights": True, "lr": 1e-3}
+        "loss": "cross-entropy",
+        "class_weights": True,
+        "lr": 1e-3,
+    }
 
 
 def test_rapid_input_ends_with_the_last_value_and_no_stale_overwrite(panel):
     # each change lands while the previous run is still training
     positions = [v for _, v in panel.controls["lr"].options]
-    values = positions[positions.index(1e-4):][:12]
+    values = positions[positions.index(1e-4) :][:12]
     for v in values:
         panel.controls["lr"].value = v
     h = panel.wait(300)
     assert h.knobs["lr"] == pytest.approx(values[-1])
     assert panel.history is h
-    assert len(panel.calls) < 1 + len(values)  # stale requests were dropped or cancelled, not all run
+    # stale requests were dropped or cancelled, not all run
+    assert len(panel.calls) < 1 + len(values)
     time.sleep(1.0)  # any stale run still finishing must not replace the drawn one
     assert panel.history is h and panel.knobs["lr"] == pytest.approx(values[-1])
     assert "failure" in panel.status.value and panel.errors == []
@@ -174,8 +220,11 @@ def test_a_bad_fix_clicked_is_shown_not_lost():
     bad = dataclasses.replace(SHORT, fixes={"way too low": {"lr": -1.0}})
     p = labkit.explore(bad, device="cpu", precompute=False)
     p.wait(60)
-    p.fix_buttons["way too low"].click()  # a button callback: its exception would be lost without the panel
-    assert len(p.errors) == 1 and "lr=-1.0 is out of range; allowed: 1e-07 <= lr <= 1" in p.errors[0]
+    # a button callback: its exception would be lost without the panel
+    p.fix_buttons["way too low"].click()
+    assert (
+        len(p.errors) == 1 and "lr=-1.0 is out of range; allowed: 1e-07 <= lr <= 1" in p.errors[0]
+    )
     assert "allowed" in p.error.value and p.knobs["lr"] == SHORT.defaults.lr
 
 
@@ -202,7 +251,9 @@ def test_precompute_trains_every_next_move_ahead():
     # a precomputed run is the same training as Case.run up to float rounding
     lr = moves.nearby(SHORT.knob_specs()["lr"][0], SHORT.defaults.lr)[0]
     single = SHORT.run(seed=0, device="cpu", lr=lr)
-    assert q.cache[runner.key(q.knobs | {"lr": lr})].train_loss == pytest.approx(single.train_loss, rel=1e-3)
+    assert q.cache[runner.key(q.knobs | {"lr": lr})].train_loss == pytest.approx(
+        single.train_loss, rel=1e-3
+    )
 
 
 def test_bad_arguments_name_what_is_allowed():
@@ -210,7 +261,9 @@ def test_bad_arguments_name_what_is_allowed():
         labkit.explore("nope")
     with pytest.raises(ValueError, match=r"seed=-1 .*allowed: an int >= 0"):
         labkit.explore(SHORT, seed=-1)
-    with pytest.raises(ValueError, match="backend='qt' is not allowed; allowed: 'auto', 'image', 'ipympl'"):
+    with pytest.raises(
+        ValueError, match="backend='qt' is not allowed; allowed: 'auto', 'image', 'ipympl'"
+    ):
         labkit.explore(SHORT, backend="qt")
     with pytest.raises(ValueError, match="device"):
         labkit.explore(SHORT, device="tpu")
@@ -238,19 +291,32 @@ def test_every_case_knob_gets_its_control():
     for name in cases.names():
         for knob, (spec, help_text) in cases.get(name).knob_specs().items():
             default = getattr(cases.get(name).defaults, knob)
-            w = controls.control(knob, spec, help_text, default, default, cases.get(name).knob_labels()[knob])
+            w = controls.control(
+                knob, spec, help_text, default, default, cases.get(name).knob_labels()[knob]
+            )
             assert controls.read(spec, w) == default, (name, knob)
             words = w.description
-            assert words == cases.get(name).knob_labels()[knob] and "_" not in words and len(words) >= 4, words
-            assert words not in ("lr", "eps", "n_windows"), f"{name}.{knob} is labelled by its code name"
+            assert (
+                words == cases.get(name).knob_labels()[knob]
+                and "_" not in words
+                and len(words) >= 4
+            ), words
+            assert words not in ("lr", "eps", "n_windows"), (
+                f"{name}.{knob} is labelled by its code name"
+            )
             if isinstance(spec, FloatRange) and spec.log:
-                # the slider stops exactly where labkit.moves (and so the precompute) says a step goes
+                # the slider stops exactly where labkit.moves (and so the precompute) says a step
+                # goes
                 assert isinstance(w, widgets.SelectionSlider)
                 values = [v for _, v in w.options]
-                assert [values[w.index + s] for s in (1, -1, 2, -2) if 0 <= w.index + s < len(values)] == \
-                    moves.nearby(spec, default, default)
+                assert [
+                    values[w.index + s] for s in (1, -1, 2, -2) if 0 <= w.index + s < len(values)
+                ] == moves.nearby(spec, default, default)
             elif isinstance(spec, FloatRange):
-                assert w.step == moves.linear_step(spec) and w.step * moves.LINEAR_STEPS <= spec.high - spec.low
+                assert (
+                    w.step == moves.linear_step(spec)
+                    and w.step * moves.LINEAR_STEPS <= spec.high - spec.low
+                )
 
 
 def test_runs_already_trained_are_shown_without_training():
@@ -271,7 +337,8 @@ def test_background_precompute_never_changes_a_run_in_the_notebook():
     q = labkit.explore(SHORT, seed=0, device="cpu", precompute=True)
     q.wait(120)  # the first run is drawn; the grid is now training in the background
     time.sleep(0.5)
-    during = SHORT.run(seed=0, device="cpu", lr=1e-3)  # gives way: the precompute stops at its next epoch
+    # gives way: the precompute stops at its next epoch
+    during = SHORT.run(seed=0, device="cpu", lr=1e-3)
     q.close(timeout=60)
     assert during.step_loss == alone.step_loss and during.val_loss == alone.val_loss
     assert q.errors == []
@@ -281,15 +348,24 @@ def _curves(scale: float, diverged_at: int | None = None) -> "labkit.History":
     loss = [scale * (1 - 0.3 * e) for e in range(6)]
     if diverged_at is not None:
         loss[diverged_at:] = [math.nan] * (6 - diverged_at)
-    return labkit.History(case="negative-loss", metric_name="accuracy", steps_per_epoch=1, step_loss=loss,
-                          train_loss=loss, val_loss=[v + 0.5 for v in loss], train_metric=[0.1 * e for e in range(6)],
-                          val_metric=[0.05 * e for e in range(6)], diverged_step=diverged_at,
-                          diverged_epoch=diverged_at)
+    return labkit.History(
+        case="negative-loss",
+        metric_name="accuracy",
+        steps_per_epoch=1,
+        step_loss=loss,
+        train_loss=loss,
+        val_loss=[v + 0.5 for v in loss],
+        train_metric=[0.1 * e for e in range(6)],
+        val_metric=[0.05 * e for e in range(6)],
+        diverged_step=diverged_at,
+        diverged_epoch=diverged_at,
+    )
 
 
 @pytest.mark.parametrize("scale", ["linear", "log"])
 def test_a_redraw_looks_exactly_like_a_drawing_on_a_new_figure(scale):
-    """Redraws keep the axes and only swap curves: the picture must not keep anything of earlier runs."""
+    """Redraws keep the axes and only swap curves: the picture must not keep anything of earlier
+    runs."""
     panel = labkit.explore(SHORT, seed=0, device="cpu", precompute=False, backend="image")
     panel.wait(120)
     panel.close()
@@ -306,10 +382,15 @@ def test_a_redraw_looks_exactly_like_a_drawing_on_a_new_figure(scale):
 
 
 def test_a_long_run_draws_its_curves_while_it_trains(panel, monkeypatch):
-    monkeypatch.setattr(runner, "LIVE_AFTER_S", 0.0)  # every run counts as long: no need to train for seconds
+    # every run counts as long: no need to train for seconds
+    monkeypatch.setattr(runner, "LIVE_AFTER_S", 0.0)
     drawn = []
     real = panel._draw
-    monkeypatch.setattr(panel, "_draw", lambda h, ghost, live: (drawn.append((len(h.train_loss), live)), real(h, ghost, live)))
+    monkeypatch.setattr(
+        panel,
+        "_draw",
+        lambda h, ghost, live: (drawn.append((len(h.train_loss), live)), real(h, ghost, live)),
+    )
     panel.set(epochs=4)
     h = panel.wait(120)
     live = [epochs for epochs, is_live in drawn if is_live]
@@ -318,7 +399,8 @@ def test_a_long_run_draws_its_curves_while_it_trains(panel, monkeypatch):
 
 
 def displayed(obj) -> list[dict]:
-    """Display ``obj`` through IPython's display machinery, as a notebook cell's last line does; return the outputs."""
+    """Display ``obj`` through IPython's display machinery, as a notebook cell's last line does;
+    return the outputs."""
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.display import display
     from IPython.utils.capture import capture_output
@@ -330,16 +412,25 @@ def displayed(obj) -> list[dict]:
 
 
 def test_a_panel_and_every_other_widget_displays_as_its_widget(panel):
-    """ipywidgets 7 (Colab) has no _repr_mimebundle_, 8 no _ipython_display_: each object must show either way."""
+    """ipywidgets 7 (Colab) has no _repr_mimebundle_, 8 no _ipython_display_: each object must show
+    either way."""
     from labkit import exercise
     from labkit.diagnosis.widget import paste_box
 
     question = exercise.predict("Does the loss go below 0?", ["yes", "no"])
-    shown = [panel, question, question.verdict("yes"), exercise.check(1, bool, "right", "wrong"), paste_box()]
+    shown = [
+        panel,
+        question,
+        question.verdict("yes"),
+        exercise.check(1, bool, "right", "wrong"),
+        paste_box(),
+    ]
     for obj in shown:
         outputs = displayed(obj)
         widget = getattr(obj, "widget", obj)
-        assert [o["application/vnd.jupyter.widget-view+json"]["model_id"] for o in outputs] == [widget.model_id], obj
+        assert [o["application/vnd.jupyter.widget-view+json"]["model_id"] for o in outputs] == [
+            widget.model_id
+        ], obj
 
 
 def _widgets(widget):
@@ -349,14 +440,20 @@ def _widgets(widget):
 
 
 def test_no_control_shows_null_as_its_tooltip():
-    """ipywidgets 8 writes a described widget's tooltip None as the word "null" on its label (7: its description)."""
+    """ipywidgets 8 writes a described widget's tooltip None as the word "null" on its label (7: its
+    description)."""
     from labkit import exercise
 
     q = labkit.explore("adam-epsilon", device="cpu", precompute=False)
     q.close()
-    described = [w for root in (q.widget, exercise.predict("q?", ["a", "b"]).widget) for w in _widgets(root)
-                 if isinstance(w, widgets.widget_description.DescriptionWidget) and w.description]
-    assert len(described) > len(q.controls)  # the controls, the progress bar, the prediction's choices
+    described = [
+        w
+        for root in (q.widget, exercise.predict("q?", ["a", "b"]).widget)
+        for w in _widgets(root)
+        if isinstance(w, widgets.widget_description.DescriptionWidget) and w.description
+    ]
+    # the controls, the progress bar, the prediction's choices
+    assert len(described) > len(q.controls)
     assert [w.description for w in described if tooltip_of(w) in (None, "null")] == []
 
 
@@ -371,7 +468,8 @@ def test_every_dropdown_shows_words_and_gives_the_case_its_code_name():
             assert [value for _, value in w.options] == list(spec.options)
             assert len(set(shown)) == len(shown), (name, knob, shown)
             for words, value in w.options:
-                # words: with a space, no underscore, and not the code name unless that is words ("as stored")
+                # words: with a space, no underscore, and not the code name unless that is words
+                # ("as stored")
                 in_words = " " in words and "_" not in words and (words != value or " " in value)
                 assert in_words, f"{name}.{knob}: option {value!r} is shown by its code name"
                 w.value = value
@@ -383,8 +481,12 @@ def test_the_key_names_only_the_lines_drawn(panel):
     panel._draw(no_validation, None, live=False)  # adam-epsilon's runs have no validation data
     assert panel.figure.texts[0].get_text() == "solid: training"
     panel._draw(_curves(1.0), no_validation, live=False)
-    assert panel.figure.texts[0].get_text() == "solid: training · dashed: validation · faded: the run before"
+    assert (
+        panel.figure.texts[0].get_text()
+        == "solid: training · dashed: validation · faded: the run before"
+    )
     # the key's text is >= 10 px on screen: the image is never drawn narrower than PLOT_MIN_PX
-    shrink = panels.PLOT_MIN_PX / (panels.FIGSIZE[0] * panels.DPI)  # the image shown at PLOT_MIN_PX of its width
+    # the image shown at PLOT_MIN_PX of its width
+    shrink = panels.PLOT_MIN_PX / (panels.FIGSIZE[0] * panels.DPI)
     key_px = panel.figure.texts[0].get_fontsize() / 72 * panels.DPI * shrink
     assert key_px >= 10

@@ -1,4 +1,5 @@
-"""What the plots look like to a reader: legends off the data, readable log axes, and a text alternative."""
+"""What the plots look like to a reader: legends off the data, readable log axes, and a text
+alternative."""
 
 import math
 
@@ -13,11 +14,18 @@ from labkit import History, plots  # noqa: E402
 
 
 def run(name, loss, val=None, diverged_at=None):
-    return History(case=name, metric_name="accuracy", steps_per_epoch=1, step_loss=list(loss), train_loss=list(loss),
-                   val_loss=list(val if val is not None else [v + 0.1 for v in loss]),
-                   train_metric=[0.5 + 0.05 * i for i in range(len(loss))],
-                   val_metric=[0.5 + 0.04 * i for i in range(len(loss))],
-                   diverged_step=diverged_at, diverged_epoch=diverged_at)
+    return History(
+        case=name,
+        metric_name="accuracy",
+        steps_per_epoch=1,
+        step_loss=list(loss),
+        train_loss=list(loss),
+        val_loss=list(val if val is not None else [v + 0.1 for v in loss]),
+        train_metric=[0.5 + 0.05 * i for i in range(len(loss))],
+        val_metric=[0.5 + 0.04 * i for i in range(len(loss))],
+        diverged_step=diverged_at,
+        diverged_epoch=diverged_at,
+    )
 
 
 FALLING = run("a", [1.0, 0.6, 0.4, 0.3, 0.25])
@@ -49,13 +57,16 @@ def test_a_legend_left_out_and_compare_draws_one_legend_for_both_plots():
     assert ax.get_legend() is None
     fig = plots.compare([FALLING, NEGATIVE], ["a", "b"])
     left, right = fig.axes
-    assert left.get_legend() is None and [t.get_text() for t in right.get_legend().get_texts()][:2] == ["a", "b"]
+    assert left.get_legend() is None and [t.get_text() for t in right.get_legend().get_texts()][
+        :2
+    ] == ["a", "b"]
     plt.close("all")
 
 
 def test_a_symlog_axis_gets_few_spread_ticks_and_says_what_it_is():
     fig, ax = plt.subplots()
-    plots.plot_loss([FALLING, NEGATIVE], ax, scale="log", labels=["a", "b"])  # negative: log turns into symlog
+    # negative: log turns into symlog
+    plots.plot_loss([FALLING, NEGATIVE], ax, scale="log", labels=["a", "b"])
     assert ax.get_yscale() == "symlog"
     ticks = list(ax.get_yticks())
     assert len(ticks) <= plots.MAX_TICKS and 0.0 in ticks
@@ -79,11 +90,17 @@ def test_symlog_ticks_use_one_stride_for_both_signs():
 
 
 def test_describe_figure_says_what_each_curve_does():
-    fig = plots.compare([FALLING, run("d", [0.5, 0.4, float("nan"), float("nan"), float("nan")], diverged_at=2)],
-                        ["steady", "blown"], title="Two runs")
+    fig = plots.compare(
+        [FALLING, run("d", [0.5, 0.4, float("nan"), float("nan"), float("nan")], diverged_at=2)],
+        ["steady", "blown"],
+        title="Two runs",
+    )
     text = plots.describe_figure(fig)
     assert text.startswith("Two runs.")
-    assert "steady training loss: starts at 1, lowest 0.25 at epoch 5, highest 1 at epoch 1, ends at 0.25" in text
+    assert (
+        "steady training loss: starts at 1, lowest 0.25 at epoch 5, highest 1 at epoch 1, "
+        "ends at 0.25"
+    ) in text
     assert "blown training loss" in text and "NaN/inf from epoch 3" in text
     assert "accuracy against epoch" in text
     plt.close("all")
@@ -98,7 +115,8 @@ def test_show_displays_the_image_with_its_text_alternative(monkeypatch):
     assert image.png[:8] == b"\x89PNG\r\n\x1a\n" and image.alt.startswith("The loss falls. ")
     page = image._repr_html_()
     assert 'alt="The loss falls. ' in page and "text version of this figure" in page
-    assert not plt.fignum_exists(fig.number)  # closed: the inline backend does not show it a second time
+    # closed: the inline backend does not show it a second time
+    assert not plt.fignum_exists(fig.number)
     with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
         plots.show("figure")
 
@@ -109,5 +127,8 @@ def test_reference_lines_are_described_as_lines_not_curves():
     ax.axvline(3, label="jump (epoch 3)")
     ax.axhline(0.5, label="chance")
     text = plots.describe_figure(fig)
-    assert "jump (epoch 3): a vertical line at epoch 3" in text and "chance: a horizontal line at 0.5" in text
+    assert (
+        "jump (epoch 3): a vertical line at epoch 3" in text
+        and "chance: a horizontal line at 0.5" in text
+    )
     plt.close(fig)

@@ -1,4 +1,5 @@
-"""The panel's engine without widgets: requests, cancellation, cache, precompute plan, errors, close()."""
+"""The panel's engine without widgets: requests, cancellation, cache, precompute plan, errors,
+close()."""
 
 import ast
 import dataclasses
@@ -59,9 +60,12 @@ def make():
 
 def test_imports_without_widgets_or_matplotlib():
     code = "import sys, labkit.runner; print('ipywidgets' in sys.modules, 'ipympl' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert out.stdout.split() == ["False", "False"]
-    # matplotlib comes in through labkit/__init__ (plots, diagnosis); the runner itself must not need it
+    # matplotlib comes in through labkit/__init__ (plots, diagnosis); the runner itself must not
+    # need it
     tree = ast.parse(pathlib.Path(runner.__file__).read_text())
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
@@ -77,7 +81,8 @@ def test_a_request_trains_once_and_reports_in_order(make):
     assert r.calls == [DEFAULTS] and h.knobs == DEFAULTS and r.history is h and r.previous is None
     kinds = r.on_event.kinds()
     assert kinds[0] == "training" and kinds[-1] == "result" and "progress" in kinds
-    assert set(kinds) <= {"training", "progress", "live", "result"}  # "live" only if the CPU was slow (> 1 s)
+    # "live" only if the CPU was slow (> 1 s)
+    assert set(kinds) <= {"training", "progress", "live", "result"}
     assert r.on_event.events[0].total == 2 and r.on_event.events[0].knobs == DEFAULTS
     last_progress = [e for e in r.on_event.events if e.kind == "progress"][-1]
     assert (last_progress.done, last_progress.total) == (2, 2)
@@ -169,8 +174,13 @@ def test_an_error_in_on_event_is_reported_not_lost(make):
     r = make(on_event=Recorder(fail_on="result"))
     r.request()
     h = r.wait(120)  # the worker survived the handler's error
-    assert h is not None and r.errors == ["RuntimeError in on_event('result'): the handler broke on result"]
-    assert r.on_event.kinds()[-2:] == ["result", "error"] and r.on_event.events[-1].message == r.errors[0]
+    assert h is not None and r.errors == [
+        "RuntimeError in on_event('result'): the handler broke on result"
+    ]
+    assert (
+        r.on_event.kinds()[-2:] == ["result", "error"]
+        and r.on_event.events[-1].message == r.errors[0]
+    )
     r.request(lr=1e-3)  # and keeps working
     assert r.wait(120).knobs["lr"] == 1e-3
 
@@ -196,7 +206,8 @@ def test_precompute_plan_lists_the_uncached_moves_most_likely_first(make):
         r.cache[runner.key(knobs)] = History()
     up, down = moves.nearby(TINY.knob_specs()["lr"][0], DEFAULTS["lr"])[:2]
     chunk = r.plan(DEFAULTS)
-    assert chunk == Chunk(DEFAULTS, "lr", (up, down), "lr = 0.0056, 0.0018")  # then one step of lr, stacked
+    # then one step of lr, stacked
+    assert chunk == Chunk(DEFAULTS, "lr", (up, down), "lr = 0.0056, 0.0018")
     assert chunk.runs() == [DEFAULTS | {"lr": up}, DEFAULTS | {"lr": down}]
     for knobs in chunk.runs():
         r.cache[runner.key(knobs)] = History()
@@ -222,8 +233,10 @@ def test_moves_cover_every_kind_of_control():
         by_knob.setdefault(m.knob, []).append(m.knobs[m.knob] if m.knob else m.label)
         assert sum(m.knobs[n] != DEFAULTS[n] for n in DEFAULTS) >= 1
     assert by_knob[""] == [f"fix: {name}" for name in TINY.fixes]
-    assert "loss" not in by_knob  # its one other option is the run of fix "cross-entropy": planned once
-    assert by_knob["class_weights"] == [True] and by_knob["val_labels"] == ["0 and 1 swapped"]  # flags, options
+    # its one other option is the run of fix "cross-entropy": planned once
+    assert "loss" not in by_knob
+    # flags, options
+    assert by_knob["class_weights"] == [True] and by_knob["val_labels"] == ["0 and 1 swapped"]
     assert by_knob["optimizer"] == ["sgd", "momentum"]
     assert by_knob["dropout"] == [0.01, 0.02]  # a slider at its low end moves up only
     assert by_knob["epochs"] == [3, 1, 4]  # int slider 1..200: +1, -1, +2 (no 0)
@@ -240,8 +253,15 @@ def test_precompute_trains_every_move_after_the_first_result(make):
     assert r.errors == [] and len(r.calls) == 1  # the moves came from labkit.sweep, not Case.run
     assert r.plan() is None and r.coverage() == (len(r.moves()), len(r.moves()))
     chunks = [e for e in r.on_event.events if e.kind in ("precompute", "precomputed")]
-    assert chunks and [e.kind for e in chunks[:2]] == ["precompute", "precomputed"] and chunks[1].note == "done"
-    assert chunks[0].note == "fix: cross-entropy" and (chunks[0].done, chunks[0].total) == (0, len(r.moves()))
+    assert (
+        chunks
+        and [e.kind for e in chunks[:2]] == ["precompute", "precomputed"]
+        and chunks[1].note == "done"
+    )
+    assert chunks[0].note == "fix: cross-entropy" and (chunks[0].done, chunks[0].total) == (
+        0,
+        len(r.moves()),
+    )
     r.request(lr=moves.nearby(TINY.knob_specs()["lr"][0], 3e-3)[-1])
     assert r.wait(5) is not None and len(r.calls) == 1
 
@@ -268,6 +288,10 @@ def test_view_values_match_what_plots_draw():
     assert view.PER == plots.PER and view.SCALES == plots.SCALES
     assert NEG.view == view.View(per="step", scale="symlog")
     # the asker's linear jump-and-plateau, and beside it what moves: the share of images stuck wrong
-    assert cases.get("adam-epsilon").view == view.View(per="epoch", scale="linear", second="stuck_wrong",
-                                                       second_title="share of images stuck wrong (zero gradient)")
+    assert cases.get("adam-epsilon").view == view.View(
+        per="epoch",
+        scale="linear",
+        second="stuck_wrong",
+        second_title="share of images stuck wrong (zero gradient)",
+    )
     assert cases.get("rising-val-loss").view == view.View()

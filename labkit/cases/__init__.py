@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from ..diagnosis.judge import declare
 from ..train import Setup
-from .base import Case
 from . import adam_epsilon, negative_loss, oscillating_loss, rising_val_loss, train_loss_rises
+from .base import Case
 
-_CASES = {c.name: c for c in (rising_val_loss.CASE, oscillating_loss.CASE, negative_loss.CASE, adam_epsilon.CASE, train_loss_rises.CASE)}
-for _case in _CASES.values():  # labkit.verdict (and so diagnose, panels, lessons) judges their runs by these
+_CASES = {
+    c.name: c
+    for c in (
+        rising_val_loss.CASE,
+        oscillating_loss.CASE,
+        negative_loss.CASE,
+        adam_epsilon.CASE,
+        train_loss_rises.CASE,
+    )
+}
+# labkit.verdict (and so diagnose, panels, lessons) judges their runs by these
+for _case in _CASES.values():
     declare(_case.name, _case.criteria())
 
 
@@ -20,7 +30,10 @@ def names() -> list[str]:
 def get(name: str) -> Case:
     """Return the case called ``name``."""
     if not isinstance(name, str):
-        raise TypeError(f"name must be a case name (str), got {type(name).__name__}; allowed: {', '.join(_CASES)}")
+        raise TypeError(
+            f"name must be a case name (str), got {type(name).__name__}; allowed: "
+            f"{', '.join(_CASES)}"
+        )
     if name not in _CASES:
         raise ValueError(f"unknown case {name!r}; allowed: {', '.join(_CASES)}")
     return _CASES[name]

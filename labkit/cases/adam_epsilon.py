@@ -1,4 +1,5 @@
-"""Case 4: the loss falls for a long time, then shoots up and stays up (thread 003, "Adam's epsilon").
+"""Case 4: the loss falls for a long time, then shoots up and stays up (thread 003, "Adam's
+epsilon").
 
 The thread's own setup, shrunk to run in under two seconds: solid vs broken 1-pixel lines
 (``data.broken_line_images``: 384 + 384 images of 16x16), the asker's network (ReLU on the input ->
@@ -7,16 +8,16 @@ glorot-uniform init and zero biases), Keras 2.x ``binary_crossentropy`` on the s
 (probabilities clipped to [1e-7, 1 - 1e-7] before the log: ``train.KerasBCELoss``), Keras's Adam
 (``optim.KerasAdam``: eps added to the uncorrected sqrt(v), default 1e-7), mini-batches of 64.
 
-What happens (seeds 0-9): the loss falls to its lowest between epochs 19 and 42 and shoots up between
-epochs 37 and 63 (1-based; 37-79 over seeds 0-29, benchmarks/lesson04_rates.py), when the weights and
-logits have grown so large that
-one step throws some samples far onto the wrong side. A sample whose softmax output for its true
-class is below the clip (1e-7) gets *exactly zero* gradient from the clipped loss: it can never be
-pulled back. Within a few epochs every sample of one class is stuck that way, the network answers one
-class for everything, and the loss sits on a plateau at half of -log(1e-7) = 16.1, i.e. about 8.06
-(16.03 x the share stuck: 7.3-8.0 over seeds 0-9, where a few images of the stuck class stay right).
-A bigger eps does not save it (the asker's "changing epsilon still blows up"); a loss computed from the
-logits (no clip: the gradient of a wrong sample never vanishes) or a smaller learning rate does.
+What happens (seeds 0-9): the loss falls to its lowest between epochs 19 and 42 and shoots up
+between epochs 37 and 63 (1-based; 37-79 over seeds 0-29, benchmarks/lesson04_rates.py), when the
+weights and logits have grown so large that one step throws some samples far onto the wrong side. A
+sample whose softmax output for its true class is below the clip (1e-7) gets *exactly zero* gradient
+from the clipped loss: it can never be pulled back. Within a few epochs every sample of one class is
+stuck that way, the network answers one class for everything, and the loss sits on a plateau at half
+of -log(1e-7) = 16.1, i.e. about 8.06 (16.03 x the share stuck: 7.3-8.0 over seeds 0-9, where a few
+images of the stuck class stay right). A bigger eps does not save it (the asker's "changing epsilon
+still blows up"); a loss computed from the logits (no clip: the gradient of a wrong sample never
+vanishes) or a smaller learning rate does.
 
 The asker trained with lr 1e-5 on 250k 32x32 images for 1500 epochs; this case uses lr 0.045 on 768
 16x16 images for 100 epochs (1200 steps) so the same sequence fits in a lesson. The two convolutions
@@ -32,6 +33,7 @@ import torch
 from torch import nn
 
 from ..data import broken_line_images
+from ..diagnosis import rules
 from ..history import History
 from ..knobs import Choice, FloatRange, IntRange, knob
 from ..metrics import one_hot_accuracy
@@ -39,7 +41,6 @@ from ..models import LinearConvs
 from ..optim import effective_step, sqrt_v
 from ..train import Setup, TrainConfig, make_loss
 from ..view import View
-from ..diagnosis import rules
 from .base import Case
 
 CLIP = 1e-7  # Keras's epsilon in binary_crossentropy: outputs are clipped to [CLIP, 1 - CLIP]
@@ -49,32 +50,67 @@ IMAGES = 768  # training images: half solid lines, half broken
 
 @dataclass(frozen=True)
 class Knobs:
-    eps: float = knob(1e-7, FloatRange(1e-10, 1.0, log=True),
-                      "Adam epsilon: added to sqrt(v) in each step's denominator (Keras default 1e-7)", train=True)
-    lr: float = knob(0.045, FloatRange(1e-7, 1.0, log=True), "learning rate (the asker: 1e-5 on far more data)",
-                     train=True)
-    loss: str = knob("keras-bce", Choice(LOSSES),
-                     "keras-bce: Keras binary_crossentropy on the softmax outputs (clipped); cross-entropy: from "
-                     "the logits (no softmax layer, no clip); logcosh: Keras logcosh on the softmax outputs")
-    optimizer: str = knob("keras-adam", Choice(("keras-adam", "adam", "sgd", "momentum")),
-                          "keras-adam: eps added to the uncorrected sqrt(v), as Keras; adam: PyTorch's form",
-                          train=True)
-    batch_size: int = knob(64, IntRange(0, IMAGES, zero="full batch"),
-                           f"images per step (0: all {IMAGES}; the asker used 256)", train=True)
-    epochs: int = knob(100, IntRange(1, 5000), f"passes over the {IMAGES} images ({IMAGES // 64} steps each at batch 64)",
-                       train=True)
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule",
-                         train=True)
+    eps: float = knob(
+        1e-7,
+        FloatRange(1e-10, 1.0, log=True),
+        "Adam epsilon: added to sqrt(v) in each step's denominator (Keras default 1e-7)",
+        train=True,
+    )
+    lr: float = knob(
+        0.045,
+        FloatRange(1e-7, 1.0, log=True),
+        "learning rate (the asker: 1e-5 on far more data)",
+        train=True,
+    )
+    loss: str = knob(
+        "keras-bce",
+        Choice(LOSSES),
+        "keras-bce: Keras binary_crossentropy on the softmax outputs "
+        "(clipped); cross-entropy: from "
+        "the logits (no softmax layer, no clip); logcosh: Keras logcosh "
+        "on the softmax outputs",
+    )
+    optimizer: str = knob(
+        "keras-adam",
+        Choice(("keras-adam", "adam", "sgd", "momentum")),
+        "keras-adam: eps added to the uncorrected sqrt(v), as Keras; adam: PyTorch's form",
+        train=True,
+    )
+    batch_size: int = knob(
+        64,
+        IntRange(0, IMAGES, zero="full batch"),
+        f"images per step (0: all {IMAGES}; the asker used 256)",
+        train=True,
+    )
+    epochs: int = knob(
+        100,
+        IntRange(1, 5000),
+        f"passes over the {IMAGES} images ({IMAGES // 64} steps each at batch 64)",
+        train=True,
+    )
+    schedule: str = knob(
+        "constant",
+        Choice(("constant", "step", "cosine", "plateau")),
+        "learning-rate schedule",
+        train=True,
+    )
 
 
 def line_net(softmax: bool = True) -> nn.Sequential:
-    """Return the asker's network, shrunk for 16x16 images: ReLU -> Conv(8, 8x8) -> Conv(16, 8x8) -> pool -> Dense(2).
+    """Return the asker's network, shrunk for 16x16 images: ReLU -> Conv(8, 8x8) -> Conv(16, 8x8) ->
+    pool -> Dense(2).
 
-    No activation between the convolutions (as in the thread), so the net is linear up to the max-pool.
-    Keras's default init: glorot-uniform kernels, zero biases. ``softmax`` adds the softmax output layer.
+    No activation between the convolutions (as in the thread), so the net is linear up to the
+    max-pool. Keras's default init: glorot-uniform kernels, zero biases. ``softmax`` adds the
+    softmax output layer.
     """
-    layers: list[nn.Module] = [nn.ReLU(), LinearConvs(nn.Conv2d(1, 8, 8), nn.Conv2d(8, 16, 8)), nn.MaxPool2d(2),
-                               nn.Flatten(), nn.Linear(16, 2)]
+    layers: list[nn.Module] = [
+        nn.ReLU(),
+        LinearConvs(nn.Conv2d(1, 8, 8), nn.Conv2d(8, 16, 8)),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16, 2),
+    ]
     net = nn.Sequential(*layers, *([nn.Softmax(dim=1)] if softmax else []))
     for layer in net.modules():
         if isinstance(layer, (nn.Conv2d, nn.Linear)):
@@ -83,12 +119,16 @@ def line_net(softmax: bool = True) -> nn.Sequential:
     return net
 
 
-def make_probe(x: torch.Tensor, y: torch.Tensor) -> Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]]:
-    """Return the probe that measures the mechanism after every epoch, on the training images ``x``, targets ``y``.
+def make_probe(
+    x: torch.Tensor, y: torch.Tensor
+) -> Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]]:
+    """Return the probe that measures the mechanism after every epoch, on the training images ``x``,
+    targets ``y``.
 
     - step_median / step_max: the effective step lr_t / (sqrt(v) + eps) over all weights (Adam's
       per-weight learning rate; SGD: lr);
-    - sqrt_v_median: the median of sqrt(v), the quantity the thread's answer says shrinks (NaN for SGD);
+    - sqrt_v_median: the median of sqrt(v), the quantity the thread's answer says shrinks (NaN for
+      SGD);
     - stuck_wrong: share of the images whose softmax output for the true class is below the clip
       (1e-7): the clipped loss gives them exactly zero gradient;
     - max_logit_gap: the largest |difference of the two logits| over the images.
@@ -104,14 +144,20 @@ def make_probe(x: torch.Tensor, y: torch.Tensor) -> Callable[[nn.Module, torch.o
         step = effective_step(optimizer)
         root = sqrt_v(optimizer)
         nan = torch.tensor(float("nan"))
-        values = torch.stack([
-            _median(step).cpu() if step is not None else nan,
-            step.max().cpu() if step is not None else nan,
-            _median(root).cpu() if root is not None else nan,
-            (p_true < CLIP).float().mean().cpu(),
-            (logits[:, 0] - logits[:, 1]).abs().max().cpu(),
-        ]).tolist()
-        return dict(zip(("step_median", "step_max", "sqrt_v_median", "stuck_wrong", "max_logit_gap"), values))
+        values = torch.stack(
+            [
+                _median(step).cpu() if step is not None else nan,
+                step.max().cpu() if step is not None else nan,
+                _median(root).cpu() if root is not None else nan,
+                (p_true < CLIP).float().mean().cpu(),
+                (logits[:, 0] - logits[:, 1]).abs().max().cpu(),
+            ]
+        ).tolist()
+        return dict(
+            zip(
+                ("step_median", "step_max", "sqrt_v_median", "stuck_wrong", "max_logit_gap"), values
+            )
+        )
 
     return probe
 
@@ -120,8 +166,15 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     data = broken_line_images(seed, n=IMAGES // 2)
     model = line_net(softmax=k.loss != "cross-entropy")
-    return Setup(model, make_loss(k.loss), data, TrainConfig.from_knobs(k), {"accuracy": one_hot_accuracy},
-                 "accuracy", probe=make_probe(data.x_train, data.y_train))
+    return Setup(
+        model,
+        make_loss(k.loss),
+        data,
+        TrainConfig.from_knobs(k),
+        {"accuracy": one_hot_accuracy},
+        "accuracy",
+        probe=make_probe(data.x_train, data.y_train),
+    )
 
 
 FALL = 0.3  # the loss first falls below this fraction of its first epoch's value ...
@@ -131,7 +184,8 @@ PLATEAU_SPREAD = 0.1  # ... within this fraction of their mean: flat
 
 
 def jump_epoch(loss: list[float]) -> int | None:
-    """Return the first epoch (0-based) after the loss's lowest point so far at which it exceeds JUMP, or None."""
+    """Return the first epoch (0-based) after the loss's lowest point so far at which it exceeds
+    JUMP, or None."""
     if not loss:
         return None
     low = 0
@@ -144,7 +198,8 @@ def jump_epoch(loss: list[float]) -> int | None:
 
 
 def plateau(loss: list[float]) -> float | None:
-    """Return the mean of the last PLATEAU_EPOCHS epochs when they are all above JUMP and flat, else None."""
+    """Return the mean of the last PLATEAU_EPOCHS epochs when they are all above JUMP and flat, else
+    None."""
     tail = loss[-PLATEAU_EPOCHS:]
     if len(tail) < PLATEAU_EPOCHS or min(tail) <= JUMP:
         return None
@@ -152,13 +207,16 @@ def plateau(loss: list[float]) -> float | None:
     return mean if max(tail) - min(tail) <= PLATEAU_SPREAD * mean else None
 
 
-ACCURACY = 0.9  # healthy: training accuracy at the end (the failing run ends below 0.7, the fixes above 0.9)
-STUCK = 0.01  # healthy: at most this share of the images stuck wrong at the end (one failing run: about half)
+# healthy: training accuracy at the end (the failing run ends below 0.7, the fixes above 0.9)
+ACCURACY = 0.9
+# healthy: at most this share of the images stuck wrong at the end (one failing run: about half)
+STUCK = 0.01
 
 
 def checks(h: History) -> dict[str, bool]:
-    """Return the symptom's checks: the diagnosis's late-explosion finding (a long descent, then a jump by orders of
-    magnitude or onto a frozen plateau, and no recovery), with images stuck wrong at the end."""
+    """Return the symptom's checks: the diagnosis's late-explosion finding (a long descent, then a
+    jump by orders of magnitude or onto a frozen plateau, and no recovery), with images stuck wrong
+    at the end."""
     stuck = h.extra.get("stuck_wrong", [])
     return {
         "the loss falls, shoots up and stays up": rules.late_explosion(h.train_loss) is not None,
@@ -170,8 +228,11 @@ def health(h: History) -> dict[str, bool]:
     """Return the health criteria: the training images are learnt and none is stuck wrong."""
     acc = h.train_metric[-1] if h.train_metric else float("nan")
     stuck = h.extra["stuck_wrong"][-1] if h.extra.get("stuck_wrong") else float("nan")
-    return {f"training accuracy ends at {acc:.2f} (needs at least {ACCURACY})": acc >= ACCURACY,
-            f"{stuck:.1%} of the images stuck wrong at the end (needs at most {STUCK:.0%})": stuck <= STUCK}
+    return {
+        f"training accuracy ends at {acc:.2f} (needs at least {ACCURACY})": acc >= ACCURACY,
+        f"{stuck:.1%} of the images stuck wrong at the end (needs at most {STUCK:.0%})": stuck
+        <= STUCK,
+    }
 
 
 CASE = Case(
@@ -183,22 +244,30 @@ CASE = Case(
     defaults=Knobs(),
     fixes={"smaller learning rate": {"lr": 0.01}},
     # eps 1e-2: healthy on 28 of seeds 0-29 with torch 2.13, 30 with 2.14 (RESULTS.md)
-    tries={"larger epsilon (the answer)": {"eps": 1e-2},
-           "loss from the logits (spikes remain)": {"loss": "cross-entropy"},
-           "logcosh (the asker's fix)": {"loss": "logcosh"}},
+    tries={
+        "larger epsilon (the answer)": {"eps": 1e-2},
+        "loss from the logits (spikes remain)": {"loss": "cross-entropy"},
+        "logcosh (the asker's fix)": {"loss": "logcosh"},
+    },
     build=build,
     checks=checks,
     health=health,
-    view=View(per="epoch", scale="linear", second="stuck_wrong",
-              second_title="share of images stuck wrong (zero gradient)"),
+    view=View(
+        per="epoch",
+        scale="linear",
+        second="stuck_wrong",
+        second_title="share of images stuck wrong (zero gradient)",
+    ),
 )
 
 
 def _median(values: torch.Tensor) -> torch.Tensor:
-    """Return the (lower) median as torch.median does, through kthvalue: median has no deterministic CUDA kernel.
+    """Return the (lower) median as torch.median does, through kthvalue: median has no deterministic
+    CUDA kernel.
 
-    kthvalue selects in linear time (a sort of every weight cost the probe ~15x more) and picks the same
-    element as ``values.flatten().sort().values[(n - 1) // 2]``, NaNs included (they count as the largest).
+    kthvalue selects in linear time (a sort of every weight cost the probe ~15x more) and picks the
+    same element as ``values.flatten().sort().values[(n - 1) // 2]``, NaNs included (they count as
+    the largest).
     """
     flat = values.flatten()
     return flat.kthvalue((flat.numel() - 1) // 2 + 1).values

@@ -26,19 +26,28 @@ class Case:
     title: str  # the question a learner would search for
     symptom: str  # one sentence in the learner's words
     lesson: str  # notebook file in lessons/
-    code: str  # the diagnosis code of its failure (labkit.diagnosis): verdict() names the failing run with it
-    defaults: Any  # frozen knob dataclass; its values reproduce the failure; train=True knobs only feed TrainConfig
-    fixes: dict[str, dict[str, Any]]  # fix name -> knob overrides: healthy on every seed; the first is the main fix
+    # the diagnosis code of its failure (labkit.diagnosis): verdict() names the failing run with it
+    code: str
+    # frozen knob dataclass; its values reproduce the failure; train=True knobs only feed
+    # TrainConfig
+    defaults: Any
+    # fix name -> knob overrides: healthy on every seed; the first is the main fix
+    fixes: dict[str, dict[str, Any]]
     build: Callable[[Any, torch.Generator], Setup]  # (knobs, CPU generator) -> Setup, on the CPU
-    checks: Callable[[History], dict[str, bool]]  # the symptom's checks, in words; all True = the failure is there
-    health: Callable[[History], dict[str, bool]]  # health criteria, in words with their numbers; all True = healthy
-    tries: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # suggestions of the thread that
+    # the symptom's checks, in words; all True = the failure is there
+    checks: Callable[[History], dict[str, bool]]
+    # health criteria, in words with their numbers; all True = healthy
+    health: Callable[[History], dict[str, bool]]
+    # suggestions of the thread that
     # do not fix it in our runs: name -> knob overrides (panel buttons "try: ...")
+    tries: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     view: View = View()  # how its loss is best seen (per step/epoch, y scale); panels draw with it
 
     def __post_init__(self) -> None:
         if both := set(self.fixes) & set(self.tries):
-            raise ValueError(f"{self.name}: {sorted(both)} are both fixes and tries; a name is one or the other")
+            raise ValueError(
+                f"{self.name}: {sorted(both)} are both fixes and tries; a name is one or the other"
+            )
 
     def knobs(self, **overrides: Any) -> Any:
         """Return the default knobs with ``overrides`` applied, after checking them."""
@@ -49,31 +58,43 @@ class Case:
         return specs(self.defaults)
 
     def knob_labels(self) -> dict[str, str]:
-        """Return ``{knob: label}``: what each control says, in words ("learning rate", "Adam epsilon")."""
+        """Return ``{knob: label}``: what each control says, in words ("learning rate", "Adam
+        epsilon")."""
         return labels(self.defaults)
 
     def overrides(self, name: str) -> dict[str, Any]:
         """Return the knob overrides of the fix or try ``name`` (``case.fixes``, ``case.tries``)."""
         both = self.fixes | self.tries
         if name not in both:
-            raise ValueError(f"name={name!r} is neither a fix nor a try of {self.name!r}; allowed: "
-                             f"{', '.join(map(repr, both))}")
+            raise ValueError(
+                f"name={name!r} is neither a fix nor a try of {self.name!r}; allowed: "
+                f"{', '.join(map(repr, both))}"
+            )
         return dict(both[name])
 
     def symptom_checks(self, history: History) -> dict[str, bool]:
-        """Return this case's named numeric checks of ``history`` (all True: the failure is there)."""
+        """Return this case's named numeric checks of ``history`` (all True: the failure is
+        there)."""
         return self.checks(history)
 
     def shows_symptom(self, history: History) -> bool:
-        """Return True when every symptom check holds for ``history`` (the verdict's "the asker's failure")."""
+        """Return True when every symptom check holds for ``history`` (the verdict's "the asker's
+        failure")."""
         return all(self.checks(history).values())
 
     def criteria(self) -> Criteria:
         """Return what this case says about a run of it, as ``labkit.verdict`` reads it."""
         return Criteria(self.code, self.lesson, self.checks, self.health)
 
-    def run(self, seed: int = 0, device: str | torch.device | None = None, *, progress: bool = False,
-            on_epoch: EpochHook | None = None, **knobs: Any) -> History:
+    def run(
+        self,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        *,
+        progress: bool = False,
+        on_epoch: EpochHook | None = None,
+        **knobs: Any,
+    ) -> History:
         """Train once with the default knobs changed by ``knobs`` and return the History.
 
         Parameters
@@ -93,21 +114,41 @@ class Case:
             generator = seed_everything(seed)
             setup = self.build(k, generator)
             history = self.new_history(k, seed, dev, setup)
-            return fit(setup, history=history, device=dev, generator=generator, progress=progress, on_epoch=on_epoch)
+            return fit(
+                setup,
+                history=history,
+                device=dev,
+                generator=generator,
+                progress=progress,
+                on_epoch=on_epoch,
+            )
 
     def new_history(self, knobs: Any, seed: int, device: torch.device, setup: Setup) -> History:
-        """Return the empty History a run of ``knobs`` on ``setup`` starts from (shared with labkit.sweep)."""
+        """Return the empty History a run of ``knobs`` on ``setup`` starts from (shared with
+        labkit.sweep)."""
         values, defaults = dataclasses.asdict(knobs), dataclasses.asdict(self.defaults)
         changed = {n: v for n, v in values.items() if v != defaults[n]}
-        history = History(case=self.name, knobs=values, changed=changed, seed=int(seed), device=str(device),
-                          metric_name=setup.metric_name)
-        for key, value in setup.data.info.items():  # the data's baselines, e.g. baseline_val_loss (predict the mean)
+        history = History(
+            case=self.name,
+            knobs=values,
+            changed=changed,
+            seed=int(seed),
+            device=str(device),
+            metric_name=setup.metric_name,
+        )
+        # the data's baselines, e.g. baseline_val_loss (predict the mean)
+        for key, value in setup.data.info.items():
             if key.endswith("_val_loss"):
                 history.final[key] = float(value)
         return history
 
-    def sweep(self, seed: int = 0, device: str | torch.device | None = None, progress: bool = False,
-              **grid: Any) -> dict[tuple, History]:
-        """Train every combination of ``grid`` (knob -> list, optionally ``seeds=[...]``); see labkit.sweep."""
+    def sweep(
+        self,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        progress: bool = False,
+        **grid: Any,
+    ) -> dict[tuple, History]:
+        """Train every combination of ``grid`` (knob -> list, optionally ``seeds=[...]``); see
+        labkit.sweep."""
         return sweep_grid(self, grid, seed=seed, device=device, progress=progress)
-

@@ -1,4 +1,5 @@
-"""Case 3: the loss goes negative and runs off to -8000 while accuracy falls (datascience post 57185).
+"""Case 3: the loss goes negative and runs off to -8000 while accuracy falls (datascience post
+57185).
 
 ``nn.NLLLoss`` expects log-probabilities: it returns minus the input at the target class and
 nothing else. Fed raw logits, the cheapest way down is to make the target-class logit huge, which
@@ -17,15 +18,14 @@ import torch
 from torch import nn
 
 from ..data import imbalanced_images
+from ..diagnosis import rules
+from ..history import History
 from ..knobs import Choice, Flag, FloatRange, IntRange, knob
 from ..metrics import accuracy, recall
 from ..models import conv2d_net
-from ..history import History
 from ..train import Setup, TrainConfig, make_loss
 from ..view import View
-from ..diagnosis import rules
 from .base import Case
-
 
 VAL_LABELS = ("as stored", "0 and 1 swapped")
 CLASSES = 3
@@ -42,23 +42,47 @@ def predicted_share(cls: int):
 
 @dataclass(frozen=True)
 class Knobs:
-    loss: str = knob("nll", Choice(("nll", "cross-entropy")), "criterion on the model's output: NLLLoss (as in the thread) or CrossEntropyLoss")
+    loss: str = knob(
+        "nll",
+        Choice(("nll", "cross-entropy")),
+        "criterion on the model's output: NLLLoss (as in the thread) or CrossEntropyLoss",
+    )
     class_weights: bool = knob(False, Flag(), "weight each class by 1/frequency in the loss")
-    lr: float = knob(3e-3, FloatRange(1e-7, 1.0, log=True), "learning rate (the thread: Adam at 1e-6)", train=True)
+    lr: float = knob(
+        3e-3,
+        FloatRange(1e-7, 1.0, log=True),
+        "learning rate (the thread: Adam at 1e-6)",
+        train=True,
+    )
     eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon", train=True)
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the dense layers")
     epochs: int = knob(10, IntRange(1, 200), "passes over the training images", train=True)
     batch_size: int = knob(64, IntRange(1, 4096), "images per step", train=True)
     optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer", train=True)
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule", train=True)
-    log_softmax: bool = knob(False, Flag(), "end the model with LogSoftmax(dim=1), so NLLLoss gets the log-probabilities it expects")
-    val_labels: str = knob("as stored", Choice(VAL_LABELS), "validation labels as stored, or coded differently from the training ones (classes 0 and 1 swapped)")
+    schedule: str = knob(
+        "constant",
+        Choice(("constant", "step", "cosine", "plateau")),
+        "learning-rate schedule",
+        train=True,
+    )
+    log_softmax: bool = knob(
+        False,
+        Flag(),
+        "end the model with LogSoftmax(dim=1), so NLLLoss gets the log-probabilities it expects",
+    )
+    val_labels: str = knob(
+        "as stored",
+        Choice(VAL_LABELS),
+        "validation labels as stored, or coded differently from the training ones (classes "
+        "0 and 1 swapped)",
+    )
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     data = imbalanced_images(seed)
-    if k.val_labels == "0 and 1 swapped":  # val.csv written with another class coding than train.csv
+    # val.csv written with another class coding than train.csv
+    if k.val_labels == "0 and 1 swapped":
         data.y_val = torch.tensor([1, 0, 2])[data.y_val]
     weights = None
     if k.class_weights:
@@ -66,9 +90,14 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
         weights = counts.sum() / (len(counts) * counts)
     head = nn.LogSoftmax(dim=1) if k.log_softmax else None
     model = conv2d_net(4, CLASSES, widths=(16, 32), dense=32, dropout=k.dropout, head=head)
-    metrics = {"accuracy": accuracy, "recall_minority": recall(2),
-               **{f"predicted_{c}": predicted_share(c) for c in range(CLASSES)}}
-    return Setup(model, make_loss(k.loss, weights), data, TrainConfig.from_knobs(k), metrics, "accuracy")
+    metrics = {
+        "accuracy": accuracy,
+        "recall_minority": recall(2),
+        **{f"predicted_{c}": predicted_share(c) for c in range(CLASSES)},
+    }
+    return Setup(
+        model, make_loss(k.loss, weights), data, TrainConfig.from_knobs(k), metrics, "accuracy"
+    )
 
 
 MAJORITY = 0.54  # share of the largest class
@@ -76,21 +105,27 @@ ACCURACY_MARGIN = 0.02  # "stuck at or below the majority class" allows this muc
 
 
 def checks(h: History) -> dict[str, bool]:
-    """Return the symptom's checks: the diagnosis's negative-loss finding, accuracy no better than the majority class."""
+    """Return the symptom's checks: the diagnosis's negative-loss finding, accuracy no better than
+    the majority class."""
     return {
-        "the loss goes below 0": rules.negative_loss(h.train_loss, h.val_loss, h.step_loss, h.steps_per_epoch) is not None,
+        "the loss goes below 0": rules.negative_loss(
+            h.train_loss, h.val_loss, h.step_loss, h.steps_per_epoch
+        )
+        is not None,
         "validation accuracy stuck at or below the majority class": bool(h.val_metric)
         and max(h.val_metric[1:] or h.val_metric) <= MAJORITY + ACCURACY_MARGIN,
     }
 
 
 def health(h: History) -> dict[str, bool]:
-    """Return the health criteria: no loss below 0, validation accuracy above always answering the majority class."""
+    """Return the health criteria: no loss below 0, validation accuracy above always answering the
+    majority class."""
     last = h.val_metric[-1] if h.val_metric else float("nan")
     lowest = min(h.step_loss, default=float("nan"))
     return {
         f"lowest step loss {lowest:.3g} (needs 0 or more)": lowest >= 0,
-        f"validation accuracy ends at {last:.2f} (needs above {MAJORITY + ACCURACY_MARGIN:.2f}, the majority "
+        f"validation accuracy ends at {last:.2f} (needs above {MAJORITY + ACCURACY_MARGIN:.2f}, "
+        "the majority "
         "class's share)": last > MAJORITY + ACCURACY_MARGIN,
     }
 
@@ -98,7 +133,8 @@ def health(h: History) -> dict[str, bool]:
 CASE = Case(
     name="negative-loss",
     title="Why is my loss negative and getting more negative every epoch?",
-    symptom="My loss went negative and keeps falling (-1.9, -72.7, -573.7, -2662.9, -8421.2) while my accuracy gets worse.",
+    symptom="My loss went negative and keeps falling (-1.9, -72.7, -573.7, -2662.9, -8421.2) "
+    "while my accuracy gets worse.",
     lesson="03_loss_goes_negative.ipynb",
     code="negative-loss",
     defaults=Knobs(),

@@ -1,22 +1,24 @@
 """Case 2: training loss oscillates while validation loss stays flat.
 
-35 training and 10 validation images (48x80), a Keras-style CNN whose dense layer after Flatten has 2.0M
-weights, three Dropout layers, a sigmoid output with Keras's ``binary_crossentropy`` (probabilities clipped
-to [1e-7, 1 - 1e-7]) and Adam at lr 0.1. The first big steps push the output logit far past 16.1 (into
-the hundreds or thousands): the sigmoid lands outside the clip, where the gradient is exactly zero, and
-the model is frozen. In evaluation mode its answers no longer change, so the validation loss is
-constant (about 16.12 x the fraction of validation images it gets wrong). In training mode the dropout before the output (0.9 here) redraws which
-dense units count at every step and flips some saturated answers, so the number of wrong training images,
-and with it the sample-weighted epoch training loss (16.12 x wrong / 35), jumps from epoch to epoch.
-Without dropout the frozen model's training loss is as constant as its validation loss.
+35 training and 10 validation images (48x80), a Keras-style CNN whose dense layer after Flatten has
+2.0M weights, three Dropout layers, a sigmoid output with Keras's ``binary_crossentropy``
+(probabilities clipped to [1e-7, 1 - 1e-7]) and Adam at lr 0.1. The first big steps push the output
+logit far past 16.1 (into the hundreds or thousands): the sigmoid lands outside the clip, where the
+gradient is exactly zero, and the model is frozen. In evaluation mode its answers no longer change,
+so the validation loss is constant (about 16.12 x the fraction of validation images it gets wrong).
+In training mode the dropout before the output (0.9 here) redraws which dense units count at every
+step and flips some saturated answers, so the number of wrong training images, and with it the
+sample-weighted epoch training loss (16.12 x wrong / 35), jumps from epoch to epoch. Without dropout
+the frozen model's training loss is as constant as its validation loss.
 
 The thread never says which loss it used; Keras's binary_crossentropy is what its Keras model with a
 sigmoid output would normally be compiled with, and what an answer recommends.
 
-Fixes and their true effect: a lower learning rate or augmentation unfreeze the big model (no dropout
-leaves it frozen, with a flat training loss), but it stays far below the fix on new images; a small model
-with global pooling learns the task on most seeds; a backbone pretrained on 1500 stripe images at four
-*other* orientations (none of them the two target classes), frozen, with a new head, is the most reliable.
+Fixes and their true effect: a lower learning rate or augmentation unfreeze the big model (no
+dropout leaves it frozen, with a flat training loss), but it stays far below the fix on new images;
+a small model with global pooling learns the task on most seeds; a backbone pretrained on 1500
+stripe images at four *other* orientations (none of them the two target classes), frozen, with a new
+head, is the most reliable.
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Data, stripe_images, stripe_pretraining_images
+from ..diagnosis import gradual, rules
 from ..history import History
 from ..knobs import Choice, Flag, FloatRange, IntRange, knob
 from ..metrics import accuracy, binary_accuracy
 from ..models import backbone
 from ..train import Setup, TrainConfig, fit, make_loss
 from ..view import View
-from ..diagnosis import gradual, rules
 from .base import Case
 
 MODELS = ("big", "small", "pretrained", "autoencoder")
@@ -46,31 +48,83 @@ PRETRAIN_EPOCHS = 8
 BIG_WIDTHS = (16, 16)  # conv channels of the big model: Flatten(3840) -> Dense(512) = 2.0M weights
 AUTOENCODER_EPOCHS = 60
 KERAS_CLIP = 1e-7
-WRONG_COST = -math.log(KERAS_CLIP)  # 16.118: what one saturated wrong answer costs under Keras's clip
-SATURATED_LOGIT = math.log((1 - KERAS_CLIP) / KERAS_CLIP)  # |logit| beyond which the clipped loss has no gradient
+# 16.118: what one saturated wrong answer costs under Keras's clip
+WRONG_COST = -math.log(KERAS_CLIP)
+# |logit| beyond which the clipped loss has no gradient
+SATURATED_LOGIT = math.log((1 - KERAS_CLIP) / KERAS_CLIP)
 
 
 @dataclass(frozen=True)
 class Knobs:
-    model: str = knob("big", Choice(MODELS), "big: 2 convs -> Flatten(3840) -> Dense(512) -> 1 (2.0M weights); small: a bottleneck CNN with global pooling; pretrained: a frozen backbone trained on 1500 stripe images at 4 other orientations + a new head; autoencoder: a frozen encoder trained to reconstruct the 35 images + a new head")
-    lr: float = knob(0.1, FloatRange(1e-5, 1.0, log=True), "learning rate (the asker tried 0.1, 0.01, 0.005 and 0.001)", train=True)
-    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer (momentum: SGD with momentum 0.9)", train=True)
-    loss: str = knob("keras-bce", Choice(LOSSES), "keras-bce: Keras's binary_crossentropy on the sigmoid (clipped at 1e-7); bce: PyTorch BCELoss on the sigmoid; bce-logits: BCEWithLogitsLoss on the raw output")
-    conv_dropout: float = knob(0.25, FloatRange(0.0, 0.9), "dropout after each conv block (the thread's rates are not given)")
-    dense_dropout: float = knob(0.9, FloatRange(0.0, 0.95), "dropout before the output layer (Keras's CIFAR-10 example, whose layers the asker's match: 0.5)")
-    dense: int = knob(512, IntRange(0, 1024, zero="none"), "width of the dense layer after Flatten (big model); 0 removes it")
+    model: str = knob(
+        "big",
+        Choice(MODELS),
+        "big: 2 convs -> Flatten(3840) -> Dense(512) -> 1 (2.0M weights); small: a "
+        "bottleneck CNN with global pooling; pretrained: a frozen backbone trained on 1500 "
+        "stripe images at 4 other orientations + a new head; autoencoder: a frozen encoder "
+        "trained to reconstruct the 35 images + a new head",
+    )
+    lr: float = knob(
+        0.1,
+        FloatRange(1e-5, 1.0, log=True),
+        "learning rate (the asker tried 0.1, 0.01, 0.005 and 0.001)",
+        train=True,
+    )
+    optimizer: str = knob(
+        "adam",
+        Choice(("adam", "sgd", "momentum")),
+        "optimizer (momentum: SGD with momentum 0.9)",
+        train=True,
+    )
+    loss: str = knob(
+        "keras-bce",
+        Choice(LOSSES),
+        "keras-bce: Keras's binary_crossentropy on the sigmoid (clipped at 1e-7); bce: "
+        "PyTorch BCELoss on the sigmoid; bce-logits: BCEWithLogitsLoss on the raw output",
+    )
+    conv_dropout: float = knob(
+        0.25,
+        FloatRange(0.0, 0.9),
+        "dropout after each conv block (the thread's rates are not given)",
+    )
+    dense_dropout: float = knob(
+        0.9,
+        FloatRange(0.0, 0.95),
+        "dropout before the output layer (Keras's CIFAR-10 example, whose layers the "
+        "asker's match: 0.5)",
+    )
+    dense: int = knob(
+        512,
+        IntRange(0, 1024, zero="none"),
+        "width of the dense layer after Flatten (big model); 0 removes it",
+    )
     downscale: int = knob(1, IntRange(1, 4), "average-pool the 48x80 images by this factor first")
-    pixels: str = knob("standardized", Choice(PIXELS), "inputs standardized, or raw 0-255 grey levels")
+    pixels: str = knob(
+        "standardized", Choice(PIXELS), "inputs standardized, or raw 0-255 grey levels"
+    )
     augment: bool = knob(False, Flag(), "random flips and shifts of every training batch")
-    crop: bool = knob(False, Flag(), "random resized crop (60-100 % of each side) of every training batch")
+    crop: bool = knob(
+        False, Flag(), "random resized crop (60-100 % of each side) of every training batch"
+    )
     n_train: int = knob(35, IntRange(10, 1000), "training images (the thread: 35)")
     epochs: int = knob(30, IntRange(1, 500), "passes over the training images", train=True)
-    batch_size: int = knob(32, IntRange(1, 1000), "images per step (Keras's default: 32, so 35 images = 32 + 3)", train=True)
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule", train=True)
+    batch_size: int = knob(
+        32,
+        IntRange(1, 1000),
+        "images per step (Keras's default: 32, so 35 images = 32 + 3)",
+        train=True,
+    )
+    schedule: str = knob(
+        "constant",
+        Choice(("constant", "step", "cosine", "plateau")),
+        "learning-rate schedule",
+        train=True,
+    )
 
 
 def flip_and_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Return the batch with random horizontal/vertical flips and shifts of up to 6 pixels (orientation kept)."""
+    """Return the batch with random horizontal/vertical flips and shifts of up to 6 pixels
+    (orientation kept)."""
     n = len(x)
     flips = torch.rand(n, 2, generator=generator).to(x.device) < 0.5
     x = torch.where(flips[:, 0, None, None, None], x.flip(3), x)
@@ -80,13 +134,16 @@ def flip_and_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def resized_crop(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Return the batch cropped to a random window of 60-100 % of each side, resized back (one window a batch)."""
+    """Return the batch cropped to a random window of 60-100 % of each side, resized back (one
+    window a batch)."""
     h, w = x.shape[-2:]
     scale = float(torch.empty(()).uniform_(0.6, 1.0, generator=generator))
     ch, cw = max(2, round(h * scale)), max(2, round(w * scale))
     top = int(torch.randint(0, h - ch + 1, (), generator=generator))
     left = int(torch.randint(0, w - cw + 1, (), generator=generator))
-    return F.interpolate(x[..., top:top + ch, left:left + cw], size=(h, w), mode="bilinear", align_corners=False)
+    return F.interpolate(
+        x[..., top : top + ch, left : left + cw], size=(h, w), mode="bilinear", align_corners=False
+    )
 
 
 def _both(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -108,12 +165,17 @@ def _dropout(p: float) -> list[nn.Module]:
 
 
 def big_net(shape: tuple[int, int], k: Knobs) -> nn.Sequential:
-    """Return the asker's design, shrunk: 2 stride-2 convs with dropout -> Flatten -> Dense(k.dense) -> dropout -> 1."""
+    """Return the asker's design, shrunk: 2 stride-2 convs with dropout -> Flatten -> Dense(k.dense)
+    -> dropout -> 1."""
     h, w = shape
     layers: list[nn.Module] = []
     c = 1
     for width in BIG_WIDTHS:
-        layers += [nn.Conv2d(c, width, 3, stride=2, padding=1), nn.ReLU(), *_dropout(k.conv_dropout)]
+        layers += [
+            nn.Conv2d(c, width, 3, stride=2, padding=1),
+            nn.ReLU(),
+            *_dropout(k.conv_dropout),
+        ]
         c, h, w = width, (h + 1) // 2, (w + 1) // 2
     layers += [nn.Flatten()]
     flat = c * h * w
@@ -125,18 +187,24 @@ def big_net(shape: tuple[int, int], k: Knobs) -> nn.Sequential:
 
 
 def small_net(k: Knobs) -> nn.Sequential:
-    """Return a bottleneck CNN: 3 stride-2 convs (8, 16, 16 channels) -> global average pool -> 1 (3.6k weights)."""
+    """Return a bottleneck CNN: 3 stride-2 convs (8, 16, 16 channels) -> global average pool -> 1
+    (3.6k weights)."""
     layers: list[nn.Module] = []
     c = 1
     for width in (8, 16, 16):
-        layers += [nn.Conv2d(c, width, 3, stride=2, padding=1), nn.ReLU(), *_dropout(k.conv_dropout)]
+        layers += [
+            nn.Conv2d(c, width, 3, stride=2, padding=1),
+            nn.ReLU(),
+            *_dropout(k.conv_dropout),
+        ]
         c = width
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), *_dropout(k.dense_dropout), nn.Linear(c, 1)]
     return nn.Sequential(*layers)
 
 
 def _pixels(x: torch.Tensor, pixels: str) -> torch.Tensor:
-    # the standardized images have mean ~0 and sd ~1; as 8-bit grey levels: 128 + 42 x, clipped and rounded
+    # the standardized images have mean ~0 and sd ~1; as 8-bit grey levels: 128 + 42 x, clipped and
+    # rounded
     return x if pixels == "standardized" else (128 + 42 * x).clamp(0, 255).round()
 
 
@@ -149,30 +217,49 @@ def _prepare(x: torch.Tensor, downscale: int, pixels: str) -> torch.Tensor:
 def _pretrained_state(seed: int, downscale: int, pixels: str) -> dict[str, torch.Tensor]:
     """Pretrain the backbone on 1500 stripe images at 4 other orientations once per seed (0.5-2 s).
 
-    Runs on a forked global RNG: whether the cache was warm must not change the caller's random state
-    (the head's initial weights are drawn from it right after).
+    Runs on a forked global RNG: whether the cache was warm must not change the caller's random
+    state (the head's initial weights are drawn from it right after).
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         x, y = stripe_pretraining_images(seed)
         net = nn.Sequential(backbone(1, (16, 32)), nn.Linear(32, 4))
         cfg = TrainConfig(epochs=PRETRAIN_EPOCHS, batch_size=64, optimizer="adam", lr=3e-3)
-        setup = Setup(net, make_loss("cross-entropy"), Data(_prepare(x, downscale, pixels), y), cfg,
-                      {"accuracy": accuracy}, "accuracy")
-        fit(setup, history=History(), device=torch.device("cpu"), generator=torch.Generator().manual_seed(seed))
+        setup = Setup(
+            net,
+            make_loss("cross-entropy"),
+            Data(_prepare(x, downscale, pixels), y),
+            cfg,
+            {"accuracy": accuracy},
+            "accuracy",
+        )
+        fit(
+            setup,
+            history=History(),
+            device=torch.device("cpu"),
+            generator=torch.Generator().manual_seed(seed),
+        )
     return {k: v.clone() for k, v in net[0].state_dict().items()}
 
 
 @functools.lru_cache(maxsize=8)
 def _encoder_state(seed: int, downscale: int, pixels: str, n_train: int) -> dict[str, torch.Tensor]:
-    """Train a conv autoencoder to reconstruct the training images (no labels) once per seed; return its encoder."""
+    """Train a conv autoencoder to reconstruct the training images (no labels) once per seed; return
+    its encoder."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         x = _prepare(stripe_images(seed, n_train=n_train).x_train, downscale, pixels)
-        encoder = nn.Sequential(nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.ReLU(),
-                                nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU())
-        decoder = nn.Sequential(nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.ReLU(),
-                                nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1))
+        encoder = nn.Sequential(
+            nn.Conv2d(1, 16, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1),
+            nn.ReLU(),
+        )
+        decoder = nn.Sequential(
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),
+        )
 
         class AutoEncoder(nn.Module):
             def __init__(self) -> None:
@@ -181,34 +268,57 @@ def _encoder_state(seed: int, downscale: int, pixels: str, n_train: int) -> dict
 
             def forward(self, inputs: torch.Tensor) -> torch.Tensor:
                 out = self.decoder(self.encoder(inputs))
-                return out[..., :inputs.shape[-2], :inputs.shape[-1]]
+                return out[..., : inputs.shape[-2], : inputs.shape[-1]]
 
         ae = keras_init(AutoEncoder())
         cfg = TrainConfig(epochs=AUTOENCODER_EPOCHS, batch_size=8, optimizer="adam", lr=3e-3)
-        setup = Setup(ae, make_loss("mse"), Data(x, x), cfg, {"mse": lambda o, t: ((o - t) ** 2).mean()}, "mse")
-        fit(setup, history=History(), device=torch.device("cpu"), generator=torch.Generator().manual_seed(seed))
+        setup = Setup(
+            ae,
+            make_loss("mse"),
+            Data(x, x),
+            cfg,
+            {"mse": lambda o, t: ((o - t) ** 2).mean()},
+            "mse",
+        )
+        fit(
+            setup,
+            history=History(),
+            device=torch.device("cpu"),
+            generator=torch.Generator().manual_seed(seed),
+        )
     return {k: v.clone() for k, v in encoder.state_dict().items()}
 
 
 def _mechanism_probe(logits_of: nn.Module, x: torch.Tensor, y: torch.Tensor):
-    """Return a probe: in evaluation mode, how many training images are wrong, how many are stuck, the largest |logit|."""
+    """Return a probe: in evaluation mode, how many training images are wrong, how many are stuck,
+    the largest |logit|."""
+
     def probe(model: nn.Module, _optimizer: torch.optim.Optimizer) -> dict[str, float]:
         was_training = model.training
         model.eval()
         z = logits_of(x.to(next(model.parameters()).device))
         model.train(was_training)
         wrong = (z > 0).to(y.dtype) != y.to(z.device)
-        return {"eval_wrong": float(wrong.sum()),
-                "stuck_wrong": float((wrong & (z.abs() > SATURATED_LOGIT)).sum()),
-                "max_abs_logit": float(z.abs().max())}
+        return {
+            "eval_wrong": float(wrong.sum()),
+            "stuck_wrong": float((wrong & (z.abs() > SATURATED_LOGIT)).sum()),
+            "max_abs_logit": float(z.abs().max()),
+        }
+
     return probe
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     data = stripe_images(seed, n_train=k.n_train)
-    data = Data(*(_prepare(t, k.downscale, k.pixels) if i % 2 == 0 else t
-                  for i, t in enumerate((data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test))))
+    data = Data(
+        *(
+            _prepare(t, k.downscale, k.pixels) if i % 2 == 0 else t
+            for i, t in enumerate(
+                (data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test)
+            )
+        )
+    )
     params = None
     if k.model == "big":
         body = keras_init(big_net(tuple(data.x_train.shape[-2:]), k))
@@ -219,8 +329,12 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
             features = backbone(1, (16, 32))
             features.load_state_dict(_pretrained_state(seed, k.downscale, k.pixels))
         else:
-            features = nn.Sequential(nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.ReLU(),
-                                     nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU())
+            features = nn.Sequential(
+                nn.Conv2d(1, 16, 3, stride=2, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(16, 32, 3, stride=2, padding=1),
+                nn.ReLU(),
+            )
             features.load_state_dict(_encoder_state(seed, k.downscale, k.pixels, k.n_train))
             features = nn.Sequential(features, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         features.requires_grad_(False)
@@ -230,15 +344,28 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
     sigmoid = k.loss != "bce-logits"
     model = nn.Sequential(body, nn.Sigmoid()) if sigmoid else body
     probe = _mechanism_probe(body, data.x_train, data.y_train) if k.model == "big" else None
-    augment = {(False, False): None, (True, False): flip_and_shift, (False, True): resized_crop,
-               (True, True): _both}[(k.augment, k.crop)]
-    return Setup(model, make_loss(k.loss), data, TrainConfig.from_knobs(k),
-                 {"accuracy": binary_accuracy(0.5 if sigmoid else 0.0)}, "accuracy",
-                 augment=augment, params=params, probe=probe)
+    augment = {
+        (False, False): None,
+        (True, False): flip_and_shift,
+        (False, True): resized_crop,
+        (True, True): _both,
+    }[(k.augment, k.crop)]
+    return Setup(
+        model,
+        make_loss(k.loss),
+        data,
+        TrainConfig.from_knobs(k),
+        {"accuracy": binary_accuracy(0.5 if sigmoid else 0.0)},
+        "accuracy",
+        augment=augment,
+        params=params,
+        probe=probe,
+    )
 
 
 def train_swing(h: History) -> tuple[float, int]:
-    """Return (range / mean level, number of direction changes) of the epoch training loss from epoch 2 on."""
+    """Return (range / mean level, number of direction changes) of the epoch training loss from
+    epoch 2 on."""
     loss = h.train_loss[1:]
     if len(loss) < 3 or not all(map(math.isfinite, loss)):
         return 0.0, 0
@@ -254,7 +381,10 @@ def checks(h: History) -> dict[str, bool]:
     """Return the symptom's checks: the diagnosis's oscillation and flat-validation findings."""
     return {
         "training loss swings between epochs": gradual.oscillation(h.train_loss) is not None,
-        "validation loss is exactly flat (a frozen model)": rules.flat_validation(h.val_loss, h.train_loss) is not None,
+        "validation loss is exactly flat (a frozen model)": rules.flat_validation(
+            h.val_loss, h.train_loss
+        )
+        is not None,
     }
 
 
@@ -267,14 +397,28 @@ def health(h: History) -> dict[str, bool]:
 CASE = Case(
     name="oscillating-loss",
     title="Why does my training loss jump up and down while my validation loss stays flat?",
-    symptom="With 35 training images my training loss oscillates wildly between epochs and my validation loss does not move at all.",
+    symptom="With 35 training images my training loss oscillates wildly between epochs and my "
+    "validation loss does not move at all.",
     lesson="02_training_loss_oscillates.ipynb",
     defaults=Knobs(),
     code="flat-validation",
-    fixes={"pretrained backbone": {"model": "pretrained", "lr": 1e-2, "dense_dropout": 0.0, "batch_size": 8}},
+    fixes={
+        "pretrained backbone": {
+            "model": "pretrained",
+            "lr": 1e-2,
+            "dense_dropout": 0.0,
+            "batch_size": 8,
+        }
+    },
     tries={
-        "small model": {"model": "small", "lr": 1e-2, "conv_dropout": 0.0, "dense_dropout": 0.0, "batch_size": 8,
-                        "epochs": 60},
+        "small model": {
+            "model": "small",
+            "lr": 1e-2,
+            "conv_dropout": 0.0,
+            "dense_dropout": 0.0,
+            "batch_size": 8,
+            "epochs": 60,
+        },
         "lower learning rate": {"lr": 1e-3},
         "no dropout": {"conv_dropout": 0.0, "dense_dropout": 0.0},
     },

@@ -22,11 +22,11 @@ import torch
 from torch import nn
 
 from ..data import MAX_WINDOWS, NORMALIZATIONS, SPLITS, WORLDS, window_images
+from ..diagnosis import rules
 from ..history import History
 from ..knobs import Choice, Flag, FloatRange, IntRange, knob
 from ..metrics import sign_accuracy
 from ..train import Setup, TrainConfig, make_loss
-from ..diagnosis import rules
 from .base import Case
 
 ACTIVATIONS = ("relu", "tanh")
@@ -34,48 +34,139 @@ ACTIVATIONS = ("relu", "tanh")
 
 @dataclass(frozen=True)
 class Knobs:
-    world: str = knob("level", Choice(WORLDS), "what the label is: set by one feature's level (per-window scaling erases it), or the next day's move of a random walk (nothing in the past window predicts it)")
-    normalization: str = knob("window", Choice(NORMALIZATIONS), "how each 28x28 window is scaled: inside the window (as in the thread), by training-split statistics, or not at all")
-    differences: bool = knob(False, Flag(), "use each feature's day-to-day change (first differences, tried in the thread) before scaling")
-    split: str = knob("chronological", Choice(SPLITS), "validation = the latest windows, or a random subset of overlapping windows (leaks)")
-    shuffle_labels: bool = knob(False, Flag(), "the control: train on labels shuffled among the training windows (validation keeps the true ones)")
-    optimizer: str = knob("adam", Choice(("adam", "adadelta", "sgd", "momentum")), "optimizer (the thread used Keras's Adadelta, then Adam)", train=True)
-    lr: float = knob(2e-3, FloatRange(1e-7, 1.0, log=True), "learning rate (the thread: Adadelta at 1e-3 and 1e-4)", train=True)
-    eps: float = knob(1e-7, FloatRange(1e-10, 1.0, log=True), "Adam / Adadelta epsilon (Keras's default 1e-7)", train=True,
-                       label="epsilon (Adam, Adadelta)")
-    dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before each dense layer (the thread: 0.25 and 0.5, more, none)")
-    activation: str = knob("relu", Choice(ACTIVATIONS), "activation of the 64-unit dense layer (a comment suggested tanh)")
-    epochs: int = knob(10, IntRange(1, 3000), "passes over the training windows (the thread: 100-3000)", train=True)
-    batch_size: int = knob(64, IntRange(1, 4096), "windows per step (the thread: 32-3500)", train=True)
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule", train=True)
-    early_stopping: int = knob(0, IntRange(0, 3000, zero="off"), "stop after this many epochs without a new best validation loss (0: off)", train=True)
-    n_windows: int = knob(2500, IntRange(200, MAX_WINDOWS), "number of overlapping windows (days - 27; the thread: about 60,000 and 250,000)")
+    world: str = knob(
+        "level",
+        Choice(WORLDS),
+        "what the label is: set by one feature's level (per-window scaling erases it), or "
+        "the next day's move of a random walk (nothing in the past window predicts it)",
+    )
+    normalization: str = knob(
+        "window",
+        Choice(NORMALIZATIONS),
+        "how each 28x28 window is scaled: inside the window (as in the thread), by "
+        "training-split statistics, or not at all",
+    )
+    differences: bool = knob(
+        False,
+        Flag(),
+        "use each feature's day-to-day change (first differences, tried in the thread) "
+        "before scaling",
+    )
+    split: str = knob(
+        "chronological",
+        Choice(SPLITS),
+        "validation = the latest windows, or a random subset of overlapping windows (leaks)",
+    )
+    shuffle_labels: bool = knob(
+        False,
+        Flag(),
+        "the control: train on labels shuffled among the training windows (validation "
+        "keeps the true ones)",
+    )
+    optimizer: str = knob(
+        "adam",
+        Choice(("adam", "adadelta", "sgd", "momentum")),
+        "optimizer (the thread used Keras's Adadelta, then Adam)",
+        train=True,
+    )
+    lr: float = knob(
+        2e-3,
+        FloatRange(1e-7, 1.0, log=True),
+        "learning rate (the thread: Adadelta at 1e-3 and 1e-4)",
+        train=True,
+    )
+    eps: float = knob(
+        1e-7,
+        FloatRange(1e-10, 1.0, log=True),
+        "Adam / Adadelta epsilon (Keras's default 1e-7)",
+        train=True,
+        label="epsilon (Adam, Adadelta)",
+    )
+    dropout: float = knob(
+        0.0,
+        FloatRange(0.0, 0.9),
+        "dropout before each dense layer (the thread: 0.25 and 0.5, more, none)",
+    )
+    activation: str = knob(
+        "relu",
+        Choice(ACTIVATIONS),
+        "activation of the 64-unit dense layer (a comment suggested tanh)",
+    )
+    epochs: int = knob(
+        10, IntRange(1, 3000), "passes over the training windows (the thread: 100-3000)", train=True
+    )
+    batch_size: int = knob(
+        64, IntRange(1, 4096), "windows per step (the thread: 32-3500)", train=True
+    )
+    schedule: str = knob(
+        "constant",
+        Choice(("constant", "step", "cosine", "plateau")),
+        "learning-rate schedule",
+        train=True,
+    )
+    early_stopping: int = knob(
+        0,
+        IntRange(0, 3000, zero="off"),
+        "stop after this many epochs without a new best validation loss (0: off)",
+        train=True,
+    )
+    n_windows: int = knob(
+        2500,
+        IntRange(200, MAX_WINDOWS),
+        "number of overlapping windows (days - 27; the thread: about 60,000 and 250,000)",
+    )
 
 
 def model(dropout: float = 0.0, activation: str = "relu") -> nn.Sequential:
-    """Return the thread's MNIST-style regressor, shrunk: two convs -> Flatten -> Dense(128) -> Dense(64) -> 1 (linear).
+    """Return the thread's MNIST-style regressor, shrunk: two convs -> Flatten -> Dense(128) ->
+    Dense(64) -> 1 (linear).
 
     Stride-2 convs (8, 16 channels) stand in for the thread's Conv(32) -> Conv(64) -> MaxPool(4)
     (several times faster on a small CPU); ``dropout`` goes before each dense layer, ``activation``
     is the 64-unit layer's; the output is linear, as in the thread.
     """
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation={activation!r} is not allowed; allowed: {', '.join(map(repr, ACTIVATIONS))}")
+        raise ValueError(
+            f"activation={activation!r} is not allowed; allowed: "
+            f"{', '.join(map(repr, ACTIVATIONS))}"
+        )
     act = nn.ReLU() if activation == "relu" else nn.Tanh()
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-        nn.Dropout(dropout), nn.Linear(16 * 7 * 7, 128), nn.ReLU(),
-        nn.Dropout(dropout), nn.Linear(128, 64), act,
-        nn.Dropout(dropout), nn.Linear(64, 1))
+        nn.Conv2d(1, 8, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 16, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(16 * 7 * 7, 128),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(128, 64),
+        act,
+        nn.Dropout(dropout),
+        nn.Linear(64, 1),
+    )
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    data = window_images(seed, normalization=k.normalization, split=k.split, n_windows=k.n_windows,
-                         world=k.world, differences=k.differences, shuffle_labels=k.shuffle_labels)
-    return Setup(model(k.dropout, k.activation), make_loss("mse"), data, TrainConfig.from_knobs(k),
-                 {"sign_accuracy": sign_accuracy}, "sign accuracy")
+    data = window_images(
+        seed,
+        normalization=k.normalization,
+        split=k.split,
+        n_windows=k.n_windows,
+        world=k.world,
+        differences=k.differences,
+        shuffle_labels=k.shuffle_labels,
+    )
+    return Setup(
+        model(k.dropout, k.activation),
+        make_loss("mse"),
+        data,
+        TrainConfig.from_knobs(k),
+        {"sign_accuracy": sign_accuracy},
+        "sign accuracy",
+    )
 
 
 def effective_samples(labels: np.ndarray | torch.Tensor, max_lag: int = 200) -> float:
@@ -101,23 +192,30 @@ def effective_samples(labels: np.ndarray | torch.Tensor, max_lag: int = 200) -> 
 
 
 def checks(h: History) -> dict[str, bool]:
-    """Return the symptom's checks: the diagnosis's no-generalization shape, and validation worse than the mean."""
+    """Return the symptom's checks: the diagnosis's no-generalization shape, and validation worse
+    than the mean."""
     baseline = h.final.get("baseline_val_loss", float("inf"))
     return {
-        "validation loss never gets 10 % below epoch 1 and ends 10 % above its lowest while training loss falls":
-            rules.no_generalization(h.train_loss, h.val_loss, val_metric=h.val_metric) is not None,
-        "validation ends above the predict-the-mean baseline": bool(h.val_loss) and h.val_loss[-1] > baseline,
+        "validation loss never gets 10 % below epoch 1 and ends 10 % above its lowest "
+        "while training loss falls": rules.no_generalization(
+            h.train_loss, h.val_loss, val_metric=h.val_metric
+        )
+        is not None,
+        "validation ends above the predict-the-mean baseline": bool(h.val_loss)
+        and h.val_loss[-1] > baseline,
     }
 
 
 def health(h: History) -> dict[str, bool]:
-    """Return the health criteria: validation better than predicting the mean, on a split that does not leak."""
+    """Return the health criteria: validation better than predicting the mean, on a split that does
+    not leak."""
     baseline = h.final.get("baseline_val_loss", float("nan"))
     last = h.val_loss[-1] if h.val_loss else float("nan")
     return {
-        f"validation loss ends at {last:.3g} (needs below the predict-the-mean baseline, {baseline:.3g})":
-            last < baseline,
-        "validated on the latest windows (needs a chronological split; a shuffled split of overlapping windows "
+        f"validation loss ends at {last:.3g} (needs below the predict-the-mean "
+        f"baseline, {baseline:.3g})": last < baseline,
+        "validated on the latest windows (needs a chronological split; a shuffled "
+        "split of overlapping windows "
         "leaks)": h.knobs.get("split") == "chronological",
     }
 
@@ -125,7 +223,8 @@ def health(h: History) -> dict[str, bool]:
 CASE = Case(
     name="rising-val-loss",
     title="Why does my validation loss rise from the first epoch, even with lots of data?",
-    symptom="My training loss goes down but my validation loss goes up from epoch 1, even though I have thousands of samples.",
+    symptom="My training loss goes down but my validation loss goes up from epoch 1, even "
+    "though I have thousands of samples.",
     lesson="01_validation_loss_rises_from_epoch_1.ipynb",
     code="no-generalization",
     defaults=Knobs(),

@@ -22,26 +22,28 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..data import signals
+from ..diagnosis import gradual
 from ..history import History
 from ..knobs import Choice, Flag, FloatRange, IntRange, knob
 from ..metrics import accuracy
 from ..models import conv1d_net
 from ..train import Setup, TrainConfig, make_loss
 from ..view import View
-from ..diagnosis import gradual
 from .base import Case
 
-N_TRAIN, N_VAL, LENGTH, NOISE = 300, 200, 64, 0.3  # signals of 64 samples (3-4 beats each), noise sd 0.3
+# signals of 64 samples (3-4 beats each), noise sd 0.3
+N_TRAIN, N_VAL, LENGTH, NOISE = 300, 200, 64, 0.3
 WIDTHS = (8, 16, 16)  # channels of the three Conv1d -> BatchNorm -> ReLU blocks
 FOCAL_GAMMA = 2.0  # the focal-loss package's BinaryFocalLoss(gamma=2), the usual choice
 LOSSES = ("cross-entropy", "focal")
 
 
 class FocalLoss(nn.Module):
-    """Focal loss on two-class logits: cross-entropy times (1 - p_true)^gamma, so easy samples count less.
+    """Focal loss on two-class logits: cross-entropy times (1 - p_true)^gamma, so easy samples count
+    less.
 
-    ``weight`` (per class, like ``nn.CrossEntropyLoss``'s) multiplies each sample's term; the mean is
-    weighted the same way.
+    ``weight`` (per class, like ``nn.CrossEntropyLoss``'s) multiplies each sample's term; the mean
+    is weighted the same way.
     """
 
     def __init__(self, gamma: float = FOCAL_GAMMA, weight: torch.Tensor | None = None) -> None:
@@ -61,15 +63,21 @@ class FocalLoss(nn.Module):
 
 
 def make_case_loss(name: str, disease_weight: float) -> nn.Module:
-    """Return the criterion ``name`` (one of LOSSES) with class weights (1, ``disease_weight``); 1 = unweighted."""
+    """Return the criterion ``name`` (one of LOSSES) with class weights (1, ``disease_weight``); 1 =
+    unweighted."""
     if name not in LOSSES:
         raise ValueError(f"loss={name!r} is not allowed; allowed: {', '.join(map(repr, LOSSES))}")
     weight = None if disease_weight == 1.0 else torch.tensor([1.0, float(disease_weight)])
-    return make_loss("cross-entropy", weight) if name == "cross-entropy" else FocalLoss(FOCAL_GAMMA, weight)
+    return (
+        make_loss("cross-entropy", weight)
+        if name == "cross-entropy"
+        else FocalLoss(FOCAL_GAMMA, weight)
+    )
 
 
 def conv_probe(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, float]:
-    """Return the norm of the batch-normalised convs' weights and the effective lr (lr / mean |w|^2)."""
+    """Return the norm of the batch-normalised convs' weights and the effective lr (lr / mean
+    |w|^2)."""
     convs = [m.weight for m in model.modules() if isinstance(m, nn.Conv1d)]
     squares = torch.stack([w.pow(2).sum() for w in convs])
     norm, mean_square = torch.stack([squares.sum().sqrt(), squares.mean()]).tolist()
@@ -78,37 +86,98 @@ def conv_probe(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, 
 
 @dataclass(frozen=True)
 class Knobs:
-    schedule: str = knob("constant", Choice(("constant", "step", "cosine", "plateau")), "learning-rate schedule (step: /10 at 50 % and 75 % of the run; cosine: down to 1 %; plateau: x0.3 when the training loss stalls)", train=True)
+    schedule: str = knob(
+        "constant",
+        Choice(("constant", "step", "cosine", "plateau")),
+        "learning-rate schedule (step: /10 at 50 % and 75 % of the run; cosine: down to 1 "
+        "%; plateau: x0.3 when the training loss stalls)",
+        train=True,
+    )
     lr: float = knob(0.1, FloatRange(1e-7, 1.0, log=True), "base learning rate", train=True)
-    weight_decay: float = knob(1e-2, FloatRange(0.0, 0.1), "L2 weight decay; with batch norm it shrinks the conv weights, so the effective lr grows (0: off)", train=True)
-    optimizer: str = knob("momentum", Choice(("momentum", "sgd", "adam")), "optimizer (momentum = SGD with momentum 0.9)", train=True)
-    eps: float = knob(1e-7, FloatRange(1e-10, 1.0, log=True), "Adam epsilon (Adam only; 1e-7 is Keras's default)", train=True)
+    weight_decay: float = knob(
+        1e-2,
+        FloatRange(0.0, 0.1),
+        "L2 weight decay; with batch norm it shrinks the conv weights, so the effective lr "
+        "grows (0: off)",
+        train=True,
+    )
+    optimizer: str = knob(
+        "momentum",
+        Choice(("momentum", "sgd", "adam")),
+        "optimizer (momentum = SGD with momentum 0.9)",
+        train=True,
+    )
+    eps: float = knob(
+        1e-7,
+        FloatRange(1e-10, 1.0, log=True),
+        "Adam epsilon (Adam only; 1e-7 is Keras's default)",
+        train=True,
+    )
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the last layer (0: none)")
-    loss: str = knob("cross-entropy", Choice(LOSSES), "criterion: cross-entropy, or focal loss (gamma 2) as the asker tried")
-    disease_weight: float = knob(1.0, FloatRange(0.1, 10.0, log=True), "class weight of the disease class in the loss, healthy = 1 (1: no class weights)")
+    loss: str = knob(
+        "cross-entropy",
+        Choice(LOSSES),
+        "criterion: cross-entropy, or focal loss (gamma 2) as the asker tried",
+    )
+    disease_weight: float = knob(
+        1.0,
+        FloatRange(0.1, 10.0, log=True),
+        "class weight of the disease class in the loss, healthy = 1 (1: no class weights)",
+    )
     epochs: int = knob(150, IntRange(1, 2000), "passes over the 300 training signals", train=True)
-    batch_size: int = knob(0, IntRange(0, N_TRAIN, zero="full batch"), f"signals per step, reshuffled every epoch; 0 = all {N_TRAIN} (full batch)", train=True)
-    early_stopping: int = knob(0, IntRange(0, 500, zero="off"), "stop after this many epochs without a new best validation loss (0: off)", train=True)
-    restore_best: bool = knob(False, Flag(), "at the end, put back the weights of the best validation epoch (Keras's restore_best_weights)", train=True)
-    measure: bool = knob(False, Flag(), "record the conv weight norm and the effective lr after every epoch (history.extra)")
+    batch_size: int = knob(
+        0,
+        IntRange(0, N_TRAIN, zero="full batch"),
+        f"signals per step, reshuffled every epoch; 0 = all {N_TRAIN} (full batch)",
+        train=True,
+    )
+    early_stopping: int = knob(
+        0,
+        IntRange(0, 500, zero="off"),
+        "stop after this many epochs without a new best validation loss (0: off)",
+        train=True,
+    )
+    restore_best: bool = knob(
+        False,
+        Flag(),
+        "at the end, put back the weights of the best validation epoch (Keras's "
+        "restore_best_weights)",
+        train=True,
+    )
+    measure: bool = knob(
+        False,
+        Flag(),
+        "record the conv weight norm and the effective lr after every epoch (history.extra)",
+    )
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     model = conv1d_net(1, 2, widths=WIDTHS, batch_norm=True, dropout=k.dropout)
     data = signals(seed, n_train=N_TRAIN, n_val=N_VAL, length=LENGTH, noise=NOISE)
-    return Setup(model, make_case_loss(k.loss, k.disease_weight), data, TrainConfig.from_knobs(k),
-                 {"accuracy": accuracy}, "accuracy", probe=conv_probe if k.measure else None)
+    return Setup(
+        model,
+        make_case_loss(k.loss, k.disease_weight),
+        data,
+        TrainConfig.from_knobs(k),
+        {"accuracy": accuracy},
+        "accuracy",
+        probe=conv_probe if k.measure else None,
+    )
 
 
 RISE_FACTOR = 10.0  # training loss climbs above this multiple of its best so far
 WARMUP_EPOCHS = 20  # rises before this epoch are early training, not the symptom
 ACCURACY_DROP = 0.95  # training accuracy falls below this after having passed it
-FIT = 0.99  # healthy: the training set fit (the failing run and the fixes reach 1.0 before any jump) ...
+# healthy: the training set fit (the failing run and the fixes reach 1.0 before any jump) ...
+FIT = 0.99
 
 
-def first_jump(train_loss: list[float], factor: float = RISE_FACTOR, after: int = WARMUP_EPOCHS) -> int | None:
-    """Return the first epoch (0-based, at or after ``after``) whose loss exceeds ``factor`` x the best before it."""
+def first_jump(
+    train_loss: list[float], factor: float = RISE_FACTOR, after: int = WARMUP_EPOCHS
+) -> int | None:
+    """Return the first epoch (0-based, at or after ``after``) whose loss exceeds ``factor`` x the
+    best before it."""
     best = float("inf")
     for i, v in enumerate(train_loss):
         if i >= after and v > factor * best:
@@ -118,7 +187,8 @@ def first_jump(train_loss: list[float], factor: float = RISE_FACTOR, after: int 
 
 
 def checks(h: History) -> dict[str, bool]:
-    """Return the symptom's checks: the diagnosis's train-loss-rises finding, and training accuracy that drops."""
+    """Return the symptom's checks: the diagnosis's train-loss-rises finding, and training accuracy
+    that drops."""
     acc = h.train_metric
     reached = next((i for i, a in enumerate(acc) if a >= ACCURACY_DROP), None)
     return {
@@ -129,30 +199,42 @@ def checks(h: History) -> dict[str, bool]:
 
 
 def health(h: History) -> dict[str, bool]:
-    """Return the health criteria: the training set, once fit, stays fit to the end of a run that trained all its
-    epochs (the asker's complaint is the drop, even when a long run recovers from it later)."""
+    """Return the health criteria: the training set, once fit, stays fit to the end of a run that
+    trained all its epochs (the asker's complaint is the drop, even when a long run recovers from it
+    later)."""
     acc = h.train_metric
     fit = next((i for i, a in enumerate(acc) if a >= FIT), None)
     low = min(acc[fit:]) if fit is not None else max(acc, default=float("nan"))
     epochs = h.knobs.get("epochs", len(h.train_loss))
-    return {(f"training accuracy, once at {FIT} (the training set fit), stays at {ACCURACY_DROP} or more (lowest after: "
-             f"{low:.2f})" if fit is not None else f"training accuracy reaches {FIT}, the training set fit (best: "
-             f"{low:.2f})"): fit is not None and low >= ACCURACY_DROP,
-            f"trained {h.num_epochs} of {epochs} epochs (needs all; a run stopped early cannot show whether the "
-            "rise comes)": h.stopped_epoch is None}
+    return {
+        (
+            f"training accuracy, once at {FIT} (the training set fit), stays at "
+            f"{ACCURACY_DROP} or more (lowest after: "
+            f"{low:.2f})"
+            if fit is not None
+            else f"training accuracy reaches {FIT}, the training set fit (best: {low:.2f})"
+        ): fit is not None and low >= ACCURACY_DROP,
+        f"trained {h.num_epochs} of {epochs} epochs (needs all; a run stopped "
+        "early cannot show whether the "
+        "rise comes)": h.stopped_epoch is None,
+    }
 
 
 CASE = Case(
     name="train-loss-rises",
     title="Why do my training loss and accuracy get worse after some epoch?",
-    symptom="My training loss went down nicely, then after some epoch it started going up and my training accuracy dropped.",
+    symptom="My training loss went down nicely, then after some epoch it started going up and "
+    "my training accuracy dropped.",
     lesson="05_training_loss_rises_later.ipynb",
     defaults=Knobs(),
     code="train-loss-rises",
     fixes={"step schedule": {"schedule": "step"}},
-    tries={"cosine schedule": {"schedule": "cosine"},  # overfits on 1 of seeds 0-29 (benchmarks/RESULTS.md)
-           "reduce on plateau": {"schedule": "plateau"},
-           "early stopping (hides it)": {"early_stopping": 10, "restore_best": True}},
+    # overfits on 1 of seeds 0-29 (benchmarks/RESULTS.md)
+    tries={
+        "cosine schedule": {"schedule": "cosine"},
+        "reduce on plateau": {"schedule": "plateau"},
+        "early stopping (hides it)": {"early_stopping": 10, "restore_best": True},
+    },
     build=build,
     checks=checks,
     health=health,

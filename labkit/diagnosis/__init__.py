@@ -1,13 +1,14 @@
 """Name the failure from the curves: ``diagnose(run)`` returns Findings, most likely cause first.
 
-``run`` may be a History, a dict or list, a DataFrame, a log file of any kind, or the text of a log or printout;
-``verdict(run)`` is the one judge (the asker's failure, another failure, or healthy) that diagnose, the panels
-and the lessons read; ``check_code(source)`` checks training code for the threads' causes; ``describe(run)`` gives a one-line text
-description of the curves; ``paste_box()`` is the paste-and-diagnose box of lesson 06.
+``run`` may be a History, a dict or list, a DataFrame, a log file of any kind, or the text of a log
+or printout; ``verdict(run)`` is the one judge (the asker's failure, another failure, or healthy)
+that diagnose, the panels and the lessons read; ``check_code(source)`` checks training code for the
+threads' causes; ``describe(run)`` gives a one-line text description of the curves; ``paste_box()``
+is the paste-and-diagnose box of lesson 06.
 
-Each finding is declared once, as a ``Rule`` registered next to its detect function (see registry.py):
-``register(Rule(...))`` is all a new rule takes. CODES, CURVE_CODES, CHECK_CODES, SUBSUMED_BY and CAUSE_OF are
-read from the registry whenever they are looked up.
+Each finding is declared once, as a ``Rule`` registered next to its detect function (see
+registry.py): ``register(Rule(...))`` is all a new rule takes. CODES, CURVE_CODES, CHECK_CODES,
+SUBSUMED_BY and CAUSE_OF are read from the registry whenever they are looked up.
 """
 
 from __future__ import annotations
@@ -17,15 +18,49 @@ from .advice import describe
 from .codecheck import check_code
 from .core import LogReadWarning, curve_hits, setup_hits
 from .finding import Finding, make_finding
+from .judge import FAILURE, HEALTHY, OTHER, Criteria, Verdict, declare, diagnose, verdict
 from .logs import Curves, load_run
 from .plot import plot_findings
 from .registry import Hit, Rule, View, register, registered, unregister
-from .judge import FAILURE, HEALTHY, OTHER, Criteria, Verdict, declare, diagnose, verdict
 from .widget import paste_box
 
-__getattr__ = registry.live(__name__, ("CODES", "CURVE_CODES", "CHECK_CODES", "SUBSUMED_BY", "CAUSE_OF"))
+__getattr__ = registry.live(
+    __name__, ("CODES", "CURVE_CODES", "CHECK_CODES", "SUBSUMED_BY", "CAUSE_OF")
+)
 
-__all__ = ["CAUSE_OF", "CHECK_CODES", "CODES", "CURVE_CODES", "Criteria", "Curves", "FAILURE", "Finding", "HEALTHY",
-           "Hit", "LogReadWarning", "OTHER", "Rule", "SUBSUMED_BY", "Verdict", "View", "check_code", "checks",
-           "curve_hits", "declare", "describe", "diagnose", "gradual", "load_run", "make_finding", "paste_box",
-           "plot_findings", "register", "registered", "registry", "rules", "setup_hits", "unregister", "verdict"]
+__all__ = [
+    "CAUSE_OF",
+    "CHECK_CODES",
+    "CODES",
+    "CURVE_CODES",
+    "Criteria",
+    "Curves",
+    "FAILURE",
+    "Finding",
+    "HEALTHY",
+    "Hit",
+    "LogReadWarning",
+    "OTHER",
+    "Rule",
+    "SUBSUMED_BY",
+    "Verdict",
+    "View",
+    "check_code",
+    "checks",
+    "curve_hits",
+    "declare",
+    "describe",
+    "diagnose",
+    "gradual",
+    "load_run",
+    "make_finding",
+    "paste_box",
+    "plot_findings",
+    "register",
+    "registered",
+    "registry",
+    "rules",
+    "setup_hits",
+    "unregister",
+    "verdict",
+]

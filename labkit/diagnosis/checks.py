@@ -1,7 +1,8 @@
-"""Setup checks (what UMLAUT does for Keras, here for PyTorch): model, criterion and optimizer in, Hits out.
+"""Setup checks (what UMLAUT does for Keras, here for PyTorch): model, criterion and optimizer in,
+Hits out.
 
-Each check's finding is declared once, with ``register(Rule(..., kind="check"))`` under its function; code checks
-(codecheck.py) reuse nll-without-log-softmax and small-adam-eps from here.
+Each check's finding is declared once, with ``register(Rule(..., kind="check"))`` under its
+function; code checks (codecheck.py) reuse nll-without-log-softmax and small-adam-eps from here.
 """
 
 from __future__ import annotations
@@ -19,13 +20,28 @@ ADAM_EPS_RISK = 1e-8  # Adam eps at or below this leaves the effective learning 
 LONG_RUN_STEPS = 1000  # ... a risk on runs of at least this many steps ...
 LOW_LOSS_FRACTION = 1e-4  # ... or once the loss falls below this share of its first value
 MAX_LR = {"adaptive": 1e-2, "sgd": 1.0}  # learning rates above these are very high
-_ADAPTIVE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.Adagrad, torch.optim.NAdam,
-             torch.optim.RAdam, torch.optim.Adamax)
-_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+_ADAPTIVE = (
+    torch.optim.Adam,
+    torch.optim.AdamW,
+    torch.optim.RMSprop,
+    torch.optim.Adagrad,
+    torch.optim.NAdam,
+    torch.optim.RAdam,
+    torch.optim.Adamax,
+)
+_DROPOUTS = (
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.AlphaDropout,
+    nn.FeatureAlphaDropout,
+)
 
 
 def last_module(model: nn.Module) -> nn.Module:
-    """Return the module that produces the output: nn.Sequential's last child, else the last registered leaf."""
+    """Return the module that produces the output: nn.Sequential's last child, else the last
+    registered leaf."""
     while isinstance(model, nn.Sequential) and len(model):
         model = model[-1]
     leaves = [m for m in model.modules() if not list(m.children())]
@@ -33,7 +49,8 @@ def last_module(model: nn.Module) -> nn.Module:
 
 
 def _forward_calls(model: nn.Module, name: str) -> bool:
-    """Return True when a hand-written ``forward`` mentions ``name`` (e.g. ``F.log_softmax``): its last op is unseen."""
+    """Return True when a hand-written ``forward`` mentions ``name`` (e.g. ``F.log_softmax``): its
+    last op is unseen."""
     if isinstance(model, nn.Sequential) or type(model).forward is nn.Module.forward:
         return False
     try:
@@ -46,36 +63,85 @@ def criterion_hits(model: nn.Module, criterion: nn.Module) -> list[Hit]:
     """Return hits for an output layer that does not match the criterion."""
     last = last_module(model)
     name = type(last).__name__
-    if isinstance(criterion, nn.NLLLoss) and not isinstance(last, nn.LogSoftmax) and not _forward_calls(
-            model, "log_softmax"):
-        return [Hit("nll-without-log-softmax",
-                    f"NLLLoss expects log-probabilities, but the model ends in {name}, not LogSoftmax", {})]
+    if (
+        isinstance(criterion, nn.NLLLoss)
+        and not isinstance(last, nn.LogSoftmax)
+        and not _forward_calls(model, "log_softmax")
+    ):
+        return [
+            Hit(
+                "nll-without-log-softmax",
+                f"NLLLoss expects log-probabilities, but the model ends in {name}, not LogSoftmax",
+                {},
+            )
+        ]
     if isinstance(criterion, nn.CrossEntropyLoss) and isinstance(last, nn.Softmax):
-        return [Hit("softmax-before-cross-entropy", "the model ends in Softmax and the criterion is CrossEntropyLoss", {})]
+        return [
+            Hit(
+                "softmax-before-cross-entropy",
+                "the model ends in Softmax and the criterion is CrossEntropyLoss",
+                {},
+            )
+        ]
     if isinstance(criterion, nn.BCEWithLogitsLoss) and isinstance(last, nn.Sigmoid):
-        return [Hit("sigmoid-before-bce-with-logits", "the model ends in Sigmoid and the criterion is BCEWithLogitsLoss",
-                    {})]
+        return [
+            Hit(
+                "sigmoid-before-bce-with-logits",
+                "the model ends in Sigmoid and the criterion is BCEWithLogitsLoss",
+                {},
+            )
+        ]
     return []
 
 
-NLL_WITHOUT_LOG_SOFTMAX = register(Rule(
-    "nll-without-log-softmax", 10, "NLLLoss without LogSoftmax at the end of the model",
-    "NLLLoss takes log-probabilities and returns minus the value at the target class. Fed raw outputs, that is "
-    "minus a logit, which has no floor: the loss can go negative and run off to minus infinity.",
-    ("Use CrossEntropyLoss on raw logits", "Or end the model with LogSoftmax(dim=1)"),
-    causes=(("NLLLoss gets raw outputs", "add LogSoftmax(dim=1) (or use CrossEntropyLoss) and rerun one epoch: the "
-             "loss stays >= 0"),),
-    case="negative-loss", kind="check", cause_of="negative-loss"))  # its evidence joins a negative-loss finding
-SOFTMAX_BEFORE_CROSS_ENTROPY = register(Rule(
-    "softmax-before-cross-entropy", 20, "Softmax before CrossEntropyLoss",
-    "CrossEntropyLoss applies log-softmax itself; a softmax before it squashes the logits, so gradients shrink "
-    "and learning stalls.",
-    ("Remove the final Softmax and pass raw logits",), kind="check"))
-SIGMOID_BEFORE_BCE_WITH_LOGITS = register(Rule(
-    "sigmoid-before-bce-with-logits", 30, "Sigmoid before BCEWithLogitsLoss",
-    "BCEWithLogitsLoss applies the sigmoid itself; a second sigmoid squashes the outputs into (0.5, 0.73) and "
-    "weakens the gradients.",
-    ("Remove the final Sigmoid and pass raw outputs",), case="oscillating-loss", kind="check"))
+NLL_WITHOUT_LOG_SOFTMAX = register(
+    Rule(
+        "nll-without-log-softmax",
+        10,
+        "NLLLoss without LogSoftmax at the end of the model",
+        "NLLLoss takes log-probabilities and returns minus the value at the target class. "
+        "Fed raw outputs, that is "
+        "minus a logit, which has no floor: the loss can go negative and run off to minus "
+        "infinity.",
+        ("Use CrossEntropyLoss on raw logits", "Or end the model with LogSoftmax(dim=1)"),
+        causes=(
+            (
+                "NLLLoss gets raw outputs",
+                "add LogSoftmax(dim=1) (or use CrossEntropyLoss) and rerun one epoch: the "
+                "loss stays >= 0",
+            ),
+        ),
+        # its evidence joins a negative-loss finding
+        case="negative-loss",
+        kind="check",
+        cause_of="negative-loss",
+    )
+)
+SOFTMAX_BEFORE_CROSS_ENTROPY = register(
+    Rule(
+        "softmax-before-cross-entropy",
+        20,
+        "Softmax before CrossEntropyLoss",
+        "CrossEntropyLoss applies log-softmax itself; a softmax before it squashes the "
+        "logits, so gradients shrink "
+        "and learning stalls.",
+        ("Remove the final Softmax and pass raw logits",),
+        kind="check",
+    )
+)
+SIGMOID_BEFORE_BCE_WITH_LOGITS = register(
+    Rule(
+        "sigmoid-before-bce-with-logits",
+        30,
+        "Sigmoid before BCEWithLogitsLoss",
+        "BCEWithLogitsLoss applies the sigmoid itself; a second sigmoid squashes the "
+        "outputs into (0.5, 0.73) and "
+        "weakens the gradients.",
+        ("Remove the final Sigmoid and pass raw outputs",),
+        case="oscillating-loss",
+        kind="check",
+    )
+)
 
 
 def dropout_hits(model: nn.Module) -> list[Hit]:
@@ -83,18 +149,33 @@ def dropout_hits(model: nn.Module) -> list[Hit]:
     rates = [m.p for m in model.modules() if isinstance(m, _DROPOUTS) and m.p > MAX_DROPOUT]
     if not rates:
         return []
-    return [Hit("high-dropout", f"{len(rates)} dropout layer(s) with p up to {max(rates):g} (> {MAX_DROPOUT})",
-                {"max_dropout": max(rates)})]
+    return [
+        Hit(
+            "high-dropout",
+            f"{len(rates)} dropout layer(s) with p up to {max(rates):g} (> {MAX_DROPOUT})",
+            {"max_dropout": max(rates)},
+        )
+    ]
 
 
-HIGH_DROPOUT = register(Rule(
-    "high-dropout", 40, "Dropout above 0.5",
-    "Dropping more than half of the units each step makes training noisy and slow; the model may underfit.",
-    ("Use dropout 0.1-0.5",), kind="check"))
+HIGH_DROPOUT = register(
+    Rule(
+        "high-dropout",
+        40,
+        "Dropout above 0.5",
+        "Dropping more than half of the units each step makes training noisy and slow; the "
+        "model may underfit.",
+        ("Use dropout 0.1-0.5",),
+        kind="check",
+    )
+)
 
 
-def optimizer_hits(optimizer: torch.optim.Optimizer, loss: Sequence[float] = (), steps: int = 0) -> list[Hit]:
-    """Return hits for a very high learning rate, and for Adam's eps on a long run or a very low loss.
+def optimizer_hits(
+    optimizer: torch.optim.Optimizer, loss: Sequence[float] = (), steps: int = 0
+) -> list[Hit]:
+    """Return hits for a very high learning rate, and for Adam's eps on a long run or a very low
+    loss.
 
     Parameters
     ----------
@@ -104,31 +185,70 @@ def optimizer_hits(optimizer: torch.optim.Optimizer, loss: Sequence[float] = (),
         Optimizer steps the run took (0: unknown).
     """
     hits = []
-    kind = "adaptive" if isinstance(optimizer, _ADAPTIVE) else "sgd" if isinstance(optimizer, torch.optim.SGD) else None
+    kind = (
+        "adaptive"
+        if isinstance(optimizer, _ADAPTIVE)
+        else "sgd"
+        if isinstance(optimizer, torch.optim.SGD)
+        else None
+    )
     lr = max(float(g.get("lr", 0.0)) for g in optimizer.param_groups)
     if kind and lr > MAX_LR[kind]:
-        hits.append(Hit("high-lr", f"{type(optimizer).__name__} lr={lr:g} (> {MAX_LR[kind]:g})", {"lr": lr}))
+        hits.append(
+            Hit("high-lr", f"{type(optimizer).__name__} lr={lr:g} (> {MAX_LR[kind]:g})", {"lr": lr})
+        )
     eps = min((float(g["eps"]) for g in optimizer.param_groups if "eps" in g), default=None)
-    if isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)) and eps is not None and eps <= ADAM_EPS_RISK:
+    if (
+        isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
+        and eps is not None
+        and eps <= ADAM_EPS_RISK
+    ):
         positive = [v for v in loss if v > 0]
         low = bool(positive) and min(positive) <= LOW_LOSS_FRACTION * positive[0]
         if steps >= LONG_RUN_STEPS or low:
-            why = f"{steps} steps" if steps >= LONG_RUN_STEPS else f"loss fell to {min(positive):.3g}"
-            hits.append(Hit("small-adam-eps", f"{type(optimizer).__name__} eps={eps:g} with {why}",
-                            {"eps": eps, "steps": steps}))
+            why = (
+                f"{steps} steps" if steps >= LONG_RUN_STEPS else f"loss fell to {min(positive):.3g}"
+            )
+            hits.append(
+                Hit(
+                    "small-adam-eps",
+                    f"{type(optimizer).__name__} eps={eps:g} with {why}",
+                    {"eps": eps, "steps": steps},
+                )
+            )
     return hits
 
 
-SMALL_ADAM_EPS = register(Rule(
-    "small-adam-eps", 50, "Risk: Adam eps <= 1e-8 on a long run or a very low loss",
-    "With a tiny eps the effective learning rate lr / (sqrt(v) + eps) grows without bound as gradients shrink; "
-    "long runs near a reachable minimum can then explode.",
-    ("Raise eps (e.g. 1e-3)", "Decay the learning rate late in training"),
-    causes=(("Adam's effective step grows without bound near a minimum",
-             "rerun the last stretch with eps=1e-3 (or a decaying schedule): it should stay down"),),
-    case="adam-epsilon", kind="check"))
-HIGH_LR = register(Rule(
-    "high-lr", 60, "Very high learning rate",
-    "Steps this large often overshoot: the loss oscillates, explodes, or the model collapses to a constant "
-    "output in the first steps.",
-    ("Lower the learning rate 10x, or run a learning-rate finder",), case="oscillating-loss", kind="check"))
+SMALL_ADAM_EPS = register(
+    Rule(
+        "small-adam-eps",
+        50,
+        "Risk: Adam eps <= 1e-8 on a long run or a very low loss",
+        "With a tiny eps the effective learning rate lr / (sqrt(v) + eps) grows without "
+        "bound as gradients shrink; "
+        "long runs near a reachable minimum can then explode.",
+        ("Raise eps (e.g. 1e-3)", "Decay the learning rate late in training"),
+        causes=(
+            (
+                "Adam's effective step grows without bound near a minimum",
+                "rerun the last stretch with eps=1e-3 (or a decaying schedule): it should "
+                "stay down",
+            ),
+        ),
+        case="adam-epsilon",
+        kind="check",
+    )
+)
+HIGH_LR = register(
+    Rule(
+        "high-lr",
+        60,
+        "Very high learning rate",
+        "Steps this large often overshoot: the loss oscillates, explodes, or the model "
+        "collapses to a constant "
+        "output in the first steps.",
+        ("Lower the learning rate 10x, or run a learning-rate finder",),
+        case="oscillating-loss",
+        kind="check",
+    )
+)

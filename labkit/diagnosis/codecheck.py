@@ -1,17 +1,22 @@
-"""Check a learner's training code (text) for the five threads' causes, before or without running it.
+"""Check a learner's training code (text) for the five threads' causes, before or without running
+it.
 
-``check_code(source)`` reads a file (.py or .ipynb), a string of code, or, with no argument, the notebook's own
-cell history, and returns Findings for:
+``check_code(source)`` reads a file (.py or .ipynb), a string of code, or, with no argument, the
+notebook's own cell history, and returns Findings for:
 
-- ``nll-without-log-softmax``: NLLLoss / nll_loss with no log_softmax / LogSoftmax anywhere (thread 002);
-- ``per-sample-scaling``: a scaler fitted inside a loop, so each window or sample is scaled by its own
-  statistics (thread 000's ``normalizeImages``);
-- ``scaler-before-split``: a scaler fitted before the train/validation split (validation statistics leak in);
-- ``small-adam-eps``: Adam with its default eps in a very long run with no learning-rate schedule (thread 003);
-- ``oversized-dense``: a dense layer with far more weights than training samples (when ``train_samples`` is given).
+- ``nll-without-log-softmax``: NLLLoss / nll_loss with no log_softmax / LogSoftmax anywhere (thread
+  002);
+- ``per-sample-scaling``: a scaler fitted inside a loop, so each window or sample is scaled by its
+  own statistics (thread 000's ``normalizeImages``);
+- ``scaler-before-split``: a scaler fitted before the train/validation split (validation statistics
+  leak in);
+- ``small-adam-eps``: Adam with its default eps in a very long run with no learning-rate schedule
+  (thread 003);
+- ``oversized-dense``: a dense layer with far more weights than training samples (when
+  ``train_samples`` is given).
 
-Code pasted into a web page often loses its line breaks (as the threads' code has), so the checks read tokens in
-order, not indentation; when the code parses, loops are found from the syntax tree.
+Code pasted into a web page often loses its line breaks (as the threads' code has), so the checks
+read tokens in order, not indentation; when the code parses, loops are found from the syntax tree.
 """
 
 from __future__ import annotations
@@ -26,68 +31,109 @@ from .finding import Finding, make_finding
 from .registry import READING_CURVES, Hit, Rule, register
 
 LONG_RUN_EPOCHS = 1000  # "a very long run": at least this many epochs
-DENSE_WEIGHTS_PER_SAMPLE = 100  # a dense layer with more than this many weights per training sample is oversized
+# a dense layer with more than this many weights per training sample is oversized
+DENSE_WEIGHTS_PER_SAMPLE = 100
 SCALER = r"\b\w*(?:Scaler|Normalizer|scaler|normalizer)\b"
-SCHEDULES = re.compile(r"lr_scheduler|LearningRateScheduler|ReduceLROnPlateau|CosineAnnealing|StepLR|OneCycle|"
-                       r"ExponentialLR|ExponentialDecay|CosineDecay|PiecewiseConstantDecay|schedule", re.I)
-SPLIT = re.compile(r"train_test_split\s*\(|random_split\s*\(|\bKFold\b|StratifiedKFold|TimeSeriesSplit|"
-                   r"validation_split\s*=")
-ALLOWED = "a path to a .py, .txt or .ipynb file (UTF-8), a string of code, or None (this notebook's cell history)"
-MAX_SIZE = 10**12  # a layer size above this is not read (treated as unknown): no real layer is this wide
-SIZE_OPS = {ast.Mult: lambda a, b: a * b, ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-            ast.FloorDiv: lambda a, b: a // b if b else None}
+SCHEDULES = re.compile(
+    r"lr_scheduler|LearningRateScheduler|ReduceLROnPlateau|CosineAnnealing|StepLR|OneCycle|"
+    r"ExponentialLR|ExponentialDecay|CosineDecay|PiecewiseConstantDecay|schedule",
+    re.I,
+)
+SPLIT = re.compile(
+    r"train_test_split\s*\(|random_split\s*\(|\bKFold\b|StratifiedKFold|TimeSeriesSplit|"
+    r"validation_split\s*="
+)
+ALLOWED = (
+    "a path to a .py, .txt or .ipynb file (UTF-8), a string of code, or None (this "
+    "notebook's cell history)"
+)
+# a layer size above this is not read (treated as unknown): no real layer is this wide
+MAX_SIZE = 10**12
+SIZE_OPS = {
+    ast.Mult: lambda a, b: a * b,
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.FloorDiv: lambda a, b: a // b if b else None,
+}
 
 
 def read_source(source: str | Path | None) -> str:
-    """Return the code of ``source``: a .py/.ipynb file, a code string, or (None) this notebook's cell history.
+    """Return the code of ``source``: a .py/.ipynb file, a code string, or (None) this notebook's
+    cell history.
 
-    A file must be UTF-8 text, and a .ipynb file a notebook (a JSON object with a 'cells' list): anything else
-    raises a ValueError naming ``source`` and what is allowed. The code is only read, never run.
+    A file must be UTF-8 text, and a .ipynb file a notebook (a JSON object with a 'cells' list):
+    anything else raises a ValueError naming ``source`` and what is allowed. The code is only read,
+    never run.
     """
     if source is None:
         try:
             shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821
         except NameError:
-            raise ValueError("source is None but this is not a notebook: pass a file path or a string of code") from None
+            raise ValueError(
+                "source is None but this is not a notebook: pass a file path or a string of code"
+            ) from None
         return "\n".join(str(cell) for cell in shell.user_ns.get("In", []))
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096
-                                    and source.strip().endswith((".py", ".ipynb", ".txt"))):
+    if isinstance(source, Path) or (
+        isinstance(source, str)
+        and "\n" not in source
+        and len(source) < 4096
+        and source.strip().endswith((".py", ".ipynb", ".txt"))
+    ):
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"source={str(path)!r}: no such file")
         raw, where = path.read_bytes(), f"source={str(path)!r}"
         if path.suffix.lower() == ".ipynb":
             found = cells.notebook_cells(raw, where, ALLOWED)
-            return "\n".join(cells.multiline(c.get("source", ""), f"{where} cells[{i}].source", ALLOWED)
-                             for i, c in enumerate(found) if c["cell_type"] == "code")
+            return "\n".join(
+                cells.multiline(c.get("source", ""), f"{where} cells[{i}].source", ALLOWED)
+                for i, c in enumerate(found)
+                if c["cell_type"] == "code"
+            )
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            raise ValueError(f"{where} is not UTF-8 text (byte {e.start} is {raw[e.start:e.start + 1]!r}): save it as "
-                             f"UTF-8; allowed: {ALLOWED}") from None
+            raise ValueError(
+                f"{where} is not UTF-8 text (byte {e.start} is {raw[e.start : e.start + 1]!r}): "
+                "save it as "
+                f"UTF-8; allowed: {ALLOWED}"
+            ) from None
         return text.replace("\r\n", "\n").replace("\r", "\n")
     if not isinstance(source, str):
-        raise TypeError(f"source must be a path, a string of code or None (this notebook), got {type(source).__name__}")
+        raise TypeError(
+            "source must be a path, a string of code or None (this notebook), got "
+            f"{type(source).__name__}"
+        )
     return source
 
 
 def _nll(code: str) -> list[Hit]:
-    if re.search(r"NLLLoss\s*\(|nll_loss\s*\(", code) and not re.search(r"log_softmax|LogSoftmax", code):
-        return [Hit("nll-without-log-softmax", "the code uses NLLLoss but never applies log_softmax / LogSoftmax "
-                                               "to the model's outputs", {})]
+    if re.search(r"NLLLoss\s*\(|nll_loss\s*\(", code) and not re.search(
+        r"log_softmax|LogSoftmax", code
+    ):
+        return [
+            Hit(
+                "nll-without-log-softmax",
+                "the code uses NLLLoss but never applies log_softmax / LogSoftmax "
+                "to the model's outputs",
+                {},
+            )
+        ]
     return []
 
 
 def _fits(code: str) -> list[re.Match[str]]:
-    """Return the matches of calls that fit a scaler: ``X.fit(`` / ``X.fit_transform(`` where X looks like a scaler,
-    or ``SomeScaler(...).fit(``."""
+    """Return the matches of calls that fit a scaler: ``X.fit(`` / ``X.fit_transform(`` where X
+    looks like a scaler, or ``SomeScaler(...).fit(``."""
     names = set(re.findall(rf"(\w+)\s*=\s*{SCALER}\s*\(", code))
-    pattern = rf"(?:{SCALER}\s*\([^()]*\)|\b(?:{'|'.join(map(re.escape, names)) or '(?!)'})\b)\s*\.\s*fit(?:_transform)?\s*\("
+    named = "|".join(map(re.escape, names)) or "(?!)"  # (?!) matches nothing
+    pattern = rf"(?:{SCALER}\s*\([^()]*\)|\b(?:{named})\b)\s*\.\s*fit(?:_transform)?\s*\("
     return list(re.finditer(pattern, code))
 
 
 def _fit_in_loop_tree(code: str) -> bool | None:
-    """Return whether a scaler is fitted inside a for/while loop (None when the code does not parse)."""
+    """Return whether a scaler is fitted inside a for/while loop (None when the code does not
+    parse)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -99,10 +145,10 @@ def _fit_in_loop_tree(code: str) -> bool | None:
 
 
 def _fit_in_loop_text(code: str) -> bool:
-    """Token-order fallback for code with its line breaks lost: a ``for`` loop opens earlier in the same function
-    and no ``return`` closes that function before the fit."""
+    """Token-order fallback for code with its line breaks lost: a ``for`` loop opens earlier in the
+    same function and no ``return`` closes that function before the fit."""
     for fit in _fits(code):
-        before = code[:fit.start()]
+        before = code[: fit.start()]
         start = max(before.rfind("def "), 0)
         body = before[start:]
         if re.search(r"\bfor\b[^:]*:|\bwhile\b[^:]*:", body) and not re.search(r"\breturn\b", body):
@@ -114,38 +160,86 @@ def _scaling(code: str) -> list[Hit]:
     hits = []
     in_loop = _fit_in_loop_tree(code)
     if in_loop or (in_loop is None and _fit_in_loop_text(code)):
-        hits.append(Hit("per-sample-scaling", "a scaler is fitted inside a loop: each window or sample is scaled by "
-                                              "its own min/max (or mean/std), which removes the level that may "
-                                              "predict the label", {}))
+        hits.append(
+            Hit(
+                "per-sample-scaling",
+                "a scaler is fitted inside a loop: each window or sample is scaled by "
+                "its own min/max (or mean/std), which "
+                "removes the level that may "
+                "predict the label",
+                {},
+            )
+        )
     split = SPLIT.search(code)
-    fits = [f for f in _fits(code) if "train" not in code[f.end():f.end() + 80].split(")")[0].lower()]
-    if fits and split and fits[0].start() < split.start() and not hits:  # a fit on "...train..." data is fine
-        hits.append(Hit("scaler-before-split", f"a scaler is fitted (at character {fits[0].start()}) before the "
-                                               "train/validation split: validation statistics leak into training", {}))
+    fits = [
+        f for f in _fits(code) if "train" not in code[f.end() : f.end() + 80].split(")")[0].lower()
+    ]
+    # a fit on "...train..." data is fine
+    if fits and split and fits[0].start() < split.start() and not hits:
+        hits.append(
+            Hit(
+                "scaler-before-split",
+                f"a scaler is fitted (at character {fits[0].start()}) before the "
+                "train/validation split: validation "
+                "statistics leak into training",
+                {},
+            )
+        )
     return hits
 
 
-PER_SAMPLE_SCALING = register(Rule(
-    "per-sample-scaling", 70, "A scaler is fitted on each sample or window on its own",
-    "Scaling every window to 0-1 by its own min and max erases its level and range, which are often what "
-    "predicts the label: the model can then only memorise noise, and validation loss rises from epoch 1.",
-    ("Fit one scaler on the training split, then transform every window with it",
-     "Or use differences / returns if the level must go, and check a simple baseline first"),
-    causes=(("scaling each window on its own removed the signal",
-             "fit one scaler on the training split and rerun: validation should now fall"),),
-    case="rising-val-loss", kind="check"))
-SCALER_BEFORE_SPLIT = register(Rule(
-    "scaler-before-split", 80, "A scaler is fitted before the train/validation split",
-    "Statistics computed on all the data include the validation data, so validation is no longer unseen.",
-    ("Split first, fit the scaler on the training split only, then transform both",),
-    causes=(("validation statistics leaked into training",
-             "split first, fit on the training split, rerun: validation gets (honestly) worse"),),
-    case="rising-val-loss", kind="check"))
+PER_SAMPLE_SCALING = register(
+    Rule(
+        "per-sample-scaling",
+        70,
+        "A scaler is fitted on each sample or window on its own",
+        "Scaling every window to 0-1 by its own min and max erases its level and range, "
+        "which are often what "
+        "predicts the label: the model can then only memorise noise, and validation loss "
+        "rises from epoch 1.",
+        (
+            "Fit one scaler on the training split, then transform every window with it",
+            "Or use differences / returns if the level must go, and check a simple baseline first",
+        ),
+        causes=(
+            (
+                "scaling each window on its own removed the signal",
+                "fit one scaler on the training split and rerun: validation should now fall",
+            ),
+        ),
+        case="rising-val-loss",
+        kind="check",
+    )
+)
+SCALER_BEFORE_SPLIT = register(
+    Rule(
+        "scaler-before-split",
+        80,
+        "A scaler is fitted before the train/validation split",
+        "Statistics computed on all the data include the validation data, so validation is "
+        "no longer unseen.",
+        ("Split first, fit the scaler on the training split only, then transform both",),
+        causes=(
+            (
+                "validation statistics leaked into training",
+                "split first, fit on the training split, rerun: validation gets (honestly) worse",
+            ),
+        ),
+        case="rising-val-loss",
+        kind="check",
+    )
+)
 
 
 def _epochs(code: str) -> int:
-    values = [int(v) for v in re.findall(r"\b(?:n_|num_|max_|nb_)?epochs?\s*[=:]\s*(\d{1,12})(?!\d)", code, re.I)]
-    values += [int(v) for v in re.findall(r"\bfor\s+\w*epoch\w*\s+in\s+range\s*\(\s*(\d{1,12})\s*\)", code, re.I)]
+    values = [
+        int(v)
+        for v in re.findall(r"\b(?:n_|num_|max_|nb_)?epochs?\s*[=:]\s*(\d{1,12})(?!\d)", code, re.I)
+    ]
+    values += [
+        int(v)
+        for v in re.findall(r"\bfor\s+\w*epoch\w*\s+in\s+range\s*\(\s*(\d{1,12})\s*\)", code, re.I)
+    ]
     return max(values, default=0)
 
 
@@ -154,14 +248,21 @@ def _adam(code: str) -> list[Hit]:
     default_eps = [c for c in calls if not re.search(r"\b(?:eps|epsilon)\s*=", c)]
     epochs = _epochs(code)
     if default_eps and epochs >= LONG_RUN_EPOCHS and not SCHEDULES.search(code):
-        return [Hit("small-adam-eps", f"Adam with its default eps (1e-7 / 1e-8) for {epochs} epochs and no "
-                                      "learning-rate schedule", {"epochs": epochs})]
+        return [
+            Hit(
+                "small-adam-eps",
+                f"Adam with its default eps (1e-7 / 1e-8) for {epochs} epochs and no "
+                "learning-rate schedule",
+                {"epochs": epochs},
+            )
+        ]
     return []
 
 
 def _size(node: ast.AST) -> int | None:
-    """Return the value of a layer-size expression's syntax tree: int literals, ``*``, ``+``, ``-``, ``//`` and
-    parentheses only (no ``**``, names or calls); None for anything else or a value beyond ``MAX_SIZE``."""
+    """Return the value of a layer-size expression's syntax tree: int literals, ``*``, ``+``, ``-``,
+    ``//`` and parentheses only (no ``**``, names or calls); None for anything else or a value
+    beyond ``MAX_SIZE``."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         value: int | None = node.value
     elif isinstance(node, ast.BinOp) and type(node.op) in SIZE_OPS:
@@ -172,25 +273,28 @@ def _size(node: ast.AST) -> int | None:
         value = None if a is None else (-a if isinstance(node.op, ast.USub) else a)
     else:
         return None
-    return value if value is not None and abs(value) <= MAX_SIZE else None  # bounded at every step: never huge
+    # bounded at every step: never huge
+    return value if value is not None and abs(value) <= MAX_SIZE else None
 
 
 def _product(expr: str) -> int | None:
-    """Return the positive size written in ``expr`` (e.g. ``64*7*7``), None when it is not a plain sum/product of
-    integers or is out of range. The text is parsed, never run (no eval)."""
+    """Return the positive size written in ``expr`` (e.g. ``64*7*7``), None when it is not a plain
+    sum/product of integers or is out of range. The text is parsed, never run (no eval)."""
     expr = re.sub(r"^\s*(?:in_features|out_features)\s*=", "", expr).strip()
     if not expr or len(expr) > 100 or not re.fullmatch(r"[\d\s*()+\-/]+", expr):
         return None
     try:
         value = _size(ast.parse(expr, mode="eval").body)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. an integer literal over 4300 digits
+    # e.g. an integer literal over 4300 digits
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return value if value is not None and value > 0 else None
 
 
 def _call_args(code: str, start: int, limit: int = 300) -> list[str]:
-    """Return the top-level arguments of the call whose '(' ends just before ``start`` (at most ``limit``
-    characters are read, so each call costs a bounded time); [] when it does not close within them."""
+    """Return the top-level arguments of the call whose '(' ends just before ``start`` (at most
+    ``limit`` characters are read, so each call costs a bounded time); [] when it does not close
+    within them."""
     args, depth, begin = [], 0, start
     for i in range(start, min(len(code), start + limit)):
         ch = code[i]
@@ -222,35 +326,58 @@ def _dense(code: str, train_samples: int | None) -> list[Hit]:
     weights, n_in, n_out = max(layers)
     if weights <= DENSE_WEIGHTS_PER_SAMPLE * train_samples:
         return []
-    return [Hit("oversized-dense", f"Linear({n_in}, {n_out}) has {weights:,} weights for {train_samples:,} training "
-                                   f"samples ({weights / train_samples:,.0f} per sample)",
-                {"weights": weights, "train_samples": train_samples})]
+    return [
+        Hit(
+            "oversized-dense",
+            f"Linear({n_in}, {n_out}) has {weights:,} weights for {train_samples:,} training "
+            f"samples ({weights / train_samples:,.0f} per sample)",
+            {"weights": weights, "train_samples": train_samples},
+        )
+    ]
 
 
-OVERSIZED_DENSE = register(Rule(
-    "oversized-dense", 90, "A dense layer with far more weights than training samples",
-    "With thousands of weights per training sample the layer can memorise the training set; validation stops "
-    "improving early and the run overfits (or, with too small a learning rate, barely moves).",
-    ("Pool more before flattening (global average pooling)", "Use a smaller dense layer or a pretrained backbone",
-     "Get more data or augment"),
-    causes=(("the dense layer memorises the training set",
-             "train on 100 samples: it will fit them perfectly; then shrink the layer and compare validation"),),
-    lesson=READING_CURVES, kind="check"))  # lesson 00's overfitting run: 35 images, 3.9M weights
+OVERSIZED_DENSE = register(
+    Rule(
+        "oversized-dense",
+        90,
+        "A dense layer with far more weights than training samples",
+        "With thousands of weights per training sample the layer can memorise the training "
+        "set; validation stops "
+        "improving early and the run overfits (or, with too small a learning rate, barely moves).",
+        (
+            "Pool more before flattening (global average pooling)",
+            "Use a smaller dense layer or a pretrained backbone",
+            "Get more data or augment",
+        ),
+        causes=(
+            (
+                "the dense layer memorises the training set",
+                "train on 100 samples: it will fit them perfectly; then shrink the layer "
+                "and compare validation",
+            ),
+        ),
+        lesson=READING_CURVES,
+        kind="check",
+    )
+)  # lesson 00's overfitting run: 35 images, 3.9M weights
 
 
 def check_code(source: str | Path | None = None, train_samples: int | None = None) -> list[Finding]:
-    """Return Findings for the threads' causes found in training code; an empty list when none is found.
+    """Return Findings for the threads' causes found in training code; an empty list when none is
+    found.
 
     Parameters
     ----------
     source:
-        A path to a .py or .ipynb file (UTF-8), a string of code, or None for this notebook's cell history. The code
-        is read as text and never run; layer sizes such as ``64*7*7`` are computed from their syntax tree.
+        A path to a .py or .ipynb file (UTF-8), a string of code, or None for this notebook's cell
+        history. The code is read as text and never run; layer sizes such as ``64*7*7`` are computed
+        from their syntax tree.
     train_samples:
         The number of training samples, to check dense layers against (skipped when None).
     """
-    if train_samples is not None and (isinstance(train_samples, bool) or not isinstance(train_samples, int)
-                                      or train_samples <= 0):
+    if train_samples is not None and (
+        isinstance(train_samples, bool) or not isinstance(train_samples, int) or train_samples <= 0
+    ):
         raise ValueError(f"train_samples must be a positive int or None, got {train_samples!r}")
     code = read_source(source)
     hits = _nll(code) + _scaling(code) + _adam(code) + _dense(code, train_samples)

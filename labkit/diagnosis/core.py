@@ -1,9 +1,11 @@
-"""Run every curve rule and setup check on a run's curves and merge what they found into Findings."""
+"""Run every curve rule and setup check on a run's curves and merge what they found into
+Findings."""
 
 from __future__ import annotations
 
 import re
 import warnings
+
 import torch
 from torch import nn
 
@@ -11,46 +13,71 @@ from . import checks, gradual, registry, rules
 from .finding import Finding, make_finding
 from .logs import Curves
 
-# Read from the registry on each lookup (registry.tables; each Rule declares its own): SUBSUMED_BY, a finding made
-# redundant by a stronger one about the same event: {dropped: the stronger codes}; CAUSE_OF, a setup check that names
-# the cause of a curve finding, whose evidence joins that finding: {check: curve code}; TREND_CODES.
+# Read from the registry on each lookup (registry.tables; each Rule declares its own): SUBSUMED_BY,
+# a finding made redundant by a stronger one about the same event: {dropped: the stronger codes};
+# CAUSE_OF, a setup check that names the cause of a curve finding, whose evidence joins that
+# finding: {check: curve code}; TREND_CODES.
 __getattr__ = registry.live(__name__, ("SUBSUMED_BY", "CAUSE_OF", "TREND_CODES"))
 
 
 class LogReadWarning(UserWarning):
-    """How a log was read changes what its findings mean (runs split, rows left out, test read as validation)."""
+    """How a log was read changes what its findings mean (runs split, rows left out, test read as
+    validation)."""
 
 
-# Notes about how a log was read that change what the findings mean: said as a LogReadWarning by diagnose().
+# Notes about how a log was read that change what the findings mean: said as a LogReadWarning by
+# diagnose().
 WARN_ABOUT = ("runs", "left out", "as the validation loss", "an excerpt", "bare list", "headerless")
 
 
 def view(curves: Curves) -> registry.View:
     """Return the curves as a rule's ``detect`` sees them.
 
-    A log with per-step losses only (no epochs) is read through its steps, averaged into at most 60 points.
+    A log with per-step losses only (no epochs) is read through its steps, averaged into at most 60
+    points.
     """
     train, steps = curves.train_loss, curves.step_loss
     trend = list(train) or (gradual.bins(steps) if steps else [])
-    return registry.View(train, curves.val_loss, steps, curves.steps_per_epoch, curves.mid_run, trend, curves.val_metric)
+    return registry.View(
+        train,
+        curves.val_loss,
+        steps,
+        curves.steps_per_epoch,
+        curves.mid_run,
+        trend,
+        curves.val_metric,
+    )
 
 
 def curve_hits(curves: Curves) -> list[rules.Hit]:
-    """Return the hits of every registered curve rule on ``curves``, in priority order (a rule whose ``needs``
-    names a missing curve is skipped)."""
+    """Return the hits of every registered curve rule on ``curves``, in priority order (a rule whose
+    ``needs`` names a missing curve is skipped)."""
     seen = view(curves)
-    hits = [rule.detect(seen) for rule in registry.ordered("curve")
-            if rule.detect is not None and all(getattr(seen, need) for need in rule.needs)]
+    hits = [
+        rule.detect(seen)
+        for rule in registry.ordered("curve")
+        if rule.detect is not None and all(getattr(seen, need) for need in rule.needs)
+    ]
     return [h for h in hits if h is not None]
 
 
-def setup_hits(curves: Curves, model: nn.Module | None = None, criterion: nn.Module | None = None,
-               optimizer: torch.optim.Optimizer | None = None) -> list[rules.Hit]:
-    """Return the hits of the model / criterion / optimizer checks (checks.py's, then each check Rule's detect)."""
-    for name, value, kind in (("model", model, nn.Module), ("criterion", criterion, nn.Module),
-                              ("optimizer", optimizer, torch.optim.Optimizer)):
+def setup_hits(
+    curves: Curves,
+    model: nn.Module | None = None,
+    criterion: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> list[rules.Hit]:
+    """Return the hits of the model / criterion / optimizer checks (checks.py's, then each check
+    Rule's detect)."""
+    for name, value, kind in (
+        ("model", model, nn.Module),
+        ("criterion", criterion, nn.Module),
+        ("optimizer", optimizer, torch.optim.Optimizer),
+    ):
         if value is not None and not isinstance(value, kind):
-            raise TypeError(f"{name} must be a torch {kind.__name__} or None, got {type(value).__name__}")
+            raise TypeError(
+                f"{name} must be a torch {kind.__name__} or None, got {type(value).__name__}"
+            )
     hits: list[rules.Hit] = []
     if model is not None and criterion is not None:
         hits += checks.criterion_hits(model, criterion)
@@ -60,19 +87,30 @@ def setup_hits(curves: Curves, model: nn.Module | None = None, criterion: nn.Mod
         steps = len(curves.step_loss) or curves.num_epochs * curves.steps_per_epoch
         hits += checks.optimizer_hits(optimizer, curves.train_loss or curves.step_loss, steps)
     setup = registry.Setup(model, criterion, optimizer, view(curves))
-    found = [rule.detect(setup) for rule in registry.ordered("check")  # checks declared with a detect of their own
-             if rule.detect is not None and all(getattr(setup, need) is not None for need in rule.needs)]
+    # checks declared with a detect of their own
+    found = [
+        rule.detect(setup)
+        for rule in registry.ordered("check")
+        if rule.detect is not None and all(getattr(setup, need) is not None for need in rule.needs)
+    ]
     return hits + [h for h in found if h is not None]
 
 
-def findings_of(curves: Curves, model: nn.Module | None = None, criterion: nn.Module | None = None,
-                optimizer: torch.optim.Optimizer | None = None, stacklevel: int = 2) -> list[Finding]:
-    """Return the Findings of every curve rule and setup check on ``curves``, most likely cause first.
+def findings_of(
+    curves: Curves,
+    model: nn.Module | None = None,
+    criterion: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    stacklevel: int = 2,
+) -> list[Finding]:
+    """Return the Findings of every curve rule and setup check on ``curves``, most likely cause
+    first.
 
-    A check that explains a curve finding (NLLLoss without LogSoftmax: negative-loss) adds its evidence to that
-    finding instead of being listed on its own. How the log was read, where it changes what the findings mean, is
-    said as a LogReadWarning (``stacklevel`` points it at the caller's caller). ``verdict`` and ``diagnose``
-    (judge.py) call this; they add what a case's own criteria say.
+    A check that explains a curve finding (NLLLoss without LogSoftmax: negative-loss) adds its
+    evidence to that finding instead of being listed on its own. How the log was read, where it
+    changes what the findings mean, is said as a LogReadWarning (``stacklevel`` points it at the
+    caller's caller). ``verdict`` and ``diagnose`` (judge.py) call this; they add what a case's own
+    criteria say.
     """
     for note in curves.notes:  # what a reader of the findings must know about how the log was read
         if any(word in note for word in WARN_ABOUT):
@@ -89,14 +127,20 @@ def findings_of(curves: Curves, model: nn.Module | None = None, criterion: nn.Mo
     for weaker, stronger in registry.cause_of().items():
         if weaker in merged and stronger in merged:
             hit, old = merged.pop(weaker), merged[stronger]
-            merged[stronger] = rules.Hit(stronger, f"{old.evidence}; {hit.evidence}", old.numbers | hit.numbers)
-    return [make_finding(code, *_as_logged(curves, code, merged[code]), curves.mid_run)
-            for code in registry.codes() if code in merged]
+            merged[stronger] = rules.Hit(
+                stronger, f"{old.evidence}; {hit.evidence}", old.numbers | hit.numbers
+            )
+    return [
+        make_finding(code, *_as_logged(curves, code, merged[code]), curves.mid_run)
+        for code in registry.codes()
+        if code in merged
+    ]
 
 
 def _as_logged(curves: Curves, code: str, hit: rules.Hit) -> tuple[str, dict[str, float]]:
-    """Return the hit's evidence and numbers with epochs counted as the log counts them (an excerpt from epoch 48
-    starts at 48), and, for a log of steps only, its points called logged points, not epochs."""
+    """Return the hit's evidence and numbers with epochs counted as the log counts them (an excerpt
+    from epoch 48 starts at 48), and, for a log of steps only, its points called logged points, not
+    epochs."""
     offset = curves.first_epoch - 1
     evidence, numbers = hit.evidence, dict(hit.numbers)
     rule = registry.get(code)

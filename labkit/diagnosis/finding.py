@@ -1,9 +1,10 @@
 """The Finding record, and the vocabulary tables read from the rules' registry.
 
-Every code is declared once, as a ``registry.Rule`` next to its detect function (rules.py, gradual.py, checks.py,
-codecheck.py). The tables here (CURVE_CODES, CHECK_CODES, CODES, CASE_OF_CODE, LESSON_OF_CODE) are read from the
-registry whenever they are looked up, so a rule registered later is in them too. Diagnosis imports nothing from
-``labkit.cases`` (no import cycle, not even a lazy one): the lessons are data (registry.LESSON_OF_CASE), and
+Every code is declared once, as a ``registry.Rule`` next to its detect function (rules.py,
+gradual.py, checks.py, codecheck.py). The tables here (CURVE_CODES, CHECK_CODES, CODES,
+CASE_OF_CODE, LESSON_OF_CODE) are read from the registry whenever they are looked up, so a rule
+registered later is in them too. Diagnosis imports nothing from ``labkit.cases`` (no import cycle,
+not even a lazy one): the lessons are data (registry.LESSON_OF_CASE), and
 tests/test_diagnosis_cases.py checks them against each case's ``lesson``.
 """
 
@@ -16,9 +17,12 @@ from typing import Any
 from . import advice, registry
 from .registry import LESSON_OF_CASE, READING_CURVES  # noqa: F401  (read here by tests and lessons)
 
-# Read from the registry on each lookup (registry.tables): CURVE_CODES (most likely cause first), CHECK_CODES,
-# CODES, CASE_OF_CODE (the case each code is the failure of) and LESSON_OF_CODE (the one code -> lesson table).
-__getattr__ = registry.live(__name__, ("CURVE_CODES", "CHECK_CODES", "CODES", "CASE_OF_CODE", "LESSON_OF_CODE"))
+# Read from the registry on each lookup (registry.tables): CURVE_CODES (most likely cause first),
+# CHECK_CODES, CODES, CASE_OF_CODE (the case each code is the failure of) and LESSON_OF_CODE (the
+# one code -> lesson table).
+__getattr__ = registry.live(
+    __name__, ("CURVE_CODES", "CHECK_CODES", "CODES", "CASE_OF_CODE", "LESSON_OF_CODE")
+)
 
 
 def lesson_for(code: str) -> str:
@@ -29,7 +33,8 @@ def lesson_for(code: str) -> str:
 
 @dataclass(frozen=True)
 class Finding:
-    """One diagnosed problem: what it is, the numbers that show it, why it happens, and what to try."""
+    """One diagnosed problem: what it is, the numbers that show it, why it happens, and what to
+    try."""
 
     code: str  # one of CODES
     title: str  # one line in the learner's words
@@ -38,62 +43,108 @@ class Finding:
     explanation: str = ""  # why it happens
     fixes: list[str] = field(default_factory=list, hash=False)  # what to try, best first
     lesson: str = ""  # lesson notebook to open, "" when none covers it
-    confidence: str = "high"  # "high", "medium" or "low": how far the evidence clears the rule's thresholds (a word:
+    # "high", "medium" or "low": how far the evidence clears the rule's thresholds (a word:
     # no probability was measured; lower for excerpts, see advice.confidence)
-    causes: tuple[tuple[str, str], ...] = ()  # ((cause, cheapest experiment that tells it apart), ...), likeliest first
+    confidence: str = "high"
+    # ((cause, cheapest experiment that tells it apart), ...), likeliest first
+    causes: tuple[tuple[str, str], ...] = ()
 
     @property
     def next_experiment(self) -> str:
-        """Return the cheapest experiment that tells the likeliest cause from the others ("" when none is listed)."""
+        """Return the cheapest experiment that tells the likeliest cause from the others ("" when
+        none is listed)."""
         return self.causes[0][1] if self.causes else ""
 
     def __str__(self) -> str:
-        lines = [f"[{self.code}] {self.title} (confidence {self.confidence})",
-                 f"  evidence: {self.evidence}", f"  why: {self.explanation}"]
-        lines += [f"  cause {i}: {cause} -- test: {test}" for i, (cause, test) in enumerate(self.causes, 1)]
+        lines = [
+            f"[{self.code}] {self.title} (confidence {self.confidence})",
+            f"  evidence: {self.evidence}",
+            f"  why: {self.explanation}",
+        ]
+        lines += [
+            f"  cause {i}: {cause} -- test: {test}"
+            for i, (cause, test) in enumerate(self.causes, 1)
+        ]
         lines += [f"  try: {fix}" for fix in self.fixes]
         lines += [f"  lesson: {self.lesson}"] if self.lesson else []
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        """Return the finding as an HTML card in words: title, confidence, evidence, why, causes, fixes, lesson link."""
+        """Return the finding as an HTML card in words: title, confidence, evidence, why, causes,
+        fixes, lesson link."""
         esc, p = html.escape, '<p style="margin:6px 0">'
-        link = "color:var(--jp-content-link-color,#1565c0);text-decoration:underline"  # a widget's links look plain
+        # a widget's links look plain
+        link = "color:var(--jp-content-link-color,#1565c0);text-decoration:underline"
         causes = "".join(f"<li>{esc(c)}. <i>To tell:</i> {esc(t)}</li>" for c, t in self.causes)
-        causes = (f"{p}<b>What else fits these curves</b>, likeliest first, and the cheapest test:</p>"
-                  f'<ol style="margin:4px 0">{causes}</ol>' if causes else "")
+        causes = (
+            f"{p}<b>What else fits these curves</b>, likeliest first, and the cheapest "
+            "test:</p>"
+            f'<ol style="margin:4px 0">{causes}</ol>'
+            if causes
+            else ""
+        )
         fixes = "".join(f"<li>{esc(f)}</li>" for f in self.fixes)
-        fixes = f'{p}<b>What to try</b>, best first:</p><ul style="margin:4px 0">{fixes}</ul>' if fixes else ""
-        if self.lesson:  # relative: the lessons sit side by side (JupyterLab, Binder, a local server); words for Colab
+        fixes = (
+            f'{p}<b>What to try</b>, best first:</p><ul style="margin:4px 0">{fixes}</ul>'
+            if fixes
+            else ""
+        )
+        # relative: the lessons sit side by side (JupyterLab, Binder, a local server); words for
+        # Colab
+        if self.lesson:
             name = esc(self.lesson)
-            lesson = (f'{p}<b>Open <a href="{name}" style="{link}">{esc(_lesson_words(self.lesson))}</a></b> '
-                      f"(the notebook {name} in the lessons folder).</p>")
+            lesson = (
+                f'{p}<b>Open <a href="{name}" '
+                f'style="{link}">{esc(_lesson_words(self.lesson))}</a></b> '
+                f"(the notebook {name} in the lessons folder).</p>"
+            )
         else:
             lesson = f"{p}No lesson covers it; start with what to try above.</p>"
-        return (f'<div style="border-left:4px solid var(--jp-warn-color1,#e65100);padding:2px 12px;margin:10px 0;'
-                f'line-height:1.45;white-space:normal;overflow-wrap:anywhere">'
-                f"{p}<b><code>{esc(self.code)}</code> {esc(self.title)}</b></p>"
-                f"{p}How sure: {esc(self.confidence)}.</p>"
-                + (f"{p}<b>In your numbers:</b> {esc(self.evidence)}</p>" if self.evidence else "")
-                + (f"{p}<b>Why:</b> {esc(self.explanation)}</p>" if self.explanation else "")
-                + f"{causes}{fixes}{lesson}</div>")
+        return (
+            '<div style="border-left:4px solid var(--jp-warn-color1,#e65100);padding:2px '
+            "12px;margin:10px 0;"
+            f'line-height:1.45;white-space:normal;overflow-wrap:anywhere">'
+            f"{p}<b><code>{esc(self.code)}</code> {esc(self.title)}</b></p>"
+            f"{p}How sure: {esc(self.confidence)}.</p>"
+            + (f"{p}<b>In your numbers:</b> {esc(self.evidence)}</p>" if self.evidence else "")
+            + (f"{p}<b>Why:</b> {esc(self.explanation)}</p>" if self.explanation else "")
+            + f"{causes}{fixes}{lesson}</div>"
+        )
 
 
 def _lesson_words(name: str) -> str:
-    """Return a lesson's file name in words: "05_training_loss_rises_later.ipynb" -> "lesson 05: training loss rises
-    later"."""
+    """Return a lesson's file name in words: "05_training_loss_rises_later.ipynb" -> "lesson 05:
+    training loss rises later"."""
     number, _, rest = name.removesuffix(".ipynb").partition("_")
-    return f"lesson {number}: {rest.replace('_', ' ')}" if number.isdigit() and rest else name.replace("_", " ")
+    return (
+        f"lesson {number}: {rest.replace('_', ' ')}"
+        if number.isdigit() and rest
+        else name.replace("_", " ")
+    )
 
 
-def make_finding(code: str, evidence: str, numbers: dict[str, Any] | None = None, mid_run: bool = False) -> Finding:
-    """Return the Finding for ``code`` with its standard title, explanation, fixes, lesson, confidence and causes.
+def make_finding(
+    code: str, evidence: str, numbers: dict[str, Any] | None = None, mid_run: bool = False
+) -> Finding:
+    """Return the Finding for ``code`` with its standard title, explanation, fixes, lesson,
+    confidence and causes.
 
     ``mid_run``: the evidence comes from an excerpt of a run (lowers the confidence).
     """
     rule = registry.get(code)
     if rule is None:
-        raise ValueError(f"code={code!r} is not in the vocabulary; allowed: {', '.join(registry.codes())}")
+        raise ValueError(
+            f"code={code!r} is not in the vocabulary; allowed: {', '.join(registry.codes())}"
+        )
     numbers = dict(numbers or {})
-    return Finding(code, rule.title, evidence, numbers, rule.explanation, list(rule.fixes), rule.lesson,
-                   advice.confidence(code, numbers, mid_run), advice.alternatives(code))
+    return Finding(
+        code,
+        rule.title,
+        evidence,
+        numbers,
+        rule.explanation,
+        list(rule.fixes),
+        rule.lesson,
+        advice.confidence(code, numbers, mid_run),
+        advice.alternatives(code),
+    )

@@ -1,11 +1,13 @@
-"""Rules for failures that build up slowly: a training loss that creeps back up, validation that drifts above its
-minimum, a loss (or only the validation loss) that zig-zags. Pure functions of plain curves, each returning a Hit
-or None; every threshold is a named constant. Each rise must also stand out of the curve's own noise (the median
-epoch-to-epoch change), so a noisy plateau is not called a trend. Each threshold's comment says what quantity sets
-it; they were frozen before the held-out logs (tests/data/real_logs_heldout/) were scored (benchmarks/RESULTS.md).
+"""Rules for failures that build up slowly: a training loss that creeps back up, validation that
+drifts above its minimum, a loss (or only the validation loss) that zig-zags. Pure functions of
+plain curves, each returning a Hit or None; every threshold is a named constant. Each rise must also
+stand out of the curve's own noise (the median epoch-to-epoch change), so a noisy plateau is not
+called a trend. Each threshold's comment says what quantity sets it; they were frozen before the
+held-out logs (tests/data/real_logs_heldout/) were scored (benchmarks/RESULTS.md).
 
-The findings read from both kinds of rule, sudden (rules.py) and gradual (here), are declared here, once each, with
-``register(Rule(...))``: oscillation, train-loss-rises, overfitting, and validation-oscillation.
+The findings read from both kinds of rule, sudden (rules.py) and gradual (here), are declared here,
+once each, with ``register(Rule(...))``: oscillation, train-loss-rises, overfitting, and
+validation-oscillation.
 """
 
 from __future__ import annotations
@@ -16,32 +18,55 @@ from typing import Sequence
 
 from . import rules
 from .registry import READING_CURVES, Hit, Rule, register
-from .rules import (NO_GEN_MIN_EPOCHS, OVERFIT_MIN_AFTER, OVERFIT_TRAIN_FALL, OVERFIT_VISIBLE,
-                    RISE_VISIBLE, SMOOTH_EPOCHS, TREND_RISE, VISIBLE, _argmin, _finite, _smooth, _tail, learned)
+from .rules import (
+    NO_GEN_MIN_EPOCHS,
+    OVERFIT_MIN_AFTER,
+    OVERFIT_TRAIN_FALL,
+    OVERFIT_VISIBLE,
+    RISE_VISIBLE,
+    SMOOTH_EPOCHS,
+    TREND_RISE,
+    VISIBLE,
+    _argmin,
+    _finite,
+    _smooth,
+    _tail,
+    learned,
+)
 
 Curve = Sequence[float]
 
-NOISE_MULTIPLE = 1.5  # a rise counts when it is at least this many times the median epoch-to-epoch change
-# measured from the minimum on (the stretch being judged; an early spike must not hide a later trend): a trend
-# must outgrow the curve's typical single step by half again, or one ordinary step up would make it
+# a rise counts when it is at least this many times the median epoch-to-epoch change
+# measured from the minimum on (the stretch being judged; an early spike must not hide a later
+# trend): a trend must outgrow the curve's typical single step by half again, or one ordinary step
+# up would make it
+NOISE_MULTIPLE = 1.5
 
-CREEP_AFTER = 3  # train-loss-rises (gradual): the end is TREND_RISE times the smoothed minimum at least this many
+# train-loss-rises (gradual): the end is TREND_RISE times the smoothed minimum at least this many
 # points after that minimum (SMOOTH_EPOCHS: one smoothed point's span)
-CREEP_MIN_POINTS = 6  # fewer points are too few to call a trend (a minimum, CREEP_AFTER points after it, and the
+CREEP_AFTER = 3
+# fewer points are too few to call a trend (a minimum, CREEP_AFTER points after it, and the
 # SMOOTH_EPOCHS before the end must fit)
+CREEP_MIN_POINTS = 6
 
-ZIGZAG_MOVE = 0.25  # a training-loss move: an epoch-to-epoch change of at least this share of the median level
-# (a training loss averages over dropout, augmentation and changing weights: a plateau wobbles 10-20 %) ...
-ZIGZAG_VAL_MOVE = 0.1  # ... a validation move: at least this share (validation is computed on fixed data in eval
+# a training-loss move: an epoch-to-epoch change of at least this share of the median level
+# (a training loss averages over dropout, augmentation and changing weights: a plateau wobbles 10-20
+# %) ...
+ZIGZAG_MOVE = 0.25
+# ... a validation move: at least this share (validation is computed on fixed data in eval
 # mode, so a 10 % jump back and forth means the model itself jumps between epochs)
-ZIGZAG_REVERSALS = 3  # oscillation: at least this many moves that reverse the previous move's direction (as
+ZIGZAG_VAL_MOVE = 0.1
+# oscillation: at least this many moves that reverse the previous move's direction (as
 # OSC_MIN_SWINGS: "again and again") ...
+ZIGZAG_REVERSALS = 3
 ZIGZAG_RATE = 0.3  # ... and at least this many per point (training loss)
-ZIGZAG_VAL_RATE = 0.5  # ... (validation loss) at least every other epoch: a validation loss wiggling on a converged
-# model turns less often (at 0.3, rising-val-loss's fix on seed 26 and negative-loss's class weights on seed 8 were
-# called oscillating)
-ZIGZAG_RANGE_SHARE = 0.15  # ... and the typical move is at least this share of the curve's range (not a small
+# ... (validation loss) at least every other epoch: a validation loss wiggling on a converged
+# model turns less often (at 0.3, rising-val-loss's fix on seed 26 and negative-loss's class weights
+# on seed 8 were called oscillating)
+ZIGZAG_VAL_RATE = 0.5
+# ... and the typical move is at least this share of the curve's range (not a small
 # wobble on top of a long descent)
+ZIGZAG_RANGE_SHARE = 0.15
 
 
 def noise(curve: Curve) -> float:
@@ -51,10 +76,11 @@ def noise(curve: Curve) -> float:
 
 
 def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
-    """Return a ``train-loss-rises`` hit when the (smoothed) training loss climbs back above its minimum and stays.
+    """Return a ``train-loss-rises`` hit when the (smoothed) training loss climbs back above its
+    minimum and stays.
 
-    In a whole run (not ``mid_run``) the loss must have gone down first: a loss whose first value is its lowest
-    never descended, which is not a rise after a minimum.
+    In a whole run (not ``mid_run``) the loss must have gone down first: a loss whose first value is
+    its lowest never descended, which is not a rise after a minimum.
     """
     loss = _finite(train_loss)
     if len(loss) < CREEP_MIN_POINTS or min(loss) <= 0:
@@ -64,49 +90,91 @@ def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
     smooth = _smooth(loss)
     best = min(range(len(smooth)), key=smooth.__getitem__)
     end = _tail(loss)
-    rise, wobble = end - smooth[best], noise(loss[max(best - 1, 0):])
-    if len(loss) - 1 - best < CREEP_AFTER or end < TREND_RISE * smooth[best] or rise < NOISE_MULTIPLE * wobble:
+    rise, wobble = end - smooth[best], noise(loss[max(best - 1, 0) :])
+    if (
+        len(loss) - 1 - best < CREEP_AFTER
+        or end < TREND_RISE * smooth[best]
+        or rise < NOISE_MULTIPLE * wobble
+    ):
         return None
-    if min(loss[-SMOOTH_EPOCHS:]) <= smooth[best]:  # back at its best at the end: a bump, not a rise
+    # back at its best at the end: a bump, not a rise
+    if min(loss[-SMOOTH_EPOCHS:]) <= smooth[best]:
         return None
-    if rise < RISE_VISIBLE * loss[0]:  # invisible on a linear axis: round-off near 0 (1e-16 -> 5e-16), not a rise
+    # invisible on a linear axis: round-off near 0 (1e-16 -> 5e-16), not a rise
+    if rise < RISE_VISIBLE * loss[0]:
         return None
-    return Hit("train-loss-rises",
-               f"training loss was lowest around epoch {best + 1} ({smooth[best]:.4g}, {SMOOTH_EPOCHS}-epoch mean) and "
-               f"ended at {end:.4g} ({end / smooth[best]:.2f}x), "
-               + (f"a rise {rise / wobble:.1f}x its epoch-to-epoch noise" if rise < 100 * wobble
-                  else "far above its epoch-to-epoch noise"),
-               {"best": smooth[best], "best_epoch": best + 1, "rise_epoch": best + 2, "risen_to": end,
-                "factor": end / smooth[best]})
+    return Hit(
+        "train-loss-rises",
+        f"training loss was lowest around epoch {best + 1} ({smooth[best]:.4g}, "
+        f"{SMOOTH_EPOCHS}-epoch mean) and "
+        f"ended at {end:.4g} ({end / smooth[best]:.2f}x), "
+        + (
+            f"a rise {rise / wobble:.1f}x its epoch-to-epoch noise"
+            if rise < 100 * wobble
+            else "far above its epoch-to-epoch noise"
+        ),
+        {
+            "best": smooth[best],
+            "best_epoch": best + 1,
+            "rise_epoch": best + 2,
+            "risen_to": end,
+            "factor": end / smooth[best],
+        },
+    )
 
 
 def rises(train_loss: Curve, mid_run: bool = False) -> Hit | None:
-    """Return a ``train-loss-rises`` hit for a sudden rise (rules.train_loss_rises) or a gradual one (``creep``)."""
+    """Return a ``train-loss-rises`` hit for a sudden rise (rules.train_loss_rises) or a gradual one
+    (``creep``)."""
     return rules.train_loss_rises(train_loss) or creep(train_loss, mid_run)
 
 
-TRAIN_LOSS_RISES = register(Rule(
-    "train-loss-rises", 60, "Training loss rises after reaching its minimum",
-    "The loss was low, then climbed well above its best. The effective learning rate became too large for "
-    "where the model is (e.g. weight decay shrinking batch-normalised weights), so steps overshoot.",
-    ("Use a decaying learning-rate schedule (cosine, step, reduce-on-plateau)",
-     "Use early stopping and keep the best epoch", "Lower the learning rate or the weight decay"),
-    causes=(("an effective learning rate grown too large late in training (weight decay shrinking batch-normalised "
-             "weights, no schedule)", "halve the learning rate from the best epoch on: if the rise goes away, it was "
-                                      "the step size"),
-            ("the training data change over time (curriculum, unshuffled or drifting data)",
-             "train two epochs on a fixed subset: a loss that still rises is the optimiser, not the data")),
-    case="train-loss-rises", needs=("trend",), subsumed_by=("late-explosion",),
-    detect=lambda c: rises(c.trend, c.mid_run),
-    margin=lambda n: n.get("factor", n["risen_to"] / n["best"]) / TREND_RISE))
+TRAIN_LOSS_RISES = register(
+    Rule(
+        "train-loss-rises",
+        60,
+        "Training loss rises after reaching its minimum",
+        "The loss was low, then climbed well above its best. The effective learning rate "
+        "became too large for "
+        "where the model is (e.g. weight decay shrinking batch-normalised weights), so "
+        "steps overshoot.",
+        (
+            "Use a decaying learning-rate schedule (cosine, step, reduce-on-plateau)",
+            "Use early stopping and keep the best epoch",
+            "Lower the learning rate or the weight decay",
+        ),
+        causes=(
+            (
+                "an effective learning rate grown too large late in training (weight decay "
+                "shrinking batch-normalised "
+                "weights, no schedule)",
+                "halve the learning rate from the best epoch on: if the rise goes away, "
+                "it was "
+                "the step size",
+            ),
+            (
+                "the training data change over time (curriculum, unshuffled or drifting data)",
+                "train two epochs on a fixed subset: a loss that still rises is the "
+                "optimiser, not the data",
+            ),
+        ),
+        case="train-loss-rises",
+        needs=("trend",),
+        subsumed_by=("late-explosion",),
+        detect=lambda c: rises(c.trend, c.mid_run),
+        margin=lambda n: n.get("factor", n["risen_to"] / n["best"]) / TREND_RISE,
+    )
+)
 
 
-def overfitting(train_loss: Curve, val_loss: Curve, mid_run: bool = False, val_metric: Curve = ()) -> Hit | None:
-    """Return an ``overfitting`` hit: validation loss turns up after a minimum (beyond its own epoch-to-epoch noise)
-    while training loss keeps falling.
+def overfitting(
+    train_loss: Curve, val_loss: Curve, mid_run: bool = False, val_metric: Curve = ()
+) -> Hit | None:
+    """Return an ``overfitting`` hit: validation loss turns up after a minimum (beyond its own
+    epoch-to-epoch noise) while training loss keeps falling.
 
-    In a whole run (not ``mid_run``) the validation curves must show learning first (``learned``): a validation
-    loss that never improved is no-generalization's shape, not a turn.
+    In a whole run (not ``mid_run``) the validation curves must show learning first (``learned``): a
+    validation loss that never improved is no-generalization's shape, not a turn.
     """
     n = min(len(_finite(train_loss)), len(_finite(val_loss)))
     train, val = list(train_loss[:n]), list(val_loss[:n])
@@ -115,44 +183,78 @@ def overfitting(train_loss: Curve, val_loss: Curve, mid_run: bool = False, val_m
     smooth_val, smooth_train = _smooth(val), _smooth(train)
     best = _argmin(smooth_val)
     end_val, end_train = _tail(val), _tail(train)
-    rise, wobble = end_val - smooth_val[best], noise(val[max(best - 1, 0):])
-    steady = all(y > x for x, y in zip(val[best:], val[best + 1:]))  # up every epoch: the steps are the trend itself
+    rise, wobble = end_val - smooth_val[best], noise(val[max(best - 1, 0) :])
+    # up every epoch: the steps are the trend itself
+    steady = all(y > x for x, y in zip(val[best:], val[best + 1 :]))
     if n - 1 - best < OVERFIT_MIN_AFTER or end_val < TREND_RISE * smooth_val[best]:
         return None
     if rise < NOISE_MULTIPLE * wobble and not steady:
         return None
-    if end_train > OVERFIT_TRAIN_FALL * smooth_train[best] or smooth_train[best] - end_train < VISIBLE * train[0]:
+    if (
+        end_train > OVERFIT_TRAIN_FALL * smooth_train[best]
+        or smooth_train[best] - end_train < VISIBLE * train[0]
+    ):
         return None
     if rise < OVERFIT_VISIBLE * val[0]:
         return None
-    return Hit("overfitting",
-               f"validation loss was lowest around epoch {best + 1} ({smooth_val[best]:.4g}, {SMOOTH_EPOCHS}-epoch mean) "
-               f"and ended {100 * (end_val / smooth_val[best] - 1):.0f} % higher ({end_val:.4g}) by epoch {n}, while "
-               f"training loss kept falling ({smooth_train[best]:.4g} -> {end_train:.4g})",
-               {"best_epoch": best + 1, "best_val": smooth_val[best], "last_val": end_val,
-                "train_at_best": smooth_train[best], "last_train": end_train})
+    return Hit(
+        "overfitting",
+        f"validation loss was lowest around epoch {best + 1} "
+        f"({smooth_val[best]:.4g}, {SMOOTH_EPOCHS}-epoch mean) "
+        f"and ended {100 * (end_val / smooth_val[best] - 1):.0f} % higher "
+        f"({end_val:.4g}) by epoch {n}, while "
+        f"training loss kept falling ({smooth_train[best]:.4g} -> {end_train:.4g})",
+        {
+            "best_epoch": best + 1,
+            "best_val": smooth_val[best],
+            "last_val": end_val,
+            "train_at_best": smooth_train[best],
+            "last_train": end_train,
+        },
+    )
 
 
+# Overfitting has no case: lesson 00 teaches it (its "Overfitting" section: training falls,
+# validation turns up). Not lesson 05: it shows that a *training* loss that rises is not
+# overfitting; not lesson 01: its validation loss rises from epoch 1 because preprocessing removed
+# the signal, and it rules overfitting out as the cause.
+OVERFITTING = register(
+    Rule(
+        "overfitting",
+        80,
+        "Overfitting: validation loss turned up while training loss kept falling",
+        "After a point the model fits details of the training set that do not generalise.",
+        (
+            "Early stopping at the best validation epoch",
+            "More data or augmentation",
+            "Regularise: weight decay, dropout, a smaller model",
+        ),
+        causes=(
+            (
+                "the model fits details of the training set that do not generalise",
+                "keep the best epoch (early stopping) and add weight decay or "
+                "augmentation: if the turn comes later, "
+                "it was overfitting",
+            ),
+            (
+                "validation data unlike the training data",
+                "compare the losses of a random training slice held out",
+            ),
+        ),
+        lesson=READING_CURVES,
+        needs=("train", "val"),
+        subsumed_by=("no-generalization",),
+        detect=lambda c: overfitting(c.train, c.val, c.mid_run, c.val_metric),
+        margin=lambda n: n["last_val"] / n["best_val"] / TREND_RISE,
+    )
+)
 
-# Overfitting has no case: lesson 00 teaches it (its "Overfitting" section: training falls, validation turns up).
-# Not lesson 05: it shows that a *training* loss that rises is not overfitting; not lesson 01: its validation loss
-# rises from epoch 1 because preprocessing removed the signal, and it rules overfitting out as the cause.
-OVERFITTING = register(Rule(
-    "overfitting", 80, "Overfitting: validation loss turned up while training loss kept falling",
-    "After a point the model fits details of the training set that do not generalise.",
-    ("Early stopping at the best validation epoch", "More data or augmentation",
-     "Regularise: weight decay, dropout, a smaller model"),
-    causes=(("the model fits details of the training set that do not generalise",
-             "keep the best epoch (early stopping) and add weight decay or augmentation: if the turn comes later, "
-             "it was overfitting"),
-            ("validation data unlike the training data", "compare the losses of a random training slice held out")),
-    lesson=READING_CURVES, needs=("train", "val"), subsumed_by=("no-generalization",),
-    detect=lambda c: overfitting(c.train, c.val, c.mid_run, c.val_metric),
-    margin=lambda n: n["last_val"] / n["best_val"] / TREND_RISE))
 
-
-def zigzag(curve: Curve, move: float = ZIGZAG_MOVE, rate: float = ZIGZAG_RATE) -> tuple[int, float] | None:
-    """Return (reversals, typical move / range) when ``curve`` zig-zags by ``move`` of its level, else None."""
+def zigzag(
+    curve: Curve, move: float = ZIGZAG_MOVE, rate: float = ZIGZAG_RATE
+) -> tuple[int, float] | None:
+    """Return (reversals, typical move / range) when ``curve`` zig-zags by ``move`` of its level,
+    else None."""
     values = _finite(curve)
     if len(values) < 5 or min(values) <= 0:
         return None
@@ -167,19 +269,25 @@ def zigzag(curve: Curve, move: float = ZIGZAG_MOVE, rate: float = ZIGZAG_RATE) -
 
 
 def swings(train_loss: Curve) -> Hit | None:
-    """Return an ``oscillation`` hit when training loss zig-zags up and down with no trend (epochs or smoothed steps)."""
+    """Return an ``oscillation`` hit when training loss zig-zags up and down with no trend (epochs
+    or smoothed steps)."""
     found = zigzag(train_loss)
     if found is None:
         return None
     loss = _finite(train_loss)
-    return Hit("oscillation",
-               f"training loss reversed direction {found[0]} times in {len(loss)} epochs by more than "
-               f"{100 * ZIGZAG_MOVE:.0f} % of its level, between {min(loss):.4g} and {max(loss):.4g}",
-               {"swings": found[0], "epochs": len(loss), "low": min(loss), "high": max(loss)})
+    return Hit(
+        "oscillation",
+        f"training loss reversed direction {found[0]} times in {len(loss)} "
+        "epochs by more than "
+        f"{100 * ZIGZAG_MOVE:.0f} % of its level, between {min(loss):.4g} and "
+        f"{max(loss):.4g}",
+        {"swings": found[0], "epochs": len(loss), "low": min(loss), "high": max(loss)},
+    )
 
 
 def oscillation(train_loss: Curve) -> Hit | None:
-    """Return an ``oscillation`` hit for swings that stand out (rules.oscillation) or a zig-zag (``swings``)."""
+    """Return an ``oscillation`` hit for swings that stand out (rules.oscillation) or a zig-zag
+    (``swings``)."""
     return rules.oscillation(train_loss) or swings(train_loss)
 
 
@@ -187,18 +295,41 @@ def _swing_margin(numbers: dict[str, float]) -> float:
     return numbers["swings"] / max(ZIGZAG_REVERSALS, ZIGZAG_RATE * (numbers["epochs"] - 1))
 
 
-OSCILLATION = register(Rule(
-    "oscillation", 50, "Training loss swings up and down between epochs",
-    "The loss jumps back and forth instead of settling: steps too large for the problem, or a frozen model "
-    "whose loss only changes with which samples land in each batch.",
-    ("Lower the learning rate", "Use a larger batch", "Check whether validation loss is frozen too"),
-    causes=(("steps too large for the problem",
-             "halve the learning rate: if the swings shrink, the steps were too large"),
-            ("a frozen model whose loss only follows each batch's class mix",
-             "look at validation loss: exactly constant means the model is frozen (flat-validation)"),
-            ("tiny batches or a tiny dataset", "double the batch size: if the swings halve, it is batch noise")),
-    case="oscillating-loss", needs=("trend",), subsumed_by=("late-explosion",),
-    detect=lambda c: oscillation(c.trend), margin=_swing_margin))
+OSCILLATION = register(
+    Rule(
+        "oscillation",
+        50,
+        "Training loss swings up and down between epochs",
+        "The loss jumps back and forth instead of settling: steps too large for the "
+        "problem, or a frozen model "
+        "whose loss only changes with which samples land in each batch.",
+        (
+            "Lower the learning rate",
+            "Use a larger batch",
+            "Check whether validation loss is frozen too",
+        ),
+        causes=(
+            (
+                "steps too large for the problem",
+                "halve the learning rate: if the swings shrink, the steps were too large",
+            ),
+            (
+                "a frozen model whose loss only follows each batch's class mix",
+                "look at validation loss: exactly constant means the model is frozen "
+                "(flat-validation)",
+            ),
+            (
+                "tiny batches or a tiny dataset",
+                "double the batch size: if the swings halve, it is batch noise",
+            ),
+        ),
+        case="oscillating-loss",
+        needs=("trend",),
+        subsumed_by=("late-explosion",),
+        detect=lambda c: oscillation(c.trend),
+        margin=_swing_margin,
+    )
+)
 
 
 def validation_swings(train_loss: Curve, val_loss: Curve) -> Hit | None:
@@ -207,37 +338,65 @@ def validation_swings(train_loss: Curve, val_loss: Curve) -> Hit | None:
     if found is None or zigzag(train_loss) is not None:
         return None
     val = _finite(val_loss)
-    return Hit("validation-oscillation",
-               f"validation loss reversed direction {found[0]} times in {len(val)} epochs by more than "
-               f"{100 * ZIGZAG_VAL_MOVE:.0f} % of its level (between {min(val):.4g} and "
-               f"{max(val):.4g}) while training loss did not swing",
-               {"swings": found[0], "epochs": len(val), "low": min(val), "high": max(val)})
+    return Hit(
+        "validation-oscillation",
+        f"validation loss reversed direction {found[0]} times in {len(val)} "
+        "epochs by more than "
+        f"{100 * ZIGZAG_VAL_MOVE:.0f} % of its level (between {min(val):.4g} and "
+        f"{max(val):.4g}) while training loss did not swing",
+        {"swings": found[0], "epochs": len(val), "low": min(val), "high": max(val)},
+    )
 
 
-VALIDATION_OSCILLATION = register(Rule(
-    "validation-oscillation", 90, "Validation loss swings up and down while training loss does not",
-    "Validation jumps between epochs with no trend while training behaves: the validation set is small or unlike "
-    "the training data, batch-norm statistics differ between train and eval mode, or the steps are so large that "
-    "each epoch ends at a different point of a sharp valley.",
-    ("Enlarge or stratify the validation set (or average over several)", "Lower the learning rate",
-     "Check batch-norm / dropout behaviour in eval mode and that validation gets the same preprocessing"),
-    causes=(("a small or unrepresentative validation set",
-             "evaluate one checkpoint on two halves of the validation set: if the halves differ as much as the "
-             "epochs do, the set is too small"),
-            ("steps so large that every epoch ends at a different point", "halve the learning rate"),
-            ("batch-norm or dropout behaving differently in eval mode",
-             "evaluate the training set in eval mode: if it is much worse than the training loss, check "
-             "model.eval()")),
-    case="oscillating-loss", needs=("train", "val"), detect=lambda c: validation_swings(c.train, c.val),
-    margin=_swing_margin))
+VALIDATION_OSCILLATION = register(
+    Rule(
+        "validation-oscillation",
+        90,
+        "Validation loss swings up and down while training loss does not",
+        "Validation jumps between epochs with no trend while training behaves: the "
+        "validation set is small or unlike "
+        "the training data, batch-norm statistics differ between train and eval mode, or "
+        "the steps are so large that "
+        "each epoch ends at a different point of a sharp valley.",
+        (
+            "Enlarge or stratify the validation set (or average over several)",
+            "Lower the learning rate",
+            "Check batch-norm / dropout behaviour in eval mode and that validation gets the "
+            "same preprocessing",
+        ),
+        causes=(
+            (
+                "a small or unrepresentative validation set",
+                "evaluate one checkpoint on two halves of the validation set: if the "
+                "halves differ as much as the "
+                "epochs do, the set is too small",
+            ),
+            (
+                "steps so large that every epoch ends at a different point",
+                "halve the learning rate",
+            ),
+            (
+                "batch-norm or dropout behaving differently in eval mode",
+                "evaluate the training set in eval mode: if it is much worse than the "
+                "training loss, check "
+                "model.eval()",
+            ),
+        ),
+        case="oscillating-loss",
+        needs=("train", "val"),
+        detect=lambda c: validation_swings(c.train, c.val),
+        margin=_swing_margin,
+    )
+)
 
 
 def bins(step_loss: Curve, points: int = 60) -> list[float]:
-    """Return ``step_loss`` averaged in consecutive bins so that at most ``points`` remain (NaN/inf kept as is)."""
+    """Return ``step_loss`` averaged in consecutive bins so that at most ``points`` remain (NaN/inf
+    kept as is)."""
     values = list(step_loss)
     size = math.ceil(len(values) / points) if len(values) > points else 1
     out = []
     for i in range(0, len(values), size):
-        chunk = values[i:i + size]
+        chunk = values[i : i + size]
         out.append(sum(chunk) / len(chunk) if all(math.isfinite(v) for v in chunk) else math.nan)
     return out

@@ -1,9 +1,10 @@
-"""Column and key names: which column of a log is the training loss, the validation loss, a step loss, ...
+"""Column and key names: which column of a log is the training loss, the validation loss, a step
+loss, ...
 
-People name them every way: ``loss``, ``train_loss``, ``Train Loss``, ``training-loss``, ``train/loss``,
-``val_loss``, ``Val_Loss``, ``valid_loss``, ``validation loss``, ``eval_loss``, ``test_loss``,
-``train_loss_step``, ``val_loss_epoch``. A name is normalised (lower case, spaces, dashes, slashes and dots to
-``_``) and split into words; its role follows from the words.
+People name them every way: ``loss``, ``train_loss``, ``Train Loss``, ``training-loss``,
+``train/loss``, ``val_loss``, ``Val_Loss``, ``valid_loss``, ``validation loss``, ``eval_loss``,
+``test_loss``, ``train_loss_step``, ``val_loss_epoch``. A name is normalised (lower case, spaces,
+dashes, slashes and dots to ``_``) and split into words; its role follows from the words.
 """
 
 from __future__ import annotations
@@ -13,27 +14,43 @@ import re
 TRAIN_WORDS = frozenset({"train", "training", "tr", "trn"})
 VAL_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluation", "dev", "vali"})
 TEST_WORDS = frozenset({"test", "testing"})  # read as validation when a log has no validation loss
-FILLER = frozenset({"avg", "average", "mean", "total", "overall", "epoch", "running", "smooth", "smoothed", "set"})
-METRIC_WORDS = frozenset({"acc", "accuracy", "top1", "acc1", "f1", "auc", "dice", "iou", "miou", "map"})
+FILLER = frozenset(
+    {"avg", "average", "mean", "total", "overall", "epoch", "running", "smooth", "smoothed", "set"}
+)
+METRIC_WORDS = frozenset(
+    {"acc", "accuracy", "top1", "acc1", "f1", "auc", "dice", "iou", "miou", "map"}
+)
 LR_NAMES = frozenset({"lr", "learning_rate", "learningrate", "lr_0", "lr_abs"})
 EPOCH_NAMES = frozenset({"epoch", "epochs", "ep"})
-STEP_NAMES = frozenset({"step", "steps", "global_step", "iteration", "iter", "it", "batch", "trainer_global_step"})
-ROLES = ("train_loss", "val_loss", "test_loss", "step_loss", "train_metric", "val_metric", "test_metric", "lr")
+STEP_NAMES = frozenset(
+    {"step", "steps", "global_step", "iteration", "iter", "it", "batch", "trainer_global_step"}
+)
+ROLES = (
+    "train_loss",
+    "val_loss",
+    "test_loss",
+    "step_loss",
+    "train_metric",
+    "val_metric",
+    "test_metric",
+    "lr",
+)
 
 
 GLUED = re.compile(r"(train|training|val|valid|validation|test|eval|dev)(loss|acc|accuracy)")
 
 
 def normalise(name: str) -> str:
-    """Return ``name`` lower-cased, camelCase and glued words split (``TrainLoss``, ``valloss``), runs of spaces,
-    ``-``, ``/``, ``.`` and ``:`` replaced by one ``_``."""
+    """Return ``name`` lower-cased, camelCase and glued words split (``TrainLoss``, ``valloss``),
+    runs of spaces, ``-``, ``/``, ``.`` and ``:`` replaced by one ``_``."""
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", str(name).strip().strip("'\""))
     text = re.sub(r"[\s\-/.:]+", "_", text.lower()).strip("_")
     return "_".join(GLUED.sub(r"\1_\2", w) if GLUED.fullmatch(w) else w for w in text.split("_"))
 
 
 def role(name: str) -> str | None:
-    """Return the role of a column name (one of ROLES, "epoch", "step"), or None for any other column."""
+    """Return the role of a column name (one of ROLES, "epoch", "step"), or None for any other
+    column."""
     norm = normalise(name)
     if norm in EPOCH_NAMES:
         return "epoch"
@@ -53,10 +70,26 @@ def role(name: str) -> str | None:
     return None
 
 
-# When two columns have the same role, the one whose normalised name comes first here wins; then the shortest.
-PREFERRED = ("loss", "train_loss", "training_loss", "train_loss_epoch", "loss_epoch", "val_loss", "validation_loss",
-             "valid_loss", "val_loss_epoch", "eval_loss", "test_loss", "step_loss", "train_loss_step", "loss_step",
-             "lr", "learning_rate")
+# When two columns have the same role, the one whose normalised name comes first here wins; then the
+# shortest.
+PREFERRED = (
+    "loss",
+    "train_loss",
+    "training_loss",
+    "train_loss_epoch",
+    "loss_epoch",
+    "val_loss",
+    "validation_loss",
+    "valid_loss",
+    "val_loss_epoch",
+    "eval_loss",
+    "test_loss",
+    "step_loss",
+    "train_loss_step",
+    "loss_step",
+    "lr",
+    "learning_rate",
+)
 
 
 def pick(columns: list[str]) -> dict[str, str]:

@@ -1,12 +1,15 @@
-"""The registry of diagnosis rules: each finding is declared once, as a ``Rule``, next to its detect function.
+"""The registry of diagnosis rules: each finding is declared once, as a ``Rule``, next to its detect
+function.
 
-A Rule carries everything about one vocabulary code: its priority, title, explanation, fixes, ranked causes with
-the experiment that tells each apart, its lesson, which curves it needs, its detect function, what it subsumes and
-how sure it is. ``register(Rule(...))`` in the rule's module is the whole of adding one: diagnose() runs it, and
-the code tables (CURVE_CODES, CASE_OF_CODE, LESSON_OF_CODE ...), texts, causes and confidence all read the registry.
+A Rule carries everything about one vocabulary code: its priority, title, explanation, fixes, ranked
+causes with the experiment that tells each apart, its lesson, which curves it needs, its detect
+function, what it subsumes and how sure it is. ``register(Rule(...))`` in the rule's module is the
+whole of adding one: diagnose() runs it, and the code tables (CURVE_CODES, CASE_OF_CODE,
+LESSON_OF_CODE ...), texts, causes and confidence all read the registry.
 
-The built-in rules live in rules.py and gradual.py (curve rules), checks.py (setup checks) and codecheck.py (code
-checks). This module imports nothing from the package: every other module of it may import this one.
+The built-in rules live in rules.py and gradual.py (curve rules), checks.py (setup checks) and
+codecheck.py (code checks). This module imports nothing from the package: every other module of it
+may import this one.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
-KINDS = ("curve", "check")  # curve: read from the loss curves; check: read from the model/criterion/optimizer/code
+# curve: read from the loss curves; check: read from the model/criterion/optimizer/code
+KINDS = ("curve", "check")
 
-# The lesson notebook of each case (must equal ``cases.get(name).lesson``; tests/test_diagnosis_cases.py checks).
-# Diagnosis imports nothing from ``labkit.cases`` (no import cycle, not even a lazy one): it is written out here.
+# The lesson notebook of each case (must equal ``cases.get(name).lesson``;
+# tests/test_diagnosis_cases.py checks). Diagnosis imports nothing from ``labkit.cases`` (no import
+# cycle, not even a lazy one): it is written out here.
 LESSON_OF_CASE = {
     "rising-val-loss": "01_validation_loss_rises_from_epoch_1.ipynb",
     "oscillating-loss": "02_training_loss_oscillates.ipynb",
@@ -26,7 +31,8 @@ LESSON_OF_CASE = {
     "adam-epsilon": "04_loss_explodes_after_long_training.ipynb",
     "train-loss-rises": "05_training_loss_rises_later.ipynb",
 }
-READING_CURVES = "00_reading_loss_curves.ipynb"  # lesson 00: healthy, underfitting, overfitting, divergence
+# lesson 00: healthy, underfitting, overfitting, divergence
+READING_CURVES = "00_reading_loss_curves.ipynb"
 
 
 class Hit(NamedTuple):
@@ -38,19 +44,23 @@ class Hit(NamedTuple):
 
 
 class View(NamedTuple):
-    """The curves as a curve rule's ``detect`` sees them (epochs 1-based; empty when the log has none)."""
+    """The curves as a curve rule's ``detect`` sees them (epochs 1-based; empty when the log has
+    none)."""
 
     train: Sequence[float]  # training loss per epoch
     val: Sequence[float]  # validation loss per epoch
     steps: Sequence[float]  # training loss per step
     steps_per_epoch: int
     mid_run: bool  # the log is an excerpt of a longer run
-    trend: Sequence[float]  # the training loss per epoch, or, for a log of steps only, its steps in <= 60 bins
-    val_metric: Sequence[float] = ()  # validation accuracy (or the log's validation metric) per epoch
+    # the training loss per epoch, or, for a log of steps only, its steps in <= 60 bins
+    trend: Sequence[float]
+    # validation accuracy (or the log's validation metric) per epoch
+    val_metric: Sequence[float] = ()
 
 
 class Setup(NamedTuple):
-    """What a setup check's ``detect`` sees: what was passed to diagnose() (None when not given), and the curves."""
+    """What a setup check's ``detect`` sees: what was passed to diagnose() (None when not given),
+    and the curves."""
 
     model: Any  # torch.nn.Module | None
     criterion: Any  # torch.nn.Module | None
@@ -60,26 +70,39 @@ class Setup(NamedTuple):
 
 @dataclass(frozen=True)
 class Rule:
-    """One finding, declared once: its vocabulary code, texts, causes, lesson, and (curve rules) how it is found."""
+    """One finding, declared once: its vocabulary code, texts, causes, lesson, and (curve rules) how
+    it is found."""
 
     code: str  # the vocabulary code, e.g. "late-explosion"
-    order: int  # priority within its kind: diagnose() lists lower first (a specific cause before its symptoms)
+    # priority within its kind: diagnose() lists lower first (a specific cause before its symptoms)
+    order: int
     title: str  # one line in the learner's words
     explanation: str  # why it happens
     fixes: tuple[str, ...]  # what to try, best first
-    causes: tuple[tuple[str, str], ...] = ()  # ((cause, cheapest experiment telling it apart), ...), likeliest first
-    case: str = ""  # the case (thread) whose failure this is: its lesson is that case's (LESSON_OF_CASE)
-    lesson: str = ""  # the lesson notebook, when no case covers the code ("" when no lesson teaches it)
+    # ((cause, cheapest experiment telling it apart), ...), likeliest first
+    causes: tuple[tuple[str, str], ...] = ()
+    # the case (thread) whose failure this is: its lesson is that case's (LESSON_OF_CASE)
+    case: str = ""
+    # the lesson notebook, when no case covers the code ("" when no lesson teaches it)
+    lesson: str = ""
     kind: str = "curve"  # "curve" or "check"
-    needs: tuple[str, ...] = ()  # what ``detect`` needs: View fields that must be non-empty (curve rules, e.g.
+    # what ``detect`` needs: View fields that must be non-empty (curve rules, e.g.
+    needs: tuple[str, ...] = ()
     # ("train", "val")), or Setup fields that must be given (checks, e.g. ("model", "criterion"))
-    detect: Callable[[Any], Hit | None] | None = None  # the Hit, or None: from a View (curve rules) or a Setup
-    # (checks; the built-in checks have none: core.setup_hits calls checks.py's functions, codecheck reads code)
-    subsumed_by: tuple[str, ...] = ()  # dropped when any of these codes is found too (a stronger, same event)
-    cause_of: str = ""  # checks: the curve code this check explains; its evidence joins that finding
-    sure: str = "high"  # confidence of an unambiguous finding, in a word (ignored when ``margin`` is given)
-    margin: Callable[[dict[str, float]], float] | None = None  # gradual findings: by how much the numbers clear
-    # the rule's thresholds (1.0 = just at them); the confidence then grows with it (advice.confidence)
+    # the Hit, or None: from a View (curve rules) or a Setup
+    # (checks; the built-in checks have none: core.setup_hits calls checks.py's functions, codecheck
+    # reads code)
+    detect: Callable[[Any], Hit | None] | None = None
+    # dropped when any of these codes is found too (a stronger, same event)
+    subsumed_by: tuple[str, ...] = ()
+    # checks: the curve code this check explains; its evidence joins that finding
+    cause_of: str = ""
+    # confidence of an unambiguous finding, in a word (ignored when ``margin`` is given)
+    sure: str = "high"
+    # gradual findings: by how much the numbers clear
+    # the rule's thresholds (1.0 = just at them); the confidence then grows with it
+    # (advice.confidence)
+    margin: Callable[[dict[str, float]], float] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -90,7 +113,9 @@ class Rule:
         if unknown := [n for n in self.needs if n not in fields]:
             raise ValueError(f"{self.code}: needs {unknown}; allowed: {', '.join(fields)}")
         if self.case and self.case not in LESSON_OF_CASE:
-            raise ValueError(f"{self.code}: case={self.case!r}; allowed: {', '.join(LESSON_OF_CASE)}")
+            raise ValueError(
+                f"{self.code}: case={self.case!r}; allowed: {', '.join(LESSON_OF_CASE)}"
+            )
         if self.sure not in ("low", "medium", "high"):
             raise ValueError(f"{self.code}: sure={self.sure!r}; allowed: 'low', 'medium', 'high'")
         if self.case and not self.lesson:
@@ -129,13 +154,15 @@ def get(code: str) -> Rule | None:
 
 
 def ordered(kind: str | None = None) -> list[Rule]:
-    """Return the rules, curve rules first, each kind by ``order`` (ties: in the order they were registered)."""
+    """Return the rules, curve rules first, each kind by ``order`` (ties: in the order they were
+    registered)."""
     rules = sorted(_RULES.values(), key=lambda r: (KINDS.index(r.kind), r.order))
     return [r for r in rules if kind is None or r.kind == kind]
 
 
 def codes(kind: str | None = None) -> tuple[str, ...]:
-    """Return the vocabulary codes, most likely cause first (diagnose() sorts its findings in this order)."""
+    """Return the vocabulary codes, most likely cause first (diagnose() sorts its findings in this
+    order)."""
     return tuple(r.code for r in ordered(kind))
 
 
@@ -150,23 +177,33 @@ def cause_of() -> dict[str, str]:
 
 
 def tables() -> dict[str, Any]:
-    """Return the vocabulary tables, read from the rules registered now (finding, core and the package serve them
-    as module attributes: ``finding.CURVE_CODES`` is ``tables()["CURVE_CODES"]``)."""
-    return {"CURVE_CODES": codes("curve"),  # most likely cause first: diagnose() sorts its findings in this order
-            "CHECK_CODES": codes("check"),  # risks in the model / criterion / optimizer / code
-            "CODES": codes(),  # curve codes first, then check codes
-            "CASE_OF_CODE": {r.code: r.case for r in ordered() if r.case},  # the case each code is the failure of
-            "LESSON_OF_CODE": {r.code: r.lesson for r in ordered() if r.lesson},  # which lesson teaches each code
-            "SUBSUMED_BY": subsumed_by(), "CAUSE_OF": cause_of(),
-            "TREND_CODES": tuple(r.code for r in ordered("curve") if "trend" in r.needs)}  # read from a step-only
+    """Return the vocabulary tables, read from the rules registered now (finding, core and the
+    package serve them as module attributes: ``finding.CURVE_CODES`` is
+    ``tables()["CURVE_CODES"]``)."""
+    # most likely cause first: diagnose() sorts its findings in this order
+    return {
+        "CURVE_CODES": codes("curve"),
+        "CHECK_CODES": codes("check"),  # risks in the model / criterion / optimizer / code
+        "CODES": codes(),  # curve codes first, then check codes
+        # the case each code is the failure of
+        "CASE_OF_CODE": {r.code: r.case for r in ordered() if r.case},
+        # which lesson teaches each code
+        "LESSON_OF_CODE": {r.code: r.lesson for r in ordered() if r.lesson},
+        "SUBSUMED_BY": subsumed_by(),
+        "CAUSE_OF": cause_of(),
+        # read from a step-only
+        "TREND_CODES": tuple(r.code for r in ordered("curve") if "trend" in r.needs),
+    }
     # log's binned steps: their evidence then says "logged points", not "epochs"
 
 
 def live(module: str, names: tuple[str, ...]) -> Callable[[str], Any]:
-    """Return a module ``__getattr__`` (PEP 562) that reads ``names`` from ``tables()`` on each lookup, so a rule
-    registered later is in them too."""
+    """Return a module ``__getattr__`` (PEP 562) that reads ``names`` from ``tables()`` on each
+    lookup, so a rule registered later is in them too."""
+
     def __getattr__(name: str) -> Any:
         if name in names:
             return tables()[name]
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
     return __getattr__

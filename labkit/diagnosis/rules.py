@@ -1,8 +1,10 @@
-"""Diagnosis rules: pure functions of plain loss curves, each returning a Hit (one vocabulary code) or None.
+"""Diagnosis rules: pure functions of plain loss curves, each returning a Hit (one vocabulary code)
+or None.
 
-Epochs in evidence are 1-based, as on the plots' x axis. Every threshold is a named constant here. Each rule's
-finding (texts, causes, lesson, priority) is declared once, with ``register(Rule(...))`` under its function;
-the rules that also read the gradual shapes (oscillation, train-loss-rises, overfitting) are declared in gradual.py.
+Epochs in evidence are 1-based, as on the plots' x axis. Every threshold is a named constant here.
+Each rule's finding (texts, causes, lesson, priority) is declared once, with ``register(Rule(...))``
+under its function; the rules that also read the gradual shapes (oscillation, train-loss-rises,
+overfitting) are declared in gradual.py.
 """
 
 from __future__ import annotations
@@ -15,77 +17,117 @@ from .registry import READING_CURVES, Hit, Rule, register
 
 Curve = Sequence[float]
 
-NEGATIVE_TOLERANCE = 1e-6  # a loss below -this is negative (round-off can give -1e-9 for an exact 0)
-ROUND_OFF = 1e-7  # values below this share of the first loss are float32 round-off (float32 epsilon ~1.2e-7)
+# a loss below -this is negative (round-off can give -1e-9 for an exact 0)
+NEGATIVE_TOLERANCE = 1e-6
+# values below this share of the first loss are float32 round-off (float32 epsilon ~1.2e-7)
+ROUND_OFF = 1e-7
 SMOOTH_EPOCHS = 3  # epochs averaged to smooth epoch-to-epoch noise (validation minimum, end level)
-TREND_RISE = 1.1  # a loss that counts as risen ends (mean of the last SMOOTH_EPOCHS) 10 % above its low: twice the
-# few-% chance move of a loss measured on fixed data between epochs (no-generalization, overfitting, a rise that stays)
-VISIBLE = 0.01  # a change visible on a linear axis that starts at the first loss: 1 % of it (about 2 px of a 250 px plot)
+# a loss that counts as risen ends (mean of the last SMOOTH_EPOCHS) 10 % above its low: twice the
+# few-% chance move of a loss measured on fixed data between epochs (no-generalization, overfitting,
+# a rise that stays)
+TREND_RISE = 1.1
+# a change visible on a linear axis that starts at the first loss: 1 % of it (about 2 px of a 250 px
+# plot)
+VISIBLE = 0.01
 
-FLAT_RTOL = 1e-5  # validation values within this share of the last one count as equal (a learning model moves more)
-FLAT_MIN_EPOCHS = 3  # ... for at least this many epochs at the end of the run (SMOOTH_EPOCHS: the fewest a trend is
+# validation values within this share of the last one count as equal (a learning model moves more)
+FLAT_RTOL = 1e-5
+# ... for at least this many epochs at the end of the run (SMOOTH_EPOCHS: the fewest a trend is
 # judged on anywhere here)
-FLAT_MIN_FRACTION = 0.5  # ... and for at least this share of the run (most of it: a model that froze for good)
-FLAT_EARLY_EPOCHS = 3  # ... and it went flat within this many epochs (SMOOTH_EPOCHS: from the start), or ...
-FLAT_NO_BETTER = 0.5  # ... stays above this share of the first value: a collapsed model is no better than an
-# untrained one, while a run that converged to a constant loss (or typed-in rounded numbers) ended far below it.
-# In an excerpt that is flat from its first line, when that was is unknown: flagged only when training still moves
-# (a frozen validation beside a learning model), not when both are constant (a converged run looks the same).
+FLAT_MIN_EPOCHS = 3
+# ... and for at least this share of the run (most of it: a model that froze for good)
+FLAT_MIN_FRACTION = 0.5
+# ... and it went flat within this many epochs (SMOOTH_EPOCHS: from the start), or ...
+FLAT_EARLY_EPOCHS = 3
+# ... stays above this share of the first value: a collapsed model is no better than an
+# untrained one, while a run that converged to a constant loss (or typed-in rounded numbers) ended
+# far below it. In an excerpt that is flat from its first line, when that was is unknown: flagged
+# only when training still moves (a frozen validation beside a learning model), not when both are
+# constant (a converged run looks the same).
+FLAT_NO_BETTER = 0.5
 
-OSC_PROMINENCE = 0.2  # a swing: a peak that rises from the turning point before it and falls to the turning point
-# after it by this share of the curve's range (a climb over two epochs and a fall over one is one swing)
-OSC_MIN_RELATIVE = 0.05  # ... and by this share of the loss at that epoch (smaller wobbles are batch noise: an epoch
+# a swing: a peak that rises from the turning point before it and falls to the turning point
+# after it by this share of the curve's range (a climb over two epochs and a fall over one is one
+# swing)
+OSC_PROMINENCE = 0.2
+# ... and by this share of the loss at that epoch (smaller wobbles are batch noise: an epoch
 # mean over many batches moves a few % on a plateau)
-OSC_SWING_RATE = 0.1  # oscillation: at least one swing per 10 epochs (a repeating pattern, not one incident) ...
-OSC_MIN_SWINGS = 3  # ... and at least this many (two could be chance; "again and again" starts at three)
+OSC_MIN_RELATIVE = 0.05
+# oscillation: at least one swing per 10 epochs (a repeating pattern, not one incident) ...
+OSC_SWING_RATE = 0.1
+# ... and at least this many (two could be chance; "again and again" starts at three)
+OSC_MIN_SWINGS = 3
 
-LATE_JUMP_ORDERS = 1.5  # the jump: powers of ten (30x) above the lowest loss so far. A training loss's batch-noise
-# spikes stay within a few times its level; Keras's clipped BCE caps a sample's loss at 16.1, so a model that learnt
-# to ~0.1 can jump at most ~2 orders (lesson 04's runs jump 1.8-3.5)
-LATE_AFTER_ORDERS = 2.0  # no recovery: the median of log10(loss) after the jump stays this far (or the jump's own
+# the jump: powers of ten (30x) above the lowest loss so far. A training loss's batch-noise
+# spikes stay within a few times its level; Keras's clipped BCE caps a sample's loss at 16.1, so a
+# model that learnt to ~0.1 can jump at most ~2 orders (lesson 04's runs jump 1.8-3.5)
+LATE_JUMP_ORDERS = 1.5
+# no recovery: the median of log10(loss) after the jump stays this far (or the jump's own
 # size, if smaller) above that lowest ...
-LATE_KEEPS = 0.5  # ... and the run ends (mean of log10 of the last SMOOTH_EPOCHS) at least this share of the way,
-# in powers of ten, from that lowest to the peak after the jump: a loss that comes more than half-way back down is
-# recovering (lesson 05's rise), not an explosion
+LATE_AFTER_ORDERS = 2.0
+# ... and the run ends (mean of log10 of the last SMOOTH_EPOCHS) at least this share of the way,
+# in powers of ten, from that lowest to the peak after the jump: a loss that comes more than
+# half-way back down is recovering (lesson 05's rise), not an explosion
+LATE_KEEPS = 0.5
 LATE_START_FRACTION = 0.2  # "late": the jump comes after this share of the run ...
-LATE_MIN_POINTS = 5  # ... and after at least this many points (before that a run is still warming up) ...
-LATE_DESCENT_ORDERS = 0.5  # ... after a descent of at least this many powers of ten from the first loss (to a third:
+# ... and after at least this many points (before that a run is still warming up) ...
+LATE_MIN_POINTS = 5
+# ... after a descent of at least this many powers of ten from the first loss (to a third:
 # the model had learnt something)
-PLATEAU_EPOCHS = 5  # a plateau (said in the evidence): the last this many epochs (or 10 % of the run, if more) ...
-PLATEAU_RTOL = 1e-3  # ... all within this share of their largest value (a training model moves more)
+LATE_DESCENT_ORDERS = 0.5
+# a plateau (said in the evidence): the last this many epochs (or 10 % of the run, if more) ...
+PLATEAU_EPOCHS = 5
+# ... all within this share of their largest value (a training model moves more)
+PLATEAU_RTOL = 1e-3
 
-RISE_FACTOR = 3.0  # training loss climbs to this multiple of its lowest value so far (an epoch mean moves within a
+# training loss climbs to this multiple of its lowest value so far (an epoch mean moves within a
 # factor of about 1.5 by batch noise; three times is a jump no noise makes) ...
+RISE_FACTOR = 3.0
 RISE_MIN_EPOCHS = 2  # ... for at least this many epochs in a row (one bad epoch is noise)
-RISE_DESCENT = 0.5  # ... after it had fallen below this share of its first value (halved: it had learnt, so this is
+# ... after it had fallen below this share of its first value (halved: it had learnt, so this is
 # not a warm-up bump)
-RISE_VISIBLE = VISIBLE  # ... to at least this share of its first value (visible on a linear axis, not round-off)
-# ... and it ends (mean of the last SMOOTH_EPOCHS) at least TREND_RISE times its best before the rise: a spike the
-# run comes back from is not a rise
+RISE_DESCENT = 0.5
+# ... to at least this share of its first value (visible on a linear axis, not round-off)
+# ... and it ends (mean of the last SMOOTH_EPOCHS) at least TREND_RISE times its best before the
+# rise: a spike the run comes back from is not a rise
+RISE_VISIBLE = VISIBLE
 
-NO_GEN_DIP = 0.1  # "never learned": validation never gets more than this share below its first epoch. A validation
-# loss measured on fixed data moves a few % between epochs by chance; learning that carries over lowers it far more
-# (lesson 06's Keras printout by 36 %, rising-val-loss's fix by more than half)
+# "never learned": validation never gets more than this share below its first epoch. A validation
+# loss measured on fixed data moves a few % between epochs by chance; learning that carries over
+# lowers it far more (lesson 06's Keras printout by 36 %, rising-val-loss's fix by more than half)
 # ... and it ends (mean of the last SMOOTH_EPOCHS) TREND_RISE times above its lowest value
-NO_GEN_TRAIN_FALL = 0.8  # ... while training loss ends below this share of its first value: the model fits the
-# training set (a 20 % fall is several times a plateau's wobble), so the flat validation is not an idle model
-NO_GEN_MIN_EPOCHS = 5  # fewer epochs are too few to call a trend (the last SMOOTH_EPOCHS must follow the first two)
-CHANCE = 0.5  # a validation accuracy at or below this may be chance: a balanced two-class problem's chance level,
+NO_GEN_DIP = 0.1
+# ... while training loss ends below this share of its first value: the model fits the
+# training set (a 20 % fall is several times a plateau's wobble), so the flat validation is not an
+# idle model
+NO_GEN_TRAIN_FALL = 0.8
+# fewer epochs are too few to call a trend (the last SMOOTH_EPOCHS must follow the first two)
+NO_GEN_MIN_EPOCHS = 5
+# a validation accuracy at or below this may be chance: a balanced two-class problem's chance level,
 # the highest of any balanced problem (more classes: lower)
-METRIC_GAIN = 0.1  # learning that carries over: validation accuracy ends (mean of the last SMOOTH_EPOCHS) this far
-# above both CHANCE and its first epoch: 10 points, two standard deviations of an accuracy measured on 100 samples
+CHANCE = 0.5
+# learning that carries over: validation accuracy ends (mean of the last SMOOTH_EPOCHS) this far
+# above both CHANCE and its first epoch: 10 points, two standard deviations of an accuracy measured
+# on 100 samples
+METRIC_GAIN = 0.1
 
 # overfitting: the validation loss ends TREND_RISE times above its smoothed minimum ...
-OVERFIT_MIN_AFTER = 3  # ... at least this many epochs after that minimum (SMOOTH_EPOCHS: one smoothed point's span)
-OVERFIT_TRAIN_FALL = 0.9  # ... while training loss ends below this share of its level at that minimum (still falls)
-# and by at least VISIBLE of its first value: a converged model whose training loss no longer moves on a linear
-# axis fits nothing new, and its validation wiggles are noise (rising-val-loss's fix: 0.0022 -> 0.0015 of 0.15)
-OVERFIT_VISIBLE = 0.02  # ... and the rise is at least this share of the first validation loss (round-off near 0
+# ... at least this many epochs after that minimum (SMOOTH_EPOCHS: one smoothed point's span)
+OVERFIT_MIN_AFTER = 3
+# ... while training loss ends below this share of its level at that minimum (still falls)
+# and by at least VISIBLE of its first value: a converged model whose training loss no longer moves
+# on a linear axis fits nothing new, and its validation wiggles are noise (rising-val-loss's fix:
+# 0.0022 -> 0.0015 of 0.15)
+OVERFIT_TRAIN_FALL = 0.9
+# ... and the rise is at least this share of the first validation loss (round-off near 0
 # makes large ratios of tiny numbers)
+OVERFIT_VISIBLE = 0.02
 
-CLIMB_FACTOR = 1.2  # rising-loss: the training loss ends this many times above its first value (20 %, well
+# rising-loss: the training loss ends this many times above its first value (20 %, well
 # beyond a plateau's epoch-to-epoch wobble) ...
-CLIMB_SHARE = 0.75  # ... and at least this share of its epoch-to-epoch moves go up (3 of 4: a climb, not noise)
+CLIMB_FACTOR = 1.2
+# ... and at least this share of its epoch-to-epoch moves go up (3 of 4: a climb, not noise)
+CLIMB_SHARE = 0.75
 CLIMB_MIN_EPOCHS = 4  # ... over at least this many epochs (three moves)
 
 
@@ -102,8 +144,10 @@ def _finite(curve: Curve) -> list[float]:
 def _smooth(curve: Curve) -> list[float]:
     """Return centred means over SMOOTH_EPOCHS (fewer at the ends)."""
     half = SMOOTH_EPOCHS // 2
-    return [sum(curve[max(0, i - half):i + half + 1]) / len(curve[max(0, i - half):i + half + 1])
-            for i in range(len(curve))]
+    return [
+        sum(curve[max(0, i - half) : i + half + 1]) / len(curve[max(0, i - half) : i + half + 1])
+        for i in range(len(curve))
+    ]
 
 
 def _tail(curve: Curve) -> float:
@@ -115,10 +159,14 @@ def _argmin(curve: Curve) -> int:
     return min(range(len(curve)), key=curve.__getitem__)
 
 
-def diverged(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1) -> Hit | None:
+def diverged(
+    train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1
+) -> Hit | None:
     """Return a ``diverged`` hit when any loss is NaN or infinite."""
-    bad = {name: next((i for i, v in enumerate(c) if not math.isfinite(v)), None)
-           for name, c in (("training", train_loss), ("validation", val_loss))}
+    bad = {
+        name: next((i for i, v in enumerate(c) if not math.isfinite(v)), None)
+        for name, c in (("training", train_loss), ("validation", val_loss))
+    }
     bad_step = next((i for i, v in enumerate(step_loss) if not math.isfinite(v)), None)
     if bad_step is not None:
         epoch = bad_step // max(steps_per_epoch, 1)
@@ -132,26 +180,53 @@ def diverged(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), ste
     return Hit("diverged", f"{name} loss became NaN/inf at epoch {epoch + 1}{where}", numbers)
 
 
-DIVERGED = register(Rule(
-    "diverged", 40, "The loss became NaN or infinite",
-    "Some step produced an overflow (too large a step, log(0), division by 0), and every later value is NaN.",
-    ("Lower the learning rate or clip gradients", "Check the inputs and targets for NaN/inf",
-     "Use numerically stable losses (CrossEntropyLoss, BCEWithLogitsLoss)"),
-    causes=(("a learning rate too high: the weights overflow", "rerun with lr/10 (or clip gradients at 1.0)"),
-            ("NaN/inf or extreme values in the inputs or targets",
-             "check every batch: torch.isfinite(x).all() and torch.isfinite(y).all()"),
-            ("log(0) or division by 0 in a hand-written loss", "use CrossEntropyLoss / BCEWithLogitsLoss instead")),
-    lesson=READING_CURVES,  # lesson 00's "Divergence" section: no case covers NaN/inf
-    detect=lambda c: diverged(c.train, c.val, c.steps, c.steps_per_epoch), sure="high"))
+DIVERGED = register(
+    Rule(
+        "diverged",
+        40,
+        "The loss became NaN or infinite",
+        "Some step produced an overflow (too large a step, log(0), division by 0), and "
+        "every later value is NaN.",
+        (
+            "Lower the learning rate or clip gradients",
+            "Check the inputs and targets for NaN/inf",
+            "Use numerically stable losses (CrossEntropyLoss, BCEWithLogitsLoss)",
+        ),
+        causes=(
+            (
+                "a learning rate too high: the weights overflow",
+                "rerun with lr/10 (or clip gradients at 1.0)",
+            ),
+            (
+                "NaN/inf or extreme values in the inputs or targets",
+                "check every batch: torch.isfinite(x).all() and torch.isfinite(y).all()",
+            ),
+            (
+                "log(0) or division by 0 in a hand-written loss",
+                "use CrossEntropyLoss / BCEWithLogitsLoss instead",
+            ),
+        ),
+        lesson=READING_CURVES,  # lesson 00's "Divergence" section: no case covers NaN/inf
+        detect=lambda c: diverged(c.train, c.val, c.steps, c.steps_per_epoch),
+        sure="high",
+    )
+)
 
 
-def negative_loss(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1) -> Hit | None:
+def negative_loss(
+    train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1
+) -> Hit | None:
     """Return a ``negative-loss`` hit when a loss that must be >= 0 went below 0."""
+
     def below(v: float) -> bool:  # -inf is an overflow (diverged), not a loss that went negative
         return -math.inf < v < -NEGATIVE_TOLERANCE
 
-    firsts = [i for c in (train_loss, val_loss) for i in [next((i for i, v in enumerate(c) if below(v)), None)]
-              if i is not None]
+    firsts = [
+        i
+        for c in (train_loss, val_loss)
+        for i in [next((i for i, v in enumerate(c) if below(v)), None)]
+        if i is not None
+    ]
     first_step = next((i for i, v in enumerate(step_loss) if below(v)), None)
     if first_step is not None:
         firsts.append(first_step // max(steps_per_epoch, 1))
@@ -159,26 +234,52 @@ def negative_loss(train_loss: Curve, val_loss: Curve = (), step_loss: Curve = ()
         return None
     lowest = min(v for c in (train_loss, val_loss, step_loss) for v in c if math.isfinite(v))
     first = min(firsts)
-    step = f" (step {first_step + 1})" if first_step is not None and first_step // max(steps_per_epoch, 1) == first else ""
-    return Hit("negative-loss", f"loss went below 0 at epoch {first + 1}{step} and reached {lowest:.4g}",
-               {"first_negative_epoch": first + 1, "lowest_loss": lowest})
+    step = (
+        f" (step {first_step + 1})"
+        if first_step is not None and first_step // max(steps_per_epoch, 1) == first
+        else ""
+    )
+    return Hit(
+        "negative-loss",
+        f"loss went below 0 at epoch {first + 1}{step} and reached {lowest:.4g}",
+        {"first_negative_epoch": first + 1, "lowest_loss": lowest},
+    )
 
 
-NEGATIVE_LOSS = register(Rule(
-    "negative-loss", 10, "The loss went negative",
-    "Cross-entropy, NLL, BCE and MSE cannot be below 0. NLLLoss fed raw logits (no LogSoftmax) returns minus "
-    "the target logit, which has no floor, so the optimiser drives it to minus infinity.",
-    ("Use CrossEntropyLoss on raw logits (or add LogSoftmax before NLLLoss)",
-     "Check that the criterion gets what it expects: logits, log-probabilities or probabilities"),
-    causes=(("NLLLoss (or a log-likelihood) fed raw outputs instead of log-probabilities",
-             "print exp(output).sum(dim=1) for one batch: if the rows do not sum to 1, LogSoftmax is missing"),
-            ("a loss that is negative by design (Gaussian NLL, a contrastive objective)",
-             "check the loss's formula: if it can go below 0, a negative value is not a failure")),
-    case="negative-loss", detect=lambda c: negative_loss(c.train, c.val, c.steps, c.steps_per_epoch), sure="high"))
+NEGATIVE_LOSS = register(
+    Rule(
+        "negative-loss",
+        10,
+        "The loss went negative",
+        "Cross-entropy, NLL, BCE and MSE cannot be below 0. NLLLoss fed raw logits (no "
+        "LogSoftmax) returns minus "
+        "the target logit, which has no floor, so the optimiser drives it to minus infinity.",
+        (
+            "Use CrossEntropyLoss on raw logits (or add LogSoftmax before NLLLoss)",
+            "Check that the criterion gets what it expects: logits, log-probabilities or "
+            "probabilities",
+        ),
+        causes=(
+            (
+                "NLLLoss (or a log-likelihood) fed raw outputs instead of log-probabilities",
+                "print exp(output).sum(dim=1) for one batch: if the rows do not sum to 1, "
+                "LogSoftmax is missing",
+            ),
+            (
+                "a loss that is negative by design (Gaussian NLL, a contrastive objective)",
+                "check the loss's formula: if it can go below 0, a negative value is not a failure",
+            ),
+        ),
+        case="negative-loss",
+        detect=lambda c: negative_loss(c.train, c.val, c.steps, c.steps_per_epoch),
+        sure="high",
+    )
+)
 
 
 def flat_validation(val_loss: Curve, train_loss: Curve = (), mid_run: bool = False) -> Hit | None:
-    """Return a ``flat-validation`` hit when validation loss stays constant to FLAT_RTOL for the end of the run."""
+    """Return a ``flat-validation`` hit when validation loss stays constant to FLAT_RTOL for the end
+    of the run."""
     val = _finite(val_loss)
     if len(val) < FLAT_MIN_EPOCHS or abs(val[-1]) < 1e-12:
         return None
@@ -190,80 +291,144 @@ def flat_validation(val_loss: Curve, train_loss: Curve = (), mid_run: bool = Fal
         return None
     if start >= FLAT_EARLY_EPOCHS and abs(last) < FLAT_NO_BETTER * abs(val[0]):
         return None
-    train = _finite(train_loss)[start:len(val)]
-    if mid_run and start == 0 and (not train or max(train) - min(train) <= FLAT_RTOL * max(abs(v) for v in train)):
+    train = _finite(train_loss)[start : len(val)]
+    if (
+        mid_run
+        and start == 0
+        and (not train or max(train) - min(train) <= FLAT_RTOL * max(abs(v) for v in train))
+    ):
         return None
     spread = max(val[start:]) - min(val[start:])
-    return Hit("flat-validation",
-               f"validation loss stayed at {last:.6g} (spread {spread:.2g}) from epoch {start + 1} to {len(val)}",
-               {"first_flat_epoch": start + 1, "last_epoch": len(val), "value": last, "spread": spread})
+    return Hit(
+        "flat-validation",
+        f"validation loss stayed at {last:.6g} (spread {spread:.2g}) from epoch "
+        f"{start + 1} to {len(val)}",
+        {"first_flat_epoch": start + 1, "last_epoch": len(val), "value": last, "spread": spread},
+    )
 
 
-# A specific cause comes before the symptoms it produces: a frozen model (flat validation) makes the training loss
-# swing with each batch's class mix, so flat-validation is listed before oscillation.
-FLAT_VALIDATION = register(Rule(
-    "flat-validation", 20, "Validation loss is exactly constant: the model gives the same answer to everything",
-    "A validation loss that does not move at all means the predictions do not change: the model collapsed to "
-    "a constant output (e.g. a saturated sigmoid, whose gradient is exactly 0) and stopped learning.",
-    ("Lower the learning rate", "Use BCEWithLogitsLoss on raw outputs instead of sigmoid + BCELoss",
-     "Use a smaller model or a pretrained backbone when you have very few images"),
-    causes=(("the model collapsed to one answer for every input (saturated sigmoid, dead ReLUs, too high a learning "
-             "rate)", "predict 10 validation images: identical outputs mean a collapsed model"),
-            ("the pipeline cannot learn at all (labels misaligned, weights frozen, optimizer not stepping)",
-             "train on 100 samples: a pipeline that cannot overfit them is broken"),
-            ("validation is computed wrongly (the same batch, the model not in eval mode, a stale copy)",
-             "evaluate the training set with the validation code: it should match the training loss")),
-    case="oscillating-loss", needs=("val",), detect=lambda c: flat_validation(c.val, c.train, c.mid_run), sure="high"))
+# A specific cause comes before the symptoms it produces: a frozen model (flat validation) makes the
+# training loss swing with each batch's class mix, so flat-validation is listed before oscillation.
+FLAT_VALIDATION = register(
+    Rule(
+        "flat-validation",
+        20,
+        "Validation loss is exactly constant: the model gives the same answer to everything",
+        "A validation loss that does not move at all means the predictions do not change: "
+        "the model collapsed to "
+        "a constant output (e.g. a saturated sigmoid, whose gradient is exactly 0) and "
+        "stopped learning.",
+        (
+            "Lower the learning rate",
+            "Use BCEWithLogitsLoss on raw outputs instead of sigmoid + BCELoss",
+            "Use a smaller model or a pretrained backbone when you have very few images",
+        ),
+        causes=(
+            (
+                "the model collapsed to one answer for every input (saturated sigmoid, dead ReLUs, "
+                "too high a learning "
+                "rate)",
+                "predict 10 validation images: identical outputs mean a collapsed model",
+            ),
+            (
+                "the pipeline cannot learn at all (labels misaligned, weights frozen, "
+                "optimizer not stepping)",
+                "train on 100 samples: a pipeline that cannot overfit them is broken",
+            ),
+            (
+                "validation is computed wrongly (the same batch, the model not in eval "
+                "mode, a stale copy)",
+                "evaluate the training set with the validation code: it should match the "
+                "training loss",
+            ),
+        ),
+        case="oscillating-loss",
+        needs=("val",),
+        detect=lambda c: flat_validation(c.val, c.train, c.mid_run),
+        sure="high",
+    )
+)
 
 
 def oscillation(train_loss: Curve) -> Hit | None:
-    """Return an ``oscillation`` hit when training loss swings up and down between epochs, again and again."""
+    """Return an ``oscillation`` hit when training loss swings up and down between epochs, again and
+    again."""
     loss = _finite(train_loss)
     runs = [v for i, v in enumerate(loss) if i == 0 or v != loss[i - 1]]  # a plateau is one point
     if len(runs) < 3:
         return None
-    span = max(loss[1:]) - min(loss[1:])  # epoch 1 mixes in the untrained start; leave it out of the range
-    turns = [runs[0]] + [b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0] + [runs[-1]]
-    swings = [i for i in range(1, len(turns) - 1)
-              if min(turns[i] - turns[i - 1], turns[i] - turns[i + 1]) >= max(OSC_PROMINENCE * span,
-                                                                             OSC_MIN_RELATIVE * abs(turns[i]))]
+    # epoch 1 mixes in the untrained start; leave it out of the range
+    span = max(loss[1:]) - min(loss[1:])
+    turns = (
+        [runs[0]]
+        + [b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0]
+        + [runs[-1]]
+    )
+    swings = [
+        i
+        for i in range(1, len(turns) - 1)
+        if min(turns[i] - turns[i - 1], turns[i] - turns[i + 1])
+        >= max(OSC_PROMINENCE * span, OSC_MIN_RELATIVE * abs(turns[i]))
+    ]
     if len(swings) < max(OSC_MIN_SWINGS, OSC_SWING_RATE * (len(loss) - 1)):
         return None
-    return Hit("oscillation",
-               f"training loss swung up and back down {len(swings)} times in {len(loss)} epochs, "
-               f"between {min(loss):.4g} and {max(loss):.4g}",
-               {"swings": len(swings), "epochs": len(loss), "low": min(loss), "high": max(loss)})
+    return Hit(
+        "oscillation",
+        f"training loss swung up and back down {len(swings)} times in {len(loss)} epochs, "
+        f"between {min(loss):.4g} and {max(loss):.4g}",
+        {"swings": len(swings), "epochs": len(loss), "low": min(loss), "high": max(loss)},
+    )
 
 
 def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
-    """Return a ``late-explosion`` hit: a long descent, then a jump by orders of magnitude that does not recover.
+    """Return a ``late-explosion`` hit: a long descent, then a jump by orders of magnitude that does
+    not recover.
 
-    ``mid_run``: the curve is an excerpt, so the long descent happened before it and is not required.
+    ``mid_run``: the curve is an excerpt, so the long descent happened before it and is not
+    required.
     """
     loss = _finite(train_loss)
     if len(loss) < 5 or min(loss) < 0 or loss[0] <= 0:
         return None
     logs = [math.log10(max(v, 1e-300)) for v in loss]
     plateau = _plateau(loss)
-    for i, low, low_at in _jumps(logs, LATE_JUMP_ORDERS, math.log10(ROUND_OFF * loss[0])):  # a spike the run came
-        after, peak = median(logs[i:]), max(loss[i:])  # back from is not it: the first jump that stays up is
+    # a spike the run came
+    for i, low, low_at in _jumps(logs, LATE_JUMP_ORDERS, math.log10(ROUND_OFF * loss[0])):
+        # back from is not it: the first jump that stays up is
+        after, peak = median(logs[i:]), max(loss[i:])
         descended = mid_run or logs[0] - low >= LATE_DESCENT_ORDERS
         if i < max(LATE_START_FRACTION * len(logs), LATE_MIN_POINTS) or not descended:
             continue
-        if after - low < min(LATE_AFTER_ORDERS, logs[i] - low) or _tail(logs) - low < LATE_KEEPS * (math.log10(peak) - low):
+        if after - low < min(LATE_AFTER_ORDERS, logs[i] - low) or _tail(logs) - low < LATE_KEEPS * (
+            math.log10(peak) - low
+        ):
             continue
-        stays = f"then sat on a plateau at {loss[-1]:.4g}" if plateau else f"stayed {after - low:.1f} orders above its low"
-        return Hit("late-explosion",
-                   f"loss fell to {10 ** low:.3g} by epoch {low_at + 1}, jumped {logs[i] - low:.1f} orders of magnitude "
-                   f"at epoch {i + 1} (peak {peak:.3g}) and {stays}",
-                   {"low": 10 ** low, "low_epoch": low_at + 1, "jump_epoch": i + 1, "peak": peak,
-                    "orders_after": after - low, "plateau": float(plateau)})
+        stays = (
+            f"then sat on a plateau at {loss[-1]:.4g}"
+            if plateau
+            else f"stayed {after - low:.1f} orders above its low"
+        )
+        return Hit(
+            "late-explosion",
+            f"loss fell to {10**low:.3g} by epoch {low_at + 1}, jumped "
+            f"{logs[i] - low:.1f} orders of magnitude "
+            f"at epoch {i + 1} (peak {peak:.3g}) and {stays}",
+            {
+                "low": 10**low,
+                "low_epoch": low_at + 1,
+                "jump_epoch": i + 1,
+                "peak": peak,
+                "orders_after": after - low,
+                "plateau": float(plateau),
+            },
+        )
     return None
 
 
 def _jumps(logs: list[float], orders: float, floor: float) -> Iterator[tuple[int, float, int]]:
-    """Yield (index, lowest log10 loss before it, its index) where the loss first rises ``orders`` above the low so
-    far: the start of each jump (the points after it, still up, belong to the same jump)."""
+    """Yield (index, lowest log10 loss before it, its index) where the loss first rises ``orders``
+    above the low so far: the start of each jump (the points after it, still up, belong to the same
+    jump)."""
     low, low_at, up = logs[0], 0, False
     for i, v in enumerate(logs):
         above = v > low + orders and v > floor
@@ -275,126 +440,245 @@ def _jumps(logs: list[float], orders: float, floor: float) -> Iterator[tuple[int
 
 
 def _plateau(loss: list[float]) -> bool:
-    """Return True when the run ends on a plateau: its last epochs repeat one loss to within PLATEAU_RTOL."""
-    tail = loss[-max(PLATEAU_EPOCHS, len(loss) // 10):]
-    return len(loss) > PLATEAU_EPOCHS and max(tail) > 0 and (max(tail) - min(tail)) <= PLATEAU_RTOL * max(tail)
+    """Return True when the run ends on a plateau: its last epochs repeat one loss to within
+    PLATEAU_RTOL."""
+    tail = loss[-max(PLATEAU_EPOCHS, len(loss) // 10) :]
+    return (
+        len(loss) > PLATEAU_EPOCHS
+        and max(tail) > 0
+        and (max(tail) - min(tail)) <= PLATEAU_RTOL * max(tail)
+    )
 
 
-# A late explosion is a training-loss rise (and swings): it is listed before them and subsumes them (gradual.py).
-LATE_EXPLOSION = register(Rule(
-    "late-explosion", 30, "The loss exploded after a long smooth descent and did not come back",
-    "After a long descent the weights and outputs have grown large, and one step throws some samples far onto the "
-    "wrong side. With a loss computed from clipped probabilities (Keras's binary_crossentropy on a softmax clips "
-    "them at 1e-7) such a sample gets exactly zero gradient and is never pulled back: the loss jumps and sits on a "
-    "plateau. Lesson 04 measured that Adam's sqrt(v) does not shrink there, so a larger eps helps only when it is "
-    "large enough to shrink the step (1e-2 there; 1e-3 still blew up). Look at the loss on a log axis.",
-    ("Lower the learning rate (or decay it late in training)",
-     "Compute the loss from the logits (no clip: a wrong sample always gets a gradient)",
-     "Raise Adam's eps only as a step-size cap: it must be large next to sqrt(v) (1e-2 in lesson 04)"),
-    causes=(("a step too large for how far the weights have grown: it throws samples onto the wrong side",
-             "rerun from a checkpoint before the jump with the learning rate divided by 4: if it stays down, it was "
-             "the step size"),
-            ("a clipped loss on probabilities gives those samples zero gradient, so they never come back",
-             "count the samples whose probability for their true class is below the clip (1e-7) after the jump: if "
-             "that share stays up, the clip froze them"),
-            ("Adam's eps too small next to sqrt(v)", "print the median of sqrt(v) before the jump: if it is far above "
-                                                    "eps, eps is not what lets the step grow")),
-    case="adam-epsilon", needs=("trend",), detect=lambda c: late_explosion(c.trend, c.mid_run), sure="medium"))
+# A late explosion is a training-loss rise (and swings): it is listed before them and subsumes them
+# (gradual.py).
+LATE_EXPLOSION = register(
+    Rule(
+        "late-explosion",
+        30,
+        "The loss exploded after a long smooth descent and did not come back",
+        "After a long descent the weights and outputs have grown large, and one step "
+        "throws some samples far onto the "
+        "wrong side. With a loss computed from clipped probabilities (Keras's "
+        "binary_crossentropy on a softmax clips "
+        "them at 1e-7) such a sample gets exactly zero gradient and is never pulled back: "
+        "the loss jumps and sits on a "
+        "plateau. Lesson 04 measured that Adam's sqrt(v) does not shrink there, so a "
+        "larger eps helps only when it is "
+        "large enough to shrink the step (1e-2 there; 1e-3 still blew up). Look at the "
+        "loss on a log axis.",
+        (
+            "Lower the learning rate (or decay it late in training)",
+            "Compute the loss from the logits (no clip: a wrong sample always gets a gradient)",
+            "Raise Adam's eps only as a step-size cap: it must be large next to sqrt(v) (1e-2 "
+            "in lesson 04)",
+        ),
+        causes=(
+            (
+                "a step too large for how far the weights have grown: it throws samples onto the "
+                "wrong side",
+                "rerun from a checkpoint before the jump with the learning rate divided "
+                "by 4: if it stays down, it was "
+                "the step size",
+            ),
+            (
+                "a clipped loss on probabilities gives those samples zero gradient, so "
+                "they never come back",
+                "count the samples whose probability for their true class is below the "
+                "clip (1e-7) after the jump: if "
+                "that share stays up, the clip froze them",
+            ),
+            (
+                "Adam's eps too small next to sqrt(v)",
+                "print the median of sqrt(v) before the jump: if it is far above "
+                "eps, eps is not what lets the step grow",
+            ),
+        ),
+        case="adam-epsilon",
+        needs=("trend",),
+        detect=lambda c: late_explosion(c.trend, c.mid_run),
+        sure="medium",
+    )
+)
 
 
 def train_loss_rises(train_loss: Curve) -> Hit | None:
-    """Return a ``train-loss-rises`` hit when training loss climbs well above its lowest value and stays there."""
+    """Return a ``train-loss-rises`` hit when training loss climbs well above its lowest value and
+    stays there."""
     loss = _finite(train_loss)
     if len(loss) < 3 or min(loss) < 0 or loss[0] <= 0:
         return None
     best, best_at, streak = loss[0], 0, 0
     for i, v in enumerate(loss):
-        risen = best <= RISE_DESCENT * loss[0] and v >= RISE_FACTOR * best and v >= RISE_VISIBLE * loss[0]
+        risen = (
+            best <= RISE_DESCENT * loss[0]
+            and v >= RISE_FACTOR * best
+            and v >= RISE_VISIBLE * loss[0]
+        )
         streak = streak + 1 if risen else 0
         if streak >= RISE_MIN_EPOCHS and _tail(loss) >= TREND_RISE * best:
             start = i - streak + 1
-            return Hit("train-loss-rises",
-                       f"training loss reached {best:.4g} at epoch {best_at + 1}, then rose to {loss[start]:.4g} "
-                       f"({loss[start] / best:.0f}x) at epoch {start + 1}",
-                       {"best": best, "best_epoch": best_at + 1, "rise_epoch": start + 1, "risen_to": loss[start]})
+            return Hit(
+                "train-loss-rises",
+                f"training loss reached {best:.4g} at epoch {best_at + 1}, then "
+                f"rose to {loss[start]:.4g} "
+                f"({loss[start] / best:.0f}x) at epoch {start + 1}",
+                {
+                    "best": best,
+                    "best_epoch": best_at + 1,
+                    "rise_epoch": start + 1,
+                    "risen_to": loss[start],
+                },
+            )
         if v < best:
             best, best_at = v, i
     return None
 
 
 def learned(val_loss: Curve, val_metric: Curve = ()) -> bool:
-    """Return True when the validation curves show learning that carries over to new data: the validation loss
-    (smoothed over SMOOTH_EPOCHS) got more than NO_GEN_DIP below its first epoch, or the validation accuracy ends METRIC_GAIN above chance and its
-    first epoch."""
+    """Return True when the validation curves show learning that carries over to new data: the
+    validation loss (smoothed over SMOOTH_EPOCHS) got more than NO_GEN_DIP below its first epoch, or
+    the validation accuracy ends METRIC_GAIN above chance and its first epoch."""
     val, metric = _finite(val_loss), _finite(val_metric)
-    if val and min(_smooth(val)) < (1 - NO_GEN_DIP) * val[0]:  # smoothed: a dip of one epoch can be chance
+    # smoothed: a dip of one epoch can be chance
+    if val and min(_smooth(val)) < (1 - NO_GEN_DIP) * val[0]:
         return True
     return len(metric) >= SMOOTH_EPOCHS and _tail(metric) >= max(CHANCE, metric[0]) + METRIC_GAIN
 
 
-def no_generalization(train_loss: Curve, val_loss: Curve, mid_run: bool = False, val_metric: Curve = ()) -> Hit | None:
-    """Return a ``no-generalization`` hit: validation never improves and ends higher, while training loss falls.
+def no_generalization(
+    train_loss: Curve, val_loss: Curve, mid_run: bool = False, val_metric: Curve = ()
+) -> Hit | None:
+    """Return a ``no-generalization`` hit: validation never improves and ends higher, while training
+    loss falls.
 
-    ``mid_run``: the curves are an excerpt; its first epoch is not the run's, so nothing is said. A validation
-    accuracy that climbs well above chance (``learned``) is learning that carries over: that is overfitting's shape.
+    ``mid_run``: the curves are an excerpt; its first epoch is not the run's, so nothing is said. A
+    validation accuracy that climbs well above chance (``learned``) is learning that carries over:
+    that is overfitting's shape.
     """
     n = min(len(_finite(train_loss)), len(_finite(val_loss)))
     train, val = list(train_loss[:n]), list(val_loss[:n])
-    if mid_run or n < NO_GEN_MIN_EPOCHS or min(val) <= 0 or train[0] <= 0 or learned(val, val_metric[:n]):
+    if (
+        mid_run
+        or n < NO_GEN_MIN_EPOCHS
+        or min(val) <= 0
+        or train[0] <= 0
+        or learned(val, val_metric[:n])
+    ):
         return None
     best, end = _argmin(val), _tail(val)
     if end < TREND_RISE * val[best] or train[-1] > NO_GEN_TRAIN_FALL * train[0]:
         return None
-    return Hit("no-generalization",
-               f"validation loss never got more than {100 * NO_GEN_DIP:.0f} % below epoch 1's {val[0]:.4g} (lowest "
-               f"{val[best]:.4g}, epoch {best + 1}) and rose to {val[-1]:.4g} by epoch {n}, while training loss fell "
-               f"from {train[0]:.4g} to {train[-1]:.4g}",
-               {"best_epoch": best + 1, "best_val": val[best], "last_val": val[-1], "first_train": train[0],
-                "last_train": train[-1]})
+    return Hit(
+        "no-generalization",
+        f"validation loss never got more than {100 * NO_GEN_DIP:.0f} % below "
+        f"epoch 1's {val[0]:.4g} (lowest "
+        f"{val[best]:.4g}, epoch {best + 1}) and rose to {val[-1]:.4g} by epoch "
+        f"{n}, while training loss fell "
+        f"from {train[0]:.4g} to {train[-1]:.4g}",
+        {
+            "best_epoch": best + 1,
+            "best_val": val[best],
+            "last_val": val[-1],
+            "first_train": train[0],
+            "last_train": train[-1],
+        },
+    )
 
 
-NO_GENERALIZATION = register(Rule(
-    "no-generalization", 70, "Validation loss never improves and rises while training loss falls",
-    "The model learns nothing that carries over to new data, only noise it memorises. Often the signal that "
-    "predicts the label was removed by preprocessing (e.g. scaling each sample on its own), or the validation "
-    "data come from a different distribution.",
-    ("Check the preprocessing: scale with statistics of the training split, not per sample",
-     "Check that the validation split is drawn like the training data (and does not leak)",
-     "Check that the inputs actually predict the labels (a simple baseline)"),
-    causes=(("preprocessing removed the signal that predicts the label (e.g. scaling each sample or window on its "
-             "own)", "shuffled-label control: train on shuffled labels; if validation behaves the same, the inputs "
-             "carry no signal the model uses"),
-            ("validation data drawn differently from the training data (other period, other source, leakage)",
-             "validate on a random slice of the training data: if that is fine, the split is the problem"),
-            ("far too few samples for the model", "train on 100 samples: it should overfit them; then add data")),
-    case="rising-val-loss", needs=("train", "val"),
-    detect=lambda c: no_generalization(c.train, c.val, c.mid_run, c.val_metric),
-    margin=lambda n: n["last_val"] / n["best_val"] / TREND_RISE))
+NO_GENERALIZATION = register(
+    Rule(
+        "no-generalization",
+        70,
+        "Validation loss never improves and rises while training loss falls",
+        "The model learns nothing that carries over to new data, only noise it memorises. "
+        "Often the signal that "
+        "predicts the label was removed by preprocessing (e.g. scaling each sample on its "
+        "own), or the validation "
+        "data come from a different distribution.",
+        (
+            "Check the preprocessing: scale with statistics of the training split, not per sample",
+            "Check that the validation split is drawn like the training data (and does not leak)",
+            "Check that the inputs actually predict the labels (a simple baseline)",
+        ),
+        causes=(
+            (
+                "preprocessing removed the signal that predicts the label (e.g. scaling each "
+                "sample or window on its "
+                "own)",
+                "shuffled-label control: train on shuffled labels; if validation behaves "
+                "the same, the inputs "
+                "carry no signal the model uses",
+            ),
+            (
+                "validation data drawn differently from the training data (other period, "
+                "other source, leakage)",
+                "validate on a random slice of the training data: if that is fine, the "
+                "split is the problem",
+            ),
+            (
+                "far too few samples for the model",
+                "train on 100 samples: it should overfit them; then add data",
+            ),
+        ),
+        case="rising-val-loss",
+        needs=("train", "val"),
+        detect=lambda c: no_generalization(c.train, c.val, c.mid_run, c.val_metric),
+        margin=lambda n: n["last_val"] / n["best_val"] / TREND_RISE,
+    )
+)
 
 
 def rising_loss(train_loss: Curve) -> Hit | None:
-    """Return a ``rising-loss`` hit: the training loss climbs from its first epoch on (it never went down first)."""
+    """Return a ``rising-loss`` hit: the training loss climbs from its first epoch on (it never went
+    down first)."""
     loss = _finite(train_loss)
     if len(loss) < CLIMB_MIN_EPOCHS or min(loss) <= 0 or _argmin(loss) != 0:
         return None
     ups = sum(b > a for a, b in zip(loss, loss[1:]))
     if loss[-1] < CLIMB_FACTOR * loss[0] or ups < CLIMB_SHARE * (len(loss) - 1):
         return None
-    return Hit("rising-loss", f"training loss rose from {loss[0]:.4g} to {loss[-1]:.4g} "
-                              f"({loss[-1] / loss[0]:.2f}x), up in {ups} of {len(loss) - 1} epochs, never below epoch 1",
-               {"first": loss[0], "last": loss[-1], "ups": ups, "epochs": len(loss)})
+    return Hit(
+        "rising-loss",
+        f"training loss rose from {loss[0]:.4g} to {loss[-1]:.4g} "
+        f"({loss[-1] / loss[0]:.2f}x), up in {ups} of {len(loss) - 1} "
+        "epochs, never below epoch 1",
+        {"first": loss[0], "last": loss[-1], "ups": ups, "epochs": len(loss)},
+    )
 
 
-RISING_LOSS = register(Rule(
-    "rising-loss", 55, "Training loss rises from the start",
-    "Each epoch makes the training loss worse: the steps move the weights uphill. The usual causes are a learning "
-    "rate far too high, a loss whose sign is flipped (maximised instead of minimised), or targets that change from "
-    "epoch to epoch.",
-    ("Lower the learning rate 10x", "Check that the optimiser minimises the loss (its sign, maximize=False)",
-     "Check that the targets stay fixed and match the inputs"),
-    causes=(("a learning rate far too high", "rerun with lr/10: if the loss falls, the steps were too large"),
-            ("the loss is maximised (a sign flipped in a hand-written loss or optimiser)",
-             "print the loss before and after one step on one batch: it should go down"),
-            ("targets that change or do not belong to their inputs", "train on 100 fixed samples: it should overfit them")),
-    lesson=READING_CURVES, needs=("trend",), subsumed_by=("late-explosion", "train-loss-rises"),
-    detect=lambda c: rising_loss(c.trend)))
+RISING_LOSS = register(
+    Rule(
+        "rising-loss",
+        55,
+        "Training loss rises from the start",
+        "Each epoch makes the training loss worse: the steps move the weights uphill. The "
+        "usual causes are a learning "
+        "rate far too high, a loss whose sign is flipped (maximised instead of minimised), "
+        "or targets that change from "
+        "epoch to epoch.",
+        (
+            "Lower the learning rate 10x",
+            "Check that the optimiser minimises the loss (its sign, maximize=False)",
+            "Check that the targets stay fixed and match the inputs",
+        ),
+        causes=(
+            (
+                "a learning rate far too high",
+                "rerun with lr/10: if the loss falls, the steps were too large",
+            ),
+            (
+                "the loss is maximised (a sign flipped in a hand-written loss or optimiser)",
+                "print the loss before and after one step on one batch: it should go down",
+            ),
+            (
+                "targets that change or do not belong to their inputs",
+                "train on 100 fixed samples: it should overfit them",
+            ),
+        ),
+        lesson=READING_CURVES,
+        needs=("trend",),
+        subsumed_by=("late-explosion", "train-loss-rises"),
+        detect=lambda c: rising_loss(c.trend),
+    )
+)

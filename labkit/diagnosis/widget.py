@@ -1,8 +1,10 @@
-"""A paste box for lesson 06: paste a log or a printout, press the button, read the findings and the plot.
+"""A paste box for lesson 06: paste a log or a printout, press the button, read the findings and the
+plot.
 
-The answer is one HTML widget (words that wrap, each finding as a card with a link to its lesson), not text
-printed into an Output: in JupyterLab the printed text was at times dropped (issue 21; it was appended to the same
-Output the plot is displayed into), and what did show was a monospace dump. The Output below holds only the plot.
+The answer is one HTML widget (words that wrap, each finding as a card with a link to its lesson),
+not text printed into an Output: in JupyterLab the printed text was at times dropped (issue 21; it
+was appended to the same Output the plot is displayed into), and what did show was a monospace dump.
+The Output below holds only the plot.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import re
 import warnings
 from typing import Any
 
-# The answer's frame: prose wraps between words (a word longer than the line breaks rather than run off it)
+# The answer's frame: prose wraps between words (a word longer than the line breaks rather than run
+# off it)
 FRAME = '<div style="line-height:1.45;white-space:normal;overflow-wrap:anywhere">{}</div>'
 P = '<p style="margin:6px 0">'
 MUTED = '<p style="margin:6px 0;color:var(--jp-ui-font-color2,#666)">'
@@ -20,37 +23,49 @@ EMPTY = f"{P}Paste a log into the box first, then press <b>Diagnose</b>.</p>"
 
 
 def unreadable_html(message: str) -> str:
-    """Return why the text could not be read, in words, with the start of what was pasted quoted below."""
-    message = re.sub(r"^run \(text\)\s*:?\s*", "", message.strip())  # the argument's name means nothing here
+    """Return why the text could not be read, in words, with the start of what was pasted quoted
+    below."""
+    # the argument's name means nothing here
+    message = re.sub(r"^run \(text\)\s*:?\s*", "", message.strip())
     reason, found, pasted = message.partition("; found\n")
     reason = reason[:1].upper() + reason[1:]
     quoted = ""
     if found:
         lines = "\n".join(line.strip() for line in pasted.splitlines())
-        quoted = (f"{P}The start of what you pasted:</p><blockquote style=\"margin:4px 0 4px 16px;"
-                  f"white-space:pre-wrap\">{html.escape(lines)}</blockquote>")
-    return f"{P}<b>Could not read it</b> as a training log. {html.escape(reason.rstrip('.'))}.</p>{quoted}"
+        quoted = (
+            f'{P}The start of what you pasted:</p><blockquote style="margin:4px 0 4px 16px;'
+            f'white-space:pre-wrap">{html.escape(lines)}</blockquote>'
+        )
+    return (
+        f"{P}<b>Could not read it</b> as a training log. "
+        f"{html.escape(reason.rstrip('.'))}.</p>{quoted}"
+    )
 
 
 def answer_html(findings: list[Any], description: str, notes: tuple[str, ...] | list[str]) -> str:
-    """Return the whole answer for a paste that was read: the curves in a line, how the text was read, each
-    finding's card (Finding._repr_html_) or "No failure found"."""
+    """Return the whole answer for a paste that was read: the curves in a line, how the text was
+    read, each finding's card (Finding._repr_html_) or "No failure found"."""
     parts = [f"{P}<b>Your curves:</b> {html.escape(description.rstrip('.'))}.</p>"]
     if notes:
         parts.append(f"{MUTED}How the text was read: {html.escape('; '.join(notes))}.</p>")
     if findings:
-        count = "One finding" if len(findings) == 1 else f"{len(findings)} findings, likeliest first"
+        count = (
+            "One finding" if len(findings) == 1 else f"{len(findings)} findings, likeliest first"
+        )
         parts.append(f"{P}<b>{count}:</b></p>")
         parts += [f._repr_html_() for f in findings]
     else:
-        parts.append(f"{P}<b>No failure found</b> in these curves: none of the documented failures matches them.</p>")
+        parts.append(
+            f"{P}<b>No failure found</b> in these curves: none of the documented failures "
+            "matches them.</p>"
+        )
     return "".join(parts)
 
 
 def paste_box(rows: int = 12) -> Any:
-    """Return an ipywidgets box: a Textarea to paste a training log or printout into, a "Diagnose" button, the
-    answer (an HTML widget, ``box.answer``: each finding in words, or why the text could not be read) and an
-    Output (``box.output``) with the curves.
+    """Return an ipywidgets box: a Textarea to paste a training log or printout into, a "Diagnose"
+    button, the answer (an HTML widget, ``box.answer``: each finding in words, or why the text could
+    not be read) and an Output (``box.output``) with the curves.
 
     Parameters
     ----------
@@ -63,20 +78,25 @@ def paste_box(rows: int = 12) -> Any:
         raise ImportError("paste_box needs ipywidgets: pip install ipywidgets") from e
     import matplotlib.pyplot as plt
 
+    from ..plots import show
     from .advice import describe
     from .core import LogReadWarning
     from .judge import diagnose
     from .logs import load_run
-    from ..plots import show
     from .plot import plot_findings
 
-    text = widgets.Textarea(placeholder="Paste a log here: Keras output, a PyTorch printout, a CSV or JSON log ...",
-                            layout=widgets.Layout(width="98%"), rows=rows)  # 100% + its margin overflows the cell
+    text = widgets.Textarea(
+        placeholder="Paste a log here: Keras output, a PyTorch printout, a CSV or JSON log ...",
+        # 100% + its margin overflows the cell
+        layout=widgets.Layout(width="98%"),
+        rows=rows,
+    )
     button = widgets.Button(description="Diagnose", button_style="primary")
     answer = widgets.HTML(layout=widgets.Layout(width="98%"))
     out = widgets.Output(layout=widgets.Layout(width="98%"))
 
-    def say(body: str) -> None:  # a widget's value: shown in a kernel's front end, readable in a test
+    # a widget's value: shown in a kernel's front end, readable in a test
+    def say(body: str) -> None:
         answer.value = FRAME.format(body)
 
     def run(_: Any = None) -> None:

@@ -1,5 +1,5 @@
-"""Start a throwaway JupyterLab server for browser tests, isolated from the user's Jupyter setup, and the browser
-that drives it."""
+"""Start a throwaway JupyterLab server for browser tests, isolated from the user's Jupyter setup,
+and the browser that drives it."""
 
 import json
 import os
@@ -67,7 +67,9 @@ def jupyter_lab(root_dir, work_dir, timeout=120):
         path.write_text(json.dumps(values))
     port, token = free_port(), secrets.token_hex(16)
     cmd = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -83,8 +85,9 @@ def jupyter_lab(root_dir, work_dir, timeout=120):
 
 @contextmanager
 def serve(cmd, port, token, root_dir, log_path, timeout=120):
-    """Run the Jupyter server ``cmd`` (listening on ``port`` with ``token``) in root_dir, its config, data and runtime
-    in log_path's folder, its output in log_path; yield its base URL once it answers; stop it on exit."""
+    """Run the Jupyter server ``cmd`` (listening on ``port`` with ``token``) in root_dir, its
+    config, data and runtime in log_path's folder, its output in log_path; yield its base URL once
+    it answers; stop it on exit."""
     work_dir = Path(log_path).parent
     env = {
         **os.environ,
@@ -103,15 +106,21 @@ def serve(cmd, port, token, root_dir, log_path, timeout=120):
         deadline = time.monotonic() + timeout
         while True:
             if server.poll() is not None:
-                raise RuntimeError(f"{cmd[2]} exited with {server.returncode}:\n{log_path.read_text()[-4000:]}")
+                raise RuntimeError(
+                    f"{cmd[2]} exited with {server.returncode}:\n{log_path.read_text()[-4000:]}"
+                )
             try:
-                with urllib.request.urlopen(f"{base_url}/api/status?token={token}", timeout=5) as reply:
+                with urllib.request.urlopen(
+                    f"{base_url}/api/status?token={token}", timeout=5
+                ) as reply:
                     if reply.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{cmd[2]} did not answer in {timeout} s:\n{log_path.read_text()[-4000:]}")
+                raise RuntimeError(
+                    f"{cmd[2]} did not answer in {timeout} s:\n{log_path.read_text()[-4000:]}"
+                )
             time.sleep(0.5)
         yield base_url
     finally:
@@ -124,25 +133,43 @@ def serve(cmd, port, token, root_dir, log_path, timeout=120):
 
 
 def code_notebook(cells):
-    """Return a notebook (an nbformat 4 dict) with one code cell per item of ``cells``: {cell id: source}."""
-    return {"cells": [{"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [],
-                       "source": source} for cell_id, source in cells.items()],
-            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-            "nbformat": 4, "nbformat_minor": 5}
+    """Return a notebook (an nbformat 4 dict) with one code cell per item of ``cells``: {cell id:
+    source}."""
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": cell_id,
+                "metadata": {},
+                "outputs": [],
+                "source": source,
+            }
+            for cell_id, source in cells.items()
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
 
 
 @contextmanager
 def lab_and_browser(playwright, tmp, notebooks=None, server=None):
-    """Serve a copy of lessons/ (plus ``notebooks``, {file name: notebook dict}, written beside the lessons) from
-    ``server`` (a context manager like ``jupyter_lab``, the default), launch headless Chromium; yield (base_url,
-    token, browser, server_dir). Nothing the browser does writes to the committed lessons."""
+    """Serve a copy of lessons/ (plus ``notebooks``, {file name: notebook dict}, written beside the
+    lessons) from ``server`` (a context manager like ``jupyter_lab``, the default), launch headless
+    Chromium; yield (base_url, token, browser, server_dir). Nothing the browser does writes to the
+    committed lessons."""
     root, server_dir = Path(tmp) / "root", Path(tmp) / "server"
     shutil.copytree(REPO / "lessons", root / "lessons")
     for name, notebook in (notebooks or {}).items():
         (root / "lessons" / name).write_text(json.dumps(notebook))
     server_dir.mkdir()
     with (server or jupyter_lab)(root, server_dir) as (base_url, token):
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield base_url, token, browser, server_dir
         finally:

@@ -1,11 +1,12 @@
-"""In a real browser, as a learner: every lesson with Run All in JupyterLab, then a panel's slider and fix button.
+"""In a real browser, as a learner: every lesson with Run All in JupyterLab, then a panel's slider
+and fix button.
 
-Headless tests (nbval, `.value = ...`) cannot see a widget that fails to render, an output wider than
-its cell, a control labelled by a code name, or a callback whose error only reaches the browser.
-Chromium is Debian's (/usr/bin/chromium), driven by the pip `playwright` package; `playwright install`
-(a browser download) is not needed. The window is 1400 x 1000 with the file browser open, as a
-learner's laptop. Each lesson's screenshots (the whole notebook, a tile per screen) go to
-$LABKIT_SCREENSHOTS or build/screenshots/<lesson>/; the test prints the folder.
+Headless tests (nbval, `.value = ...`) cannot see a widget that fails to render, an output wider
+than its cell, a control labelled by a code name, or a callback whose error only reaches the
+browser. Chromium is Debian's (/usr/bin/chromium), driven by the pip `playwright` package;
+`playwright install` (a browser download) is not needed. The window is 1400 x 1000 with the file
+browser open, as a learner's laptop. Each lesson's screenshots (the whole notebook, a tile per
+screen) go to $LABKIT_SCREENSHOTS or build/screenshots/<lesson>/; the test prints the folder.
 """
 
 import json
@@ -18,15 +19,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from lab_server import REPO, lab_and_browser
 
-from lab_server import CHROMIUM, REPO, lab_and_browser
 LESSONS = sorted(p.name for p in (REPO / "lessons").glob("[0-9][0-9]_*.ipynb"))
-PANEL_LESSON = "03_loss_goes_negative.ipynb"  # the panel whose slider and fix button are driven (fastest case)
+# the panel whose slider and fix button are driven (fastest case)
+PANEL_LESSON = "03_loss_goes_negative.ipynb"
 LR_LABEL = re.compile(r"^learning rate$")
 RUN_TIMEOUT_S = 900  # running every cell of a lesson on a shared 2-core machine
 UPDATE_TIMEOUT_S = 240  # one panel re-run after the slider moves
 MAX_TEXT = 2000  # characters of one text output
-NARROW_PX = 1000  # window width whose cell (~650 px, file browser open) is too narrow for controls + plot side by side
+# window width whose cell (~650 px, file browser open) is too narrow for controls + plot side by
+# side
+NARROW_PX = 1000
 CODE_NAMES = re.compile(r"_|^(lr|eps|n|k)$")  # a label that reads like code
 
 # True once every non-empty code cell has an execution count and the kernel is idle, or once an
@@ -121,44 +125,29 @@ SCROLLER_JS = """() => {
 }"""
 
 
-def _in_ci():
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.fixture(scope="module")
-def sync_playwright():
-    """Playwright's sync API, or a skip (a failure in CI) when it or Debian chromium is missing."""
-    try:
-        from playwright.sync_api import sync_playwright as start
-    except ImportError:
-        start = None
-    missing = [name for name, ok in [("the playwright package", start), (str(CHROMIUM), CHROMIUM.exists())] if not ok]
-    if missing:
-        reason = f"browser test needs {' and '.join(missing)} (.ci/run installs them)"
-        if _in_ci():
-            pytest.fail(f"{reason}; CI is set, so this must not be skipped")
-        pytest.skip(reason)
-    with start() as playwright:
-        yield playwright
-
-
 @pytest.fixture(scope="module")
 def lab(sync_playwright, tmp_path_factory):
-    """One JupyterLab over a copy of lessons/ (nothing the browser does writes to the committed lessons), one browser."""
+    """One JupyterLab over a copy of lessons/ (nothing the browser does writes to the committed
+    lessons), one browser."""
     with lab_and_browser(sync_playwright, tmp_path_factory.mktemp("lab")) as lab_:
         yield lab_
 
 
 def _screenshot_dir(lesson_name):
-    """Return the lesson's screenshot folder: $LABKIT_SCREENSHOTS or build/screenshots (git-ignored), emptied."""
-    folder = Path(os.environ.get("LABKIT_SCREENSHOTS") or REPO / "build" / "screenshots") / Path(lesson_name).stem
+    """Return the lesson's screenshot folder: $LABKIT_SCREENSHOTS or build/screenshots
+    (git-ignored), emptied."""
+    folder = (
+        Path(os.environ.get("LABKIT_SCREENSHOTS") or REPO / "build" / "screenshots")
+        / Path(lesson_name).stem
+    )
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder
 
 
 def _plot_fingerprint(panel):
-    """Return what identifies the plot now shown in the panel: an <img> source, or a canvas's pixels."""
+    """Return what identifies the plot now shown in the panel: an <img> source, or a canvas's
+    pixels."""
     images = panel.locator("img")
     if images.count():
         return "img", tuple(images.nth(i).get_attribute("src") for i in range(images.count()))
@@ -176,7 +165,9 @@ def test_lesson_reads_right_in_jupyterlab(lab, lesson_name):
     browser_log = []
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.on("pageerror", lambda err: browser_log.append(f"pageerror: {err}"))
-    page.on("console", lambda msg: msg.type == "error" and browser_log.append(f"console: {msg.text}"))
+    page.on(
+        "console", lambda msg: msg.type == "error" and browser_log.append(f"console: {msg.text}")
+    )
     try:
         _run_all(page, base_url, token, lesson_name)
         problems = page.evaluate(LOOK_JS, [MAX_TEXT, CODE_NAMES.pattern])
@@ -200,19 +191,26 @@ def _wait_for_kernel(page, base_url, token, timeout_s=180):
     deadline = time.monotonic() + timeout_s
     while True:
         kernels = _kernels(base_url, token)
-        connected = any(k.get("connections", 0) >= 1 and k.get("execution_state") == "idle" for k in kernels)
+        connected = any(
+            k.get("connections", 0) >= 1 and k.get("execution_state") == "idle" for k in kernels
+        )
         if connected and page.evaluate(KERNEL_IDLE_JS):
             return
-        assert time.monotonic() < deadline, f"the kernel was not connected and idle within {timeout_s} s: {kernels}"
+        assert time.monotonic() < deadline, (
+            f"the kernel was not connected and idle within {timeout_s} s: {kernels}"
+        )
         time.sleep(1)
 
 
 def _kernels(base_url, token, tries=10):
-    """The server's kernel list. While a kernel is still starting, jupyter_server can answer 500 (its
-    last_activity is not set yet: a race in the server, not in the lesson), so a 500 is asked again."""
+    """The server's kernel list. While a kernel is still starting, jupyter_server can answer 500
+    (its last_activity is not set yet: a race in the server, not in the lesson), so a 500 is asked
+    again."""
     for attempt in range(tries):
         try:
-            with urllib.request.urlopen(f"{base_url}/api/kernels?token={token}", timeout=10) as reply:
+            with urllib.request.urlopen(
+                f"{base_url}/api/kernels?token={token}", timeout=10
+            ) as reply:
                 return json.load(reply)
         except urllib.error.HTTPError as error:
             if error.code != 500 or attempt == tries - 1:
@@ -222,12 +220,16 @@ def _kernels(base_url, token, tries=10):
 
 def _shut_down_kernels(base_url, token):
     for kernel in _kernels(base_url, token):
-        request = urllib.request.Request(f"{base_url}/api/kernels/{kernel['id']}?token={token}", method="DELETE")
+        request = urllib.request.Request(
+            f"{base_url}/api/kernels/{kernel['id']}?token={token}", method="DELETE"
+        )
         urllib.request.urlopen(request, timeout=30).close()
 
 
 def _run_all(page, base_url, token, lesson_name):
-    page.goto(f"{base_url}/lab/tree/lessons/{lesson_name}?token={token}", wait_until="domcontentloaded")
+    page.goto(
+        f"{base_url}/lab/tree/lessons/{lesson_name}?token={token}", wait_until="domcontentloaded"
+    )
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(state="attached", timeout=120_000)
     _wait_for_kernel(page, base_url, token)
     # Run > Run All Cells, as a learner would.
@@ -240,7 +242,8 @@ def _run_all(page, base_url, token, lesson_name):
 
 
 def _screenshot_whole_notebook(page, shots):
-    """Save the whole notebook as numbered tiles of one screen each (what a learner scrolls through)."""
+    """Save the whole notebook as numbered tiles of one screen each (what a learner scrolls
+    through)."""
     scroller = page.evaluate_handle(SCROLLER_JS)
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     if scroller.as_element() is None:
@@ -259,8 +262,13 @@ def _screenshot_whole_notebook(page, shots):
 
 
 def _drive_panel(page, lesson_name, shots):
-    """Move the panel's learning-rate slider with the keyboard, then press a fix button; each redraws the plot."""
-    slider = page.locator(".widget-slider").filter(has=page.locator(".widget-label", has_text=LR_LABEL)).first
+    """Move the panel's learning-rate slider with the keyboard, then press a fix button; each
+    redraws the plot."""
+    slider = (
+        page.locator(".widget-slider")
+        .filter(has=page.locator(".widget-label", has_text=LR_LABEL))
+        .first
+    )
     slider.wait_for(state="attached", timeout=60_000)
     slider.scroll_into_view_if_needed()
     # the outermost output area holding the slider is the whole panel (controls and plot)
@@ -279,10 +287,13 @@ def _drive_panel(page, lesson_name, shots):
     assert readout.text_content() != readout_before, "the learning-rate slider did not move"
     after = _wait_for_new_plot(page, panel, before)
     panel.screenshot(path=shots / "panel_after_slider.png")
-    status = panel.locator(".widget-html").filter(has_text=re.compile("Run with")).first.text_content()
+    status = (
+        panel.locator(".widget-html").filter(has_text=re.compile("Run with")).first.text_content()
+    )
     assert "learning rate" in status, f"the status does not say what changed: {status}"
 
-    # every control is reachable by keyboard: Tab from the slider on to the first fix button, press Enter
+    # every control is reachable by keyboard: Tab from the slider on to the first fix button, press
+    # Enter
     handle.focus()
     for _ in range(60):
         page.keyboard.press("Tab")
@@ -295,13 +306,21 @@ def _drive_panel(page, lesson_name, shots):
     _wait_for_new_plot(page, panel, after)
     panel.screenshot(path=shots / "panel_after_fix.png")
     page.screenshot(path=shots / "lab_after_fix.png")
-    status = panel.locator(".widget-html").filter(has_text=re.compile("Run with")).first.text_content()
-    assert fix_name.removeprefix("fix: ") in status and "put back to the failing defaults: learning rate" in status, status
+    status = (
+        panel.locator(".widget-html").filter(has_text=re.compile("Run with")).first.text_content()
+    )
+    assert (
+        fix_name.removeprefix("fix: ") in status
+        and "put back to the failing defaults: learning rate" in status
+    ), status
     problems = page.evaluate(LOOK_JS, [MAX_TEXT, CODE_NAMES.pattern])
     errors = page.evaluate(ERRORS_JS)
-    assert not errors and not problems, f"after the slider and fix in {lesson_name}:\n" + "\n".join(errors + problems)
+    assert not errors and not problems, f"after the slider and fix in {lesson_name}:\n" + "\n".join(
+        errors + problems
+    )
 
-    # a narrow window (file browser still open): the plot goes under the controls, nothing is cut off
+    # a narrow window (file browser still open): the plot goes under the controls, nothing is cut
+    # off
     page.set_viewport_size({"width": NARROW_PX, "height": 1000})
     time.sleep(1)
     panel.scroll_into_view_if_needed()
@@ -310,13 +329,17 @@ def _drive_panel(page, lesson_name, shots):
     assert not problems, f"in a {NARROW_PX} px window:\n" + "\n".join(problems)
     controls = panel.locator(".widget-slider").first.bounding_box()
     plot = panel.locator("img").first.bounding_box()
-    assert plot["y"] >= controls["y"] + controls["height"] - 1, "the plot should sit under the controls when narrow"
+    assert plot["y"] >= controls["y"] + controls["height"] - 1, (
+        "the plot should sit under the controls when narrow"
+    )
 
 
 def _wait_for_new_plot(page, panel, before):
     deadline = time.monotonic() + UPDATE_TIMEOUT_S
     while True:
-        idle = page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").count()
+        idle = page.locator(
+            ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']"
+        ).count()
         after = _plot_fingerprint(panel)
         if idle and after != before:
             time.sleep(1)  # let the last redraw land before the screenshot

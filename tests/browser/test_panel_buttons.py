@@ -1,21 +1,24 @@
-"""In a real browser, as a learner: every fix and try button of every case's panel, and the learning-rate
-slider at both ends, must be answered by the status line the one judge (``labkit.verdict``) gives that run.
+"""In a real browser, as a learner: every fix and try button of every case's panel, and the
+learning-rate slider at both ends, must be answered by the status line the one judge
+(``labkit.verdict``) gives that run.
 
-A throwaway notebook beside the lessons shows ``labkit.explore(<case>, seed=0, device="cpu", precompute=False)``
-for each of the five cases (precompute off: only the runs clicked are trained). After Run All, for each panel:
-each "fix: ..." and "try: ..." button is clicked (a real mouse click), the test waits until the plot image has
-changed and the status line reports that button's finished run, reads the status from the DOM and compares it
-with the verdict of ``case.run(seed=0, device="cpu", **(defaults | case.overrides(name)))`` computed here, in
-the pytest process (runs are deterministic); then the reset button. Then the learning-rate slider goes to its
-first and last position with the keyboard (Home, End on the focused noUi handle), each checked the same way.
+A throwaway notebook beside the lessons shows ``labkit.explore(<case>, seed=0, device="cpu",
+precompute=False)`` for each of the five cases (precompute off: only the runs clicked are trained).
+After Run All, for each panel: each "fix: ..." and "try: ..." button is clicked (a real mouse
+click), the test waits until the plot image has changed and the status line reports that button's
+finished run, reads the status from the DOM and compares it with the verdict of ``case.run(seed=0,
+device="cpu", **(defaults | case.overrides(name)))`` computed here, in the pytest process (runs are
+deterministic); then the reset button. Then the learning-rate slider goes to its first and last
+position with the keyboard (Home, End on the focused noUi handle), each checked the same way.
 
-Checked for each run: the status contains the verdict's headline; it names the run's changed knobs; the words
-"healthy" / "the failure is gone" appear only when the verdict's state is healthy (so a "try:" button is never
-called a fix unless the verdict says so); the plot's alt text carries the same verdict; no error in the panel.
-Every mismatch is collected and the test fails once, listing them all. A table of every check is printed (-s).
-Screenshots of the panel after each step go to $LABKIT_SCREENSHOTS/panel_buttons or
-build/screenshots/panel_buttons/<case>_<n>.png (git-ignored). Same machinery as test_lab_browser.py: Debian's
-/usr/bin/chromium driven by the pip `playwright` package, skipped (failed when CI is set) without them.
+Checked for each run: the status contains the verdict's headline; it names the run's changed knobs;
+the words "healthy" / "the failure is gone" appear only when the verdict's state is healthy (so a
+"try:" button is never called a fix unless the verdict says so); the plot's alt text carries the
+same verdict; no error in the panel. Every mismatch is collected and the test fails once, listing
+them all. A table of every check is printed (-s). Screenshots of the panel after each step go to
+$LABKIT_SCREENSHOTS/panel_buttons or build/screenshots/panel_buttons/<case>_<n>.png (git-ignored).
+Same machinery as test_lab_browser.py: Debian's /usr/bin/chromium driven by the pip `playwright`
+package, skipped (failed when CI is set) without them.
 """
 
 import dataclasses
@@ -27,10 +30,12 @@ import time
 from pathlib import Path
 
 import pytest
-
 from lab_server import REPO, code_notebook, lab_and_browser
-from test_lab_browser import (ERRORS_JS, _run_all, _shut_down_kernels,  # noqa: F401
-                              sync_playwright)
+from test_lab_browser import (
+    ERRORS_JS,
+    _run_all,
+    _shut_down_kernels,
+)
 
 import labkit
 from labkit import cases
@@ -40,14 +45,15 @@ from labkit.moves import log_positions
 NOTEBOOK = "panel_buttons_check.ipynb"  # written into the copy of lessons/, next to the lessons
 CASES = cases.names()
 LR = "lr"
-UPDATE_TIMEOUT_S = 240  # one panel run (the slowest case trains in ~3 s alone; the machine is shared)
+# one panel run (the slowest case trains in ~3 s alone; the machine is shared)
+UPDATE_TIMEOUT_S = 240
 SETTLE_S = 0.5  # the status must read the same this long after it first shows the finished run
 HEALTHY_WORDS = re.compile(r"healthy|the failure is gone", re.IGNORECASE)
 
-# What one panel (the first output of ``cell``) shows now: its title; its status line (the top VBox's second
-# HTML: the first is the title, the third the error box) and whether it is cut off; the plot's <img> (its src as
-# a short fingerprint, and its alt text); the learning-rate readout; the error box's text when it is shown; the
-# button labels.
+# What one panel (the first output of ``cell``) shows now: its title; its status line (the top
+# VBox's second HTML: the first is the title, the third the error box) and whether it is cut off;
+# the plot's <img> (its src as a short fingerprint, and its alt text); the learning-rate readout;
+# the error box's text when it is shown; the button labels.
 PANEL_JS = """(cell) => {
   const top = cell.querySelector('.jp-OutputArea-output .widget-vbox');
   if (!top) return null;
@@ -83,11 +89,16 @@ PANEL_JS = """(cell) => {
 
 
 @pytest.fixture(scope="module")
-def lab(sync_playwright, tmp_path_factory):  # noqa: F811  (the fixture imported above)
-    """One JupyterLab over a copy of lessons/ plus the throwaway notebook (a panel per case), and one browser."""
-    cells = {f"panel-{i}": f'import labkit\n\nlabkit.explore("{name}", seed=0, device="cpu", precompute=False)'
-             for i, name in enumerate(CASES)}
-    with lab_and_browser(sync_playwright, tmp_path_factory.mktemp("panel_buttons"), {NOTEBOOK: code_notebook(cells)}) as lab_:
+def lab(sync_playwright, tmp_path_factory):
+    """One JupyterLab over a copy of lessons/ plus the throwaway notebook (a panel per case), and
+    one browser."""
+    cells = {
+        f"panel-{i}": f'import labkit\n\nlabkit.explore("{name}", seed=0, device="cpu", precompute=False)'
+        for i, name in enumerate(CASES)
+    }
+    with lab_and_browser(
+        sync_playwright, tmp_path_factory.mktemp("panel_buttons"), {NOTEBOOK: code_notebook(cells)}
+    ) as lab_:
         yield lab_
 
 
@@ -106,18 +117,29 @@ class Step:
 
 def _run_words(case, knobs):
     """The status's "Run ..." words for a run of ``knobs`` (Panel._describe)."""
-    defaults, specs, labels = dataclasses.asdict(case.defaults), case.knob_specs(), case.knob_labels()
+    defaults, specs, labels = (
+        dataclasses.asdict(case.defaults),
+        case.knob_specs(),
+        case.knob_labels(),
+    )
     changed = [n for n, v in knobs.items() if v != defaults[n]]
     if not changed:
         return "Run at the failing defaults ("
-    return "Run with " + ", ".join(f"{labels[n]} {value_words(specs[n][0], knobs[n])}" for n in changed) + " ("
+    return (
+        "Run with "
+        + ", ".join(f"{labels[n]} {value_words(specs[n][0], knobs[n])}" for n in changed)
+        + " ("
+    )
 
 
 def _lr_ends(case):
-    """The learning-rate slider's first and last values, as the panel builds and reads them (labkit.controls)."""
+    """The learning-rate slider's first and last values, as the panel builds and reads them
+    (labkit.controls)."""
     spec = case.knob_specs()[LR][0]
-    positions = log_positions(spec, case.defaults.lr, case.defaults.lr)  # control(value=default, default=default)
-    return [min(max(float(v), spec.low), spec.high) for v in (positions[0], positions[-1])]  # controls.read
+    # control(value=default, default=default)
+    positions = log_positions(spec, case.defaults.lr, case.defaults.lr)
+    # controls.read
+    return [min(max(float(v), spec.low), spec.high) for v in (positions[0], positions[-1])]
 
 
 def _plan():
@@ -139,7 +161,8 @@ def _plan():
 
 
 def _judge(plan):
-    """Fill in each step's verdict from the case's own run in this process (each distinct run trained once)."""
+    """Fill in each step's verdict from the case's own run in this process (each distinct run
+    trained once)."""
     judged = {}
     for steps in plan.values():
         for step in steps:
@@ -152,19 +175,27 @@ def _judge(plan):
 
 def test_every_panel_button_and_lr_end_says_what_the_verdict_says(lab):
     base_url, token, browser, server_dir = lab
-    shots = Path(os.environ.get("LABKIT_SCREENSHOTS") or REPO / "build" / "screenshots") / "panel_buttons"
+    shots = (
+        Path(os.environ.get("LABKIT_SCREENSHOTS") or REPO / "build" / "screenshots")
+        / "panel_buttons"
+    )
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
     print(f"\nscreenshots: {shots}")
     started = time.monotonic()
     plan = _plan()
     _judge(plan)
-    print(f"verdicts of {sum(map(len, plan.values()))} steps computed here in {time.monotonic() - started:.0f} s")
+    print(
+        f"verdicts of {sum(map(len, plan.values()))} steps computed here in "
+        f"{time.monotonic() - started:.0f} s"
+    )
 
     browser_log = []
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.on("pageerror", lambda err: browser_log.append(f"pageerror: {err}"))
-    page.on("console", lambda msg: msg.type == "error" and browser_log.append(f"console: {msg.text}"))
+    page.on(
+        "console", lambda msg: msg.type == "error" and browser_log.append(f"console: {msg.text}")
+    )
     try:
         mark = time.monotonic()
         _run_all(page, base_url, token, NOTEBOOK)
@@ -190,16 +221,25 @@ def test_every_panel_button_and_lr_end_says_what_the_verdict_says(lab):
     print(_table(steps))
     print(f"whole test: {time.monotonic() - started:.0f} s")
     bad = [s for s in steps if s.problems]
-    assert not bad, f"{len(bad)} of {len(steps)} panel states disagree with labkit.verdict:\n" + "\n".join(
-        f"- {s.case} / {s.what}: expected “{s.headline}” ({s.state}); {'; '.join(s.problems)}\n"
-        f"    status: {s.shown!r}" for s in bad)
+    assert not bad, (
+        f"{len(bad)} of {len(steps)} panel states disagree with labkit.verdict:\n"
+        + "\n".join(
+            f"- {s.case} / {s.what}: expected “{s.headline}” ({s.state}); {'; '.join(s.problems)}\n"
+            f"    status: {s.shown!r}"
+            for s in bad
+        )
+    )
 
 
 def _drive(page, cell, case, steps, shots):
-    """Take one panel through ``steps``: its first run, each button and reset, the lr slider's two ends."""
+    """Take one panel through ``steps``: its first run, each button and reset, the lr slider's two
+    ends."""
     cell.scroll_into_view_if_needed()
-    now = _wait(cell, lambda p: p["plot"] and p["status"].startswith("Run at the failing defaults ("),
-                "the panel's first run at the failing defaults")
+    now = _wait(
+        cell,
+        lambda p: p["plot"] and p["status"].startswith("Run at the failing defaults ("),
+        "the panel's first run at the failing defaults",
+    )
     assert now["title"] == case.title, f"cell for {case.name} shows the panel {now['title']!r}"
     n = 0
     for step in steps:
@@ -211,8 +251,15 @@ def _drive(page, cell, case, steps, shots):
             if button is None:
                 continue
             button.click()
-            now = _wait(cell, lambda p: p["plot"] != before["plot"] and p["status"].startswith("reset:")
-                        and "\nRun " in p["status"], f"{case.name}: reset")
+            now = _wait(
+                cell,
+                lambda p: (
+                    p["plot"] != before["plot"]
+                    and p["status"].startswith("reset:")
+                    and "\nRun " in p["status"]
+                ),
+                f"{case.name}: reset",
+            )
         elif step.what.startswith(("fix: ", "try: ")):
             kind, name = step.what.split(": ", 1)
             button = _button(cell, step.what, step)
@@ -220,26 +267,49 @@ def _drive(page, cell, case, steps, shots):
                 continue
             button.click()
             action = f"{kind} “{name}”"
-            now = _wait(cell, lambda p: p["plot"] != before["plot"] and p["status"].startswith(action)
-                        and "\nRun " in p["status"], f"{case.name}: {step.what}")
+            now = _wait(
+                cell,
+                lambda p: (
+                    p["plot"] != before["plot"]
+                    and p["status"].startswith(action)
+                    and "\nRun " in p["status"]
+                ),
+                f"{case.name}: {step.what}",
+            )
         else:  # the lr slider's first position, then its last
             words = value_words(case.knob_specs()[LR][0], step.knobs[LR])
-            slider = cell.locator(".widget-slider").filter(
-                has=cell.page.locator(".widget-label", has_text=re.compile(r"^learning rate$"))).first
+            slider = (
+                cell.locator(".widget-slider")
+                .filter(
+                    has=cell.page.locator(".widget-label", has_text=re.compile(r"^learning rate$"))
+                )
+                .first
+            )
             slider.locator(".noUi-handle").first.focus()
             page.keyboard.press("Home" if step.knobs[LR] == _lr_ends(case)[0] else "End")
-            now = _wait(cell, lambda p: p["plot"] != before["plot"] and p["readout"] == words
-                        and p["status"].startswith(f"Run with learning rate {words} ("), f"{case.name}: {step.what}")
+            now = _wait(
+                cell,
+                lambda p: (
+                    p["plot"] != before["plot"]
+                    and p["readout"] == words
+                    and p["status"].startswith(f"Run with learning rate {words} (")
+                ),
+                f"{case.name}: {step.what}",
+            )
         step.shown = now["status"]
         _check(step, now, case)
         if step.what != "reset":
-            cell.locator(".jp-OutputArea-output").first.screenshot(path=shots / f"{case.name}_{n}.png")
+            cell.locator(".jp-OutputArea-output").first.screenshot(
+                path=shots / f"{case.name}_{n}.png"
+            )
             n += 1
 
 
 def _button(cell, label, step):
     """The panel's button labelled ``label``, or None (recorded as a problem of ``step``)."""
-    button = cell.locator("button.widget-button").filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    button = cell.locator("button.widget-button").filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")
+    )
     if button.count() != 1:
         step.problems.append(f"{button.count()} buttons labelled {label!r}")
         return None
@@ -247,7 +317,8 @@ def _button(cell, label, step):
 
 
 def _wait(cell, done, what):
-    """Poll the panel until ``done(state)`` holds and the status reads the same SETTLE_S later; return the state."""
+    """Poll the panel until ``done(state)`` holds and the status reads the same SETTLE_S later;
+    return the state."""
     deadline = time.monotonic() + UPDATE_TIMEOUT_S
     while True:
         now = cell.evaluate(PANEL_JS)
@@ -258,7 +329,9 @@ def _wait(cell, done, what):
                 return now
             continue
         assert time.monotonic() < deadline, (
-            f"{what}: the panel did not show the finished run within {UPDATE_TIMEOUT_S} s; it shows {now}")
+            f"{what}: the panel did not show the finished run within "
+            f"{UPDATE_TIMEOUT_S} s; it shows {now}"
+        )
         time.sleep(0.25)
 
 
@@ -271,10 +344,15 @@ def _check(step, now, case):
     if expected_run not in status:
         step.problems.append(f"the status does not say {expected_run!r}")
     if bool(HEALTHY_WORDS.search(status)) != healthy:
-        step.problems.append(f"the status {'lacks' if healthy else 'has'} the words healthy / the failure is gone"
-                             + (" after a try: button" if step.what.startswith("try: ") and not healthy else ""))
+        step.problems.append(
+            f"the status {'lacks' if healthy else 'has'} the words healthy / the failure "
+            "is gone"
+            + (" after a try: button" if step.what.startswith("try: ") and not healthy else "")
+        )
     if step.headline.lower() not in now["alt"].lower():
-        step.problems.append(f"the plot's alt text does not carry the headline: {now['alt'][:200]!r}")
+        step.problems.append(
+            f"the plot's alt text does not carry the headline: {now['alt'][:200]!r}"
+        )
     if now["cut"]:
         step.problems.append(f"the status is cut off: {now['cut']}")
     if now["error"]:
@@ -282,7 +360,13 @@ def _check(step, now, case):
 
 
 def _table(steps):
-    rows = [f"{'case':<18} {'step':<40} {'verdict state':<20} ok  headline (expected and shown: ok = status has it)"]
+    rows = [
+        f"{'case':<18} {'step':<40} {'verdict state':<20} ok  headline (expected and "
+        "shown: ok = status has it)"
+    ]
     for s in steps:
-        rows.append(f"{s.case:<18} {s.what[:40]:<40} {s.state:<20} {'no ' if s.problems else 'yes'} {s.headline}")
+        rows.append(
+            f"{s.case:<18} {s.what[:40]:<40} {s.state:<20} {'no ' if s.problems else 'yes'} "
+            f"{s.headline}"
+        )
     return "\n".join(rows)
