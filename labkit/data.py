@@ -288,31 +288,7 @@ def imbalanced_images(
     return Data(x_train, y_train, x_val, y_val)
 
 
-# --- (d) adam-epsilon: 32x32 images of solid vs broken lines ---------------------------------
-
-
-def line_images(seed: int, n: int = 64, size: int = 32, gap: int = 3) -> Data:
-    """Return ``n`` images of a 1-pixel line between random points on opposite borders, with one-hot
-    targets: solid (class 0) or broken (class 1: ``gap`` pixels removed in the middle half).
-
-    Training split only: the case is about the optimizer, not generalisation.
-    """
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, 1, size, size), np.float32)
-    labels = np.arange(n) % 2
-    for i in range(n):
-        if rng.random() < 0.5:  # left border -> right border
-            p0, p1 = (rng.integers(0, size), 0), (rng.integers(0, size), size - 1)
-        else:  # top border -> bottom border
-            p0, p1 = (0, rng.integers(0, size)), (size - 1, rng.integers(0, size))
-        length = int(max(abs(p1[0] - p0[0]), abs(p1[1] - p0[1]))) + 1
-        rows = np.round(np.linspace(p0[0], p1[0], length)).astype(int)
-        cols = np.round(np.linspace(p0[1], p1[1], length)).astype(int)
-        x[i, 0, rows, cols] = 1.0
-        if labels[i]:
-            start = rng.integers(length // 4, 3 * length // 4 - gap)
-            x[i, 0, rows[start : start + gap], cols[start : start + gap]] = 0.0
-    return Data(_t(x), _t(np.eye(2, dtype=np.float32)[labels]))
+# --- (d) adam-epsilon: 16x16 images of solid vs broken lines ---------------------------------
 
 
 def broken_line_images(

@@ -120,22 +120,6 @@ def conv1d_net(
     return nn.Sequential(*layers)
 
 
-def mlp(sizes: tuple[int, ...], head: nn.Module | None = None) -> nn.Sequential:
-    """Return Flatten -> Linear/ReLU layers of ``sizes`` (no ReLU after the last)."""
-    _sizes(sizes=sizes)
-    if len(sizes) < 2:
-        raise ValueError(
-            f"sizes={sizes!r} is not allowed; allowed: at least an input and an output size"
-        )
-    layers: list[nn.Module] = [nn.Flatten()]
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    layers += [head] if head is not None else []
-    return nn.Sequential(*layers)
-
-
 def backbone(in_channels: int, widths: tuple[int, ...] = (16, 32)) -> nn.Sequential:
     """Return a feature extractor (stride-2 convs -> pooled features) to pretrain and freeze."""
     _sizes(in_channels=in_channels, widths=widths)

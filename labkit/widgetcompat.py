@@ -11,8 +11,6 @@ differ.
 
 from __future__ import annotations
 
-from typing import Any
-
 import ipywidgets as widgets
 
 IPYWIDGETS_7 = widgets.__version__.split(".")[0] == "7"
@@ -23,11 +21,6 @@ def tooltip(text: str) -> dict[str, str]:
     """Return the keyword argument that gives a slider, dropdown, checkbox ... the tooltip ``text``
     ("" for none)."""
     return {TOOLTIP: text}
-
-
-def tooltip_of(widget: widgets.Widget) -> Any:
-    """Return the tooltip ``widget`` carries (None when it has none set)."""
-    return getattr(widget, TOOLTIP)
 
 
 class ShowsWidget:

@@ -24,7 +24,7 @@ def run(name, seed, fix=None, **knobs):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_rising_val_loss(seed):
     case, h = run("rising-val-loss", seed)
-    assert case.symptom_checks(h) == dict.fromkeys(case.symptom_checks(h), True)
+    assert case.checks(h) == dict.fromkeys(case.checks(h), True)
     baseline = h.final["baseline_val_loss"]
     assert h.val_loss[-1] > h.val_loss[0] and h.train_loss[-1] < 0.5 * h.train_loss[0]
     assert h.val_loss[-1] > baseline
@@ -42,7 +42,7 @@ def test_rising_val_loss(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_oscillating_loss(seed):
     case, h = run("oscillating-loss", seed)
-    assert all(case.symptom_checks(h).values()), case.symptom_checks(h)
+    assert all(case.checks(h).values()), case.checks(h)
     tail = h.val_loss[len(h.val_loss) // 3 :]
     assert max(tail) - min(tail) < 1e-6  # validation exactly flat: the model is frozen
     # exactly zero gradient on (almost) every step
@@ -68,7 +68,7 @@ def test_oscillating_loss(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_negative_loss(seed):
     case, h = run("negative-loss", seed)
-    assert all(case.symptom_checks(h).values()), case.symptom_checks(h)
+    assert all(case.checks(h).values()), case.checks(h)
     assert min(h.step_loss) < -1000 and h.train_loss[-1] < h.train_loss[2] < 0
     assert max(h.val_metric) <= 0.56
     assert max(h.extra["val_recall_minority"]) == 0.0
@@ -89,7 +89,7 @@ def test_negative_loss(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_adam_epsilon(seed):
     case, h = run("adam-epsilon", seed)
-    assert all(case.symptom_checks(h).values()), case.symptom_checks(h)
+    assert all(case.checks(h).values()), case.checks(h)
     # one class for everything, stuck
     assert h.train_metric[-1] < 0.7 and h.extra["stuck_wrong"][-1] > 0.3
     _, fixed = run("adam-epsilon", seed, "smaller learning rate")
@@ -102,7 +102,7 @@ def test_adam_epsilon(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_train_loss_rises(seed):
     case, h = run("train-loss-rises", seed)
-    assert all(case.symptom_checks(h).values()), case.symptom_checks(h)
+    assert all(case.checks(h).values()), case.checks(h)
     _, fixed = run("train-loss-rises", seed, "cosine schedule")
     assert not case.shows_symptom(fixed)
     assert (

@@ -2,6 +2,7 @@
 plots."""
 
 import dataclasses
+import importlib.metadata
 import json
 import math
 import os
@@ -23,8 +24,9 @@ from labkit.schedules import LRSchedule, lr_at  # noqa: E402
 from labkit.train import TrainConfig, hot_knobs  # noqa: E402
 
 
-def test_version():
-    assert labkit.__version__ == "0.1.0"
+def test_version_is_the_installed_one():
+    # labkit.__version__ and pyproject.toml's version must move together
+    assert labkit.__version__ == importlib.metadata.version("labkit")
 
 
 def test_case_names_in_lesson_order():

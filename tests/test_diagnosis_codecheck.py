@@ -13,7 +13,7 @@ import pytest
 
 import labkit
 from labkit.diagnosis import check_code
-from labkit.diagnosis.codecheck import MAX_SIZE, _product, check_codes
+from labkit.diagnosis.codecheck import MAX_SIZE, _product
 
 # the project's threads, when checked out
 THREADS = Path(__file__).resolve().parents[2] / "shared" / "threads"
@@ -24,6 +24,11 @@ COPY = {
     "000": "000_normalize_images.txt",
     "003": "003_keras_adam_run.txt",
 }
+
+
+def check_codes(source, train_samples=None):
+    """The codes check_code finds in ``source``, in order."""
+    return [f.code for f in check_code(source, train_samples)]
 
 
 def _thread(name: str, start: str, end: str) -> str:
@@ -51,10 +56,7 @@ def test_thread_000_normalize_images_is_flagged():
     code = _thread("000", "def normalizeImages", "It's worth noting")
     found = check_code(code)
     assert [f.code for f in found] == ["per-sample-scaling"]
-    assert (
-        found[0].lesson == "01_validation_loss_rises_from_epoch_1.ipynb"
-        and found[0].next_experiment
-    )
+    assert found[0].lesson == "01_validation_loss_rises_from_epoch_1.ipynb" and found[0].causes
 
 
 def test_thread_003_long_adam_run_is_flagged():
@@ -166,11 +168,11 @@ def test_hostile_layer_sizes_return_in_seconds():
     # computing 9**9**9 would not end at all.
     script = """
 import json, sys, time
-from labkit.diagnosis.codecheck import check_codes
+from labkit.diagnosis.codecheck import check_code
 out = {}
 for name, code in json.loads(sys.stdin.read()).items():
     start = time.perf_counter()
-    codes = check_codes(code, train_samples=100)
+    codes = [f.code for f in check_code(code, train_samples=100)]
     out[name] = [codes, time.perf_counter() - start]
 print(json.dumps(out))
 """

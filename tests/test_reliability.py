@@ -132,10 +132,9 @@ BAD_INPUTS = [
     ("model negative width", lambda: models.conv2d_net(1, 2, widths=(16, -4)), "widths"),
     (
         "model dropout",
-        lambda: models.mlp((4, 2)) and models.conv1d_net(1, 2, dropout=1.5),
+        lambda: models.conv1d_net(1, 2, dropout=1.5),
         "dropout",
     ),
-    ("mlp one size", lambda: models.mlp((4,)), "sizes"),
     ("data normalization", lambda: data.window_images(0, normalization="robust"), "normalization"),
     ("History from a list", lambda: History.from_dict([1, 2]), "data"),
     ("History unknown field", lambda: History.from_dict({"loss": [1.0]}), "loss"),

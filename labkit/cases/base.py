@@ -72,11 +72,6 @@ class Case:
             )
         return dict(both[name])
 
-    def symptom_checks(self, history: History) -> dict[str, bool]:
-        """Return this case's named numeric checks of ``history`` (all True: the failure is
-        there)."""
-        return self.checks(history)
-
     def shows_symptom(self, history: History) -> bool:
         """Return True when every symptom check holds for ``history`` (the verdict's "the asker's
         failure")."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
-from typing import Any
 
 from . import cells
 from .finding import Finding, make_finding
@@ -382,8 +381,3 @@ def check_code(source: str | Path | None = None, train_samples: int | None = Non
     code = read_source(source)
     hits = _nll(code) + _scaling(code) + _adam(code) + _dense(code, train_samples)
     return [make_finding(h.code, h.evidence, h.numbers) for h in hits]
-
-
-def check_codes(source: Any = None, train_samples: int | None = None) -> list[str]:
-    """Return just the codes of ``check_code`` (handy in tests and notebooks)."""
-    return [f.code for f in check_code(source, train_samples)]

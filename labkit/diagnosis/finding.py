@@ -49,12 +49,6 @@ class Finding:
     # ((cause, cheapest experiment that tells it apart), ...), likeliest first
     causes: tuple[tuple[str, str], ...] = ()
 
-    @property
-    def next_experiment(self) -> str:
-        """Return the cheapest experiment that tells the likeliest cause from the others ("" when
-        none is listed)."""
-        return self.causes[0][1] if self.causes else ""
-
     def __str__(self) -> str:
         lines = [
             f"[{self.code}] {self.title} (confidence {self.confidence})",
