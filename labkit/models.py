@@ -145,11 +145,11 @@ class LinearConvs(nn.Module):
     ``second``'s bias plus ``first``'s bias pushed through ``second``. The module keeps both layers:
     their weights are the parameters an optimizer trains, and autograd gives each the gradient it
     gets in the two-layer form (the same function of the same weights; only float rounding differs,
-    ~1e-6 relative). It computes the output through the composed kernel, which takes fewer
-    multiply-adds when the output is small: for the adam-epsilon case (16x16 images, two 8x8
-    kernels, 2x2 output) the pair's forward and backward on a batch of 64 take ~0.56 ms instead of
-    ~0.94 ms on one CPU thread, and a forward pass of 1024 images without gradients ~4x less
-    (benchmarks/RESULTS.md).
+    ~1e-6 relative), and the input ``x`` its gradient too when it requires one (a saliency map,
+    say). It computes the output through the composed kernel, which takes fewer multiply-adds when
+    the output is small: for the adam-epsilon case (16x16 images, two 8x8 kernels, 2x2 output) the
+    pair's forward and backward on a batch of 64 take ~0.56 ms instead of ~0.94 ms on one CPU
+    thread, and a forward pass of 1024 images without gradients ~4x less (benchmarks/RESULTS.md).
 
     Both layers must be plain ``nn.Conv2d``: stride 1, no padding, no dilation, one group, and
     ``second.in_channels == first.out_channels``.
@@ -282,10 +282,10 @@ class _Pair(torch.autograd.Function):
         return torch.addmm(bias, windows, kernel.t()) if bias is not None else windows @ kernel.t()
 
     @staticmethod
-    def backward(
-        ctx: Any, grad: torch.Tensor
-    ) -> tuple[None, torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:  # noqa: D102
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # noqa: D102
         windows, w1, b1, w2 = ctx.saved_tensors
+        # the input's gradient, only when it is asked for (training never asks: the images are data)
+        grad_windows = grad @ _compose(w1, w2) if ctx.needs_input_grad[0] else None
         c, i, kh1, kw1 = w1.shape
         o, _, kh2, kw2 = w2.shape
         # the composed kernel's gradient
@@ -303,4 +303,10 @@ class _Pair(torch.autograd.Function):
             if b1 is not None:  # bias = b2 + w2.sum((2, 3)) @ b1
                 grad_b1 = w2.sum((2, 3)).t() @ grad_bias
                 grad_w2 = grad_w2 + torch.outer(grad_bias, b1)[:, :, None, None]
-        return (None, grad_w1, grad_b1, grad_w2.contiguous(), grad_bias if ctx.has_b2 else None)
+        return (
+            grad_windows,
+            grad_w1,
+            grad_b1,
+            grad_w2.contiguous(),
+            grad_bias if ctx.has_b2 else None,
+        )

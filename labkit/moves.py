@@ -27,11 +27,19 @@ SNAP_DECADES = 0.1
 KEY_DIGITS = 4
 REACH = 2  # a slider move is one or two positions either way
 FIRST = ("lr", "eps")  # after the knob last moved and the fix buttons, what a learner touches first
-KINDS = ("log slider", "slider", "int slider", "words slider", "number box", "dropdown", "checkbox")
+CONTROL_KINDS = (
+    "log slider",
+    "slider",
+    "int slider",
+    "words slider",
+    "number box",
+    "dropdown",
+    "checkbox",
+)
 
 
 def kind(spec: Any) -> str:
-    """Return which control shows a knob of ``spec`` (one of KINDS)."""
+    """Return which control shows a knob of ``spec`` (one of CONTROL_KINDS)."""
     if isinstance(spec, FloatRange):
         return "log slider" if spec.log else "slider"
     if isinstance(spec, IntRange):

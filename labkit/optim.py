@@ -114,18 +114,12 @@ class KerasAdam(torch.optim.Optimizer):
         return loss
 
 
-_TORCH = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
-
-
 def _fusable(params: list[torch.Tensor], grads: list[torch.Tensor]) -> bool:
     """Whether torch's fused Adam kernel takes these tensors: float32/64 on one CPU or CUDA device,
     grads alike."""
     if not hasattr(torch, "_fused_adam_"):
         return False
     device, dtype = params[0].device, params[0].dtype
-    # the fused kernel ran on CUDA only before torch 2.4
-    if device.type == "cpu" and _TORCH < (2, 4):
-        return False
     return (
         device.type in ("cpu", "cuda")
         and dtype in (torch.float32, torch.float64)

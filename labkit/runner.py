@@ -43,14 +43,15 @@ LIVE_SHARE = 5  # ... and at most 1/5 of the run's time goes into handling them
 PROGRESS_EVERY_S = 0.1
 # configurations per stacked sweep; a newer request waits at most one chunk's epoch
 PRECOMPUTE_CHUNK = 4
-KINDS = ("training", "progress", "live", "result", "precompute", "precomputed", "error")
+EVENT_KINDS = ("training", "progress", "live", "result", "precompute", "precomputed", "error")
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # runners that may have a worker thread, closed at exit
 
 
 @dataclass(frozen=True)
 class Event:
-    """What a Runner reports to ``on_event``; ``kind`` (one of KINDS) says which fields are set.
+    """What a Runner reports to ``on_event``; ``kind`` (one of EVENT_KINDS) says which fields are
+    set.
 
     - "training": a run of ``knobs`` started; ``total`` epochs.
     - "progress": ``done`` of ``total`` epochs of that run.

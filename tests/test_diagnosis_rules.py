@@ -26,7 +26,7 @@ from labkit.diagnosis.advice import confidence
 STUCK = {"loss": [0.6931] * 6 + [math.nan]}
 
 
-def stuck_at_chance(curves: registry.View) -> Hit | None:
+def stuck_at_chance(curves: registry.CurveInput) -> Hit | None:
     """A throwaway rule: the training loss never moved from ln 2 (chance for two classes)."""
     finite = [v for v in curves.train if math.isfinite(v)]
     if len(finite) >= 5 and max(abs(v - math.log(2)) for v in finite) < 1e-3:
@@ -90,7 +90,7 @@ def test_one_declaration_is_all_a_rule_takes():
 
 
 def test_a_setup_check_is_declared_once_too():
-    def no_weights(setup: registry.Setup) -> Hit | None:
+    def no_weights(setup: registry.SetupInput) -> Hit | None:
         return (
             None
             if any(True for _ in setup.model.parameters())

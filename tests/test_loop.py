@@ -1,6 +1,7 @@
 """The loop's epoch numbers: a sample-weighted training loss, a case's own per-epoch probe, restored
 best weights."""
 
+import copy
 import math
 
 import pytest
@@ -121,3 +122,27 @@ def test_keras_bce_matches_bce_inside_the_clip_and_freezes_outside():
     assert wrong.grad.abs().max().item() == 0.0  # exactly no gradient: it can never recover
     with pytest.raises(ValueError, match="clip"):
         type(loss)(clip=0.7)
+
+
+def test_the_recorded_gradient_norm_is_the_norm_of_all_gradients_together():
+    # train._grad_norm uses torch's private _foreach_norm (one call for every tensor): it must be
+    # the public norm of all the gradients laid end to end, a parameter without a gradient skipped
+    from labkit.train import _grad_norm
+
+    torch.manual_seed(0)
+    params = [
+        nn.Parameter(torch.randn(3, 4)),
+        nn.Parameter(torch.randn(5)),
+        nn.Parameter(torch.randn(2)),
+    ]
+    for p in params[:2]:
+        p.grad = torch.randn_like(p)
+    want = torch.linalg.vector_norm(torch.cat([p.grad.flatten() for p in params[:2]]))
+    torch.testing.assert_close(_grad_norm(params), want)
+    assert _grad_norm([nn.Parameter(torch.zeros(2))]).item() == 0.0  # no gradient yet
+    # the loop records it: the first step's norm is the full-batch gradient's norm at the start
+    setup = _setup(batch_size=35)
+    start = copy.deepcopy(setup.model)
+    setup.loss_fn(start(setup.data.x_train), setup.data.y_train).backward()
+    want = torch.linalg.vector_norm(torch.cat([p.grad.flatten() for p in start.parameters()]))
+    assert _fit(setup).grad_norm[0] == pytest.approx(want.item(), rel=1e-5)

@@ -1,8 +1,8 @@
 """models.LinearConvs: two convolutions with nothing between them, computed as the one they make.
 
-It must be the two layers' function with the two layers' gradients (float64: equal to ~1e-13), for
-any kernel sizes and channel counts, with or without biases, in training and under no_grad; bad
-layers are named.
+It must be the two layers' function with the two layers' gradients, the input's included (float64:
+equal to ~1e-13), for any kernel sizes and channel counts, with or without biases, in training and
+under no_grad; bad layers are named.
 """
 
 import pytest
@@ -27,12 +27,13 @@ def test_output_and_gradients_are_the_two_layers(i, c, o, k1, k2, h, w, bias):
     if bias:  # non-zero biases, so the first bias really passes through the second layer
         nn.init.normal_(first.bias), nn.init.normal_(second.bias)
     pair = LinearConvs(first, second)
-    x = torch.randn(5, i, h, w, dtype=torch.float64)
+    x = torch.randn(5, i, h, w, dtype=torch.float64, requires_grad=True)
     composed, chained = pair(x), second(first(x))
     torch.testing.assert_close(composed, chained, rtol=1e-12, atol=1e-12)
     weight = torch.randn_like(chained)
-    got = torch.autograd.grad((composed * weight).sum(), list(pair.parameters()))
-    want = torch.autograd.grad((chained * weight).sum(), list(pair.parameters()))
+    # the input's gradient too (x requires grad), then every weight's and bias's
+    got = torch.autograd.grad((composed * weight).sum(), [x, *pair.parameters()])
+    want = torch.autograd.grad((chained * weight).sum(), [x, *pair.parameters()])
     for g, e in zip(got, want):
         torch.testing.assert_close(g, e, rtol=1e-11, atol=1e-11)
     with torch.no_grad():  # the evaluation path: one convolution by the composed kernel
@@ -45,7 +46,8 @@ def test_output_and_gradients_are_the_two_layers(i, c, o, k1, k2, h, w, bias):
 
 def test_the_custom_backward_passes_gradcheck():
     torch.manual_seed(1)
-    windows = torch.randn(7, 2 * 4 * 5, dtype=torch.float64)  # i=2, composed kernel 4x5
+    # i=2, composed kernel 4x5; the windows require grad, so their gradient is checked too
+    windows = torch.randn(7, 2 * 4 * 5, dtype=torch.float64, requires_grad=True)
     w1 = torch.randn(3, 2, 2, 3, dtype=torch.float64, requires_grad=True)
     b1 = torch.randn(3, dtype=torch.float64, requires_grad=True)
     w2 = torch.randn(4, 3, 3, 3, dtype=torch.float64, requires_grad=True)

@@ -42,7 +42,7 @@ from ..view import View
 from .base import Case
 
 MODELS = ("big", "small", "pretrained", "autoencoder")
-LOSSES = ("keras-bce", "bce", "bce-logits")
+LOSS_OPTIONS = ("keras-bce", "bce", "bce-logits")
 PIXELS = ("standardized", "0-255")
 PRETRAIN_EPOCHS = 8
 BIG_WIDTHS = (16, 16)  # conv channels of the big model: Flatten(3840) -> Dense(512) = 2.0M weights
@@ -78,7 +78,7 @@ class Knobs:
     )
     loss: str = knob(
         "keras-bce",
-        Choice(LOSSES),
+        Choice(LOSS_OPTIONS),
         "keras-bce: Keras's binary_crossentropy on the sigmoid (clipped at 1e-7); bce: "
         "PyTorch BCELoss on the sigmoid; bce-logits: BCEWithLogitsLoss on the raw output",
     )

@@ -35,7 +35,7 @@ from .base import Case
 N_TRAIN, N_VAL, LENGTH, NOISE = 300, 200, 64, 0.3
 WIDTHS = (8, 16, 16)  # channels of the three Conv1d -> BatchNorm -> ReLU blocks
 FOCAL_GAMMA = 2.0  # the focal-loss package's BinaryFocalLoss(gamma=2), the usual choice
-LOSSES = ("cross-entropy", "focal")
+LOSS_OPTIONS = ("cross-entropy", "focal")
 
 
 class FocalLoss(nn.Module):
@@ -63,10 +63,12 @@ class FocalLoss(nn.Module):
 
 
 def make_case_loss(name: str, disease_weight: float) -> nn.Module:
-    """Return the criterion ``name`` (one of LOSSES) with class weights (1, ``disease_weight``); 1 =
-    unweighted."""
-    if name not in LOSSES:
-        raise ValueError(f"loss={name!r} is not allowed; allowed: {', '.join(map(repr, LOSSES))}")
+    """Return the criterion ``name`` (one of LOSS_OPTIONS) with class weights (1,
+    ``disease_weight``); 1 = unweighted."""
+    if name not in LOSS_OPTIONS:
+        raise ValueError(
+            f"loss={name!r} is not allowed; allowed: {', '.join(map(repr, LOSS_OPTIONS))}"
+        )
     weight = None if disease_weight == 1.0 else torch.tensor([1.0, float(disease_weight)])
     return (
         make_loss("cross-entropy", weight)
@@ -116,7 +118,7 @@ class Knobs:
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the last layer (0: none)")
     loss: str = knob(
         "cross-entropy",
-        Choice(LOSSES),
+        Choice(LOSS_OPTIONS),
         "criterion: cross-entropy, or focal loss (gamma 2) as the asker tried",
     )
     disease_weight: float = knob(
@@ -166,7 +168,7 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
     )
 
 
-RISE_FACTOR = 10.0  # training loss climbs above this multiple of its best so far
+JUMP_FACTOR = 10.0  # training loss climbs above this multiple of its best so far
 WARMUP_EPOCHS = 20  # rises before this epoch are early training, not the symptom
 ACCURACY_DROP = 0.95  # training accuracy falls below this after having passed it
 # healthy: the training set fit (the failing run and the fixes reach 1.0 before any jump) ...
@@ -174,7 +176,7 @@ FIT = 0.99
 
 
 def first_jump(
-    train_loss: list[float], factor: float = RISE_FACTOR, after: int = WARMUP_EPOCHS
+    train_loss: list[float], factor: float = JUMP_FACTOR, after: int = WARMUP_EPOCHS
 ) -> int | None:
     """Return the first epoch (0-based, at or after ``after``) whose loss exceeds ``factor`` x the
     best before it."""

@@ -13,7 +13,7 @@ SUBSUMED_BY and CAUSE_OF are read from the registry whenever they are looked up.
 
 from __future__ import annotations
 
-from . import checks, gradual, registry, rules
+from . import gradual, registry, rules, setup_checks
 from .advice import describe
 from .codecheck import check_code
 from .core import LogReadWarning, curve_hits, setup_hits
@@ -21,7 +21,7 @@ from .finding import Finding, make_finding
 from .judge import FAILURE, HEALTHY, OTHER, Criteria, Verdict, declare, diagnose, verdict
 from .logs import Curves, load_run
 from .plot import plot_findings
-from .registry import Hit, Rule, View, register, registered, unregister
+from .registry import CurveInput, Hit, Rule, register, registered, unregister
 from .widget import paste_box
 
 __getattr__ = registry.live(
@@ -44,9 +44,9 @@ __all__ = [
     "Rule",
     "SUBSUMED_BY",
     "Verdict",
-    "View",
+    "CurveInput",
     "check_code",
-    "checks",
+    "setup_checks",
     "curve_hits",
     "declare",
     "describe",

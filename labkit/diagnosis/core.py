@@ -9,7 +9,7 @@ import warnings
 import torch
 from torch import nn
 
-from . import checks, gradual, registry, rules
+from . import gradual, registry, rules, setup_checks
 from .finding import Finding, make_finding
 from .logs import Curves
 
@@ -30,7 +30,7 @@ class LogReadWarning(UserWarning):
 WARN_ABOUT = ("runs", "left out", "as the validation loss", "an excerpt", "bare list", "headerless")
 
 
-def view(curves: Curves) -> registry.View:
+def curve_input(curves: Curves) -> registry.CurveInput:
     """Return the curves as a rule's ``detect`` sees them.
 
     A log with per-step losses only (no epochs) is read through its steps, averaged into at most 60
@@ -38,7 +38,7 @@ def view(curves: Curves) -> registry.View:
     """
     train, steps = curves.train_loss, curves.step_loss
     trend = list(train) or (gradual.bins(steps) if steps else [])
-    return registry.View(
+    return registry.CurveInput(
         train,
         curves.val_loss,
         steps,
@@ -52,7 +52,7 @@ def view(curves: Curves) -> registry.View:
 def curve_hits(curves: Curves) -> list[rules.Hit]:
     """Return the hits of every registered curve rule on ``curves``, in priority order (a rule whose
     ``needs`` names a missing curve is skipped)."""
-    seen = view(curves)
+    seen = curve_input(curves)
     hits = [
         rule.detect(seen)
         for rule in registry.ordered("curve")
@@ -67,8 +67,8 @@ def setup_hits(
     criterion: nn.Module | None = None,
     optimizer: torch.optim.Optimizer | None = None,
 ) -> list[rules.Hit]:
-    """Return the hits of the model / criterion / optimizer checks (checks.py's, then each check
-    Rule's detect)."""
+    """Return the hits of the model / criterion / optimizer checks (setup_checks.py's, then each
+    check Rule's detect)."""
     for name, value, kind in (
         ("model", model, nn.Module),
         ("criterion", criterion, nn.Module),
@@ -80,13 +80,13 @@ def setup_hits(
             )
     hits: list[rules.Hit] = []
     if model is not None and criterion is not None:
-        hits += checks.criterion_hits(model, criterion)
+        hits += setup_checks.criterion_hits(model, criterion)
     if model is not None:
-        hits += checks.dropout_hits(model)
+        hits += setup_checks.dropout_hits(model)
     if optimizer is not None:
         steps = len(curves.step_loss) or curves.num_epochs * curves.steps_per_epoch
-        hits += checks.optimizer_hits(optimizer, curves.train_loss or curves.step_loss, steps)
-    setup = registry.Setup(model, criterion, optimizer, view(curves))
+        hits += setup_checks.optimizer_hits(optimizer, curves.train_loss or curves.step_loss, steps)
+    setup = registry.SetupInput(model, criterion, optimizer, curve_input(curves))
     # checks declared with a detect of their own
     found = [
         rule.detect(setup)

@@ -1,7 +1,7 @@
 """The Finding record, and the vocabulary tables read from the rules' registry.
 
 Every code is declared once, as a ``registry.Rule`` next to its detect function (rules.py,
-gradual.py, checks.py, codecheck.py). The tables here (CURVE_CODES, CHECK_CODES, CODES,
+gradual.py, setup_checks.py, codecheck.py). The tables here (CURVE_CODES, CHECK_CODES, CODES,
 CASE_OF_CODE, LESSON_OF_CODE) are read from the registry whenever they are looked up, so a rule
 registered later is in them too. Diagnosis imports nothing from ``labkit.cases`` (no import cycle,
 not even a lazy one): the lessons are data (registry.LESSON_OF_CASE), and

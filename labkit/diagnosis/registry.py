@@ -7,7 +7,7 @@ function, what it subsumes and how sure it is. ``register(Rule(...))`` in the ru
 whole of adding one: diagnose() runs it, and the code tables (CURVE_CODES, CASE_OF_CODE,
 LESSON_OF_CODE ...), texts, causes and confidence all read the registry.
 
-The built-in rules live in rules.py and gradual.py (curve rules), checks.py (setup checks) and
+The built-in rules live in rules.py and gradual.py (curve rules), setup_checks.py (setup checks) and
 codecheck.py (code checks). This module imports nothing from the package: every other module of it
 may import this one.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 # curve: read from the loss curves; check: read from the model/criterion/optimizer/code
-KINDS = ("curve", "check")
+RULE_KINDS = ("curve", "check")
 
 # The lesson notebook of each case (must equal ``cases.get(name).lesson``;
 # tests/test_diagnosis_cases.py checks). Diagnosis imports nothing from ``labkit.cases`` (no import
@@ -43,7 +43,7 @@ class Hit(NamedTuple):
     numbers: dict[str, float]
 
 
-class View(NamedTuple):
+class CurveInput(NamedTuple):
     """The curves as a curve rule's ``detect`` sees them (epochs 1-based; empty when the log has
     none)."""
 
@@ -58,14 +58,14 @@ class View(NamedTuple):
     val_metric: Sequence[float] = ()
 
 
-class Setup(NamedTuple):
+class SetupInput(NamedTuple):
     """What a setup check's ``detect`` sees: what was passed to diagnose() (None when not given),
     and the curves."""
 
     model: Any  # torch.nn.Module | None
     criterion: Any  # torch.nn.Module | None
     optimizer: Any  # torch.optim.Optimizer | None
-    curves: View
+    curves: CurveInput
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,12 @@ class Rule:
     # the lesson notebook, when no case covers the code ("" when no lesson teaches it)
     lesson: str = ""
     kind: str = "curve"  # "curve" or "check"
-    # what ``detect`` needs: View fields that must be non-empty (curve rules, e.g.
+    # what ``detect`` needs: CurveInput fields that must be non-empty (curve rules, e.g.
     needs: tuple[str, ...] = ()
-    # ("train", "val")), or Setup fields that must be given (checks, e.g. ("model", "criterion"))
-    # the Hit, or None: from a View (curve rules) or a Setup
-    # (checks; the built-in checks have none: core.setup_hits calls checks.py's functions, codecheck
-    # reads code)
+    # ("train", "val")), or SetupInput fields that must be given (checks, e.g. ("model",
+    # "criterion")) the Hit, or None: from a CurveInput (curve rules) or a SetupInput (checks; the
+    # built-in checks have none: core.setup_hits calls setup_checks.py's functions, codecheck reads
+    # code)
     detect: Callable[[Any], Hit | None] | None = None
     # dropped when any of these codes is found too (a stronger, same event)
     subsumed_by: tuple[str, ...] = ()
@@ -105,11 +105,11 @@ class Rule:
     margin: Callable[[dict[str, float]], float] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"{self.code}: kind={self.kind!r}; allowed: {', '.join(KINDS)}")
+        if self.kind not in RULE_KINDS:
+            raise ValueError(f"{self.code}: kind={self.kind!r}; allowed: {', '.join(RULE_KINDS)}")
         if self.kind == "curve" and self.detect is None:
             raise ValueError(f"{self.code}: a curve rule needs a detect function")
-        fields = View._fields if self.kind == "curve" else Setup._fields
+        fields = CurveInput._fields if self.kind == "curve" else SetupInput._fields
         if unknown := [n for n in self.needs if n not in fields]:
             raise ValueError(f"{self.code}: needs {unknown}; allowed: {', '.join(fields)}")
         if self.case and self.case not in LESSON_OF_CASE:
@@ -156,7 +156,7 @@ def get(code: str) -> Rule | None:
 def ordered(kind: str | None = None) -> list[Rule]:
     """Return the rules, curve rules first, each kind by ``order`` (ties: in the order they were
     registered)."""
-    rules = sorted(_RULES.values(), key=lambda r: (KINDS.index(r.kind), r.order))
+    rules = sorted(_RULES.values(), key=lambda r: (RULE_KINDS.index(r.kind), r.order))
     return [r for r in rules if kind is None or r.kind == kind]
 
 
