@@ -112,18 +112,18 @@ def test_flat_validation_rule():
 
 def test_oscillation_rule():
     swinging = [2.3, 1.5, 1.9, 1.2, 1.8, 1.1, 1.7, 1.0, 1.6, 1.1]
-    assert rules.oscillation(swinging).numbers["swings"] == 4
+    assert gradual.standout_swings(swinging).numbers["swings"] == 4
     plateaus = [39.2, 47.5, 47.5, 39.2, 35.0, 43.3, 35.0, 39.2, 39.2, 35.0, 43.3, 35.0]
     # equal neighbours (a plateau) count as one point
-    assert rules.oscillation(plateaus) is not None
-    assert rules.oscillation(SMOOTH) is None
+    assert gradual.standout_swings(plateaus) is not None
+    assert gradual.standout_swings(SMOOTH) is None
     noisy_tail = [1.0, 0.3, 0.1, 0.05, 0.03, 0.035, 0.028, 0.033, 0.025, 0.03, 0.024]
-    assert rules.oscillation(noisy_tail) is None  # small wobble after a big descent
+    assert gradual.standout_swings(noisy_tail) is None  # small wobble after a big descent
     converged = [0.5, 0.101, 0.099, 0.102, 0.098, 0.101, 0.097, 0.1, 0.096, 0.099, 0.095, 0.098]
     # 3 % batch noise on a flat floor (below OSC_MIN_RELATIVE)
-    assert rules.oscillation(converged) is None
+    assert gradual.standout_swings(converged) is None
     one_spike = SMOOTH[:15] + [0.9] + SMOOTH[15:]
-    assert rules.oscillation(one_spike) is None
+    assert gradual.standout_swings(one_spike) is None
 
 
 def test_late_explosion_rule():
@@ -142,14 +142,14 @@ def test_late_explosion_rule():
 
 
 def test_train_loss_rises_rule():
-    hit = rules.train_loss_rises(THREADS["train-loss-rises"]["loss"])
+    hit = gradual.sudden_rise(THREADS["train-loss-rises"]["loss"])
     assert hit.numbers["best_epoch"] == 10 and hit.numbers["rise_epoch"] == 11
     # warm-up bump before any descent
-    assert rules.train_loss_rises([0.7, 2.5, 2.4, 1.0, 0.5, 0.3, 0.2]) is None
+    assert gradual.sudden_rise([0.7, 2.5, 2.4, 1.0, 0.5, 0.3, 0.2]) is None
     # one bad epoch
-    assert rules.train_loss_rises(SMOOTH[:10] + [SMOOTH[9] * 4] + SMOOTH[10:]) is None
+    assert gradual.sudden_rise(SMOOTH[:10] + [SMOOTH[9] * 4] + SMOOTH[10:]) is None
     # rises too small to see
-    assert rules.train_loss_rises([1.0, 1e-6, 1e-6, 5e-6, 5e-6, 5e-6]) is None
+    assert gradual.sudden_rise([1.0, 1e-6, 1e-6, 5e-6, 5e-6, 5e-6]) is None
 
 
 def test_no_generalization_rule():

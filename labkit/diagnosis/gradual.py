@@ -5,9 +5,9 @@ stand out of the curve's own noise (the median epoch-to-epoch change), so a nois
 called a trend. Each threshold's comment says what quantity sets it; they were frozen before the
 held-out logs (tests/data/real_logs_heldout/) were scored (benchmarks/RESULTS.md).
 
-The findings read from both kinds of rule, sudden (rules.py) and gradual (here), are declared here,
-once each, with ``register(Rule(...))``: oscillation, train-loss-rises, overfitting, and
-validation-oscillation.
+Each of these findings has one detector here, declared once with ``register(Rule(...))``:
+oscillation (``standout_swings`` or a zig-zag, ``swings``), train-loss-rises (a ``sudden_rise`` or
+a ``creep``), overfitting and validation-oscillation.
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ import math
 from statistics import median
 from typing import Sequence
 
-from . import rules
 from .registry import READING_CURVES, Hit, Rule, register
 from .rules import (
     NO_GEN_MIN_EPOCHS,
     OVERFIT_MIN_AFTER,
     OVERFIT_TRAIN_FALL,
     OVERFIT_VISIBLE,
-    RISE_VISIBLE,
     SMOOTH_EPOCHS,
     TREND_RISE,
     VISIBLE,
@@ -35,6 +33,30 @@ from .rules import (
 )
 
 Curve = Sequence[float]
+
+# a swing: a peak that rises from the turning point before it and falls to the turning point
+# after it by this share of the curve's range (a climb over two epochs and a fall over one is one
+# swing)
+OSC_PROMINENCE = 0.2
+# ... and by this share of the loss at that epoch (smaller wobbles are batch noise: an epoch
+# mean over many batches moves a few % on a plateau)
+OSC_MIN_RELATIVE = 0.05
+# oscillation: at least one swing per 10 epochs (a repeating pattern, not one incident) ...
+OSC_SWING_RATE = 0.1
+# ... and at least this many (two could be chance; "again and again" starts at three)
+OSC_MIN_SWINGS = 3
+
+# training loss climbs to this multiple of its lowest value so far (an epoch mean moves within a
+# factor of about 1.5 by batch noise; three times is a jump no noise makes) ...
+RISE_FACTOR = 3.0
+RISE_MIN_EPOCHS = 2  # ... for at least this many epochs in a row (one bad epoch is noise)
+# ... after it had fallen below this share of its first value (halved: it had learnt, so this is
+# not a warm-up bump)
+RISE_DESCENT = 0.5
+# ... to at least this share of its first value (visible on a linear axis, not round-off)
+RISE_VISIBLE = VISIBLE
+# ... and it ends (mean of the last SMOOTH_EPOCHS) at least TREND_RISE times its best before the
+# rise: a spike the run comes back from is not a rise
 
 # a rise counts when it is at least this many times the median epoch-to-epoch change
 # measured from the minimum on (the stretch being judged; an early spike must not hide a later
@@ -123,10 +145,43 @@ def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
     )
 
 
+def sudden_rise(train_loss: Curve) -> Hit | None:
+    """Return a ``train-loss-rises`` hit when training loss jumps well above its lowest value and
+    stays there (one of train-loss-rises' two shapes; ``creep`` is the other)."""
+    loss = _finite(train_loss)
+    if len(loss) < 3 or min(loss) < 0 or loss[0] <= 0:
+        return None
+    best, best_at, streak = loss[0], 0, 0
+    for i, v in enumerate(loss):
+        risen = (
+            best <= RISE_DESCENT * loss[0]
+            and v >= RISE_FACTOR * best
+            and v >= RISE_VISIBLE * loss[0]
+        )
+        streak = streak + 1 if risen else 0
+        if streak >= RISE_MIN_EPOCHS and _tail(loss) >= TREND_RISE * best:
+            start = i - streak + 1
+            return Hit(
+                "train-loss-rises",
+                f"training loss reached {best:.4g} at epoch {best_at + 1}, then "
+                f"rose to {loss[start]:.4g} "
+                f"({loss[start] / best:.0f}x) at epoch {start + 1}",
+                {
+                    "best": best,
+                    "best_epoch": best_at + 1,
+                    "rise_epoch": start + 1,
+                    "risen_to": loss[start],
+                },
+            )
+        if v < best:
+            best, best_at = v, i
+    return None
+
+
 def rises(train_loss: Curve, mid_run: bool = False) -> Hit | None:
-    """Return a ``train-loss-rises`` hit for a sudden rise (rules.train_loss_rises) or a gradual one
+    """Return a ``train-loss-rises`` hit for a sudden rise (``sudden_rise``) or a gradual one
     (``creep``)."""
-    return rules.train_loss_rises(train_loss) or creep(train_loss, mid_run)
+    return sudden_rise(train_loss) or creep(train_loss, mid_run)
 
 
 TRAIN_LOSS_RISES = register(
@@ -285,10 +340,40 @@ def swings(train_loss: Curve) -> Hit | None:
     )
 
 
+def standout_swings(train_loss: Curve) -> Hit | None:
+    """Return an ``oscillation`` hit when training loss swings up and down between epochs, again and
+    again, each swing standing out of the curve's range (one of oscillation's two shapes)."""
+    loss = _finite(train_loss)
+    runs = [v for i, v in enumerate(loss) if i == 0 or v != loss[i - 1]]  # a plateau is one point
+    if len(runs) < 3:
+        return None
+    # epoch 1 mixes in the untrained start; leave it out of the range
+    span = max(loss[1:]) - min(loss[1:])
+    turns = (
+        [runs[0]]
+        + [b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0]
+        + [runs[-1]]
+    )
+    swings = [
+        i
+        for i in range(1, len(turns) - 1)
+        if min(turns[i] - turns[i - 1], turns[i] - turns[i + 1])
+        >= max(OSC_PROMINENCE * span, OSC_MIN_RELATIVE * abs(turns[i]))
+    ]
+    if len(swings) < max(OSC_MIN_SWINGS, OSC_SWING_RATE * (len(loss) - 1)):
+        return None
+    return Hit(
+        "oscillation",
+        f"training loss swung up and back down {len(swings)} times in {len(loss)} epochs, "
+        f"between {min(loss):.4g} and {max(loss):.4g}",
+        {"swings": len(swings), "epochs": len(loss), "low": min(loss), "high": max(loss)},
+    )
+
+
 def oscillation(train_loss: Curve) -> Hit | None:
-    """Return an ``oscillation`` hit for swings that stand out (rules.oscillation) or a zig-zag
+    """Return an ``oscillation`` hit for swings that stand out (``standout_swings``) or a zig-zag
     (``swings``)."""
-    return rules.oscillation(train_loss) or swings(train_loss)
+    return standout_swings(train_loss) or swings(train_loss)
 
 
 def _swing_margin(numbers: dict[str, float]) -> float:

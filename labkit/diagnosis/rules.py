@@ -46,17 +46,6 @@ FLAT_EARLY_EPOCHS = 3
 # constant (a converged run looks the same).
 FLAT_NO_BETTER = 0.5
 
-# a swing: a peak that rises from the turning point before it and falls to the turning point
-# after it by this share of the curve's range (a climb over two epochs and a fall over one is one
-# swing)
-OSC_PROMINENCE = 0.2
-# ... and by this share of the loss at that epoch (smaller wobbles are batch noise: an epoch
-# mean over many batches moves a few % on a plateau)
-OSC_MIN_RELATIVE = 0.05
-# oscillation: at least one swing per 10 epochs (a repeating pattern, not one incident) ...
-OSC_SWING_RATE = 0.1
-# ... and at least this many (two could be chance; "again and again" starts at three)
-OSC_MIN_SWINGS = 3
 
 # the jump: powers of ten (30x) above the lowest loss so far. A training loss's batch-noise
 # spikes stay within a few times its level; Keras's clipped BCE caps a sample's loss at 16.1, so a
@@ -80,23 +69,12 @@ PLATEAU_EPOCHS = 5
 # ... all within this share of their largest value (a training model moves more)
 PLATEAU_RTOL = 1e-3
 
-# training loss climbs to this multiple of its lowest value so far (an epoch mean moves within a
-# factor of about 1.5 by batch noise; three times is a jump no noise makes) ...
-RISE_FACTOR = 3.0
-RISE_MIN_EPOCHS = 2  # ... for at least this many epochs in a row (one bad epoch is noise)
-# ... after it had fallen below this share of its first value (halved: it had learnt, so this is
-# not a warm-up bump)
-RISE_DESCENT = 0.5
-# ... to at least this share of its first value (visible on a linear axis, not round-off)
-# ... and it ends (mean of the last SMOOTH_EPOCHS) at least TREND_RISE times its best before the
-# rise: a spike the run comes back from is not a rise
-RISE_VISIBLE = VISIBLE
 
 # "never learned": validation never gets more than this share below its first epoch. A validation
 # loss measured on fixed data moves a few % between epochs by chance; learning that carries over
 # lowers it far more (lesson 06's Keras printout by 36 %, rising-val-loss's fix by more than half)
-# ... and it ends (mean of the last SMOOTH_EPOCHS) TREND_RISE times above its lowest value
 NO_GEN_DIP = 0.1
+# ... and it ends (mean of the last SMOOTH_EPOCHS) TREND_RISE times above its lowest value
 # ... while training loss ends below this share of its first value: the model fits the
 # training set (a 20 % fall is several times a plateau's wobble), so the flat validation is not an
 # idle model
@@ -350,36 +328,6 @@ FLAT_VALIDATION = register(
 )
 
 
-def oscillation(train_loss: Curve) -> Hit | None:
-    """Return an ``oscillation`` hit when training loss swings up and down between epochs, again and
-    again."""
-    loss = _finite(train_loss)
-    runs = [v for i, v in enumerate(loss) if i == 0 or v != loss[i - 1]]  # a plateau is one point
-    if len(runs) < 3:
-        return None
-    # epoch 1 mixes in the untrained start; leave it out of the range
-    span = max(loss[1:]) - min(loss[1:])
-    turns = (
-        [runs[0]]
-        + [b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0]
-        + [runs[-1]]
-    )
-    swings = [
-        i
-        for i in range(1, len(turns) - 1)
-        if min(turns[i] - turns[i - 1], turns[i] - turns[i + 1])
-        >= max(OSC_PROMINENCE * span, OSC_MIN_RELATIVE * abs(turns[i]))
-    ]
-    if len(swings) < max(OSC_MIN_SWINGS, OSC_SWING_RATE * (len(loss) - 1)):
-        return None
-    return Hit(
-        "oscillation",
-        f"training loss swung up and back down {len(swings)} times in {len(loss)} epochs, "
-        f"between {min(loss):.4g} and {max(loss):.4g}",
-        {"swings": len(swings), "epochs": len(loss), "low": min(loss), "high": max(loss)},
-    )
-
-
 def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
     """Return a ``late-explosion`` hit: a long descent, then a jump by orders of magnitude that does
     not recover.
@@ -500,39 +448,6 @@ LATE_EXPLOSION = register(
         sure="medium",
     )
 )
-
-
-def train_loss_rises(train_loss: Curve) -> Hit | None:
-    """Return a ``train-loss-rises`` hit when training loss climbs well above its lowest value and
-    stays there."""
-    loss = _finite(train_loss)
-    if len(loss) < 3 or min(loss) < 0 or loss[0] <= 0:
-        return None
-    best, best_at, streak = loss[0], 0, 0
-    for i, v in enumerate(loss):
-        risen = (
-            best <= RISE_DESCENT * loss[0]
-            and v >= RISE_FACTOR * best
-            and v >= RISE_VISIBLE * loss[0]
-        )
-        streak = streak + 1 if risen else 0
-        if streak >= RISE_MIN_EPOCHS and _tail(loss) >= TREND_RISE * best:
-            start = i - streak + 1
-            return Hit(
-                "train-loss-rises",
-                f"training loss reached {best:.4g} at epoch {best_at + 1}, then "
-                f"rose to {loss[start]:.4g} "
-                f"({loss[start] / best:.0f}x) at epoch {start + 1}",
-                {
-                    "best": best,
-                    "best_epoch": best_at + 1,
-                    "rise_epoch": start + 1,
-                    "risen_to": loss[start],
-                },
-            )
-        if v < best:
-            best, best_at = v, i
-    return None
 
 
 def learned(val_loss: Curve, val_metric: Curve = ()) -> bool:
