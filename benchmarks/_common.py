@@ -27,11 +27,10 @@ def header(title: str, device: str | None) -> torch.device:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# {title}")
     print(
-        f"# device {dev} ({name}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"torch {torch.__version__}, "
-        f"labkit {labkit.__version__}, python {platform.python_version()}, torch "
-        f"threads {torch.get_num_threads()}, "
-        f"cores {os.cpu_count()}, load average (1 min) at start {load:.2f}"
+        f"# device {dev} ({name}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, torch "
+        f"{torch.__version__}, labkit {labkit.__version__}, python {platform.python_version()}, "
+        f"torch threads {torch.get_num_threads()}, cores {os.cpu_count()}, load average (1 min) at "
+        f"start {load:.2f}"
     )
     warm_up(dev)
     return dev

@@ -48,8 +48,8 @@ def main() -> None:
             median = statistics.median(times)
             print(
                 f"{name:17s} {label:32s} {median:8.2f} {max(times):6.2f} "
-                f"{statistics.median(loops):7.2f}  "
-                f"{'met' if median <= GOAL_S else 'NOT met':>12s}  {load_now()}",
+                f"{statistics.median(loops):7.2f}  {'met' if median <= GOAL_S else 'NOT met':>12s} "
+                f" {load_now()}",
                 flush=True,
             )
 

@@ -60,9 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     case, seeds = cases.get("oscillating-loss"), seed_range(args.seeds)
     print(
-        "| variant | seeds | test accuracy min / median / max | >= 0.9 on | lr picked | "
-        "verdicts |\n"
-        "|---|---|---|---|---|---|"
+        "| variant | seeds | test accuracy min / median / max | >= 0.9 on | lr picked | verdicts "
+        "|\n|---|---|---|---|---|---|"
     )
     for name in args.variants.split(","):
         label, knobs, lrs = VARIANTS[name]
@@ -76,9 +75,8 @@ def main() -> None:
         )
         print(
             f"| {label} | {seeds.start}-{seeds.stop - 1} | {min(tests):.2f} / "
-            f"{statistics.median(tests):.2f} / "
-            f"{max(tests):.2f} | {sum(t >= 0.9 for t in tests)} of {len(tests)} | "
-            f"{lr_counts} | {states} |",
+            f"{statistics.median(tests):.2f} / {max(tests):.2f} | {sum(t >= 0.9 for t in tests)} "
+            f"of {len(tests)} | {lr_counts} | {states} |",
             flush=True,
         )
     if args.dropout:
@@ -89,8 +87,7 @@ def main() -> None:
                 if case.shows_symptom(case.run(seed=s, device="cpu", dense_dropout=dropout))
             ]
             print(
-                "\n"
-                f"failing defaults at dense dropout {dropout}: the symptom on {len(shown)} of "
+                f"\nfailing defaults at dense dropout {dropout}: the symptom on {len(shown)} of "
                 f"{len(seeds)} seeds"
                 + (f" ({', '.join(map(str, shown))})" if len(shown) <= len(seeds) / 2 else "")
             )

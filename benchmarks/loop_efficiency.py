@@ -115,8 +115,7 @@ def main() -> None:
     )
     print(
         f"{'case':17s} {'labkit/s':>9s} {'bare/s':>9s} {'b+val/s':>9s} {'loader/s':>9s} "
-        f"{'vs bare':>8s} "
-        f"{'vs b+val':>8s} {'vs loader':>9s}  load"
+        f"{'vs bare':>8s} {'vs b+val':>8s} {'vs loader':>9s}  load"
     )
     for name in args.cases.split(","):
         case = cases.get(name)
@@ -163,8 +162,7 @@ def main() -> None:
         )
         print(
             f"{name:17s} {lab:9.0f} {bare:9.0f} {bare_val:9.0f} {dl:9.0f} {lab / bare:7.2f}x "
-            f"{lab / bare_val:7.2f}x "
-            f"{lab / dl:8.2f}x  {load_now()}",
+            f"{lab / bare_val:7.2f}x {lab / dl:8.2f}x  {load_now()}",
             flush=True,
         )
 

@@ -64,8 +64,7 @@ def main() -> None:
     print(f"# auto mode on {dev.type} stacks: {VECTORIZE.get(dev.type, 'none')} models")
     print(
         f"{'row':22s} {'K':>3s} {'sequential s':>12s} {'stacked s':>10s} {'speed-up':>8s} "
-        f"{'loops':>7s} "
-        f"{'auto':>7s} {'max rel diff':>12s}  load"
+        f"{'loops':>7s} {'auto':>7s} {'max rel diff':>12s}  load"
     )
     for row in args.rows.split(","):
         name, knobs = ROWS[row]
@@ -106,9 +105,8 @@ def main() -> None:
                 max_rel_diff(h.step_loss, s.step_loss) for h, s in zip(stacked.values(), singles)
             )
             print(
-                f"{row:22s} {k:3d} {t_seq:12.2f} {t_vec:10.2f} {t_seq / t_vec:7.2f}x "
-                f"{loops:6.2f}x {auto_note:>7s} "
-                f"{diff:12.1e}  {load_now()}",
+                f"{row:22s} {k:3d} {t_seq:12.2f} {t_vec:10.2f} {t_seq / t_vec:7.2f}x {loops:6.2f}x "
+                f"{auto_note:>7s} {diff:12.1e}  {load_now()}",
                 flush=True,
             )
 

@@ -58,8 +58,8 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(
-                f"device={device!r} asked for CUDA, but no CUDA GPU is available here; use "
-                "'cpu' or None"
+                f"device={device!r} asked for CUDA, but no CUDA GPU is available here; use 'cpu' "
+                "or None"
             )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(
@@ -70,8 +70,8 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
             raise ValueError(
-                f"device={device!r} asked for Apple MPS, which is not available here; use "
-                "'cpu' or None"
+                f"device={device!r} asked for Apple MPS, which is not available here; use 'cpu' or "
+                "None"
             )
     return dev
 

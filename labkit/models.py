@@ -168,9 +168,8 @@ class LinearConvs(nn.Module):
             )
             if not plain:
                 raise ValueError(
-                    f"{name}={conv} is not allowed; allowed: stride 1, no padding, no "
-                    "dilation, "
-                    f"groups 1"
+                    f"{name}={conv} is not allowed; allowed: stride 1, no padding, no dilation, "
+                    "groups 1"
                 )
         if second.in_channels != first.out_channels:
             raise ValueError(

@@ -341,11 +341,9 @@ class Panel(ShowsWidget):
                 self._set_status(self._with_action(self._summary(event.history, event.note)))
         elif event.kind == "precompute":
             self._set_status(
-                f"{self._status_text}<br><span style='color:#555'>training ahead in the "
-                "background "
+                f"{self._status_text}<br><span style='color:#555'>training ahead in the background "
                 f"({event.done} of {event.total} next moves ready): "
-                f"{html.escape(self._ahead(event))}"
-                "</span>",
+                f"{html.escape(self._ahead(event))}</span>",
                 keep=True,
             )
         elif event.kind == "precomputed":
@@ -431,7 +429,7 @@ class Panel(ShowsWidget):
             self.plot.value = (
                 f'<img src="data:image/png;base64,{data}" '
                 f'alt="{html.escape(self.alt, quote=True)}" '
-                f'style="max-width:100%;height:auto;display:block">'
+                'style="max-width:100%;height:auto;display:block">'
             )
 
     # ---- status, progress, errors ----------------------------------------------------------------

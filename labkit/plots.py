@@ -74,8 +74,8 @@ def _apply_scale(ax: Axes, scale: str, values: Iterable[float]) -> str:
         ax.yaxis.set_minor_locator(NullLocator())
         ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
         return (
-            f"symlog y axis: log beyond ±{_power_of_ten(linthresh, 0, mathtext=False)}, "
-            "linear inside"
+            f"symlog y axis: log beyond ±{_power_of_ten(linthresh, 0, mathtext=False)}, linear "
+            "inside"
         )
     ax.set_yscale(scale)
     return "log y axis" if scale == "log" else ""
@@ -353,8 +353,7 @@ def _describe_line(line: Line2D, xlabel: str) -> str:
     low = min(pairs, key=lambda p: p[1])
     high = max(pairs, key=lambda p: p[1])
     text = (
-        f"{name}: starts at {_words(pairs[0][1])}, lowest {_words(low[1])} at {xlabel} "
-        f"{low[0]:g}, "
+        f"{name}: starts at {_words(pairs[0][1])}, lowest {_words(low[1])} at {xlabel} {low[0]:g}, "
         f"highest {_words(high[1])} at {xlabel} {high[0]:g}, ends at {_words(pairs[-1][1])}"
     )
     bad = [x for x, y in zip(xs, ys) if not math.isfinite(y)]
@@ -384,8 +383,8 @@ def describe_figure(fig: Figure) -> str:
         )
         if faded:
             text += (
-                f" (plus {len(faded)} faded curve{'s' if len(faded) > 1 else ''} of the "
-                "previous run)"
+                f" (plus {len(faded)} faded curve{'s' if len(faded) > 1 else ''} of the previous "
+                "run)"
             )
         parts.append(text + ".")
     return " ".join(parts) or "An empty figure."

@@ -26,8 +26,8 @@ def _threads_from_env() -> int:
     text = os.environ.get("LABKIT_THREADS", "1")
     if not text.isdigit() or not 1 <= int(text) <= 256:
         raise ValueError(
-            f"LABKIT_THREADS={text!r} is not allowed; allowed: a whole number of threads "
-            "from 1 to 256"
+            f"LABKIT_THREADS={text!r} is not allowed; allowed: a whole number of threads from 1 to "
+            "256"
         )
     return int(text)
 

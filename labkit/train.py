@@ -102,16 +102,14 @@ class TrainConfig:
         unknown = sorted(set(fixed) - set(_FIELDS))
         if unknown:
             raise ValueError(
-                f"fixed field(s) {', '.join(map(repr, unknown))} are not TrainConfig "
-                "fields; "
+                f"fixed field(s) {', '.join(map(repr, unknown))} are not TrainConfig fields; "
                 f"allowed: {', '.join(_FIELDS)}"
             )
         clash = [n for n in fixed if n in names]
         if clash:
             raise ValueError(
-                f"{', '.join(map(repr, clash))} is both a knob of {type(knobs).__name__} "
-                "and a fixed field; "
-                "allowed: fixed fields that are not knobs "
+                f"{', '.join(map(repr, clash))} is both a knob of {type(knobs).__name__} and a "
+                "fixed field; allowed: fixed fields that are not knobs "
                 f"({', '.join(n for n in _FIELDS if n not in names)})"
             )
         return cls(**{n: getattr(knobs, n) for n in names}, **fixed)
@@ -135,9 +133,8 @@ def config_knobs(knobs: Any) -> tuple[str, ...]:
     if stray:
         raise ValueError(
             f"knob(s) {', '.join(map(repr, stray))} of "
-            f"{getattr(knobs, '__name__', type(knobs).__name__)} "
-            "are declared train=True but are no TrainConfig field; "
-            f"allowed: {', '.join(_FIELDS)}"
+            f"{getattr(knobs, '__name__', type(knobs).__name__)} are declared train=True but are "
+            f"no TrainConfig field; allowed: {', '.join(_FIELDS)}"
         )
     return tuple(f.name for f in dataclasses.fields(knobs) if f.name in _FIELDS)
 

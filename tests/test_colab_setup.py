@@ -234,8 +234,8 @@ def test_badges_open_this_lesson_from_the_pyproject_repository(lesson):
     binder_links = [link for link in links if binder.search(link + ")")]
     assert binder_links, (
         f"{lesson.name}: no 'Launch Binder' badge linking to "
-        f"https://mybinder.org/v2/gh/{GITHUB_PATH}/main?urlpath=lab/tree/{path}; "
-        f"badges: {list(links)}"
+        f"https://mybinder.org/v2/gh/{GITHUB_PATH}/main?urlpath=lab/tree/{path}; badges: "
+        f"{list(links)}"
     )
     assert links[binder_links[0]] == "https://mybinder.org/badge_logo.svg"
     # Every Colab/Binder link in the lesson points at this repository and this file.

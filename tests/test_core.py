@@ -221,9 +221,8 @@ def test_same_seed_same_history_bitwise():
 
 def test_same_seed_same_history_in_a_fresh_process():
     code = (
-        "import labkit, json; h = labkit.cases.get('train-loss-rises').run(seed=1, "
-        "device='cpu', epochs=5);"
-        "print(json.dumps(h.step_loss + h.val_loss))"
+        "import labkit, json; h = labkit.cases.get('train-loss-rises').run(seed=1, device='cpu', "
+        "epochs=5);print(json.dumps(h.step_loss + h.val_loss))"
     )
     here = cases.get("train-loss-rises").run(seed=1, device="cpu", epochs=5)
     out = subprocess.run(

@@ -187,8 +187,8 @@ Epoch 2/5.. Train loss: -160.112..Test loss: -214.403..Test accuracy: 0.056
             (0.6, 0.62),
         ),
         (
-            "[Epoch 1] train loss 0.52 | val loss 0.61\n"
-            "[Epoch 2] train loss 0.41 | val loss 0.60\n",
+            "[Epoch 1] train loss 0.52 | val loss 0.61\n[Epoch 2] train loss 0.41 | val loss "
+            "0.60\n",
             (0.52, 0.41),
             (0.61, 0.60),
         ),
@@ -211,9 +211,8 @@ def test_thread_002_printout_is_negative_loss():
 
 def test_step_logs():
     tf = (
-        "INFO:tensorflow:loss = 1.39, step = 100\n"
-        "INFO:tensorflow:loss = 1.2, step = 200 (3.1 sec)\n"
-        "INFO:tensorflow:loss = 1.1, step = 300\n"
+        "INFO:tensorflow:loss = 1.39, step = 100\nINFO:tensorflow:loss = 1.2, step = 200 (3.1 "
+        "sec)\nINFO:tensorflow:loss = 1.1, step = 300\n"
     )
     assert load_run(tf).step_loss == (1.39, 1.2, 1.1)
     assert load_run("Step 100: loss=1.39\nStep 200: loss=1.2\nStep 300: loss=nan\n").step_loss[
@@ -224,11 +223,9 @@ def test_step_logs():
         == "diverged"
     )
     mnist = (
-        "Train Epoch: 1 [0/60000 (0%)]\tLoss: 2.300\n"
-        "Train Epoch: 1 [640/60000 (1%)]\tLoss: 2.200\n"
-        "Test set: Average loss: 0.2000, Accuracy: 9500/10000 (95%)\n"
-        "Train Epoch: 2 [0/60000 (0%)]\tLoss: 1.100\n"
-        "Test set: Average loss: 0.1000, Accuracy: 9600/10000\n"
+        "Train Epoch: 1 [0/60000 (0%)]\tLoss: 2.300\nTrain Epoch: 1 [640/60000 (1%)]\tLoss: "
+        "2.200\nTest set: Average loss: 0.2000, Accuracy: 9500/10000 (95%)\nTrain Epoch: 2 "
+        "[0/60000 (0%)]\tLoss: 1.100\nTest set: Average loss: 0.1000, Accuracy: 9600/10000\n"
     )
     c = load_run(mnist)
     assert (

@@ -281,10 +281,10 @@ def test_sixty_thousand_windows_fit_in_less_than_two_copies_of_their_images():
     float32, 188 MB) and its parts as views, not four copies (the lesson peaked at 1,040 MB before,
     RESULTS.md "Lessons")."""
     code = (
-        "import resource\nfrom labkit.data import window_images\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "data = window_images(0, n_windows=60_000)\n"
-        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)"
+        "import resource\nfrom labkit.data import window_images\nbefore = "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\ndata = window_images(0, "
+        "n_windows=60_000)\nprint((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / "
+        "1024)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300

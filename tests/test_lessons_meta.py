@@ -101,8 +101,7 @@ def badges(file):
     colab = f"https://colab.research.google.com/github/{owner_repo()}/blob/main/lessons/{file}"
     binder = f"https://mybinder.org/v2/gh/{owner_repo()}/main?urlpath=lab/tree/lessons/{file}"
     return (
-        "[![Open in "
-        f"Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) "
+        f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) "
         f"[![Launch Binder](https://mybinder.org/badge_logo.svg)]({binder})"
     )
 

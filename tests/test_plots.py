@@ -98,8 +98,8 @@ def test_describe_figure_says_what_each_curve_does():
     text = plots.describe_figure(fig)
     assert text.startswith("Two runs.")
     assert (
-        "steady training loss: starts at 1, lowest 0.25 at epoch 5, highest 1 at epoch 1, "
-        "ends at 0.25"
+        "steady training loss: starts at 1, lowest 0.25 at epoch 5, highest 1 at epoch 1, ends at "
+        "0.25"
     ) in text
     assert "blown training loss" in text and "NaN/inf from epoch 3" in text
     assert "accuracy against epoch" in text

@@ -65,10 +65,9 @@ class Knobs:
     loss: str = knob(
         "keras-bce",
         Choice(LOSS_OPTIONS),
-        "keras-bce: Keras binary_crossentropy on the softmax outputs "
-        "(clipped); cross-entropy: from "
-        "the logits (no softmax layer, no clip); logcosh: Keras logcosh "
-        "on the softmax outputs",
+        "keras-bce: Keras binary_crossentropy on the softmax outputs (clipped); cross-entropy: "
+        "from the logits (no softmax layer, no clip); logcosh: Keras logcosh on the softmax "
+        "outputs",
     )
     optimizer: str = knob(
         "keras-adam",

@@ -125,8 +125,7 @@ def health(h: History) -> dict[str, bool]:
     return {
         f"lowest step loss {lowest:.3g} (needs 0 or more)": lowest >= 0,
         f"validation accuracy ends at {last:.2f} (needs above {MAJORITY + ACCURACY_MARGIN:.2f}, "
-        "the majority "
-        "class's share)": last > MAJORITY + ACCURACY_MARGIN,
+        "the majority class's share)": last > MAJORITY + ACCURACY_MARGIN,
     }
 
 

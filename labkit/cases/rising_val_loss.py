@@ -214,9 +214,8 @@ def health(h: History) -> dict[str, bool]:
     return {
         f"validation loss ends at {last:.3g} (needs below the predict-the-mean "
         f"baseline, {baseline:.3g})": last < baseline,
-        "validated on the latest windows (needs a chronological split; a shuffled "
-        "split of overlapping windows "
-        "leaks)": h.knobs.get("split") == "chronological",
+        "validated on the latest windows (needs a chronological split; a shuffled split of "
+        "overlapping windows leaks)": h.knobs.get("split") == "chronological",
     }
 
 

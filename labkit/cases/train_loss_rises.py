@@ -210,15 +210,13 @@ def health(h: History) -> dict[str, bool]:
     epochs = h.knobs.get("epochs", len(h.train_loss))
     return {
         (
-            f"training accuracy, once at {FIT} (the training set fit), stays at "
-            f"{ACCURACY_DROP} or more (lowest after: "
-            f"{low:.2f})"
+            f"training accuracy, once at {FIT} (the training set fit), stays at {ACCURACY_DROP} or "
+            f"more (lowest after: {low:.2f})"
             if fit is not None
             else f"training accuracy reaches {FIT}, the training set fit (best: {low:.2f})"
         ): fit is not None and low >= ACCURACY_DROP,
-        f"trained {h.num_epochs} of {epochs} epochs (needs all; a run stopped "
-        "early cannot show whether the "
-        "rise comes)": h.stopped_epoch is None,
+        f"trained {h.num_epochs} of {epochs} epochs (needs all; a run stopped early cannot show "
+        "whether the rise comes)": h.stopped_epoch is None,
     }
 
 

@@ -95,16 +95,13 @@ def describe_curves(
         ):
             parts.append(
                 f"{name} lowest at epoch {epoch(low)} ({good[low]:.4g}), "
-                f"{_pct(good[low], good[-1])} "
-                "by "
-                f"epoch {epoch(len(good) - 1)}{bad}"
+                f"{_pct(good[low], good[-1])} by epoch {epoch(len(good) - 1)}{bad}"
             )
         else:
             verb = "fell" if good[-1] < good[0] else "rose"
             parts.append(
                 f"{name} {verb} from {good[0]:.4g} to {good[-1]:.4g} ({_pct(good[0], good[-1])}) "
-                "over "
-                f"epochs {epoch(0)}-{epoch(len(good) - 1)}{bad}"
+                f"over epochs {epoch(0)}-{epoch(len(good) - 1)}{bad}"
             )
     if len(parts) == 2:  # validation first: it is what a reader of a training question looks at
         parts = [f"{parts[1]}, while {parts[0]}"]
@@ -112,9 +109,8 @@ def describe_curves(
         good = finite(steps)
         low = min(range(len(good)), key=good.__getitem__) if good else 0
         parts.append(
-            f"{len(steps)} logged steps: first {steps[0]:.4g}, lowest {good[low]:.4g} at "
-            f"step {low + 1}, "
-            f"last {steps[-1]:.4g}"
+            f"{len(steps)} logged steps: first {steps[0]:.4g}, lowest {good[low]:.4g} at step "
+            f"{low + 1}, last {steps[-1]:.4g}"
         )
     return "; ".join(parts) or "no loss values"
 

@@ -98,9 +98,8 @@ def notebook_cells(raw: bytes, where: str, allowed: str) -> list[dict[str, Any]]
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ValueError(
-            f"{where} is not UTF-8 text (byte {e.start} is {raw[e.start : e.start + 1]!r}): "
-            "a notebook is "
-            f"UTF-8 JSON, {NOTEBOOK}; allowed: {allowed}"
+            f"{where} is not UTF-8 text (byte {e.start} is {raw[e.start : e.start + 1]!r}): a "
+            f"notebook is UTF-8 JSON, {NOTEBOOK}; allowed: {allowed}"
         ) from None
     try:
         data = json.loads(text)
@@ -113,8 +112,7 @@ def notebook_cells(raw: bytes, where: str, allowed: str) -> list[dict[str, Any]]
         )
         raise ValueError(
             f"{where} is not a notebook: it is not JSON ({detail[:120]}); a notebook is "
-            f"{NOTEBOOK}; "
-            f"allowed: {allowed}"
+            f"{NOTEBOOK}; allowed: {allowed}"
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         got = JSON_KINDS.get(type(data).__name__, type(data).__name__)
@@ -125,8 +123,7 @@ def notebook_cells(raw: bytes, where: str, allowed: str) -> list[dict[str, Any]]
         if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
             raise ValueError(
                 f"{where} is not a notebook: cells[{i}] is not a cell (a JSON object with "
-                "'cell_type' and "
-                f"'source'); allowed: {allowed}"
+                f"'cell_type' and 'source'); allowed: {allowed}"
             )
         multiline(cell.get("source", ""), f"{where} cells[{i}].source", allowed)
     return data["cells"]
@@ -140,7 +137,6 @@ def multiline(value: Any, where: str, allowed: str) -> str:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "".join(value)
     raise ValueError(
-        f"{where} is {type(value).__name__}, not text (a string or a list of strings): the "
-        "file is not "
-        f"a notebook Jupyter saved; allowed: {allowed}"
+        f"{where} is {type(value).__name__}, not text (a string or a list of strings): the file is "
+        f"not a notebook Jupyter saved; allowed: {allowed}"
     )

@@ -94,8 +94,7 @@ def read_source(source: str | Path | None) -> str:
         except UnicodeDecodeError as e:
             raise ValueError(
                 f"{where} is not UTF-8 text (byte {e.start} is {raw[e.start : e.start + 1]!r}): "
-                "save it as "
-                f"UTF-8; allowed: {ALLOWED}"
+                f"save it as UTF-8; allowed: {ALLOWED}"
             ) from None
         return text.replace("\r\n", "\n").replace("\r", "\n")
     if not isinstance(source, str):
@@ -162,10 +161,8 @@ def _scaling(code: str) -> list[Hit]:
         hits.append(
             Hit(
                 "per-sample-scaling",
-                "a scaler is fitted inside a loop: each window or sample is scaled by "
-                "its own min/max (or mean/std), which "
-                "removes the level that may "
-                "predict the label",
+                "a scaler is fitted inside a loop: each window or sample is scaled by its own "
+                "min/max (or mean/std), which removes the level that may predict the label",
                 {},
             )
         )
@@ -178,9 +175,8 @@ def _scaling(code: str) -> list[Hit]:
         hits.append(
             Hit(
                 "scaler-before-split",
-                f"a scaler is fitted (at character {fits[0].start()}) before the "
-                "train/validation split: validation "
-                "statistics leak into training",
+                f"a scaler is fitted (at character {fits[0].start()}) before the train/validation "
+                "split: validation statistics leak into training",
                 {},
             )
         )
@@ -192,10 +188,9 @@ PER_SAMPLE_SCALING = register(
         "per-sample-scaling",
         70,
         "A scaler is fitted on each sample or window on its own",
-        "Scaling every window to 0-1 by its own min and max erases its level and range, "
-        "which are often what "
-        "predicts the label: the model can then only memorise noise, and validation loss "
-        "rises from epoch 1.",
+        "Scaling every window to 0-1 by its own min and max erases its level and range, which are "
+        "often what predicts the label: the model can then only memorise noise, and validation "
+        "loss rises from epoch 1.",
         (
             "Fit one scaler on the training split, then transform every window with it",
             "Or use differences / returns if the level must go, and check a simple baseline first",
@@ -340,9 +335,9 @@ OVERSIZED_DENSE = register(
         "oversized-dense",
         90,
         "A dense layer with far more weights than training samples",
-        "With thousands of weights per training sample the layer can memorise the training "
-        "set; validation stops "
-        "improving early and the run overfits (or, with too small a learning rate, barely moves).",
+        "With thousands of weights per training sample the layer can memorise the training set; "
+        "validation stops improving early and the run overfits (or, with too small a learning "
+        "rate, barely moves).",
         (
             "Pool more before flattening (global average pooling)",
             "Use a smaller dense layer or a pretrained backbone",

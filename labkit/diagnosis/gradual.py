@@ -128,8 +128,7 @@ def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
     return Hit(
         "train-loss-rises",
         f"training loss was lowest around epoch {best + 1} ({smooth[best]:.4g}, "
-        f"{SMOOTH_EPOCHS}-epoch mean) and "
-        f"ended at {end:.4g} ({end / smooth[best]:.2f}x), "
+        f"{SMOOTH_EPOCHS}-epoch mean) and ended at {end:.4g} ({end / smooth[best]:.2f}x), "
         + (
             f"a rise {rise / wobble:.1f}x its epoch-to-epoch noise"
             if rise < 100 * wobble
@@ -163,9 +162,8 @@ def sudden_rise(train_loss: Curve) -> Hit | None:
             start = i - streak + 1
             return Hit(
                 "train-loss-rises",
-                f"training loss reached {best:.4g} at epoch {best_at + 1}, then "
-                f"rose to {loss[start]:.4g} "
-                f"({loss[start] / best:.0f}x) at epoch {start + 1}",
+                f"training loss reached {best:.4g} at epoch {best_at + 1}, then rose to "
+                f"{loss[start]:.4g} ({loss[start] / best:.0f}x) at epoch {start + 1}",
                 {
                     "best": best,
                     "best_epoch": best_at + 1,
@@ -189,10 +187,9 @@ TRAIN_LOSS_RISES = register(
         "train-loss-rises",
         60,
         "Training loss rises after reaching its minimum",
-        "The loss was low, then climbed well above its best. The effective learning rate "
-        "became too large for "
-        "where the model is (e.g. weight decay shrinking batch-normalised weights), so "
-        "steps overshoot.",
+        "The loss was low, then climbed well above its best. The effective learning rate became "
+        "too large for where the model is (e.g. weight decay shrinking batch-normalised weights), "
+        "so steps overshoot.",
         (
             "Use a decaying learning-rate schedule (cosine, step, reduce-on-plateau)",
             "Use early stopping and keep the best epoch",
@@ -201,10 +198,8 @@ TRAIN_LOSS_RISES = register(
         causes=(
             (
                 "an effective learning rate grown too large late in training (weight decay "
-                "shrinking batch-normalised "
-                "weights, no schedule)",
-                "halve the learning rate from the best epoch on: if the rise goes away, "
-                "it was "
+                "shrinking batch-normalised weights, no schedule)",
+                "halve the learning rate from the best epoch on: if the rise goes away, it was "
                 "the step size",
             ),
             (
@@ -254,11 +249,10 @@ def overfitting(
         return None
     return Hit(
         "overfitting",
-        f"validation loss was lowest around epoch {best + 1} "
-        f"({smooth_val[best]:.4g}, {SMOOTH_EPOCHS}-epoch mean) "
-        f"and ended {100 * (end_val / smooth_val[best] - 1):.0f} % higher "
-        f"({end_val:.4g}) by epoch {n}, while "
-        f"training loss kept falling ({smooth_train[best]:.4g} -> {end_train:.4g})",
+        f"validation loss was lowest around epoch {best + 1} ({smooth_val[best]:.4g}, "
+        f"{SMOOTH_EPOCHS}-epoch mean) and ended {100 * (end_val / smooth_val[best] - 1):.0f} % "
+        f"higher ({end_val:.4g}) by epoch {n}, while training loss kept falling "
+        f"({smooth_train[best]:.4g} -> {end_train:.4g})",
         {
             "best_epoch": best + 1,
             "best_val": smooth_val[best],
@@ -287,9 +281,8 @@ OVERFITTING = register(
         causes=(
             (
                 "the model fits details of the training set that do not generalise",
-                "keep the best epoch (early stopping) and add weight decay or "
-                "augmentation: if the turn comes later, "
-                "it was overfitting",
+                "keep the best epoch (early stopping) and add weight decay or augmentation: if "
+                "the turn comes later, it was overfitting",
             ),
             (
                 "validation data unlike the training data",
@@ -332,10 +325,8 @@ def swings(train_loss: Curve) -> Hit | None:
     loss = _finite(train_loss)
     return Hit(
         "oscillation",
-        f"training loss reversed direction {found[0]} times in {len(loss)} "
-        "epochs by more than "
-        f"{100 * ZIGZAG_MOVE:.0f} % of its level, between {min(loss):.4g} and "
-        f"{max(loss):.4g}",
+        f"training loss reversed direction {found[0]} times in {len(loss)} epochs by more than "
+        f"{100 * ZIGZAG_MOVE:.0f} % of its level, between {min(loss):.4g} and {max(loss):.4g}",
         {"swings": found[0], "epochs": len(loss), "low": min(loss), "high": max(loss)},
     )
 
@@ -385,9 +376,8 @@ OSCILLATION = register(
         "oscillation",
         50,
         "Training loss swings up and down between epochs",
-        "The loss jumps back and forth instead of settling: steps too large for the "
-        "problem, or a frozen model "
-        "whose loss only changes with which samples land in each batch.",
+        "The loss jumps back and forth instead of settling: steps too large for the problem, or a "
+        "frozen model whose loss only changes with which samples land in each batch.",
         (
             "Lower the learning rate",
             "Use a larger batch",
@@ -425,10 +415,9 @@ def validation_swings(train_loss: Curve, val_loss: Curve) -> Hit | None:
     val = _finite(val_loss)
     return Hit(
         "validation-oscillation",
-        f"validation loss reversed direction {found[0]} times in {len(val)} "
-        "epochs by more than "
-        f"{100 * ZIGZAG_VAL_MOVE:.0f} % of its level (between {min(val):.4g} and "
-        f"{max(val):.4g}) while training loss did not swing",
+        f"validation loss reversed direction {found[0]} times in {len(val)} epochs by more than "
+        f"{100 * ZIGZAG_VAL_MOVE:.0f} % of its level (between {min(val):.4g} and {max(val):.4g}) "
+        "while training loss did not swing",
         {"swings": found[0], "epochs": len(val), "low": min(val), "high": max(val)},
     )
 
@@ -438,11 +427,10 @@ VALIDATION_OSCILLATION = register(
         "validation-oscillation",
         90,
         "Validation loss swings up and down while training loss does not",
-        "Validation jumps between epochs with no trend while training behaves: the "
-        "validation set is small or unlike "
-        "the training data, batch-norm statistics differ between train and eval mode, or "
-        "the steps are so large that "
-        "each epoch ends at a different point of a sharp valley.",
+        "Validation jumps between epochs with no trend while training behaves: the validation set "
+        "is small or unlike the training data, batch-norm statistics differ between train and "
+        "eval mode, or the steps are so large that each epoch ends at a different point of a "
+        "sharp valley.",
         (
             "Enlarge or stratify the validation set (or average over several)",
             "Lower the learning rate",
@@ -452,9 +440,8 @@ VALIDATION_OSCILLATION = register(
         causes=(
             (
                 "a small or unrepresentative validation set",
-                "evaluate one checkpoint on two halves of the validation set: if the "
-                "halves differ as much as the "
-                "epochs do, the set is too small",
+                "evaluate one checkpoint on two halves of the validation set: if the halves "
+                "differ as much as the epochs do, the set is too small",
             ),
             (
                 "steps so large that every epoch ends at a different point",
@@ -462,9 +449,8 @@ VALIDATION_OSCILLATION = register(
             ),
             (
                 "batch-norm or dropout behaving differently in eval mode",
-                "evaluate the training set in eval mode: if it is much worse than the "
-                "training loss, check "
-                "model.eval()",
+                "evaluate the training set in eval mode: if it is much worse than the training "
+                "loss, check model.eval()",
             ),
         ),
         case="oscillating-loss",

@@ -136,10 +136,9 @@ registry.register(
         UNMET,
         5,
         "The run does not meet its case's health criteria",
-        "The asker's symptom checks do not all hold, but by the case's own criteria the "
-        "run is still not a good one: a "
-        "change that removes one symptom can leave the model untrained, underfit, or "
-        "judged on data that leak.",
+        "The asker's symptom checks do not all hold, but by the case's own criteria the run is "
+        "still not a good one: a change that removes one symptom can leave the model untrained, "
+        "underfit, or judged on data that leak.",
         (
             "Read the unmet criteria: each says what is still wrong",
             "Compare with the fix in the case's lesson",

@@ -170,9 +170,8 @@ def _read_text(text: str, source: str) -> dict[str, Any]:
         return texts.read_text(text, source)
     except (RecursionError, TypeError) as e:
         raise ValueError(
-            f"run ({source}) could not be read as a log ({type(e).__name__}: "
-            f"{str(e)[:100]}); expected "
-            f"{EXPECTED}"
+            f"run ({source}) could not be read as a log ({type(e).__name__}: {str(e)[:100]}); "
+            f"expected {EXPECTED}"
         ) from None
 
 
@@ -230,10 +229,8 @@ def _from_file(path: Path) -> Curves:
         text = _printed(cells.notebook_cells(raw, where, EXPECTED), where)
         if not text.strip():
             raise ValueError(
-                f"{where} is a notebook with no printed output: run the training cell and "
-                "save it, "
-                "or pass the log file or the printed text instead; "
-                f"expected {EXPECTED}"
+                f"{where} is a notebook with no printed output: run the training cell and save it, "
+                f"or pass the log file or the printed text instead; expected {EXPECTED}"
             )
         try:
             return _build(_read_text(text, f"{path}, printed output"), str(path))
@@ -274,8 +271,7 @@ def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] =
     if not {"train_loss", "val_loss", "step_loss"} & set(chosen):
         raise ValueError(
             f"run ({source}) has no loss curve: expected a key like "
-            f"{TRAIN_KEYS + VAL_KEYS + STEP_KEYS} "
-            "(or 'Train Loss', 'eval_loss', 'test_loss'), got "
+            f"{TRAIN_KEYS + VAL_KEYS + STEP_KEYS} (or 'Train Loss', 'eval_loss', 'test_loss'), got "
             f"{sorted(map(str, data))[:12]}"
         )
     if any(isinstance(data[key], Mapping) for key in chosen.values()):
@@ -294,8 +290,7 @@ def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] =
     lengths = {chosen[r]: len(values[r]) for r in epoch_roles}
     if len(set(lengths.values())) > 1:
         raise ValueError(
-            f"run ({source}) has ragged curves: per-epoch curves must have one value per "
-            "epoch, "
+            f"run ({source}) has ragged curves: per-epoch curves must have one value per epoch, "
             f"got lengths {lengths}"
         )
     # empty / NA / null cells: as in a CSV table
@@ -345,9 +340,8 @@ def _from_epoch_dicts(
         column = data[key]
         if not isinstance(column, Mapping):
             raise ValueError(
-                f"run[{key!r}] is a {type(column).__name__} while other curves are dicts: "
-                "give every "
-                f"curve the same form, {COLUMN_FORMS}"
+                f"run[{key!r}] is a {type(column).__name__} while other curves are dicts: give "
+                f"every curve the same form, {COLUMN_FORMS}"
             )
         if not column:
             raise ValueError(f"run[{key!r}] is empty: a curve needs at least one number")
@@ -355,9 +349,8 @@ def _from_epoch_dicts(
         bad = next((k for k, e in epochs.items() if e is None), None)
         if bad is not None:
             raise ValueError(
-                f"run[{key!r}] is a dict whose key {repr(bad)[:40]} is not an epoch "
-                "number: a curve must "
-                f"be {COLUMN_FORMS}"
+                f"run[{key!r}] is a dict whose key {repr(bad)[:40]} is not an epoch number: a "
+                f"curve must be {COLUMN_FORMS}"
             )
         if len(set(epochs.values())) < len(epochs):
             raise ValueError(
@@ -370,9 +363,8 @@ def _from_epoch_dicts(
                 values[e] = cells.parse(column[k])
             except ValueError:
                 raise ValueError(
-                    f"run[{key!r}][{k!r}] is {repr(column[k])[:60]} "
-                    f"({type(column[k]).__name__}), not a "
-                    f"number: a curve must be {COLUMN_FORMS}"
+                    f"run[{key!r}][{k!r}] is {repr(column[k])[:60]} ({type(column[k]).__name__}), "
+                    f"not a number: a curve must be {COLUMN_FORMS}"
                 ) from None
         by_role[role] = values
     steps = by_role.pop("step_loss", {})
@@ -397,9 +389,7 @@ def _numbers(seq: Iterable[Any], name: str) -> list[float | None]:
             out.append(cells.parse(v))
         except ValueError:
             raise ValueError(
-                f"{name}[{i}] is {v!r} ({type(v).__name__}), not a number: curves must "
-                "hold numbers "
-                "(NaN/inf, 'nan', 'inf' and empty/NA/null cells are read "
-                "too)"
+                f"{name}[{i}] is {v!r} ({type(v).__name__}), not a number: curves must hold "
+                "numbers (NaN/inf, 'nan', 'inf' and empty/NA/null cells are read too)"
             ) from None
     return out

@@ -114,21 +114,18 @@ def parse(lines: list[str], source: str) -> tuple[list[str], list[dict[str, Any]
             parsed.append(entry)
     if not parsed:
         raise ValueError(
-            f"run ({source}): found no loss in the text. Expected a log file or path, "
-            "CSV/JSON text, "
-            "or printed training output with lines like 'Epoch 3/50 ... "
-            "loss: 0.43 - val_loss: 0.51' "
-            f"or 'epoch=3 train_loss=0.43'; found{cells.quote(chr(10).join(lines))}"
+            f"run ({source}): found no loss in the text. Expected a log file or path, CSV/JSON "
+            "text, or printed training output with lines like 'Epoch 3/50 ... loss: 0.43 - "
+            f"val_loss: 0.51' or 'epoch=3 train_loss=0.43'; found{cells.quote(chr(10).join(lines))}"
         )
     records: list[dict[str, Any]] = []
     notes: list[str] = []
     starts = [i for i in range(1, len(parsed)) if _restarts(parsed[i - 1], parsed[i])]
     if starts:  # runs appended to one log: read the last, never an average of them
         notes.append(
-            f"the text holds {len(starts) + 1} runs one after another (the epoch or step "
-            "counter goes back "
-            f"at printed line {starts[-1] + 1}); read the last one only, "
-            "never an average of them"
+            f"the text holds {len(starts) + 1} runs one after another (the epoch or step counter "
+            f"goes back at printed line {starts[-1] + 1}); read the last one only, never an "
+            "average of them"
         )
         parsed = parsed[starts[-1] :]
     # (run, epoch) -> lines; a run restarts when the epoch goes back

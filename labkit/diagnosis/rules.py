@@ -230,8 +230,8 @@ NEGATIVE_LOSS = register(
         10,
         "The loss went negative",
         "Cross-entropy, NLL, BCE and MSE cannot be below 0. NLLLoss fed raw logits (no "
-        "LogSoftmax) returns minus "
-        "the target logit, which has no floor, so the optimiser drives it to minus infinity.",
+        "LogSoftmax) returns minus the target logit, which has no floor, so the optimiser drives "
+        "it to minus infinity.",
         (
             "Use CrossEntropyLoss on raw logits (or add LogSoftmax before NLLLoss)",
             "Check that the criterion gets what it expects: logits, log-probabilities or "
@@ -292,10 +292,9 @@ FLAT_VALIDATION = register(
         "flat-validation",
         20,
         "Validation loss is exactly constant: the model gives the same answer to everything",
-        "A validation loss that does not move at all means the predictions do not change: "
-        "the model collapsed to "
-        "a constant output (e.g. a saturated sigmoid, whose gradient is exactly 0) and "
-        "stopped learning.",
+        "A validation loss that does not move at all means the predictions do not change: the "
+        "model collapsed to a constant output (e.g. a saturated sigmoid, whose gradient is "
+        "exactly 0) and stopped learning.",
         (
             "Lower the learning rate",
             "Use BCEWithLogitsLoss on raw outputs instead of sigmoid + BCELoss",
@@ -303,9 +302,8 @@ FLAT_VALIDATION = register(
         ),
         causes=(
             (
-                "the model collapsed to one answer for every input (saturated sigmoid, dead ReLUs, "
-                "too high a learning "
-                "rate)",
+                "the model collapsed to one answer for every input (saturated sigmoid, dead "
+                "ReLUs, too high a learning rate)",
                 "predict 10 validation images: identical outputs mean a collapsed model",
             ),
             (
@@ -316,8 +314,8 @@ FLAT_VALIDATION = register(
             (
                 "validation is computed wrongly (the same batch, the model not in eval "
                 "mode, a stale copy)",
-                "evaluate the training set with the validation code: it should match the "
-                "training loss",
+                "evaluate the training set with the validation code: it should match the training "
+                "loss",
             ),
         ),
         case="oscillating-loss",
@@ -358,9 +356,8 @@ def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
         )
         return Hit(
             "late-explosion",
-            f"loss fell to {10**low:.3g} by epoch {low_at + 1}, jumped "
-            f"{logs[i] - low:.1f} orders of magnitude "
-            f"at epoch {i + 1} (peak {peak:.3g}) and {stays}",
+            f"loss fell to {10**low:.3g} by epoch {low_at + 1}, jumped {logs[i] - low:.1f} orders "
+            f"of magnitude at epoch {i + 1} (peak {peak:.3g}) and {stays}",
             {
                 "low": 10**low,
                 "low_epoch": low_at + 1,
@@ -405,36 +402,31 @@ LATE_EXPLOSION = register(
         "late-explosion",
         30,
         "The loss exploded after a long smooth descent and did not come back",
-        "After a long descent the weights and outputs have grown large, and one step "
-        "throws some samples far onto the "
-        "wrong side. With a loss computed from clipped probabilities (Keras's "
-        "binary_crossentropy on a softmax clips "
-        "them at 1e-7) such a sample gets exactly zero gradient and is never pulled back: "
-        "the loss jumps and sits on a "
-        "plateau. Lesson 04 measured that Adam's sqrt(v) does not shrink there, so a "
-        "larger eps helps only when it is "
-        "large enough to shrink the step (1e-2 there; 1e-3 still blew up). Look at the "
-        "loss on a log axis.",
+        "After a long descent the weights and outputs have grown large, and one step throws some "
+        "samples far onto the wrong side. With a loss computed from clipped probabilities "
+        "(Keras's binary_crossentropy on a softmax clips them at 1e-7) such a sample gets exactly "
+        "zero gradient and is never pulled back: the loss jumps and sits on a plateau. Lesson 04 "
+        "measured that Adam's sqrt(v) does not shrink there, so a larger eps helps only when it "
+        "is large enough to shrink the step (1e-2 there; 1e-3 still blew up). Look at the loss on "
+        "a log axis.",
         (
             "Lower the learning rate (or decay it late in training)",
             "Compute the loss from the logits (no clip: a wrong sample always gets a gradient)",
-            "Raise Adam's eps only as a step-size cap: it must be large next to sqrt(v) (1e-2 "
-            "in lesson 04)",
+            "Raise Adam's eps only as a step-size cap: it must be large next to sqrt(v) (1e-2 in "
+            "lesson 04)",
         ),
         causes=(
             (
                 "a step too large for how far the weights have grown: it throws samples onto the "
                 "wrong side",
-                "rerun from a checkpoint before the jump with the learning rate divided "
-                "by 4: if it stays down, it was "
-                "the step size",
+                "rerun from a checkpoint before the jump with the learning rate divided by 4: if "
+                "it stays down, it was the step size",
             ),
             (
                 "a clipped loss on probabilities gives those samples zero gradient, so "
                 "they never come back",
-                "count the samples whose probability for their true class is below the "
-                "clip (1e-7) after the jump: if "
-                "that share stays up, the clip froze them",
+                "count the samples whose probability for their true class is below the clip "
+                "(1e-7) after the jump: if that share stays up, the clip froze them",
             ),
             (
                 "Adam's eps too small next to sqrt(v)",
@@ -486,11 +478,9 @@ def no_generalization(
         return None
     return Hit(
         "no-generalization",
-        f"validation loss never got more than {100 * NO_GEN_DIP:.0f} % below "
-        f"epoch 1's {val[0]:.4g} (lowest "
-        f"{val[best]:.4g}, epoch {best + 1}) and rose to {val[-1]:.4g} by epoch "
-        f"{n}, while training loss fell "
-        f"from {train[0]:.4g} to {train[-1]:.4g}",
+        f"validation loss never got more than {100 * NO_GEN_DIP:.0f} % below epoch 1's "
+        f"{val[0]:.4g} (lowest {val[best]:.4g}, epoch {best + 1}) and rose to {val[-1]:.4g} by "
+        f"epoch {n}, while training loss fell from {train[0]:.4g} to {train[-1]:.4g}",
         {
             "best_epoch": best + 1,
             "best_val": val[best],
@@ -506,11 +496,9 @@ NO_GENERALIZATION = register(
         "no-generalization",
         70,
         "Validation loss never improves and rises while training loss falls",
-        "The model learns nothing that carries over to new data, only noise it memorises. "
-        "Often the signal that "
-        "predicts the label was removed by preprocessing (e.g. scaling each sample on its "
-        "own), or the validation "
-        "data come from a different distribution.",
+        "The model learns nothing that carries over to new data, only noise it memorises. Often "
+        "the signal that predicts the label was removed by preprocessing (e.g. scaling each "
+        "sample on its own), or the validation data come from a different distribution.",
         (
             "Check the preprocessing: scale with statistics of the training split, not per sample",
             "Check that the validation split is drawn like the training data (and does not leak)",
@@ -519,11 +507,9 @@ NO_GENERALIZATION = register(
         causes=(
             (
                 "preprocessing removed the signal that predicts the label (e.g. scaling each "
-                "sample or window on its "
-                "own)",
-                "shuffled-label control: train on shuffled labels; if validation behaves "
-                "the same, the inputs "
-                "carry no signal the model uses",
+                "sample or window on its own)",
+                "shuffled-label control: train on shuffled labels; if validation behaves the "
+                "same, the inputs carry no signal the model uses",
             ),
             (
                 "validation data drawn differently from the training data (other period, "
@@ -567,11 +553,9 @@ RISING_LOSS = register(
         "rising-loss",
         55,
         "Training loss rises from the start",
-        "Each epoch makes the training loss worse: the steps move the weights uphill. The "
-        "usual causes are a learning "
-        "rate far too high, a loss whose sign is flipped (maximised instead of minimised), "
-        "or targets that change from "
-        "epoch to epoch.",
+        "Each epoch makes the training loss worse: the steps move the weights uphill. The usual "
+        "causes are a learning rate far too high, a loss whose sign is flipped (maximised instead "
+        "of minimised), or targets that change from epoch to epoch.",
         (
             "Lower the learning rate 10x",
             "Check that the optimiser minimises the loss (its sign, maximize=False)",

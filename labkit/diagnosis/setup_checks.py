@@ -99,10 +99,9 @@ NLL_WITHOUT_LOG_SOFTMAX = register(
         "nll-without-log-softmax",
         10,
         "NLLLoss without LogSoftmax at the end of the model",
-        "NLLLoss takes log-probabilities and returns minus the value at the target class. "
-        "Fed raw outputs, that is "
-        "minus a logit, which has no floor: the loss can go negative and run off to minus "
-        "infinity.",
+        "NLLLoss takes log-probabilities and returns minus the value at the target class. Fed raw "
+        "outputs, that is minus a logit, which has no floor: the loss can go negative and run off "
+        "to minus infinity.",
         ("Use CrossEntropyLoss on raw logits", "Or end the model with LogSoftmax(dim=1)"),
         causes=(
             (
@@ -122,9 +121,8 @@ SOFTMAX_BEFORE_CROSS_ENTROPY = register(
         "softmax-before-cross-entropy",
         20,
         "Softmax before CrossEntropyLoss",
-        "CrossEntropyLoss applies log-softmax itself; a softmax before it squashes the "
-        "logits, so gradients shrink "
-        "and learning stalls.",
+        "CrossEntropyLoss applies log-softmax itself; a softmax before it squashes the logits, so "
+        "gradients shrink and learning stalls.",
         ("Remove the final Softmax and pass raw logits",),
         kind="check",
     )
@@ -134,9 +132,8 @@ SIGMOID_BEFORE_BCE_WITH_LOGITS = register(
         "sigmoid-before-bce-with-logits",
         30,
         "Sigmoid before BCEWithLogitsLoss",
-        "BCEWithLogitsLoss applies the sigmoid itself; a second sigmoid squashes the "
-        "outputs into (0.5, 0.73) and "
-        "weakens the gradients.",
+        "BCEWithLogitsLoss applies the sigmoid itself; a second sigmoid squashes the outputs into "
+        "(0.5, 0.73) and weakens the gradients.",
         ("Remove the final Sigmoid and pass raw outputs",),
         case="oscillating-loss",
         kind="check",
@@ -224,15 +221,14 @@ SMALL_ADAM_EPS = register(
         "small-adam-eps",
         50,
         "Risk: Adam eps <= 1e-8 on a long run or a very low loss",
-        "With a tiny eps the effective learning rate lr / (sqrt(v) + eps) grows without "
-        "bound as gradients shrink; "
-        "long runs near a reachable minimum can then explode.",
+        "With a tiny eps the effective learning rate lr / (sqrt(v) + eps) grows without bound as "
+        "gradients shrink; long runs near a reachable minimum can then explode.",
         ("Raise eps (e.g. 1e-3)", "Decay the learning rate late in training"),
         causes=(
             (
                 "Adam's effective step grows without bound near a minimum",
-                "rerun the last stretch with eps=1e-3 (or a decaying schedule): it should "
-                "stay down",
+                "rerun the last stretch with eps=1e-3 (or a decaying schedule): it should stay "
+                "down",
             ),
         ),
         case="adam-epsilon",
@@ -244,9 +240,8 @@ HIGH_LR = register(
         "high-lr",
         60,
         "Very high learning rate",
-        "Steps this large often overshoot: the loss oscillates, explodes, or the model "
-        "collapses to a constant "
-        "output in the first steps.",
+        "Steps this large often overshoot: the loss oscillates, explodes, or the model collapses "
+        "to a constant output in the first steps.",
         ("Lower the learning rate 10x, or run a learning-rate finder",),
         case="oscillating-loss",
         kind="check",

@@ -96,10 +96,8 @@ def records_to_curves(
     if not set(LOSS_ROLES + ("test_loss",)) & set(chosen):
         shown = ", ".join(map(repr, list(columns)[:12])) + (" ..." if len(columns) > 12 else "")
         raise ValueError(
-            f"run ({source}) has no loss column: expected a name like 'loss', "
-            "'train_loss', "
-            "'val_loss', 'Validation Loss', 'eval_loss' or 'test_loss'; "
-            f"found columns {shown}"
+            f"run ({source}) has no loss column: expected a name like 'loss', 'train_loss', "
+            f"'val_loss', 'Validation Loss', 'eval_loss' or 'test_loss'; found columns {shown}"
         )
     if "val_loss" not in chosen and "test_loss" in chosen:
         chosen["val_loss"], chosen["val_metric"] = (
@@ -129,17 +127,15 @@ def records_to_curves(
         start = trained[-1][0]
         notes.append(
             f"the log holds {len(trained)} runs appended one after another (the "
-            f"{epoch_col or step_col} "
-            f"counter restarts at row {start + 1}); diagnosed the last one "
+            f"{epoch_col or step_col} counter restarts at row {start + 1}); diagnosed the last one "
             "only, never an average of them"
         )
     last_start, seg = trained[-1]
     stages = [s for s in segments if s[0] > last_start]
     if stages:
         notes.append(
-            f"left out {sum(len(s) for _, s in stages)} row(s) after the last training "
-            "rows "
-            f"(a validate/test stage)"
+            f"left out {sum(len(s) for _, s in stages)} row(s) after the last training rows (a "
+            "validate/test stage)"
         )
     return _group(
         chosen, seg, epoch_col, step_col, source, decimal_comma, last_start, notes, missing_is_nan
@@ -250,8 +246,7 @@ def _group(
     ):
         notes.append(
             f"left out the last {len(trailing)} epoch key(s): validation/test rows with no "
-            "training "
-            f"(a validate/test stage after fit)"
+            "training (a validate/test stage after fit)"
         )
         epochs = epochs[: len(epochs) - len(trailing)]
     if len(kept) < len(epochs):

@@ -224,8 +224,7 @@ def headerless_numbers(lines: list[str], source: str) -> dict[str, Any] | None:
                     "notes": ("read a headerless two-column table as (epoch, training loss)",)
                 }
         raise ValueError(
-            f"run ({source}) is a table of numbers with {max(width)} columns and no header "
-            "line: "
+            f"run ({source}) is a table of numbers with {max(width)} columns and no header line: "
             "add one naming the columns (e.g. 'epoch,loss,val_loss'); "
             f"found{cells.quote(chr(10).join(lines))}"
         )

@@ -46,9 +46,8 @@ def _version(package):
 VERSIONS = {package: _version(package) for package in ("notebook", "ipywidgets")}
 if not (VERSIONS["notebook"].startswith("6.") and VERSIONS["ipywidgets"].startswith("7.")):
     pytest.skip(
-        "needs classic notebook 6.x and ipywidgets 7.x, Colab's (tests/colab/pins.txt); "
-        "installed here: "
-        f"notebook {VERSIONS['notebook']}, ipywidgets {VERSIONS['ipywidgets']}",
+        "needs classic notebook 6.x and ipywidgets 7.x, Colab's (tests/colab/pins.txt); installed "
+        f"here: notebook {VERSIONS['notebook']}, ipywidgets {VERSIONS['ipywidgets']}",
         allow_module_level=True,
     )
 

@@ -345,8 +345,7 @@ def _check(step, now, case):
         step.problems.append(f"the status does not say {expected_run!r}")
     if bool(HEALTHY_WORDS.search(status)) != healthy:
         step.problems.append(
-            f"the status {'lacks' if healthy else 'has'} the words healthy / the failure "
-            "is gone"
+            f"the status {'lacks' if healthy else 'has'} the words healthy / the failure is gone"
             + (" after a try: button" if step.what.startswith("try: ") and not healthy else "")
         )
     if step.headline.lower() not in now["alt"].lower():

@@ -33,9 +33,8 @@ TALL = 2600
 TIMEOUT_MS = 120_000
 
 KERAS = "\n".join(
-    f"Epoch {i}/6\n"
-    f"32/32 - 1s - loss: {loss:.4f} - accuracy: {acc:.4f} - val_loss: {val:.4f} - val_accuracy: "
-    f"{val_acc:.4f}"
+    f"Epoch {i}/6\n32/32 - 1s - loss: {loss:.4f} - accuracy: {acc:.4f} - val_loss: {val:.4f} - "
+    f"val_accuracy: {val_acc:.4f}"
     for i, (loss, acc, val, val_acc) in enumerate(
         [
             (0.69, 0.51, 0.70, 0.50),
