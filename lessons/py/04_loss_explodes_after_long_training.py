@@ -320,11 +320,15 @@ q2.verdict(answer_fix, "; ".join(f"{name.split(' (')[0]}: {'healthy' if ok else 
 print(f"the failing run's plateau: {loss_end:.2f}; 16.03 x its {stuck_end:.1%} stuck images: {16.03 * stuck_end:.2f}")
 assert abs(16.03 * stuck_end - loss_end) < 0.05 * loss_end  # the plateau is the stuck images' clipped loss
 small_eps = ["eps 1e-8 (TensorFlow's default)", "eps 1e-7 (Keras's default)", "eps 1e-4", "eps 1e-3 (the answer)"]
-assert all(blew[name] for name in small_eps)  # the asker's "changing epsilon: still blows up"
+print("blows up on this seed:", "; ".join(f"{n}: {'yes' if blew[n] else 'no'}" for n in small_eps))
+# the asker's "changing epsilon: still blows up", for the eps values that blew up on every seed 0-29 with torch
+# 2.11, 2.13 and 2.14 (eps 1e-4 did on all but one run of 90: the rates below)
+always = [n for n in small_eps if n != "eps 1e-4"]
+assert all(blew[name] for name in always)
 name = "Adam lr 0.01"
 assert not blew[name] and jump_epoch(runs[name].train_loss) is None and runs[name].train_metric[-1] > 0.95
 assert verdicts[name].state == "healthy"  # the case's fix
-assert all(verdicts[name].state == "the asker's failure" for name in small_eps)
+assert all(verdicts[name].state == "the asker's failure" for name in always)
 big_eps = runs["eps 1e-2 (the answer)"]
 cut = [a / b for a, b in zip(e["step_median"][:jump], big_eps.extra["step_median"])]
 print(f"eps 1e-2 makes Adam's median effective step {min(cut):.1f}-{max(cut):.0f}x smaller than eps 1e-7 "
@@ -346,8 +350,11 @@ assert jump_epoch(sgd.train_loss) is None and sgd.train_metric[-1] > 0.9 and max
 # %% [markdown]
 # What the runs show (the table, the plot and the numbers above):
 #
-# - **Adam's eps from 1e-8 to 1e-3: every run falls, jumps and stays up**, as the asker reported
-#   ("changing epsilon: still blows up").
+# - **Adam's eps from 1e-8 to 1e-3: the run falls, jumps and stays up**, as the asker reported
+#   ("changing epsilon: still blows up"). Over seeds 0-29 with torch 2.11, 2.13 and 2.14 (90 runs of
+#   each, precomputed with `python benchmarks/lesson04_rates.py --eps`), eps 1e-8, 1e-7 and 1e-3 blew
+#   up on all of them and eps 1e-4 on all but one (seed 29 with torch 2.14, where that run trains its
+#   100 epochs without a jump: rounding alone decides it there); this seed's runs are in the table above.
 # - **eps = 1e-2, the answer's larger value, prevents it on most seeds**, but not for the answer's
 #   reason: `sqrt(v)` stays below 1e-2, so eps dominates the denominator and Adam's effective step is
 #   at least twice as small. It works as a smaller learning rate does, and not always: over seeds
@@ -475,7 +482,7 @@ print(f"weights: {ours:,} here, {askers:,} in the asker's network ({askers / our
 # | asker | no weight is NaN | **run:** no NaN here either; the plateau is a finite, clipped loss |
 # | asker | asks whether the optimizer, the loss or the network structure causes it | **run:** the loss's clip (zero gradient for a stuck image) and the step size decide it; the network's structure was not varied |
 # | asker | tried `logcosh`: works | **disagrees with the asker:** at our lr 0.045 logcosh ends with a large share of images stuck wrong (its gradient vanishes through a saturated softmax); whether it trains at a smaller step is exercise 1 |
-# | asker | tried another Adam epsilon: still blows up | **run, agrees:** eps 1e-8, 1e-7, 1e-4 and 1e-3 all blow up |
+# | asker | tried another Adam epsilon: still blows up | **run, agrees:** eps 1e-8, 1e-7 and 1e-3 blow up on every seed 0-29 (torch 2.11, 2.13 and 2.14), eps 1e-4 on all but one of those 90 runs |
 # | asker | tried SGD: blew up faster, no initial decrease | **run, agrees only at a too-large rate:** SGD at lr 0.045 trains; at lr 1 it never decreases; the asker's SGD rate is not given |
 # | asker | has since greatly improved the model and not seen it again | **not covered:** the thread does not say what changed |
 # | answer | Adam is known to "explode" in long training | **run, disagrees here:** the length is not what matters: run as far (lr x epochs), lr 0.02 and 0.01 do not jump (the table above); the size of each step does |
