@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 
-from .widgetcompat import ShowsWidget, tooltip
+from .widgetcompat import ShowsWidget, html_widget, tooltip
 
 # JupyterLab's widget renderer, finding no model, writes its error as plain text into the output's
 # own node (class jupyter-widgets, no child element); a live widget always has child elements. Old
@@ -80,7 +80,7 @@ class Prediction(ShowsWidget):
             **tooltip("the answer you expect before the run"),
         )
         self.widget = widgets.VBox(
-            [widgets.HTML(f"<b>Predict first.</b> {html.escape(question)}"), self.choice]
+            [html_widget(f"<b>Predict first.</b> {html.escape(question)}"), self.choice]
         )
         self._verdicts: list[tuple[widgets.HTML, str, str]] = []
         self.choice.observe(lambda _c: self._update(), names="value")
@@ -98,7 +98,7 @@ class Prediction(ShowsWidget):
                 f"actual={actual!r} is not one of the options; allowed: "
                 f"{', '.join(map(repr, self.options))}"
             )
-        line = widgets.HTML()
+        line = html_widget()
         self._verdicts.append((line, actual, why))
         self._update()
         return line
@@ -131,14 +131,14 @@ def check(answer: Any, test: Callable[[Any], bool], right: str, wrong: str) -> w
     shown as a wrong answer with the error's text, so a typo never stops the notebook.
     """
     if answer is ... or answer is None:
-        return widgets.HTML(_html(NOT_ANSWERED, False))
+        return html_widget(_html(NOT_ANSWERED, False))
     try:
         ok = bool(test(answer))
     except Exception as exc:  # shown, not raised: the learner's answer may be of any type
-        return widgets.HTML(
+        return html_widget(
             _html(f"{wrong} (Checking your answer raised {type(exc).__name__}: {exc})", False)
         )
-    return widgets.HTML(_html(right if ok else wrong, ok))
+    return html_widget(_html(right if ok else wrong, ok))
 
 
 def reopen_hint() -> None:
@@ -195,7 +195,7 @@ def reference(key: str) -> widgets.VBox:
         tooltip="reveals one way to solve it",
         layout={"width": "auto"},
     )
-    shown = widgets.HTML(layout={"display": "none"})
+    shown = html_widget(layout={"display": "none"})
 
     def toggle(_b: Any) -> None:
         hidden = shown.layout.display == "none"

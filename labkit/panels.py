@@ -39,7 +39,7 @@ from .diagnosis import Verdict, verdict
 from .history import History
 from .knobs import value_words
 from .runner import Event, Runner
-from .widgetcompat import ShowsWidget, tooltip
+from .widgetcompat import ShowsWidget, html_widget, tooltip
 
 BACKENDS = ("auto", "image", "ipympl")
 GHOST_ALPHA = 0.3
@@ -234,8 +234,8 @@ class Panel(ShowsWidget):
             layout=LAYOUT | {"visibility": "hidden"},
             **tooltip("how much of the run now training is done"),
         )
-        self.status = widgets.HTML(layout={"max_width": LAYOUT["max_width"]})
-        self.error = widgets.HTML(layout={"display": "none"})
+        self.status = html_widget(layout={"max_width": LAYOUT["max_width"]})
+        self.error = html_widget(layout={"display": "none"})
         self._figure, self.plot = self._make_plot()
         controls = widgets.VBox(
             list(self.controls.values()) + [self.progress],
@@ -245,7 +245,7 @@ class Panel(ShowsWidget):
             list(self.fix_buttons.values()) + [self.reset_button],
             layout={"flex_flow": "row wrap", "max_width": "100%"},
         )
-        title = widgets.HTML(f"<b>{html.escape(self.case.title)}</b>")
+        title = html_widget(f"<b>{html.escape(self.case.title)}</b>")
         body = widgets.Box(
             [controls, self.plot],
             layout={
@@ -290,7 +290,7 @@ class Panel(ShowsWidget):
         FigureCanvasAgg(figure)
         # beside the controls while the cell has room for PLOT_MIN_PX of plot, else under them, full
         # width
-        return figure, widgets.HTML(
+        return figure, html_widget(
             layout={
                 "flex": f"1 1 {PLOT_MIN_PX}px",
                 "min_width": f"min({PLOT_MIN_PX}px, 100%)",

@@ -3,7 +3,8 @@ differ.
 
 - A described control's tooltip is ``description_tooltip`` in ipywidgets 7 and ``tooltip`` in 8
   (where the old name warns). ``tooltip(text)`` gives the keyword each version has; ``text=""``
-  means no tooltip (a control left with None shows the word "null" in ipywidgets 8).
+  means no tooltip (a control left with None shows the word "null" in ipywidgets 8; an HTML widget's
+  hidden label carries it too, so ``html_widget`` sets "").
 - A widget displays through ``_ipython_display_`` in 7 and ``_repr_mimebundle_`` in 8.
   ``ShowsWidget`` lets an object that holds a widget (a Panel, a Prediction) display as that widget
   with either: IPython's ``display``.
@@ -21,6 +22,11 @@ def tooltip(text: str) -> dict[str, str]:
     """Return the keyword argument that gives a slider, dropdown, checkbox ... the tooltip ``text``
     ("" for none)."""
     return {TOOLTIP: text}
+
+
+def html_widget(value: str = "", **kwargs: object) -> widgets.HTML:
+    """Return an HTML widget showing ``value`` whose (hidden) label carries no "null" tooltip."""
+    return widgets.HTML(value, **tooltip(""), **kwargs)
 
 
 class ShowsWidget:

@@ -456,6 +456,19 @@ def test_no_control_shows_null_as_its_tooltip():
     # the controls, the progress bar, the prediction's choices
     assert len(described) > len(q.controls)
     assert [w.description for w in described if getattr(w, TOOLTIP) in (None, "null")] == []
+    # an HTML widget's label is hidden, but ipywidgets 8 still writes "null" on it when left None
+    shown = [
+        w
+        for root in (
+            q.widget,
+            exercise.predict("q?", ["a", "b"]).widget,
+            exercise.check(1, lambda a: a == 1, "right", "wrong"),
+            labkit.diagnosis.paste_box(),
+        )
+        for w in _widgets(root)
+        if isinstance(w, widgets.HTML)
+    ]
+    assert len(shown) >= 4 and [w for w in shown if getattr(w, TOOLTIP) is None] == []
 
 
 def test_every_dropdown_shows_words_and_gives_the_case_its_code_name():

@@ -74,6 +74,8 @@ def paste_box(rows: int = 12) -> Any:
     """
     try:
         import ipywidgets as widgets
+
+        from ..widgetcompat import html_widget
     except ImportError as e:  # Binder and Colab ship ipywidgets; a bare Python may not
         raise ImportError("paste_box needs ipywidgets: pip install ipywidgets") from e
     import matplotlib.pyplot as plt
@@ -92,7 +94,7 @@ def paste_box(rows: int = 12) -> Any:
         rows=rows,
     )
     button = widgets.Button(description="Diagnose", button_style="primary")
-    answer = widgets.HTML(layout=widgets.Layout(width="98%"))
+    answer = html_widget(layout=widgets.Layout(width="98%"))
     out = widgets.Output(layout=widgets.Layout(width="98%"))
 
     # a widget's value: shown in a kernel's front end, readable in a test

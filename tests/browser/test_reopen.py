@@ -54,6 +54,12 @@ def test_a_reopened_notebook_says_run_this_cell_where_a_widget_was(lab):
     page.locator(".widget-radio-box").first.wait_for(state="visible", timeout=TIMEOUT_MS)
     live = page.evaluate(SHOWN_JS)
     assert not any(HINT in o["after"] for o in live), f"the hint shows over a live widget: {live}"
+    # no element of the widget, hidden labels included, carries the word "null" as its tooltip
+    nulls = page.evaluate(
+        "() => [...document.querySelectorAll('.jp-OutputArea-output [title=\"null\"]')]"
+        ".map(e => e.outerHTML.slice(0, 120))"
+    )
+    assert nulls == [], nulls
     page.keyboard.press("Control+s")
     time.sleep(3)  # the save reaches the disk
     _shut_down_kernels(base_url, token)
