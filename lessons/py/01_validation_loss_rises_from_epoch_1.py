@@ -316,8 +316,10 @@ for name, h in tried.items():
 for name, h in tried.items():
     assert ratio(h, min(h.val_loss)) > 0.7, name   # none gets far below predicting the mean, at any epoch
 learners = [n for n in tried if not n.startswith("Adadelta lr 1e-")]
+# and each that learns ends near or above it (first differences, per-window, measured on seeds 0-29 with one
+# and two threads: 0.88x on seed 3 with two threads, 0.99x or more on every other run)
 for name in learners:
-    assert ratio(tried[name], tried[name].val_loss[-1]) > 0.9, name   # and each that learns ends near or above it
+    assert ratio(tried[name], tried[name].val_loss[-1]) > 0.8, name
 assert tried["more dropout: 0.5"].train_loss[-1] > 5 * failing.train_loss[-1]   # dropout: training falls more slowly
 for name in ("Adadelta lr 1e-3 (tf.keras's default)", "Adadelta lr 1e-4"):
     assert tried[name].train_loss[-1] > 0.9 * tried[name].train_loss[0], name   # hardly moves in 10 epochs

@@ -113,7 +113,8 @@ print(f"training loss: best {best_before:.3f} before the jump, {failing.train_lo
 print(f"validation loss: best {val_before:.3f} before the jump, {failing.val_loss[jump]:.2f} "
       f"({failing.val_loss[jump] / val_before:.1f}x) at the jump epoch")
 assert failing.train_loss[jump] > 10 * best_before      # the *training* loss rises: not what overfitting does
-assert failing.val_loss[jump] > 1.5 * val_before         # validation is worse at the same epoch
+# validation is worse at the same epoch: at least 1.47x its best on seeds 0-29 (one and two threads)
+assert failing.val_loss[jump] > 1.2 * val_before
 
 # %% [markdown]
 # Both are worse at the same epoch. That is not overfitting; something goes wrong with the
