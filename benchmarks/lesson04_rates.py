@@ -24,7 +24,7 @@ import torch
 from _common import seed_range
 
 from labkit import cases, verdict
-from labkit.cases.adam_epsilon import jump_epoch, plateau
+from labkit.cases.adam_epsilon import blows_up, jump_epoch, plateau
 
 DISTANCE = 4.5  # lr x epochs of the lesson's failing run
 
@@ -94,7 +94,7 @@ def eps_table(case, seeds: list[int]) -> None:
         blew, failing, healthy = [], 0, 0
         for seed in seeds:
             h = case.run(seed=seed, eps=eps)
-            blew.append(jump_epoch(h.train_loss) is not None and min(h.train_loss[-10:]) > 2.0)
+            blew.append(blows_up(h.train_loss))
             state = verdict(h).state
             failing += state == "the asker's failure"
             healthy += state == "healthy"

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from labkit import cases
-from labkit.cases.adam_epsilon import CLIP, jump_epoch, line_net, plateau
+from labkit.cases.adam_epsilon import CLIP, blows_up, jump_epoch, line_net, plateau
 from labkit.optim import KerasAdam, effective_step, sqrt_v
 from labkit.train import TrainConfig, make_loss, make_optimizer
 
@@ -165,7 +165,7 @@ def test_raising_eps_as_far_as_1e_3_still_blows_up(eps):
     case = cases.get("adam-epsilon")
     loss = case.run(seed=SEEDS[0], device="cpu", eps=eps).train_loss
     # lesson 04's "falls, jumps, stays up"
-    assert jump_epoch(loss) is not None and min(loss[-10:]) > 2.0
+    assert blows_up(loss)
 
 
 def test_same_knobs_and_seed_give_the_same_history():
@@ -188,6 +188,9 @@ def test_plateau_and_jump_helpers():
     assert jump_epoch([0.7, 0.6, 3.0]) is None  # never fell below 0.3 x the start first
     assert plateau([0.7] + [8.0] * 10) == pytest.approx(8.0)
     assert plateau([0.7] + [8.0] * 9 + [1.0]) is None
+    # blown up: a jump, then the last 10 epochs above 2, flat or not
+    assert blows_up([0.7, 0.1] + [3.0, 8.0] * 5) and not blows_up([0.7, 0.1] + [8.0] * 9 + [1.0])
+    assert not blows_up([0.7, 0.6] + [8.0] * 10)  # never fell first
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])

@@ -200,6 +200,12 @@ def jump_epoch(loss: list[float]) -> int | None:
     return None
 
 
+def blows_up(loss: list[float]) -> bool:
+    """Return True when the loss falls, jumps (``jump_epoch``) and its last TAIL_EPOCHS epochs all
+    stay above JUMP, flat or not: lesson 04's "falls, jumps and stays up"."""
+    return jump_epoch(loss) is not None and min(loss[-TAIL_EPOCHS:]) > JUMP
+
+
 def plateau(loss: list[float]) -> float | None:
     """Return the mean of the last TAIL_EPOCHS epochs when they are all above JUMP and flat, else
     None."""

@@ -50,7 +50,7 @@ import torch
 
 import labkit
 from labkit import cases, plots
-from labkit.cases.adam_epsilon import CLIP, jump_epoch, line_net, plateau
+from labkit.cases.adam_epsilon import CLIP, blows_up, jump_epoch, line_net, plateau
 from labkit.exercise import check, predict, reference
 from labkit.train import make_loss
 
@@ -292,7 +292,7 @@ variants = {
 }
 runs = {name: (failing if not knobs else case.run(seed=SEED, **knobs)) for name, knobs in variants.items()}
 # blew up: the loss jumps after falling and its last 10 epochs all stay above 2 (flat or not)
-blew = {name: jump_epoch(h.train_loss) is not None and min(h.train_loss[-10:]) > 2.0 for name, h in runs.items()}
+blew = {name: blows_up(h.train_loss) for name, h in runs.items()}
 verdicts = {name: labkit.verdict(h) for name, h in runs.items()}  # the one judge the panel and diagnose use
 print(f"{'variant':34s} {'lowest loss':>11s} {'last loss':>9s} {'last acc':>8s}  verdict")
 for name, h in runs.items():
@@ -425,7 +425,7 @@ print(f"lr 0.01 x 450 epochs: {'jump at epoch %d' % (slow_jump + 1) if slow_jump
 print(f"largest logit gap: lr 0.01 up to {gap_slow:.0f}, lr 0.045 before its jump up to {gap_fast:.0f}")
 print(f"largest effective step: lr 0.01 up to {step_slow:.0f}, lr 0.045 just before its jump {step_fast:.0f}")
 q3.verdict("it falls and stays down: no jump" if slow_jump is None else
-           "it falls, jumps and stays up, as at lr 0.045" if min(slow.train_loss[-10:]) > 2.0 else
+           "it falls, jumps and stays up, as at lr 0.045" if blows_up(slow.train_loss) else
            "it jumps but comes back down",
            f"lr 0.01: {'no jump in 450 epochs' if slow_jump is None else 'jump at epoch %d' % (slow_jump + 1)}.")
 
