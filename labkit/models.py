@@ -276,15 +276,15 @@ class _Pair(torch.autograd.Function):
         b2: torch.Tensor | None,
     ) -> torch.Tensor:  # noqa: D102
         kernel, bias = _compose(w1, w2), _bias(b1, w2, b2)
-        ctx.save_for_backward(windows, w1, b1, w2)
+        # the composed kernel is kept only for the input's gradient, which training never asks for
+        ctx.save_for_backward(windows, w1, b1, w2, kernel if ctx.needs_input_grad[0] else None)
         ctx.has_b2 = b2 is not None
         return torch.addmm(bias, windows, kernel.t()) if bias is not None else windows @ kernel.t()
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # noqa: D102
-        windows, w1, b1, w2 = ctx.saved_tensors
-        # the input's gradient, only when it is asked for (training never asks: the images are data)
-        grad_windows = grad @ _compose(w1, w2) if ctx.needs_input_grad[0] else None
+        windows, w1, b1, w2, kernel = ctx.saved_tensors
+        grad_windows = grad @ kernel if kernel is not None else None
         c, i, kh1, kw1 = w1.shape
         o, _, kh2, kw2 = w2.shape
         # the composed kernel's gradient
