@@ -74,13 +74,12 @@ def paste_box(rows: int = 12) -> Any:
     """
     try:
         import ipywidgets as widgets
-
-        from ..widgetcompat import html_widget
     except ImportError as e:  # Binder and Colab ship ipywidgets; a bare Python may not
         raise ImportError("paste_box needs ipywidgets: pip install ipywidgets") from e
     import matplotlib.pyplot as plt
 
     from ..plots import show
+    from ..widgetcompat import html_widget
     from .advice import describe
     from .core import LogReadWarning
     from .judge import diagnose
