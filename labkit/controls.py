@@ -18,11 +18,34 @@ from .knobs import IntRange, label, option_words
 from .moves import LOG_STEP, kind, linear_step, log_positions
 from .widgetcompat import tooltip
 
-__all__ = ["LOG_STEP", "control", "read", "show"]
+__all__ = ["CSS", "LOG_STEP", "control", "read", "show"]
 
-STYLE = {"description_width": "215px"}  # room for "early stopping patience (0 = off)", uncut
+# A control is 420 px: a 160 px label (a longer one takes two lines, see CSS) and ~250 px of slider
+# or dropdown, room for the longest option in words ("random windows (they overlap)") uncut.
+STYLE = {"description_width": "160px"}
 # ipywidgets adds a 2 px margin each side
 LAYOUT = {"width": "420px", "max_width": "calc(100% - 4px)"}
+# For a column of controls with the class "labkit-controls" (a panel's), in a <style> the panel
+# carries: a label longer than its 160 px takes two lines instead of being cut; when the column is
+# squeezed below its 430 px (a cell narrower than that) each label goes above its control, so a
+# dropdown still shows its option uncut and a slider keeps its track (a CSS container query; a
+# browser without them keeps the labels beside).
+CSS = """<style>
+.labkit-controls { container-type: inline-size; }
+.labkit-controls .widget-inline-hbox:not(.widget-checkbox) {
+  height: auto !important; min-height: var(--jp-widgets-inline-height, 28px); align-items: center;
+}
+.labkit-controls .widget-inline-hbox:not(.widget-checkbox) > .widget-label {
+  white-space: normal; line-height: 1.25; height: auto;
+}
+.labkit-controls .widget-inline-hbox > select { min-height: var(--jp-widgets-inline-height, 28px); }
+@container (max-width: 429px) {
+  .labkit-controls .widget-inline-hbox:not(.widget-checkbox) { flex-wrap: wrap; }
+  .labkit-controls .widget-inline-hbox:not(.widget-checkbox) > .widget-label {
+    flex: 0 0 100%; width: auto !important; max-width: none !important; text-align: left;
+  }
+}
+</style>"""
 
 
 def number_words(value: float) -> str:

@@ -14,6 +14,8 @@ do and whether the symptom is there (for screen readers); that renders in every 
 (JupyterLab, Binder, Colab, VS Code). ``backend="ipympl"`` draws on an interactive canvas instead;
 "auto" picks it only when the notebook already runs ``%matplotlib widget``. The controls sit left of
 the plots and go above them when the cell is narrower than about 920 px (the plot keeps >= 480 px).
+The key under the plots ("solid: training · dashed: validation") is text in the page, not in the
+image, so it keeps the page's font size when a narrow cell shrinks the image.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from matplotlib.figure import Figure
 
 from . import cases, plots
 from .cases.base import Case
-from .controls import LAYOUT, STYLE, control, read, show
+from .controls import CSS, LAYOUT, STYLE, control, read, show
 from .diagnosis import Verdict, verdict
 from .history import History
 from .knobs import value_words
@@ -45,9 +47,9 @@ BACKENDS = ("auto", "image", "ipympl")
 GHOST_ALPHA = 0.3
 DPI = 80
 # inches: 496 px wide at DPI, beside 430 px of controls (or under them when narrow)
-FIGSIZE = (6.2, 3.4)
+FIGSIZE = (6.2, 3.2)
 TITLE_CHARS = 34  # a longer plot title goes on two lines (one line of 10-point text over one plot)
-# narrower, the plot goes under the controls: its 10-point text stays >= 10 px on screen
+# narrower, the plot goes under the controls (full width, shrunk when the cell is narrower still)
 PLOT_MIN_PX = 480
 NOTES = {"from the cache: no training": "shown from a run trained earlier, no training"}
 
@@ -72,6 +74,8 @@ class Panel(ShowsWidget):
         Histories of this case and seed already trained (e.g. earlier in the lesson): they fill the
         cache, so the panel shows them without training again.
     """
+
+    names_sliders = True  # ``widgetcompat.NAME_SLIDERS_JS``: each slider handle named by its label
 
     def __init__(
         self,
@@ -237,17 +241,31 @@ class Panel(ShowsWidget):
         self.status = html_widget(layout={"max_width": LAYOUT["max_width"]})
         self.error = html_widget(layout={"display": "none"})
         self._figure, self.plot = self._make_plot()
+        # the key: page text under the plots, readable at any width (``plots.panel_key``)
+        self.key = html_widget(layout={"max_width": "100%"})
         controls = widgets.VBox(
             list(self.controls.values()) + [self.progress],
             layout={"width": "430px", "max_width": "100%", "flex": "0 0 auto"},
         )
+        controls.add_class("labkit-controls")  # what controls.CSS styles
         buttons = widgets.HBox(
             list(self.fix_buttons.values()) + [self.reset_button],
             layout={"flex_flow": "row wrap", "max_width": "100%"},
         )
         title = html_widget(f"<b>{html.escape(self.case.title)}</b>")
+        style = html_widget(CSS, layout={"display": "none"})  # the controls' CSS, not shown
+        # beside the controls while the cell has room for PLOT_MIN_PX of plot, else under them,
+        # full width
+        plot_column = widgets.VBox(
+            [self.plot, self.key],
+            layout={
+                "flex": f"1 1 {PLOT_MIN_PX}px",
+                "min_width": f"min({PLOT_MIN_PX}px, 100%)",
+                "max_width": f"{round(FIGSIZE[0] * DPI)}px",
+            },
+        )
         body = widgets.Box(
-            [controls, self.plot],
+            [controls, plot_column],
             layout={
                 "display": "flex",
                 "flex_flow": "row wrap",
@@ -256,7 +274,7 @@ class Panel(ShowsWidget):
             },
         )
         self.widget = widgets.VBox(
-            [title, body, buttons, self.status, self.error],
+            [title, body, buttons, self.status, self.error, style],
             layout={"max_width": "100%", "overflow": "hidden"},
         )
 
@@ -288,15 +306,7 @@ class Panel(ShowsWidget):
             canvas.layout.max_width = "100%"
             return figure, canvas
         FigureCanvasAgg(figure)
-        # beside the controls while the cell has room for PLOT_MIN_PX of plot, else under them, full
-        # width
-        return figure, html_widget(
-            layout={
-                "flex": f"1 1 {PLOT_MIN_PX}px",
-                "min_width": f"min({PLOT_MIN_PX}px, 100%)",
-                "max_width": f"{round(FIGSIZE[0] * DPI)}px",
-            }
-        )
+        return figure, html_widget(layout={"max_width": "100%"})
 
     def _guarded(self, fn: Any, *args: Any) -> None:
         """Run a callback, showing any error in the panel instead of losing it."""
@@ -402,7 +412,8 @@ class Panel(ShowsWidget):
             ax.autoscale_view()
             for line in ghosts:
                 line.set_visible(True)
-        fig.texts[0].set_text(plots.panel_key(fig))  # names only the line styles drawn
+        key = plots.panel_key(fig)  # names only the line styles drawn
+        self.key.value = f'<span style="color:#4d4d4d">{html.escape(key)}</span>'
         loss_ax.set_title("loss", fontsize="medium")
         second_name = (
             history.metric_name if second == "metric" else (self.view.second_title or second)
@@ -498,16 +509,12 @@ class Panel(ShowsWidget):
 
 def _figure() -> Figure:
     """Return the panel's figure: loss (left) and metric (right), laid out once (tight_layout per
-    draw is slow).
-
-    One key for both plots sits under them (no legend covers a curve); each drawing writes it
-    (``plots.panel_key``).
-    """
+    draw is slow). No legend covers a curve: one key for both plots sits under the figure, as page
+    text (``Panel.key``)."""
     figure = Figure(figsize=FIGSIZE, dpi=DPI)
     figure.subplots(1, 2)
-    # room for a title in two lines
-    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.27, top=0.86, wspace=0.3)
-    figure.text(0.5, 0.01, "", ha="center", va="bottom", fontsize=10, color="0.3")
+    # room for a title in two lines above, the axis label below
+    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.2, top=0.85, wspace=0.3)
     return figure
 
 

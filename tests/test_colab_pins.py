@@ -65,10 +65,11 @@ def test_every_panel_builds_applies_a_fix_and_says_the_judges_words(name):
         assert panel.status.value.startswith(f"fix “{fix}”: ")
         assert judged.html() in panel.status.value and judged.state == "healthy", panel.status.value
         assert panel.errors == []
-        outputs = displayed(panel)
-        assert [o["application/vnd.jupyter.widget-view+json"]["model_id"] for o in outputs] == [
-            panel.widget.model_id
-        ]
+        widget, script = displayed(panel)  # the panel, then the script naming its slider handles
+        assert (
+            widget["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.widget.model_id
+        )
+        assert "application/javascript" in script
     finally:
         panel.close()
 

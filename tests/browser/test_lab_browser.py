@@ -117,6 +117,34 @@ LOOK_JS = """([maxText, codeNames]) => {
   return problems;
 }"""
 
+# What LOOK_JS cannot see in a panel, as lines of text: a dropdown option wider than the box it
+# would be shown in (clipped inside the <select>), a key under the plot smaller than
+# KEY_MIN_PX, a slider handle whose accessible name is not its slider's label.
+PANEL_LOOK_JS = """(panel, keyMinPx) => {
+  const problems = [];
+  const ruler = document.createElement('canvas').getContext('2d');
+  for (const select of panel.querySelectorAll('select')) {
+    const style = getComputedStyle(select);
+    ruler.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    for (const option of select.options) {  // any option the learner may pick
+      const need = ruler.measureText(option.text).width;
+      if (need > room + 1) problems.push(`dropdown option "${option.text}" needs ${Math.round(need)} px, has ${Math.round(room)}: cut`);
+    }
+  }
+  const key = [...panel.querySelectorAll('.widget-html-content')].find(e => /^solid: training/.test(e.textContent.trim()));
+  if (!key) problems.push('no key under the plot');
+  else if (parseFloat(getComputedStyle(key.firstElementChild || key).fontSize) < keyMinPx) problems.push(`key text ${getComputedStyle(key.firstElementChild || key).fontSize}`);
+  for (const handle of panel.querySelectorAll('[role="slider"]')) {
+    const label = handle.closest('.widget-slider')?.querySelector('.widget-label')?.textContent.trim();
+    if (!label || handle.getAttribute('aria-label') !== label) problems.push(`slider handle named "${handle.getAttribute('aria-label')}", its label "${label}"`);
+  }
+  return problems;
+}"""
+KEY_MIN_PX = 10
+# the narrowest window the panels are checked in: with the file browser open, a cell of ~370 px
+SMALL_PX = 800
+
 # The notebook's scroll container, for tiling screenshots of the whole lesson.
 SCROLLER_JS = """() => {
   const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
@@ -314,6 +342,7 @@ def _drive_panel(page, lesson_name, shots):
         and "put back to the failing defaults: learning rate" in status
     ), status
     problems = page.evaluate(LOOK_JS, [MAX_TEXT, CODE_NAMES.pattern])
+    problems += _panel_look(panel)
     errors = page.evaluate(ERRORS_JS)
     assert not errors and not problems, f"after the slider and fix in {lesson_name}:\n" + "\n".join(
         errors + problems
@@ -332,6 +361,17 @@ def _drive_panel(page, lesson_name, shots):
     assert plot["y"] >= controls["y"] + controls["height"] - 1, (
         "the plot should sit under the controls when narrow"
     )
+    # smaller still: the plot shrinks with the cell, nothing is cut, the key keeps its size
+    page.set_viewport_size({"width": SMALL_PX, "height": 1000})
+    time.sleep(1)
+    panel.scroll_into_view_if_needed()
+    panel.screenshot(path=shots / "panel_small.png")
+    problems = page.evaluate(LOOK_JS, [MAX_TEXT, CODE_NAMES.pattern]) + _panel_look(panel)
+    assert not problems, f"in a {SMALL_PX} px window:\n" + "\n".join(problems)
+
+
+def _panel_look(panel):
+    return panel.evaluate(PANEL_LOOK_JS, KEY_MIN_PX)
 
 
 def _wait_for_new_plot(page, panel, before):

@@ -9,7 +9,9 @@ click), the test waits until the plot image has changed and the status line repo
 finished run, reads the status from the DOM and compares it with the verdict of ``case.run(seed=0,
 device="cpu", **(defaults | case.overrides(name)))`` computed here, in the pytest process (runs are
 deterministic); then the reset button. Then the learning-rate slider goes to its first and last
-position with the keyboard (Home, End on the focused noUi handle), each checked the same way.
+position with the keyboard (Home, End on the focused noUi handle), each checked the same way. Last,
+the panel is read as it is and in an 800 px window (test_lab_browser's checks: nothing cut, no
+dropdown option cut inside its box, the key's text >= 10 px, each slider handle named by its label).
 
 Checked for each run: the status contains the verdict's headline; it names the run's changed knobs;
 the words "healthy" / "the failure is gone" appear only when the verdict's state is healthy (so a
@@ -32,7 +34,13 @@ from pathlib import Path
 import pytest
 from lab_server import REPO, code_notebook, lab_and_browser
 from test_lab_browser import (
+    CODE_NAMES,
     ERRORS_JS,
+    KEY_MIN_PX,
+    LOOK_JS,
+    MAX_TEXT,
+    PANEL_LOOK_JS,
+    SMALL_PX,
     _run_all,
     _shut_down_kernels,
 )
@@ -303,6 +311,22 @@ def _drive(page, cell, case, steps, shots):
                 path=shots / f"{case.name}_{n}.png"
             )
             n += 1
+    # read at any width: the panel as it is now, then in a SMALL_PX window (file browser open)
+    output = cell.locator(".jp-OutputArea-output").first
+    steps[-1].problems += output.evaluate(PANEL_LOOK_JS, KEY_MIN_PX)
+    size = page.viewport_size
+    page.set_viewport_size({"width": SMALL_PX, "height": size["height"]})
+    try:
+        time.sleep(1)
+        cell.scroll_into_view_if_needed()
+        output.screenshot(path=shots / f"{case.name}_small.png")
+        steps[-1].problems += [
+            f"in a {SMALL_PX} px window: {problem}"
+            for problem in output.evaluate(PANEL_LOOK_JS, KEY_MIN_PX)
+            + page.evaluate(LOOK_JS, [MAX_TEXT, CODE_NAMES.pattern])
+        ]
+    finally:
+        page.set_viewport_size(size)
 
 
 def _button(cell, label, step):
