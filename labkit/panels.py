@@ -75,7 +75,9 @@ class Panel(ShowsWidget):
         cache, so the panel shows them without training again.
     """
 
-    names_sliders = True  # ``widgetcompat.NAME_SLIDERS_JS``: each slider handle named by its label
+    mends = (
+        True  # ``widgetcompat.MENDS_JS``: slider handles named, ipywidgets 7's checkbox help shown
+    )
 
     def __init__(
         self,

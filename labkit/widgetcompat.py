@@ -9,13 +9,14 @@ differ.
   ``ShowsWidget`` lets an object that holds a widget (a Panel, a Prediction) display as that widget
   with either: IPython's ``display``.
 
-And one place where ipywidgets 8 falls short: a slider's handle (the part a keyboard moves, role
-"slider") has no accessible name, and no Python trait reaches it, so a screen reader announces
-"slider" and a number. ``ShowsWidget`` with ``names_sliders`` also shows ``NAME_SLIDERS_JS``: a few
-lines of the page's JavaScript that give each unnamed handle its slider's label as its name (it runs
-where the front end runs a cell's JavaScript output, e.g. JupyterLab; elsewhere nothing is shown and
-nothing changes). ipywidgets 7's handle (jQuery UI's) is a plain focusable span with no slider role
-at all, which a name alone would not mend: left as it is.
+And one place where both fall short, which no Python trait reaches: a slider's handle (the part a
+keyboard moves) has no accessible name (ipywidgets 8: role "slider", no name; ipywidgets 7: jQuery
+UI's bare span, no role either), so a screen reader announces "slider" and a number, or nothing.
+``ShowsWidget`` with ``mends`` also shows ``MENDS_JS``, a few lines of the page's JavaScript that
+name each handle after its label (it runs where the front end runs a cell's JavaScript output:
+JupyterLab, classic Notebook; elsewhere nothing is shown and nothing changes). Not mended:
+ipywidgets 7 never puts a checkbox's help in the page (its view writes the checkbox's own words
+as the title of every part), so there a checkbox has no tooltip.
 """
 
 from __future__ import annotations
@@ -37,38 +38,47 @@ def html_widget(value: str = "", **kwargs: object) -> widgets.HTML:
     return widgets.HTML(value, **tooltip(""), **kwargs)
 
 
-# Once per page: name every unnamed slider handle after its slider's label, now and whenever the
-# page changes (checked at most once per animation frame).
-NAME_SLIDERS_JS = """(() => {
-  if (window.labkitNamesSliders) return;
-  window.labkitNamesSliders = true;
+# Once per page, now and whenever the page changes (at most once per animation frame): name each
+# slider handle after its slider's label (ipywidgets 8's handle has the slider role but no name;
+# 7's, jQuery UI's, is a bare focusable span: it also gets the role and the readout's value).
+MENDS_JS = """(() => {
+  if (window.labkitMends) return;
+  window.labkitMends = true;
   let pending = false;
-  const name = () => {
+  const set = (e, name, value) => {
+    if (value && e.getAttribute(name) !== value) e.setAttribute(name, value);
+  };
+  const mend = () => {
     pending = false;
-    for (const handle of document.querySelectorAll('[role="slider"]:not([aria-label])')) {
-      const slider = handle.closest('.widget-slider, .widget-hslider');
-      const label = slider && slider.querySelector('.widget-label');
-      const text = label ? label.textContent.trim() : '';
-      if (text) handle.setAttribute('aria-label', text);
+    for (const slider of document.querySelectorAll('.widget-slider')) {
+      const handle = slider.querySelector('[role="slider"], .ui-slider-handle');
+      if (!handle) continue;
+      set(handle, 'aria-label', slider.querySelector('.widget-label')?.textContent.trim());
+      if (handle.classList.contains('ui-slider-handle')) {
+        const value = slider.querySelector('.widget-readout')?.textContent.trim();
+        set(handle, 'role', 'slider');
+        set(handle, 'aria-valuetext', value);
+        if (isFinite(parseFloat(value))) set(handle, 'aria-valuenow', String(parseFloat(value)));
+      }
     }
   };
-  name();
+  mend();
   new MutationObserver(() => {
-    if (!pending) { pending = true; requestAnimationFrame(name); }
-  }).observe(document.body, {childList: true, subtree: true});
+    if (!pending) { pending = true; requestAnimationFrame(mend); }
+  }).observe(document.body, {childList: true, subtree: true, characterData: true});
 })();"""
 
 
 class ShowsWidget:
     """Displayed in a notebook as its ``widget`` attribute, with ipywidgets 7 or 8 (and, when
-    ``names_sliders``, with ``NAME_SLIDERS_JS`` after it)."""
+    ``mends``, with ``MENDS_JS`` after it)."""
 
     widget: widgets.Widget
-    names_sliders = False
+    mends = False
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
-        if self.names_sliders:  # text/plain "": a front end that runs no JavaScript shows nothing
-            display({"application/javascript": NAME_SLIDERS_JS, "text/plain": ""}, raw=True)
+        if self.mends:  # text/plain "": a front end that runs no JavaScript shows nothing
+            display({"application/javascript": MENDS_JS, "text/plain": ""}, raw=True)

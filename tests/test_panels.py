@@ -514,4 +514,4 @@ def test_a_panel_names_its_slider_handles_where_javascript_runs(panel):
     names it gives."""
     widget, script = displayed(panel)
     assert widget["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.widget.model_id
-    assert script == {"application/javascript": widgetcompat.NAME_SLIDERS_JS, "text/plain": ""}
+    assert script == {"application/javascript": widgetcompat.MENDS_JS, "text/plain": ""}

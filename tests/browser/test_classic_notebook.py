@@ -125,6 +125,16 @@ CONTROLS_JS = """(panel) => [...panel.querySelectorAll(
           titles: [...new Set(titles)].filter(t => t.trim()), shown: shows(w)};
 })"""
 
+# Each slider handle of the panel: its role, accessible name and value text, beside its slider's
+# label and readout.
+HANDLES_JS = """(panel) => [...panel.querySelectorAll('.widget-slider')].map(s => {
+  const h = s.querySelector('.ui-slider-handle, [role="slider"]');
+  return {role: h?.getAttribute('role'), name: h?.getAttribute('aria-label'),
+          value: h?.getAttribute('aria-valuetext'),
+          label: s.querySelector('.widget-label')?.textContent.trim(),
+          readout: s.querySelector('.widget-readout')?.textContent.trim()};
+})"""
+
 # The panel's status line, its spaces (and non-breaking spaces) as single spaces: the second HTML of
 # its top box (the first is the title, the third the error box).
 STATUS_JS = """(panel) => {
@@ -293,9 +303,9 @@ def test_lesson_panel_renders_moves_and_fixes_in_classic_notebook(classic, shots
         assert not hidden, f"controls that do not show: {hidden}"
         # checked last, so that the controls are driven even when some help is missing: each knob's
         # help (where it says more than the label) is a tooltip on a part of its control that shows;
-        # no tooltip reads "null" A checkbox is the exception: ipywidgets 7's checkbox writes its
-        # own label as the title of every part that shows (its tooltip goes on a hidden label), so
-        # no Python setting shows its help there.
+        # no tooltip reads "null". A checkbox is the exception: ipywidgets 7's checkbox writes its
+        # own label as the title of every part and puts its tooltip nowhere in the page, so no
+        # Python setting shows its help there.
         titles = {c["label"]: c["titles"] for c in controls}
         checkboxes = {c["label"] for c in controls if c["kind"] == "widget-checkbox"}
         no_help = [
@@ -327,6 +337,12 @@ def test_lesson_panel_renders_moves_and_fixes_in_classic_notebook(classic, shots
             slider.locator(".ui-slider-handle").first,
             slider.locator(".widget-readout").first,
         )
+        # each slider handle: a slider named by its label, saying its readout (MENDS_JS)
+        handles = panel.evaluate(HANDLES_JS)
+        assert handles and all(
+            h["role"] == "slider" and h["name"] == h["label"] and h["value"] == h["readout"]
+            for h in handles
+        ), f"slider handles: {handles}"
         before = readout.text_content().strip()
         handle.focus()
         page.keyboard.press("ArrowRight")
@@ -334,6 +350,10 @@ def test_lesson_panel_renders_moves_and_fixes_in_classic_notebook(classic, shots
             page.keyboard.press("ArrowLeft")
         moved_to = readout.text_content().strip()
         assert moved_to != before, "the learning-rate slider did not move"
+        time.sleep(0.5)  # the page's next frame
+        assert handle.get_attribute("aria-valuetext") == moved_to, (
+            "the handle's value was not updated"
+        )
         plot = _wait_for_run(
             panel, plot, rf"\bRun with learning rate {re.escape(moved_to)} \(", "the slider moved"
         )
