@@ -202,7 +202,8 @@ assert no_decay.train_loss[-1] < best_before           # and the training loss k
 #
 # One more thing the first plot may show: on most seeds the **validation** accuracy falls well
 # before the training loss jumps (more than 0.1 below its best just before the jump on 26 of the
-# seeds 0-29, not on seeds 14, 16, 28 and 29; precomputed with torch 2.13). Is that the overfitting the
+# seeds 0-29 with one CPU thread, not on seeds 14, 16, 28 and 29; on 28 with two threads, not on 16
+# and 28; precomputed with torch 2.13). Is that the overfitting the
 # first answer means? Compare with the run without weight decay, which fits the training set even more tightly:
 
 # %%
@@ -211,13 +212,17 @@ print(f"validation accuracy: best {max(failing.val_metric[:jump]):.2f} before th
 declines = failing.val_metric[jump - 1] < max(failing.val_metric[:jump]) - 0.1
 print("on this seed the validation accuracy declines by more than 0.1 before the jump" if declines else
       "on this seed it does not decline by more than 0.1 before the jump (one of the few seeds where it does not)")
-if declines:  # the run without weight decay is higher at that epoch, by more than the decline's 0.1
-    assert no_decay.val_metric[jump - 1] > failing.val_metric[jump - 1] + 0.1
+decline = max(failing.val_metric[:jump]) - failing.val_metric[jump - 1]
+gap = no_decay.val_metric[jump - 1] - failing.val_metric[jump - 1]
+if declines:
+    print(f"the run without weight decay is above it at that epoch by {gap:.2f}, {gap / decline:.0%} of the decline")
+    assert gap > 0.5 * decline  # the run without weight decay keeps (most of) what the other one lost
 
 # %% [markdown]
 # Fitting the training set is not what costs the validation accuracy here: the run without weight
-# decay fits it more tightly and keeps a higher validation accuracy (by more than 0.1 at that epoch on
-# every one of the 26 seeds where the decline shows). The early validation decline comes
+# decay fits it more tightly and keeps a higher validation accuracy (at that epoch it stays near the
+# other run's best: above it by 86 % of the decline or more on every seed of 0-29 where the decline
+# shows, one thread or two; precomputed with torch 2.13). The early validation decline comes
 # with the same weight decay and growing effective rate (we do not take it apart further here); it
 # is an early warning of the same problem, not ordinary overfitting.
 #
