@@ -151,7 +151,8 @@ assert failing.extra["stuck_wrong"][-1] == eval_wrong[-1]  # every wrong one is 
 # The model is frozen: after the first steps the logit is huge (and still grows for a while: Adam's
 # momentum keeps stepping in the last direction after the gradient has gone, and those steps can
 # still flip an answer: the count of wrong images last changes by epoch 6 on 29 of seeds 0-29, but
-# at epoch 21 on seed 10 with one CPU thread and at epoch 24 with two, precomputed with torch 2.13;
+# at epoch 21 on seed 10 with one CPU thread and at epoch 24 with two, torch 2.11, 2.13 and 2.14.1 alike,
+# `benchmarks/lesson_margins.py`;
 # which is why the check looks at the last 5 epochs),
 # the clipped loss gives exactly zero gradient on (almost) every step, and the same training images
 # stay wrong. (On a rare step a dropout

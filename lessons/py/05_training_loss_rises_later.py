@@ -203,7 +203,7 @@ assert no_decay.train_loss[-1] < best_before           # and the training loss k
 # One more thing the first plot may show: on most seeds the **validation** accuracy falls well
 # before the training loss jumps (more than 0.1 below its best just before the jump on 26 of the
 # seeds 0-29 with one CPU thread, not on seeds 14, 16, 28 and 29; on 28 with two threads, not on 16
-# and 28; precomputed with torch 2.13). Is that the overfitting the
+# and 28; torch 2.11, 2.13 and 2.14.1 alike, `benchmarks/lesson_margins.py`). Is that the overfitting the
 # first answer means? Compare with the run without weight decay, which fits the training set even more tightly:
 
 # %%
@@ -222,7 +222,7 @@ if declines:
 # Fitting the training set is not what costs the validation accuracy here: the run without weight
 # decay fits it more tightly and keeps a higher validation accuracy (at that epoch it stays near the
 # other run's best: above it by 86 % of the decline or more on every seed of 0-29 where the decline
-# shows, one thread or two; precomputed with torch 2.13). The early validation decline comes
+# shows, one thread or two, torch 2.11 to 2.14.1, `benchmarks/lesson_margins.py`). The early validation decline comes
 # with the same weight decay and growing effective rate (we do not take it apart further here); it
 # is an early warning of the same problem, not ordinary overfitting.
 #
