@@ -404,17 +404,20 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("training loss (log scale)")
 ax.set_title("The asker's four tries: the training loss still jumps")
 ax.legend(**plots.LEGEND)
-plots.show(fig, "On the log axis each of the four tries' training loss falls to a low floor and then jumps by more than "
-                f"10x; with lr=0.03 the first jump comes at epoch {low_lr_jump + 1}.")
+big_jumps = sum(first_jump(h.train_loss) is not None for h in tries.values())
+plots.show(fig, f"On the log axis each of the four tries' training loss falls to a low floor and rises again; {big_jumps} "
+                f"of the four jump by more than 10x; with lr=0.03 the first jump comes at epoch {low_lr_jump + 1}.")
 for name, h in tries.items():
     print(f"verdict, {name}:", labkit.verdict(h))
-    assert first_jump(h.train_loss) is not None                 # every try still jumps by more than 10x ...
-    assert labkit.verdict(h).state != "healthy"                 # ... and loses training accuracy: never healthy
+    assert labkit.verdict(h).state != "healthy"  # each try's loss rises and costs training accuracy: never healthy
+assert big_jumps >= 3  # by more than 10x on (nearly) every try: all four but on seed 18 with two threads
 assert low_lr_jump > jump               # a lower rate only moves the jump later
 
 # %% [markdown]
 # The plot shows the training loss only, on a log axis: every try falls to a low floor and then
-# jumps by more than 10×. None of the four changes what drives the jump (weight decay shrinking
+# rises again, and none is healthy: the training accuracy falls with the rise. The rise is a jump by
+# more than 10× on every try, bar one case we found (the shuffled batches on seed 18 with two CPU
+# threads, torch 2.13, where it rises less). None of the four changes what drives the jump (weight decay shrinking
 # batch-normalised weights under a constant rate); the lower rate slows that clock down, so its
 # jump comes later. This agrees with the asker, who lists all four as already tried with the
 # problem still there.
