@@ -75,9 +75,7 @@ class Panel(ShowsWidget):
         cache, so the panel shows them without training again.
     """
 
-    mends = (
-        True  # ``widgetcompat.MENDS_JS``: slider handles named, ipywidgets 7's checkbox help shown
-    )
+    mends = True  # shown with ``widgetcompat.MENDS_JS``: each slider handle named by its label
 
     def __init__(
         self,
