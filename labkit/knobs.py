@@ -197,28 +197,19 @@ def knob(
     spec: FloatRange | IntRange | Choice | Flag,
     help: str,
     *,
-    train: bool = False,
     label: str = "",
 ) -> Any:
     """Declare a dataclass field with its allowed values, a one-line help text and (optionally) its
     label.
 
-    ``label`` is what the panel's control says (default: ``LABELS[name]``, in words).
-
-    ``train=True`` declares a training-config knob: ``TrainConfig.from_knobs`` copies it into the
-    field of the same name and the case's build reads it nowhere else. Two runs that differ only in
-    such knobs then share model, data and loss, so a sweep can train them side by side in one stack
-    when the field is per-model (``train.HOT_TRAIN_FIELDS``); tests/test_sweep.py checks every
-    case's declaration by building with two values.
+    ``label`` is what the panel's control says (default: ``LABELS[name]``, in words). A knob named
+    like a ``train.TrainConfig`` field (lr, eps, epochs, ...) sets that field
+    (``TrainConfig.from_knobs``).
     """
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be True or False, got {train!r}")
     spec.check("default", default)
     if not isinstance(label, str):
         raise TypeError(f"label must be a str, got {label!r}")
-    return field(
-        default=default, metadata={"spec": spec, "help": help, "train": train, "label": label}
-    )
+    return field(default=default, metadata={"spec": spec, "help": help, "label": label})
 
 
 def specs(knobs_cls: type) -> dict[str, tuple[Any, str]]:
@@ -232,11 +223,6 @@ def labels(knobs_cls: type) -> dict[str, str]:
         f.name: label(f.name, f.metadata["spec"], f.metadata.get("label", ""))
         for f in dataclasses.fields(knobs_cls)
     }
-
-
-def train_knobs(knobs_cls: type) -> tuple[str, ...]:
-    """Return the names of the knobs declared ``train=True``, in declaration order."""
-    return tuple(f.name for f in dataclasses.fields(knobs_cls) if f.metadata.get("train", False))
 
 
 def validate(defaults: Any, overrides: dict[str, Any]) -> Any:

@@ -1,6 +1,6 @@
 """One run at a time per process, on deterministic kernels.
 
-Runs seed and draw from torch's global RNG, so two at once (a panel's background sweep and a
+Runs seed and draw from torch's global RNG, so two at once (a panel's background precompute and a
 learner's run) would mix their random streams: ``exclusive`` holds a process-wide lock around each
 run, and ``others_waiting`` lets a background run see that someone wants the lock and give way.
 ``deterministic`` turns on the kernel settings that make a seed fix the run, and on the CPU runs
@@ -34,7 +34,7 @@ def _threads_from_env() -> int:
 
 # torch intra-op threads of every CPU run: the same History on any machine
 CPU_THREADS = _threads_from_env()
-# re-entrant: a sweep holds it and calls Case.run, which takes it again
+# re-entrant: an on_epoch hook may itself call Case.run, which takes it again
 _RUN_LOCK = threading.RLock()
 _waiting = 0  # threads blocked in exclusive(), waiting for _RUN_LOCK
 _waiting_lock = threading.Lock()

@@ -5,9 +5,9 @@ run in progress stops at its next epoch and a stale result is never reported, so
 never queues stale runs. Results are cached by knob values (rounded to ``KEY_DIGITS``), so asking
 again is instant. Once the latest request is answered it trains ahead every run one control move
 away (``labkit.moves``: each slider one or two positions either way, every dropdown option, each
-checkbox toggled, each fix button), the knob just moved and the fix buttons first, a few at a time
-(stacked with ``labkit.sweep`` where that pays), giving way at the next epoch to a newer request or
-to a run the learner starts in the notebook.
+checkbox toggled, each fix button), the knob just moved and the fix buttons first, one run after
+another, giving way at the next epoch to a newer request or to a run the learner starts in the
+notebook.
 
 It reports what happens as plain ``Event``s to one ``on_event`` callback (the panel draws and writes
 its status from them); an error in that callback is reported as an "error" event, never lost.
@@ -41,7 +41,7 @@ LIVE_EVERY_S = 0.5  # ... at most this often
 LIVE_SHARE = 5  # ... and at most 1/5 of the run's time goes into handling them
 # "progress" events at most this often (each one is a message to the front end)
 PROGRESS_EVERY_S = 0.1
-# configurations per stacked sweep; a newer request waits at most one chunk's epoch
+# runs per precompute step (one "precompute" event for the lot: the panel's status names them)
 PRECOMPUTE_CHUNK = 4
 EVENT_KINDS = ("training", "progress", "live", "result", "precompute", "precomputed", "error")
 
@@ -270,8 +270,8 @@ class Runner:
         when done.
 
         The first move not yet cached (nor tried) decides; a knob's other moves of the same level
-        join it, up to PRECOMPUTE_CHUNK (they differ in one knob, so a sweep can stack them). Trains
-        nothing.
+        join it, up to PRECOMPUTE_CHUNK (they differ in one knob; the status names them together).
+        Trains nothing.
         """
         base = self.knobs if knobs is None else dataclasses.asdict(self.case.knobs(**knobs))
         todo = [
@@ -317,7 +317,7 @@ class Runner:
                             self._worker = None
                             return
                     continue
-                self._sweep(chunk)
+                self._precompute_chunk(chunk)
         # a bug here would otherwise leave wait() hanging with the error unseen
         except Exception as exc:
             self._report(exc)
@@ -368,9 +368,7 @@ class Runner:
         self._emit(Event("progress", knobs=knobs, done=done, total=done))
         self._answer(history, generation, f"trained in {time.monotonic() - start:.1f} s")
 
-    def _sweep(self, chunk: Chunk) -> None:
-        from .sweep import sweep  # only needed once precompute starts
-
+    def _precompute_chunk(self, chunk: Chunk) -> None:
         ready, total = self.coverage()
         self._emit(
             Event(
@@ -384,28 +382,29 @@ class Runner:
             )
         )
         generation = self._generation
-        grid = ({chunk.knob: list(chunk.values)} if chunk.knob else {}) | {
-            n: [v] for n, v in chunk.base.items() if n != chunk.knob
-        }
 
         # to a newer request, or to a run the learner started in the notebook
-        def give_way() -> None:
+        def give_way(_history: History) -> None:
             if self._generation != generation or self._pending is not None or others_waiting():
                 raise _Superseded
 
-        try:
-            runs = sweep(self.case, grid, seed=self.seed, device=self.device, on_epoch=give_way)
-        except _Superseded:
-            note = "gave way"
-        except Exception as exc:
-            self._precompute = False  # never retry a failing grid in a loop
-            self._report(exc)
-            note = "failed"
-        else:
-            for values, history in runs.items():
-                self.cache.setdefault(key(dict(zip(grid, values))), history)
-            self._tried.update(key(k) for k in chunk.runs())
-            note = "done"
+        note = "done"
+        for knobs in chunk.runs():
+            try:
+                history = self.case.run(
+                    seed=self.seed, device=self.device, on_epoch=give_way, **knobs
+                )
+            except _Superseded:
+                note = "gave way"
+                break
+            except Exception as exc:
+                self._precompute = False  # never retry a failing run in a loop
+                self._report(exc)
+                note = "failed"
+                break
+            # each run is kept as it ends, so giving way loses at most the run in progress
+            self.cache.setdefault(key(knobs), history)
+            self._tried.add(key(knobs))
         self._emit(
             Event(
                 "precomputed",

@@ -1,7 +1,7 @@
 """The training loop: a ``Setup`` on one device in, a History out, nothing drawn or printed.
 
-``record_epoch`` is the loop's per-epoch bookkeeping; the stacked sweep loop (labkit.stacked) calls
-it too, so a swept History is recorded exactly as ``fit`` records one.
+``fit`` is the one training loop of labkit (every case's run, every panel move, every sweep);
+``record_epoch`` is its per-epoch bookkeeping.
 """
 
 from __future__ import annotations
@@ -17,16 +17,11 @@ from torch import nn
 
 from .data import Data
 from .history import History
-from .knobs import train_knobs
 from .schedules import SCHEDULES, LRSchedule
 
-# keras-adam: labkit.optim.KerasAdam (never stacked); adadelta: Keras defaults (rho 0.95)
+# keras-adam: labkit.optim.KerasAdam; adadelta: Keras defaults (rho 0.95)
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "keras-adam", "adadelta")
 LOSSES = ("mse", "bce", "bce-logits", "keras-bce", "nll", "cross-entropy", "logcosh")
-# TrainConfig fields that may differ between the models of one stack (labkit.stacked gives each
-# model its own); every other field, and everything outside the config, must be the same for all of
-# them
-HOT_TRAIN_FIELDS = ("lr", "eps", "betas", "weight_decay", "schedule", "early_stopping")
 
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -89,16 +84,14 @@ class TrainConfig:
         ``fixed`` fields.
 
         e.g. ``TrainConfig.from_knobs(k, batch_size=0)`` for a case that always trains full-batch; a
-        field given both ways is an error, so each field is set in one place. A knob named like a
-        field feeds it whether or not it is declared ``train=True``; the declaration only adds that
-        the build reads it nowhere else (``hot_knobs``).
+        field given both ways is an error, so each field is set in one place.
         """
         if not dataclasses.is_dataclass(knobs) or isinstance(knobs, type):
             raise TypeError(
                 "knobs must be a knob dataclass instance (a case's Knobs), got "
                 f"{type(knobs).__name__}"
             )
-        names = config_knobs(knobs)
+        names = [f.name for f in dataclasses.fields(knobs) if f.name in _FIELDS]
         unknown = sorted(set(fixed) - set(_FIELDS))
         if unknown:
             raise ValueError(
@@ -116,35 +109,6 @@ class TrainConfig:
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
-
-
-def config_knobs(knobs: Any) -> tuple[str, ...]:
-    """Return the knobs that feed TrainConfig through ``from_knobs`` (those named like a field), in
-    declaration order.
-
-    ``knobs`` is a knob dataclass (class or instance); a knob declared ``train=True`` must be named
-    like a field.
-    """
-    if not dataclasses.is_dataclass(knobs):
-        raise TypeError(
-            f"knobs must be a knob dataclass (a case's Knobs), got {type(knobs).__name__}"
-        )
-    stray = [n for n in train_knobs(knobs) if n not in _FIELDS]
-    if stray:
-        raise ValueError(
-            f"knob(s) {', '.join(map(repr, stray))} of "
-            f"{getattr(knobs, '__name__', type(knobs).__name__)} are declared train=True but are "
-            f"no TrainConfig field; allowed: {', '.join(_FIELDS)}"
-        )
-    return tuple(f.name for f in dataclasses.fields(knobs) if f.name in _FIELDS)
-
-
-def hot_knobs(knobs: Any) -> tuple[str, ...]:
-    """Return the knobs a stacked sweep may give each model of one stack: declared ``train=True``
-    (they feed TrainConfig through ``from_knobs`` and nothing else) and named like one of
-    HOT_TRAIN_FIELDS."""
-    config_knobs(knobs)  # checks the declaration
-    return tuple(n for n in train_knobs(knobs) if n in HOT_TRAIN_FIELDS)
 
 
 def _check_int(name: str, value: Any, low: int) -> None:
@@ -173,7 +137,7 @@ class Setup:
     metric_name: str  # how the main metric is shown ("accuracy", "sign accuracy")
     augment: Augment | None = None
     params: list[nn.Parameter] | None = None  # None: train every parameter
-    # measured after every epoch into history.extra; a run with one is never stacked
+    # measured after every epoch into history.extra
     probe: Probe | None = None
 
     def __post_init__(self) -> None:

@@ -4,7 +4,7 @@ A CUDA run can only differ from a rerun with the same seed where a kernel is non
 (atomic adds whose order changes). ``Case.run`` turns on cuDNN's deterministic convolutions and
 ``torch.use_deterministic_algorithms``; what remains is to make sure no case runs an op that PyTorch
 lists as nondeterministic on CUDA. These tests record every ATen op each case runs (forward,
-backward, optimizer, metrics, the stacked sweep) on the CPU and compare them with that list, taken
+backward, optimizer, metrics) on the CPU and compare them with that list, taken
 from the docstring of ``torch.use_deterministic_algorithms`` (torch 2.13). The run on a real GPU is
 tests/test_core.py::test_same_seed_on_cuda_agrees_within_tolerance.
 """
@@ -19,7 +19,6 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from labkit import cases
 from labkit.runlock import deterministic
-from labkit.sweep import sweep
 
 # ATen ops with no deterministic CUDA kernel (use_deterministic_algorithms raises or warns for
 # them).
@@ -142,28 +141,6 @@ def test_no_case_runs_an_op_that_is_nondeterministic_on_cuda(name, knobs):
         history = cases.get(name).run(seed=3, device="cpu", **{"epochs": 2, **knobs})
     assert len(history.train_loss) >= 1
     assert rec.ops["convolution_backward"] + rec.ops["mm"] > 0, "the recorder saw no training"
-    assert rec.nondeterministic == {}
-
-
-@pytest.mark.parametrize(
-    "name, grid",
-    [
-        ("oscillating-loss", {"model": ["pretrained"], "lr": [1e-3, 1e-2]}),
-        ("adam-epsilon", {"eps": [1e-8, 1e-2]}),
-    ],
-)
-def test_the_stacked_sweep_runs_no_op_nondeterministic_on_cuda(name, grid):
-    """The vmapped path the sweep takes on CUDA uses other ops (grouped convs, batched matmuls)."""
-    with OpRecorder() as rec:
-        histories = sweep(
-            cases.get(name), {**grid, "epochs": [2]}, seed=3, device="cpu", mode="always"
-        )
-    assert len(histories) == 2
-    # adam-epsilon has a probe, so its sweep runs one by one; its convolutions train as matrix
-    # products
-    assert rec.ops["convolution_backward"] + rec.ops["bmm"] + rec.ops["mm"] > 0, (
-        "the recorder saw no training"
-    )
     assert rec.nondeterministic == {}
 
 

@@ -146,9 +146,9 @@ def test_labkit_has_no_import_cycle():
     assert not cycles, "import cycles:\n" + "\n".join(describe(c, graph) for c in cycles)
 
 
-def test_the_sweep_does_not_know_the_cases():
+def test_the_training_loop_does_not_know_the_cases():
     graph = import_graph(ROOT, "labkit")
-    for name in ("labkit.sweep", "labkit.stacked", "labkit.train", "labkit.data", "labkit.runlock"):
+    for name in ("labkit.train", "labkit.data", "labkit.runlock"):
         assert not [m for m in graph[name] if m.startswith("labkit.cases")], name
 
 

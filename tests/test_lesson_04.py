@@ -175,14 +175,6 @@ def test_same_knobs_and_seed_give_the_same_history():
     assert a == b
 
 
-def test_sweep_runs_the_probed_case_one_by_one():
-    case = cases.get("adam-epsilon")
-    result = case.sweep(epochs=[2], eps=[1e-7, 1e-2], device="cpu")
-    for (_, eps), h in result.items():
-        single = case.run(device="cpu", epochs=2, eps=eps)
-        assert h.step_loss == single.step_loss and h.extra == single.extra
-
-
 def test_plateau_and_jump_helpers():
     assert jump_epoch([0.7, 0.1, 0.05, 3.0, 8.0]) == 3
     assert jump_epoch([0.7, 0.6, 3.0]) is None  # never fell below 0.3 x the start first

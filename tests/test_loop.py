@@ -62,7 +62,7 @@ def test_a_frozen_model_has_a_constant_epoch_loss_despite_a_short_last_batch():
     assert max(means) - min(means) > 1e-3
 
 
-def test_probe_is_recorded_every_epoch_and_such_runs_are_not_stacked():
+def test_probe_is_recorded_every_epoch():
     calls = []
 
     def probe(model, opt):
@@ -74,17 +74,6 @@ def test_probe_is_recorded_every_epoch_and_such_runs_are_not_stacked():
     assert all(math.isfinite(v) and v > 0 for v in h.extra["weight_norm"])
     with pytest.raises(TypeError, match="probe"):
         Setup(*list(_setup().__dict__.values())[:6], probe="not a function")
-    from labkit.stacked import fit_stacked
-
-    s = _setup(probe=probe)
-    with pytest.raises(ValueError, match="cannot be stacked"):
-        fit_stacked(
-            s,
-            [s.train, s.train],
-            [History(), History()],
-            device=torch.device("cpu"),
-            generator=torch.Generator(),
-        )
 
 
 def test_restore_best_puts_back_the_best_validation_epochs_weights():

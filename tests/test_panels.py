@@ -238,7 +238,7 @@ def test_precompute_trains_every_next_move_ahead():
     assert ready == total == len(moves.moves(SHORT, dataclasses.asdict(SHORT.defaults))) > 20
     assert "every next move is ready" in q.status.value
     trained = len(q.calls)
-    assert trained == 1  # only the defaults went through Case.run; the rest came from labkit.sweep
+    assert trained == 1  # only the defaults were requested; the rest came from the precompute
     for move in q.runner.moves():
         if move.knob:
             q.controls[move.knob].value = move.knobs[move.knob]  # as the front end sets it

@@ -17,7 +17,6 @@ import labkit
 from labkit import cases, data, models, plots
 from labkit.data import Data
 from labkit.history import History
-from labkit.sweep import sweep
 from labkit.train import Setup, TrainConfig, fit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -165,9 +164,9 @@ BAD_INPUTS = [
         lambda: labkit.diagnose({"loss": [1.0, 0.5]}, model="net"),
         "model",
     ),
-    ("sweep an empty list", lambda: sweep(neg, {"lr": []}), "grid"),
-    ("sweep mode", lambda: sweep(neg, {"lr": [1e-3]}, mode="fast"), "mode"),
-    ("sweep a bad lr", lambda: sweep(neg, {"lr": [-1.0]}), "lr"),
+    ("sweep an empty list", lambda: neg.sweep(lr=[]), "lr"),
+    ("sweep nothing", lambda: neg.sweep(), "grid"),
+    ("sweep a bad lr", lambda: neg.sweep(lr=[-1.0]), "lr"),
     ("panel of an unknown case", lambda: labkit.explore("exploding"), "exploding"),
     ("panel seed", lambda: labkit.explore(neg, seed=-1), "seed"),
     ("panel backend", lambda: labkit.explore(neg, backend="qt"), "backend"),

@@ -206,7 +206,7 @@ def test_precompute_plan_lists_the_uncached_moves_most_likely_first(make):
         r.cache[runner.key(knobs)] = History()
     up, down = moves.nearby(TINY.knob_specs()["lr"][0], DEFAULTS["lr"])[:2]
     chunk = r.plan(DEFAULTS)
-    # then one step of lr, stacked
+    # then one step of lr, both ways
     assert chunk == Chunk(DEFAULTS, "lr", (up, down), "lr = 0.0056, 0.0018")
     assert chunk.runs() == [DEFAULTS | {"lr": up}, DEFAULTS | {"lr": down}]
     for knobs in chunk.runs():
@@ -250,7 +250,7 @@ def test_precompute_trains_every_move_after_the_first_result(make):
     r.request()
     r.wait(120)
     r.wait(600, precompute=True)
-    assert r.errors == [] and len(r.calls) == 1  # the moves came from labkit.sweep, not Case.run
+    assert r.errors == [] and len(r.calls) == 1  # the moves came from the precompute, not requests
     assert r.plan() is None and r.coverage() == (len(r.moves()), len(r.moves()))
     chunks = [e for e in r.on_event.events if e.kind in ("precompute", "precomputed")]
     assert (
@@ -264,6 +264,29 @@ def test_precompute_trains_every_move_after_the_first_result(make):
     )
     r.request(lr=moves.nearby(TINY.knob_specs()["lr"][0], 3e-3)[-1])
     assert r.wait(5) is not None and len(r.calls) == 1
+
+
+def test_a_precompute_step_that_gives_way_keeps_the_runs_it_finished(make, monkeypatch):
+    r = make()
+    r.request()
+    r.wait(120)
+    up, down = moves.nearby(TINY.knob_specs()["lr"][0], DEFAULTS["lr"])[:2]
+    trained = []
+
+    def run(case, *args, **kwargs):  # a newer request arrives as the first run ends
+        history = real_run(case, *args, **kwargs)
+        trained.append(kwargs["lr"])
+        r._generation += 1
+        return history
+
+    real_run = type(TINY).run
+    monkeypatch.setattr(type(TINY), "run", run)
+    r._precompute_chunk(Chunk(DEFAULTS, "lr", (up, down), "lr"))
+    monkeypatch.undo()
+    assert trained == [up]  # the second run gave way at its first epoch
+    assert runner.key(DEFAULTS | {"lr": up}) in r.cache
+    assert runner.key(DEFAULTS | {"lr": down}) not in r.cache
+    assert [e.note for e in r.on_event.events if e.kind == "precomputed"] == ["gave way"]
 
 
 def test_close_stops_a_run_in_progress_and_precompute(make):

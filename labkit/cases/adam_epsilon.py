@@ -54,13 +54,11 @@ class Knobs:
         1e-7,
         FloatRange(1e-10, 1.0, log=True),
         "Adam epsilon: added to sqrt(v) in each step's denominator (Keras default 1e-7)",
-        train=True,
     )
     lr: float = knob(
         0.045,
         FloatRange(1e-7, 1.0, log=True),
         "learning rate (the asker: 1e-5 on far more data)",
-        train=True,
     )
     loss: str = knob(
         "keras-bce",
@@ -73,25 +71,21 @@ class Knobs:
         "keras-adam",
         Choice(("keras-adam", "adam", "sgd", "momentum")),
         "keras-adam: eps added to the uncorrected sqrt(v), as Keras; adam: PyTorch's form",
-        train=True,
     )
     batch_size: int = knob(
         64,
         IntRange(0, IMAGES, zero="full batch"),
         f"images per step (0: all {IMAGES}; the asker used 256)",
-        train=True,
     )
     epochs: int = knob(
         100,
         IntRange(1, 5000),
         f"passes over the {IMAGES} images ({IMAGES // 64} steps each at batch 64)",
-        train=True,
     )
     schedule: str = knob(
         "constant",
         Choice(("constant", "step", "cosine", "plateau")),
         "learning-rate schedule",
-        train=True,
     )
 
 

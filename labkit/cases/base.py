@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -13,7 +14,6 @@ from ..diagnosis.judge import Criteria
 from ..history import History
 from ..knobs import labels, specs, validate
 from ..runlock import deterministic, exclusive
-from ..sweep import sweep as sweep_grid
 from ..train import EpochHook, Setup, fit
 from ..view import View
 
@@ -28,8 +28,7 @@ class Case:
     lesson: str  # notebook file in lessons/
     # the diagnosis code of its failure (labkit.diagnosis): verdict() names the failing run with it
     code: str
-    # frozen knob dataclass; its values reproduce the failure; train=True knobs only feed
-    # TrainConfig
+    # frozen knob dataclass; its values reproduce the failure
     defaults: Any
     # fix name -> knob overrides: healthy on every seed; the first is the main fix
     fixes: dict[str, dict[str, Any]]
@@ -108,7 +107,7 @@ class Case:
         with exclusive(), deterministic(dev):
             generator = seed_everything(seed)
             setup = self.build(k, generator)
-            history = self.new_history(k, seed, dev, setup)
+            history = self._new_history(k, seed, dev, setup)
             return fit(
                 setup,
                 history=history,
@@ -118,9 +117,8 @@ class Case:
                 on_epoch=on_epoch,
             )
 
-    def new_history(self, knobs: Any, seed: int, device: torch.device, setup: Setup) -> History:
-        """Return the empty History a run of ``knobs`` on ``setup`` starts from (shared with
-        labkit.sweep)."""
+    def _new_history(self, knobs: Any, seed: int, device: torch.device, setup: Setup) -> History:
+        """Return the empty History a run of ``knobs`` on ``setup`` starts from."""
         values, defaults = dataclasses.asdict(knobs), dataclasses.asdict(self.defaults)
         changed = {n: v for n, v in values.items() if v != defaults[n]}
         history = History(
@@ -144,6 +142,35 @@ class Case:
         progress: bool = False,
         **grid: Any,
     ) -> dict[tuple, History]:
-        """Train every combination of ``grid`` (knob -> list, optionally ``seeds=[...]``); see
-        labkit.sweep."""
-        return sweep_grid(self, grid, seed=seed, device=device, progress=progress)
+        """Train every combination of ``grid`` one after another and return ``{values: History}``.
+
+        ``grid`` maps knob names to lists of values, and optionally ``seeds`` to a list of seeds
+        (otherwise every run has ``seed``). The keys are tuples of values in the grid's order, the
+        last knob changing fastest: ``case.sweep(lr=[1e-3, 1e-2], eps=[1e-8])`` gives
+        ``{(1e-3, 1e-8): ..., (1e-2, 1e-8): ...}``. Each History is exactly ``run``'s with those
+        knobs and seed. Every value is checked before anything trains; ``progress`` shows a bar
+        over the runs.
+        """
+        if not grid:
+            raise ValueError(
+                "grid: give each knob to sweep a list, e.g. case.sweep(lr=[1e-3, 1e-2])"
+            )
+        for name, values in grid.items():
+            if (
+                isinstance(values, (str, bytes))
+                or not isinstance(values, (list, tuple))
+                or not values
+            ):
+                raise ValueError(f"{name} must be a non-empty list of values, got {values!r}")
+        combos = list(itertools.product(*grid.values()))
+        for values in combos:  # names a bad knob or value before any training
+            self.knobs(**{n: v for n, v in zip(grid, values) if n != "seeds"})
+        if progress:
+            from tqdm.auto import tqdm
+
+            combos = tqdm(combos, desc=f"{self.name} sweep", leave=False)
+        runs = {}
+        for values in combos:
+            knobs = dict(zip(grid, values))
+            runs[values] = self.run(seed=knobs.pop("seeds", seed), device=device, **knobs)
+        return runs

@@ -52,18 +52,16 @@ class Knobs:
         3e-3,
         FloatRange(1e-7, 1.0, log=True),
         "learning rate (the thread: Adam at 1e-6)",
-        train=True,
     )
-    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon", train=True)
+    eps: float = knob(1e-8, FloatRange(1e-10, 1.0, log=True), "Adam epsilon")
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the dense layers")
-    epochs: int = knob(10, IntRange(1, 200), "passes over the training images", train=True)
-    batch_size: int = knob(64, IntRange(1, 4096), "images per step", train=True)
-    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer", train=True)
+    epochs: int = knob(10, IntRange(1, 200), "passes over the training images")
+    batch_size: int = knob(64, IntRange(1, 4096), "images per step")
+    optimizer: str = knob("adam", Choice(("adam", "sgd", "momentum")), "optimizer")
     schedule: str = knob(
         "constant",
         Choice(("constant", "step", "cosine", "plateau")),
         "learning-rate schedule",
-        train=True,
     )
     log_softmax: bool = knob(
         False,

@@ -68,13 +68,11 @@ class Knobs:
         0.1,
         FloatRange(1e-5, 1.0, log=True),
         "learning rate (the asker tried 0.1, 0.01, 0.005 and 0.001)",
-        train=True,
     )
     optimizer: str = knob(
         "adam",
         Choice(("adam", "sgd", "momentum")),
         "optimizer (momentum: SGD with momentum 0.9)",
-        train=True,
     )
     loss: str = knob(
         "keras-bce",
@@ -107,18 +105,16 @@ class Knobs:
         False, Flag(), "random resized crop (60-100 % of each side) of every training batch"
     )
     n_train: int = knob(35, IntRange(10, 1000), "training images (the thread: 35)")
-    epochs: int = knob(30, IntRange(1, 500), "passes over the training images", train=True)
+    epochs: int = knob(30, IntRange(1, 500), "passes over the training images")
     batch_size: int = knob(
         32,
         IntRange(1, 1000),
         "images per step (Keras's default: 32, so 35 images = 32 + 3)",
-        train=True,
     )
     schedule: str = knob(
         "constant",
         Choice(("constant", "step", "cosine", "plateau")),
         "learning-rate schedule",
-        train=True,
     )
 
 

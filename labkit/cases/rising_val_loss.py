@@ -67,19 +67,16 @@ class Knobs:
         "adam",
         Choice(("adam", "adadelta", "sgd", "momentum")),
         "optimizer (the thread used Keras's Adadelta, then Adam)",
-        train=True,
     )
     lr: float = knob(
         2e-3,
         FloatRange(1e-7, 1.0, log=True),
         "learning rate (the thread: Adadelta at 1e-3 and 1e-4)",
-        train=True,
     )
     eps: float = knob(
         1e-7,
         FloatRange(1e-10, 1.0, log=True),
         "Adam / Adadelta epsilon (Keras's default 1e-7)",
-        train=True,
         label="epsilon (Adam, Adadelta)",
     )
     dropout: float = knob(
@@ -93,22 +90,18 @@ class Knobs:
         "activation of the 64-unit dense layer (a comment suggested tanh)",
     )
     epochs: int = knob(
-        10, IntRange(1, 3000), "passes over the training windows (the thread: 100-3000)", train=True
+        10, IntRange(1, 3000), "passes over the training windows (the thread: 100-3000)"
     )
-    batch_size: int = knob(
-        64, IntRange(1, 4096), "windows per step (the thread: 32-3500)", train=True
-    )
+    batch_size: int = knob(64, IntRange(1, 4096), "windows per step (the thread: 32-3500)")
     schedule: str = knob(
         "constant",
         Choice(("constant", "step", "cosine", "plateau")),
         "learning-rate schedule",
-        train=True,
     )
     early_stopping: int = knob(
         0,
         IntRange(0, 3000, zero="off"),
         "stop after this many epochs without a new best validation loss (0: off)",
-        train=True,
     )
     n_windows: int = knob(
         2500,

@@ -93,27 +93,23 @@ class Knobs:
         Choice(("constant", "step", "cosine", "plateau")),
         "learning-rate schedule (step: /10 at 50 % and 75 % of the run; cosine: down to 1 "
         "%; plateau: x0.3 when the training loss stalls)",
-        train=True,
     )
-    lr: float = knob(0.1, FloatRange(1e-7, 1.0, log=True), "base learning rate", train=True)
+    lr: float = knob(0.1, FloatRange(1e-7, 1.0, log=True), "base learning rate")
     weight_decay: float = knob(
         1e-2,
         FloatRange(0.0, 0.1),
         "L2 weight decay; with batch norm it shrinks the conv weights, so the effective lr "
         "grows (0: off)",
-        train=True,
     )
     optimizer: str = knob(
         "momentum",
         Choice(("momentum", "sgd", "adam")),
         "optimizer (momentum = SGD with momentum 0.9)",
-        train=True,
     )
     eps: float = knob(
         1e-7,
         FloatRange(1e-10, 1.0, log=True),
         "Adam epsilon (Adam only; 1e-7 is Keras's default)",
-        train=True,
     )
     dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the last layer (0: none)")
     loss: str = knob(
@@ -126,25 +122,22 @@ class Knobs:
         FloatRange(0.1, 10.0, log=True),
         "class weight of the disease class in the loss, healthy = 1 (1: no class weights)",
     )
-    epochs: int = knob(150, IntRange(1, 2000), "passes over the 300 training signals", train=True)
+    epochs: int = knob(150, IntRange(1, 2000), "passes over the 300 training signals")
     batch_size: int = knob(
         0,
         IntRange(0, N_TRAIN, zero="full batch"),
         f"signals per step, reshuffled every epoch; 0 = all {N_TRAIN} (full batch)",
-        train=True,
     )
     early_stopping: int = knob(
         0,
         IntRange(0, 500, zero="off"),
         "stop after this many epochs without a new best validation loss (0: off)",
-        train=True,
     )
     restore_best: bool = knob(
         False,
         Flag(),
         "at the end, put back the weights of the best validation epoch (Keras's "
         "restore_best_weights)",
-        train=True,
     )
     measure: bool = knob(
         False,
