@@ -41,7 +41,7 @@ from .diagnosis import Verdict, verdict
 from .history import History
 from .knobs import value_words
 from .runner import Event, Runner
-from .widgetcompat import ShowsWidget, html_widget, tooltip
+from .widgetcompat import IPYWIDGETS_7, ShowsWidget, html_widget, tooltip
 
 BACKENDS = ("auto", "image", "ipympl")
 GHOST_ALPHA = 0.3
@@ -76,6 +76,16 @@ class Panel(ShowsWidget):
     """
 
     mends = True  # shown with ``widgetcompat.MENDS_JS``: each slider handle named by its label
+
+    def checkbox_help(self) -> dict[str, str]:
+        """ipywidgets 7 puts no checkbox help in the page: the page script gives each its help."""
+        if not IPYWIDGETS_7:
+            return {}
+        return {
+            self.controls[n].description: help_text
+            for n, (_, help_text) in self._specs.items()
+            if isinstance(self.controls[n], widgets.Checkbox) and help_text
+        }
 
     def __init__(
         self,

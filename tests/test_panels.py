@@ -2,6 +2,7 @@
 drawn."""
 
 import dataclasses
+import json
 import math
 import re
 import time
@@ -514,4 +515,21 @@ def test_a_panel_names_its_slider_handles_where_javascript_runs(panel):
     names it gives."""
     widget, script = displayed(panel)
     assert widget["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.widget.model_id
-    assert script == {"application/javascript": widgetcompat.MENDS_JS, "text/plain": ""}
+    assert script == {
+        "application/javascript": widgetcompat.mends_js(panel.checkbox_help()),
+        "text/plain": "",
+    }
+
+
+def test_with_ipywidgets_7_the_page_script_carries_each_checkboxs_help(panel, monkeypatch):
+    """ipywidgets 7 puts a checkbox's tooltip nowhere in the page; the script gives it (the
+    classic-Notebook browser test checks it there)."""
+    assert panel.checkbox_help() == {} or widgetcompat.IPYWIDGETS_7  # 8 shows its own tooltips
+    monkeypatch.setattr(labkit.panels, "IPYWIDGETS_7", True)
+    specs = panel.case.knob_specs()
+    assert panel.checkbox_help() == {
+        "class weights": specs["class_weights"][1],
+        "LogSoftmax layer at the end": specs["log_softmax"][1],
+    }
+    script = widgetcompat.mends_js(panel.checkbox_help())
+    assert json.dumps(panel.checkbox_help()) in script and "HELP" not in script
