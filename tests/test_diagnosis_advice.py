@@ -88,8 +88,19 @@ def test_paste_box_runs_diagnose_on_the_pasted_text():
     box.run()
     # words, as HTML
     assert "negative-loss" in box.answer.value and "The loss went negative" in box.answer.value
-    assert not any(o.get("output_type") == "stream" for o in box.output.outputs)  # no printed dump
+    # the curves: an image with its text alternative, which names the finding's mark
+    assert box.plot.value.count("<img") == 1 and 'alt="' in box.plot.value
+    assert "negative" in box.plot.value.split('alt="')[1].split('"')[0]
     box.text.value = "no numbers here"
     box.run()
-    assert "Could not read it" in box.answer.value
+    assert "Could not read it" in box.answer.value and box.plot.value == ""
     plt.close("all")
+
+
+def test_a_fall_is_a_minus_also_below_zero():
+    from labkit.diagnosis.advice import describe_curves
+
+    line = describe_curves([-1.906, -72.72], [-1.412, -52.5])
+    assert "validation fell from -1.412 to -52.5 (-3618 %)" in line
+    assert "training fell from -1.906 to -72.72 (-3715 %)" in line
+    assert "(+50 %)" in describe_curves([0.2, 0.3])

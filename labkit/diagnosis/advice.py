@@ -54,7 +54,8 @@ def alternatives(code: str) -> tuple[tuple[str, str], ...]:
 
 
 def _pct(a: float, b: float) -> str:
-    return f"{100 * (b / a - 1):+.0f} %" if a else "n/a"
+    """The change from a to b, in % of a's size: a fall is minus, also below zero."""
+    return f"{100 * (b - a) / abs(a):+.0f} %" if a else "n/a"
 
 
 def describe_curves(

@@ -4,7 +4,9 @@ plot.
 The answer is one HTML widget (words that wrap, each finding as a card with a link to its lesson),
 not text printed into an Output: in JupyterLab the printed text was at times dropped (issue 21; it
 was appended to the same Output the plot is displayed into), and what did show was a monospace dump.
-The Output below holds only the plot.
+The plot is a second HTML widget, a PNG with its text alternative (``plots.render``), not an Output
+either: classic Notebook 6.5.7 with ipywidgets 7 (the front end closest to Colab's) draws no Output
+widget at all.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def answer_html(findings: list[Any], description: str, notes: tuple[str, ...] | 
 def paste_box(rows: int = 12) -> Any:
     """Return an ipywidgets box: a Textarea to paste a training log or printout into, a "Diagnose"
     button, the answer (an HTML widget, ``box.answer``: each finding in words, or why the text could
-    not be read) and an Output (``box.output``) with the curves.
+    not be read) and the curves (an HTML widget, ``box.plot``: the image and its text version).
 
     Parameters
     ----------
@@ -76,9 +78,9 @@ def paste_box(rows: int = 12) -> Any:
         import ipywidgets as widgets
     except ImportError as e:  # Binder and Colab ship ipywidgets; a bare Python may not
         raise ImportError("paste_box needs ipywidgets: pip install ipywidgets") from e
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    from ..plots import show
+    from ..plots import render
     from ..widgetcompat import html_widget
     from .advice import describe
     from .core import LogReadWarning
@@ -94,14 +96,14 @@ def paste_box(rows: int = 12) -> Any:
     )
     button = widgets.Button(description="Diagnose", button_style="primary")
     answer = html_widget(layout=widgets.Layout(width="98%"))
-    out = widgets.Output(layout=widgets.Layout(width="98%"))
+    plot = html_widget(layout=widgets.Layout(width="98%"))
 
     # a widget's value: shown in a kernel's front end, readable in a test
     def say(body: str) -> None:
         answer.value = FRAME.format(body)
 
     def run(_: Any = None) -> None:
-        out.clear_output()
+        plot.value = ""
         if not text.value.strip():
             say(EMPTY)
             return
@@ -113,13 +115,13 @@ def paste_box(rows: int = 12) -> Any:
             say(unreadable_html(str(e)))
             return
         say(answer_html(findings, describe(text.value), load_run(text.value).notes))
-        with out:
-            fig, ax = plt.subplots(figsize=(7, 3.5))
-            plot_findings(text.value, findings, ax)
-            show(fig, ax.description)  # with its text alternative
+        fig = Figure(figsize=(7, 3.5), layout="constrained")  # no pyplot: nothing shown twice
+        ax = fig.add_subplot()
+        plot_findings(text.value, findings, ax)
+        plot.value = render(fig, ax.description)._repr_html_()  # with its text alternative
 
     button.on_click(run)
-    box = widgets.VBox([text, button, answer, out])
+    box = widgets.VBox([text, button, answer, plot])
     box.run = run  # type: ignore[attr-defined]  # lets a test (or a notebook) press the button
-    box.text, box.answer, box.output = text, answer, out  # type: ignore[attr-defined]
+    box.text, box.answer, box.plot = text, answer, plot  # type: ignore[attr-defined]
     return box

@@ -407,3 +407,26 @@ def _wait_for_run(panel, plot, status, what):
         time.sleep(1)
         if finished() == now:
             return now
+
+
+def test_lesson_06_paste_box_answers_and_draws_in_classic_notebook(classic, shots):
+    """Lesson 06's paste box after Run All (its printout pressed once), then a log typed in and
+    Diagnose clicked: the answer in words and the curves as an image with a text alternative (an
+    HTML widget: this front end draws no Output widget)."""
+    with notebook_page(classic, "06_diagnose_your_own_run.ipynb", shots) as page:
+        area = page.locator(".widget-textarea textarea").first
+        area.wait_for(state="visible", timeout=60_000)
+        box = page.locator(".output_subarea").filter(has=area).first
+        box.scroll_into_view_if_needed()
+        images = box.locator("img[alt]")
+        assert images.count() == 1, "the pressed printout drew no plot"
+        assert "overfitting" in box.inner_text().lower()
+        box.screenshot(path=shots / "paste_box_after_run_all.png")
+        area.fill("Epoch 1/3 loss: -1.906 val_loss: -1.412\nEpoch 2/3 loss: -72.72 val_loss: -52.5")
+        box.locator("button.widget-button", has_text="Diagnose").click()
+        _wait_until(
+            "the answer did not name the negative loss",
+            lambda: "went negative" in box.inner_text(),
+        )
+        assert images.count() == 1 and "negative" in images.first.get_attribute("alt").lower()
+        box.screenshot(path=shots / "paste_box_after_click.png")

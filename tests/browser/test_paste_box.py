@@ -129,7 +129,7 @@ def test_paste_box_answers_in_words_in_jupyterlab(lab):
         )
         box.or_(error).first.wait_for(state="visible", timeout=TIMEOUT_MS)
         assert not error.count(), f"the cell failed:\n{error.first.text_content()[-2000:]}"
-        answer = box.locator(".widget-html-content")
+        answer = box.locator(".widget-html-content").first  # the answer; the plot is the second
 
         # (a) a Keras printout: validation lowest at epoch 3, then rising
         _paste_and_diagnose(page, box, KERAS)
