@@ -512,6 +512,22 @@ panel
 panel.wait()  # blocks until the panel's current run has finished
 
 # %% [markdown]
+# ## How far these results hold
+#
+# Precomputed, not run here: `python benchmarks/robustness.py` judged the failing defaults and
+# the fix on seeds 0-29 (torch 2.13, one thread) with the learning rate moved 25 % either way
+# and with 25 % more epochs (180 runs; benchmarks/RESULTS.md).
+#
+# | run | judged | lr x 0.75 | lr x 1.25 | epochs x 1.25 |
+# |---|---|---|---|---|
+# | failing defaults | the asker's failure | 23 of 30 | 25 of 30 | 30 of 30 |
+# | fix: smaller learning rate | healthy | 30 of 30 | 30 of 30 | 30 of 30 |
+#
+# The fix holds everywhere; the failure lives in a window of learning rates, as the rates table
+# above shows: at lr x 0.75 (0.034) seven seeds do not jump within the 100 epochs, and at lr x 1.25
+# (0.056) five fail in another way than the asker's fall, jump and plateau.
+
+# %% [markdown]
 # ## Summary
 #
 # - The thread's jump-and-plateau reproduces with the thread's own ingredients: a softmax, Keras's
