@@ -355,14 +355,6 @@ def batch_sizes(n: int, batch_size: int) -> list[int]:
     return [min(bs, n - start) for start in range(0, n, bs)]
 
 
-def record_test(history: History, test: tuple[float, dict[str, float]]) -> None:
-    """Put the test split's (loss, {metric: value}) into ``history.final`` as test_loss and
-    test_<metric>."""
-    test_loss, values = test
-    history.final["test_loss"] = test_loss
-    history.final.update({f"test_{k}": v for k, v in values.items()})
-
-
 def fit(
     setup: Setup,
     *,
@@ -496,6 +488,9 @@ def fit(
         model.load_state_dict(best_state)  # the test split below then measures the restored weights
         history.restored_epoch = history.best_epoch
     if data.x_test is not None and not history.diverged:
-        record_test(history, evaluate(model, loss_fn, data.x_test, data.y_test, metrics))
+        # the test split's loss and metrics: test_loss, test_<metric>
+        test_loss, values = evaluate(model, loss_fn, data.x_test, data.y_test, metrics)
+        history.final["test_loss"] = test_loss
+        history.final.update({f"test_{k}": v for k, v in values.items()})
     history.wall_time = time.perf_counter() - start
     return history
