@@ -76,6 +76,15 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
+def check_seed(seed: object) -> int:
+    """Return ``seed`` as an int after checking it is one in [0, 2**32)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int in [0, 2**32), got {type(seed).__name__}")
+    if not 0 <= int(seed) < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    return int(seed)
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed torch, numpy and random, and return a CPU generator seeded the same way.
 
@@ -84,11 +93,7 @@ def seed_everything(seed: int) -> torch.Generator:
     seed:
         Non-negative integer below 2**32.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int in [0, 2**32), got {type(seed).__name__}")
-    if not 0 <= int(seed) < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-    seed = int(seed)
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

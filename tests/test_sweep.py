@@ -70,6 +70,7 @@ def test_swept_histories_plot_like_single_runs():
         ({"loss": "mse"}, "loss must be a non-empty list"),
         ({"learning_rate": [1e-3]}, "unknown knob"),
         ({"lr": [1e-3, 5.0]}, "lr=5.0 is out of range"),
+        ({"lr": [1e-3], "seeds": [0, -1]}, r"seed must be in \[0, 2\*\*32\), got -1"),
     ],
 )
 def test_bad_grids_are_named_before_anything_trains(grid, pattern, monkeypatch):

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..device import pick_device, seed_everything
+from ..device import check_seed, pick_device, seed_everything
 from ..diagnosis.judge import Criteria
 from ..history import History
 from ..knobs import labels, specs, validate
@@ -163,8 +163,10 @@ class Case:
             ):
                 raise ValueError(f"{name} must be a non-empty list of values, got {values!r}")
         combos = list(itertools.product(*grid.values()))
-        for values in combos:  # names a bad knob or value before any training
+        for values in combos:  # names a bad knob, value or seed before any training
             self.knobs(**{n: v for n, v in zip(grid, values) if n != "seeds"})
+        for s in grid.get("seeds", [seed]):
+            check_seed(s)
         if progress:
             from tqdm.auto import tqdm
 
