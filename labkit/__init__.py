@@ -5,8 +5,7 @@ Start here:
     import labkit
     labkit.cases.names()                      # the five cases, one per lesson
     labkit.explore("negative-loss")           # a panel of sliders and fix buttons for one case
-    labkit.diagnose({"loss": [-1.9, -72.7, -573.7, -2662.9]})  # names the failure in your own
-    curves
+    labkit.diagnose({"loss": [-1.9, -72.7, -573.7, -2662.9]})  # names the failure in your curves
 
 What else there is:
 

@@ -1,24 +1,21 @@
-"""One ipywidget per knob spec, labelled in words, and the knob value read back from it; panels.py
-lays them out.
+"""One ipywidget per knob spec, labelled in words, and the knob value read back from it.
 
-Where each control can stop comes from ``labkit.moves`` (the positions the runner trains ahead):
-log sliders stop at quarter decades (1e-3, 1.8e-3, 3.2e-3, 5.6e-3, 1e-2) with the case's default
-among them, linear sliders on a round step, and an int knob whose 0 means something ("full batch",
-"off") says so in words.
+Each control stops where ``labkit.moves`` says (the positions the runner trains ahead): log sliders
+at quarter decades with the case's default among them, linear sliders on a round step; an int knob
+whose 0 means something ("full batch", "off") says so in words.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import ipywidgets as widgets
 
 from .knobs import IntRange, label, option_words
-from .moves import LOG_STEP, kind, linear_step, log_positions
+from .moves import kind, linear_step, log_positions, nearest
 from .widgetcompat import tooltip
 
-__all__ = ["CSS", "LOG_STEP", "control", "read", "show"]
+__all__ = ["CSS", "control", "read", "show"]
 
 # A control is 420 px: a 160 px label (a longer one takes two lines, see CSS) and ~250 px of slider
 # or dropdown, room for the longest option in words ("random windows (they overlap)") uncut.
@@ -48,83 +45,50 @@ CSS = """<style>
 </style>"""
 
 
-def number_words(value: float) -> str:
-    """Return a log slider's readout: 0.04, 0.0018, 1e-07."""
-    return f"{value:.2g}"
+def _log_stops(spec: Any, value: float, default: Any) -> tuple[list[tuple[str, float]], float]:
+    """Return a log slider's options (readout 0.04, 0.0018, 1e-07; the case's ``default`` and
+    ``value`` among the positions) and its position for ``value``."""
+    positions = log_positions(spec, value if default is None else default, value)
+    return [(f"{v:.2g}", v) for v in positions], positions[nearest(positions, value)]
 
 
 def control(
     name: str, spec: Any, help_text: str, value: Any, default: Any = None, words: str = ""
 ) -> widgets.ValueWidget:
-    """Return the widget for one knob, set to ``value``.
-
-    Parameters
-    ----------
-    name:
-        Knob name (the label in words comes from ``labkit.knobs.label`` unless ``words`` is given).
-    spec:
-        The knob's FloatRange, IntRange, Choice or Flag.
-    help_text:
-        Shown as the tooltip ("" for none).
-    value:
-        Starting value (already checked by the case).
-    default:
-        The case's default: a log slider keeps it as a position (default: ``value``).
-    """
+    """Return the widget for knob ``name`` of ``spec``, set to ``value`` (already checked),
+    labelled ``words`` (default: ``labkit.knobs.label``) with ``help_text`` as its tooltip; a log
+    slider keeps the case's ``default`` as a position."""
     common = dict(
         description=words or label(name, spec), style=STYLE, layout=LAYOUT, **tooltip(help_text)
     )
     control_kind = kind(spec)
-    if control_kind == "log slider":
-        positions = log_positions(spec, value if default is None else default, value)
-        options = [(number_words(v), v) for v in positions]
-        return widgets.SelectionSlider(
-            options=options, value=_nearest(positions, value), continuous_update=False, **common
-        )
-    if control_kind == "slider":
-        return widgets.FloatSlider(
-            value=value,
-            min=spec.low,
-            max=spec.high,
-            step=linear_step(spec),
-            readout_format=".3g",
-            continuous_update=False,
-            **common,
-        )
-    if control_kind == "words slider":
-        # 0 shown in words
-        options = [(spec.zero, 0)] + [(str(i), i) for i in range(1, spec.high + 1)]
-        return widgets.SelectionSlider(
-            options=options, value=value, continuous_update=False, **common
-        )
-    if control_kind == "int slider":
-        return widgets.IntSlider(
-            value=value, min=spec.low, max=spec.high, continuous_update=False, **common
-        )
-    if control_kind == "number box":
-        return widgets.BoundedIntText(
-            value=value, min=spec.low, max=spec.high, continuous_update=False, **common
-        )
+    if control_kind == "checkbox":
+        return widgets.Checkbox(value=value, indent=False, **common)
     if control_kind == "dropdown":
-        return widgets.Dropdown(
-            value=value, options=[(option_words(o), o) for o in spec.options], **common
-        )
-    return widgets.Checkbox(value=value, indent=False, **common)
+        options = [(option_words(o), o) for o in spec.options]
+        return widgets.Dropdown(value=value, options=options, **common)
+    common["continuous_update"] = False
+    if control_kind == "log slider":
+        options, value = _log_stops(spec, value, default)
+        return widgets.SelectionSlider(options=options, value=value, **common)
+    if control_kind == "words slider":  # 0 shown in words
+        options = [(spec.zero, 0)] + [(str(i), i) for i in range(1, spec.high + 1)]
+        return widgets.SelectionSlider(options=options, value=value, **common)
+    bounds = dict(value=value, min=spec.low, max=spec.high, **common)
+    if control_kind == "slider":
+        return widgets.FloatSlider(step=linear_step(spec), readout_format=".3g", **bounds)
+    return (widgets.IntSlider if control_kind == "int slider" else widgets.BoundedIntText)(**bounds)
 
 
 def show(spec: Any, widget: widgets.ValueWidget, value: Any, default: Any = None) -> None:
     """Set ``widget`` to knob value ``value``; a log slider's positions become ``log_positions(spec,
-    default, value)``.
-
-    So a value set from code (``panel.set(lr=0.05)``) becomes a position, and the slider's next
-    stops stay the ones ``labkit.moves`` plans (and the runner trains ahead).
-    """
+    default, value)``, so a value set from code (``panel.set(lr=0.05)``) is a position and the next
+    stops stay the ones the runner trains ahead."""
     if kind(spec) == "log slider":
-        positions = log_positions(spec, value if default is None else default, value)
-        if [v for _, v in widget.options] != positions:
+        options, value = _log_stops(spec, value, default)
+        if [v for _, v in widget.options] != [v for _, v in options]:
             with widget.hold_trait_notifications():
-                widget.options = [(number_words(v), v) for v in positions]
-        value = _nearest(positions, value)
+                widget.options = options
     widget.value = value
 
 
@@ -135,7 +99,3 @@ def read(spec: Any, widget: widgets.ValueWidget) -> Any:
     if kind(spec) in ("log slider", "slider"):
         return min(max(float(widget.value), spec.low), spec.high)
     return widget.value
-
-
-def _nearest(positions: list[float], value: float) -> float:
-    return min(positions, key=lambda v: abs(math.log10(v / value)))

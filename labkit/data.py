@@ -4,10 +4,12 @@ a seed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
+
+from .knobs import Choice, Flag, require
 
 
 @dataclass
@@ -38,6 +40,11 @@ def _t(a: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype)
 
 
+def _drawn(draw: Callable[[int], tuple[torch.Tensor, torch.Tensor]], *sizes: int) -> Data:
+    """Return Data of the splits ``draw`` makes for ``sizes`` (train, val, ...), drawn in order."""
+    return Data(*(t for n in sizes for t in draw(n)))
+
+
 # --- (a) rising-val-loss: 28 features x 28-day windows -----------------------------------------
 
 WORLDS = ("level", "no-signal")
@@ -64,59 +71,34 @@ def window_images(
     Each feature is a hidden level (a random drift that forgets over about ``drift_days`` days)
     plus daily noise, in its own units (offset and scale). Window ``s`` shows days s+1 .. s+28.
 
-    Parameters
-    ----------
-    world:
-        "level": the label is tanh(-1.5 x the window's mean hidden level of ``target_feature``), so
-        the feature's *level* predicts it; per-window min-max scaling erases the level.
-        "no-signal": ``target_feature`` is a random walk (a trend, as the thread's features have)
-        and the label is tanh(1.5 x its next day's move in units of its daily spread): the past
-        window holds no information about it, whatever the scaling.
-    normalization:
-        "window" min-max scales every row inside its own window (as in the thread); "global"
-        standardises each feature with statistics of the training split's days only; "none".
-    split:
-        "chronological" (validation is the last ``val_fraction`` of time, after a gap of one window
-        so no day is shared) or "shuffled" (windows shuffled before splitting: neighbours sharing 27
-        of 28 days land on both sides, so validation leaks).
-    differences:
-        Use each feature's day-to-day change instead of its value (the thread's first differences),
-        before the scaling.
-    shuffle_labels:
-        The control: the training labels are permuted among the training windows (validation keeps
-        the true ones). A model that reaches the same validation loss on shuffled labels learned
-        nothing from the inputs.
+    - ``world``: "level": the label is tanh(-1.5 x the window's mean hidden level of
+      ``target_feature``), so the feature's *level* predicts it and per-window min-max scaling
+      erases it; "no-signal": ``target_feature`` is a random walk (a trend, as the thread's
+      features have) and the label is tanh(1.5 x its next day's move in units of its daily
+      spread), which the past window holds nothing about, whatever the scaling.
+    - ``normalization``: "window" min-max scales every row inside its own window (the thread);
+      "global" standardises each feature with statistics of the training split's days; "none".
+    - ``split``: "chronological" (validation is the last ``val_fraction`` of time, after a gap of
+      one window so no day is shared) or "shuffled" (neighbours sharing 27 of 28 days land on both
+      sides, so validation leaks).
+    - ``differences``: each feature's day-to-day change instead of its value (the thread's first
+      differences), before the scaling.
+    - ``shuffle_labels``: the control: training labels permuted among the training windows
+      (validation keeps the true ones); a model as good on them learned nothing from the inputs.
 
-    ``info`` holds the validation loss of two baselines: "baseline_val_loss" (always predict the
-    training mean) and "persistence_val_loss" (predict each window's label with the previous
-    window's).
+    ``info`` holds two baselines' validation loss: "baseline_val_loss" (always predict the training
+    mean) and "persistence_val_loss" (each window's label predicted by the previous window's).
     """
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(
-            f"normalization={normalization!r} is not allowed; allowed: "
-            f"{', '.join(map(repr, NORMALIZATIONS))}"
-        )
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r} is not allowed; allowed: {', '.join(map(repr, SPLITS))}")
-    if world not in WORLDS:
-        raise ValueError(f"world={world!r} is not allowed; allowed: {', '.join(map(repr, WORLDS))}")
+    Choice(NORMALIZATIONS).check("normalization", normalization)
+    Choice(SPLITS).check("split", split)
+    Choice(WORLDS).check("world", world)
     for name, flag in (("differences", differences), ("shuffle_labels", shuffle_labels)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
-    if (
-        isinstance(n_windows, bool)
-        or not isinstance(n_windows, int)
-        or not 5 * window <= n_windows <= MAX_WINDOWS
-    ):
-        raise ValueError(
-            f"n_windows={n_windows!r} is out of range; allowed: an int in [{5 * window}, "
-            f"{MAX_WINDOWS}]"
-        )
-    if not 0 <= target_feature < n_features:
-        raise ValueError(
-            f"target_feature={target_feature!r} is out of range; allowed: 0 <= "
-            f"target_feature < {n_features}"
-        )
+        Flag().check(name, flag)
+    ok = isinstance(n_windows, int) and not isinstance(n_windows, bool)
+    ok = ok and 5 * window <= n_windows <= MAX_WINDOWS
+    require(ok, "n_windows", n_windows, f"an int in [{5 * window}, {MAX_WINDOWS}]")
+    ok = 0 <= target_feature < n_features
+    require(ok, "target_feature", target_feature, f"0 <= target_feature < {n_features}")
     rng = np.random.default_rng(seed)
     # a day before the first window (first differences), one after the last (next move)
     days = n_windows + window + 1
@@ -283,9 +265,7 @@ def imbalanced_images(
         x = signal * templates[labels] + rng.standard_normal((n, channels, size, size))
         return _t(x), _t(labels, torch.long)
 
-    x_train, y_train = draw(n_train)
-    x_val, y_val = draw(n_val)
-    return Data(x_train, y_train, x_val, y_val)
+    return _drawn(draw, n_train, n_val)
 
 
 # --- (d) adam-epsilon: 16x16 images of solid vs broken lines ---------------------------------
@@ -298,26 +278,23 @@ def broken_line_images(
     length: tuple[int, int] = (9, 12),
     gap: tuple[int, int] = (2, 3),
 ) -> Data:
-    """Return ``n`` solid lines and the same ``n`` lines with a gap ("broken"), one-hot targets [1,
-    0] / [0, 1].
+    """Return ``n`` solid lines, then the same ``n`` lines with a gap ("broken"), one-hot targets
+    [1, 0] / [0, 1]; training split only (the case is about the optimizer).
 
     The thread's data, shrunk: a 1-pixel line of ``length`` pixels (inclusive range) at a random
     angle and place on a ``size`` x ``size`` image; its broken twin lacks ``gap`` (inclusive range)
-    pixels somewhere in its middle half. Solid lines come first, then their broken twins (the loop
-    shuffles). Training split only: the case is about the optimizer, not generalisation.
+    pixels somewhere in its middle half.
     """
     for name, (low, high) in (("length", length), ("gap", gap)):
-        if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high):
-            raise ValueError(
-                f"{name}={(low, high)!r} is not allowed; allowed: two ints 1 <= low <= high"
-            )
+        ok = isinstance(low, int) and isinstance(high, int) and 1 <= low <= high
+        require(ok, name, (low, high), "two ints 1 <= low <= high", "not allowed")
     if not length[0] >= 2 * gap[1] + 2 or length[1] > size:
         raise ValueError(
             f"length={length!r} is not allowed with gap={gap!r}, size={size}; allowed: "
             f"length[0] >= 2 * gap[1] + 2 and length[1] <= size"
         )
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n={n!r} is not allowed; allowed: a positive int")
+    ok = isinstance(n, int) and not isinstance(n, bool) and n >= 1
+    require(ok, "n", n, "a positive int", "not allowed")
     rng = np.random.default_rng(seed)
     solid = np.zeros((n, 1, size, size), np.float32)
     broken = np.zeros_like(solid)
@@ -372,6 +349,4 @@ def signals(
             x[i, 0] = wave + drift + noise * rng.standard_normal(length)
         return _t(x), _t(labels, torch.long)
 
-    x_train, y_train = draw(n_train)
-    x_val, y_val = draw(n_val)
-    return Data(x_train, y_train, x_val, y_val)
+    return _drawn(draw, n_train, n_val)

@@ -7,6 +7,8 @@ import random
 import numpy as np
 import torch
 
+from .knobs import must_be
+
 _KINDS = ("cpu", "cuda", "mps")
 # use_device(): what a run without an explicit device trains on
 _preferred: torch.device | None = None
@@ -24,56 +26,42 @@ def use_device(device: str | torch.device | None) -> None:
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """Return the device to train on: the one asked for, else cuda, then mps, then cpu.
-
-    Parameters
-    ----------
-    device:
-        None for the one ``use_device`` set, else the best available; or "cpu", "cuda", "cuda:N",
-        "mps" (or a torch.device).
-    """
-    if device is None and _preferred is not None:
-        return _preferred
+    """Return the device to train on: ``device`` ("cpu", "cuda", "cuda:N", "mps" or a
+    torch.device), else the one ``use_device`` set, else cuda, then mps, then cpu."""
     if device is None:
+        if _preferred is not None:
+            return _preferred
         if torch.cuda.is_available():
             return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(
-            f"device must be None, a string or a torch.device, got {type(device).__name__}"
-        )
+        return torch.device("mps" if _mps_available() else "cpu")
+    must_be("device", device, (str, torch.device), "None, a string or a torch.device")
+    allowed = "allowed: None, 'cpu', 'cuda', 'cuda:N', 'mps'"
     try:
         dev = torch.device(device)
     except RuntimeError as err:
-        raise ValueError(
-            f"device={device!r} is not a device; allowed: None, 'cpu', 'cuda', 'cuda:N', 'mps'"
-        ) from err
+        raise ValueError(f"device={device!r} is not a device; {allowed}") from err
     if dev.type not in _KINDS:
+        raise ValueError(f"device={device!r} is not supported; {allowed}")
+    count = torch.cuda.device_count() if dev.type == "cuda" else 0
+    if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
-            f"device={device!r} is not supported; allowed: None, 'cpu', 'cuda', 'cuda:N', 'mps'"
+            f"device={device!r} asked for CUDA, but no CUDA GPU is available here; use 'cpu' "
+            "or None"
         )
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} asked for CUDA, but no CUDA GPU is available here; use 'cpu' "
-                "or None"
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={device!r}: there are only {torch.cuda.device_count()} CUDA "
-                f"devices (cuda:0..cuda:{torch.cuda.device_count() - 1})"
-            )
-    if dev.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ValueError(
-                f"device={device!r} asked for Apple MPS, which is not available here; use 'cpu' or "
-                "None"
-            )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= count:
+        raise ValueError(
+            f"device={device!r}: there are only {count} CUDA devices (cuda:0..cuda:{count - 1})"
+        )
+    if dev.type == "mps" and not _mps_available():
+        raise ValueError(
+            f"device={device!r} asked for Apple MPS, which is not available here; use 'cpu' or None"
+        )
     return dev
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
 
 
 def check_seed(seed: object) -> int:
@@ -86,13 +74,8 @@ def check_seed(seed: object) -> int:
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed torch, numpy and random, and return a CPU generator seeded the same way.
-
-    Parameters
-    ----------
-    seed:
-        Non-negative integer below 2**32.
-    """
+    """Seed torch, numpy and random with ``seed`` (an int in [0, 2**32)), and return a CPU
+    generator seeded the same way."""
     seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)

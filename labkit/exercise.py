@@ -1,23 +1,16 @@
 """Widgets that make a learner think: predict before a run, answer an exercise, ask for the
-reference answer.
-
-- ``predict(question, options)`` shows a choice *before* the key experiment;
-  ``Prediction.verdict(actual)``, placed after the run, says whether the pick held, and updates when
-  the learner changes the pick (so it also works after "Run All"); until the learner picks, it says
-  nothing of the result.
-- ``check(answer, test, ...)`` gives automatic feedback on a "your turn" answer; an answer still
-  ``...`` (the placeholder) is reported as not answered, never as right.
-- ``reference(key)`` is a button that shows the reference answer, kept out of the notebook in
-  ``labkit/answers/<key>.md`` so that no cell (collapsed or not) gives it away; ``run_answer(key,
-  ...)`` runs that answer's Python block, so a check cell can compare with it without showing it.
-
-- ``reopen_hint()``, called once by each lesson's imports cell: in a saved lesson reopened in
-  JupyterLab (or Notebook 7), every widget's place says "run this cell again" instead of "Error
-  displaying widget: model not found" (a widget lives in its kernel; a reopened notebook has none
-  until its cells run again).
-
-Nothing here raises on a missing answer: a lesson run top to bottom (Restart & Run All, nbval) goes
+reference answer. None raises on a missing answer: a lesson run top to bottom (Run All, nbval) goes
 on, and the text says what is missing.
+
+- ``predict(question, options)`` asks *before* the key experiment; ``Prediction.verdict(actual)``,
+  after the run, says whether the pick held, and updates when the pick changes (so it works after
+  "Run All"); until the learner picks, it says nothing of the result.
+- ``check(answer, test, ...)`` gives feedback on a "your turn" answer; ``...`` is "not answered".
+- ``reference(key)`` is a button showing the reference answer, kept in ``labkit/answers/<key>.md``
+  so no cell gives it away; ``run_answer(key, ...)`` runs its Python block for a check cell.
+- ``reopen_hint()``, called by each lesson's imports cell: in a saved lesson reopened in JupyterLab
+  (or Notebook 7), each widget's place says "run this cell again" instead of "Error displaying
+  widget: model not found" (a widget lives in its kernel, which a reopened notebook lacks).
 """
 
 from __future__ import annotations
@@ -29,6 +22,7 @@ from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 
+from .knobs import require
 from .widgetcompat import ShowsWidget, html_widget, tooltip
 
 # JupyterLab's widget renderer, finding no model, writes its error as plain text into the output's
@@ -49,24 +43,20 @@ _PICK_FIRST = (
 
 
 def _html(text: str, ok: bool | None) -> str:
-    mark = {True: "✔ ", False: "✘ ", None: ""}[ok]
-    color = {True: "#1a7f37", False: "#b3261e", None: "#57606a"}[ok]
+    mark, color = {True: ("✔ ", "#1a7f37"), False: ("✘ ", "#b3261e"), None: ("", "#57606a")}[ok]
     return f"<span style='color:{color}'>{mark}{html.escape(text)}</span>"
 
 
 class Prediction(ShowsWidget):
     """A multiple-choice question asked before an experiment; ``verdict`` compares the pick with the
-    result."""
+    result (``predict`` makes one)."""
 
     def __init__(self, question: str, options: Sequence[str]) -> None:
         if not isinstance(question, str) or not question.strip():
             raise ValueError("question must be a non-empty str")
         options = list(options)
-        if (
-            len(options) < 2
-            or not all(isinstance(o, str) and o for o in options)
-            or len(set(options)) != len(options)
-        ):
+        ok = all(isinstance(o, str) and o for o in options) and len(set(options)) == len(options)
+        if len(options) < 2 or not ok:
             raise ValueError(
                 f"options must be two or more distinct non-empty strings, got {options!r}"
             )
@@ -104,17 +94,17 @@ class Prediction(ShowsWidget):
         return line
 
     def _update(self) -> None:
+        picked = self.picked
         for line, actual, why in self._verdicts:
-            line.value = _verdict_html(self.picked, actual, why)
-
-
-def _verdict_html(picked: str | None, actual: str, why: str) -> str:
-    because = f" {why}" if why else ""
-    if picked is None:
-        return _html(_PICK_FIRST, None)  # the result stays hidden until a pick, also after Run All
-    if picked == actual:
-        return _html(f"Your prediction held: {actual}.{because}", True)
-    return _html(f"You predicted “{picked}”; the run shows: {actual}.{because}", False)
+            because = f" {why}" if why else ""
+            if picked is None:  # the result stays hidden until a pick, also after Run All
+                line.value = _html(_PICK_FIRST, None)
+            elif picked == actual:
+                line.value = _html(f"Your prediction held: {actual}.{because}", True)
+            else:
+                line.value = _html(
+                    f"You predicted “{picked}”; the run shows: {actual}.{because}", False
+                )
 
 
 def predict(question: str, options: Sequence[str]) -> Prediction:
@@ -142,9 +132,8 @@ def check(answer: Any, test: Callable[[Any], bool], right: str, wrong: str) -> w
 
 
 def reopen_hint() -> None:
-    """Display an output with no visible content whose style, saved with the notebook, turns each
-    widget's "model not found" error in a reopened notebook into "A widget was here: run this cell
-    again to bring it back."."""
+    """Display an invisible style, saved with the notebook, that turns each widget's "model not
+    found" error in a reopened notebook into "A widget was here: run this cell again ..."."""
     from IPython.display import HTML, display
 
     display(HTML(_REOPENED_CSS))
@@ -152,18 +141,13 @@ def reopen_hint() -> None:
 
 def answer_text(key: str) -> str:
     """Return the reference answer stored as ``labkit/answers/<key>.md``."""
-    if not isinstance(key, str) or not key or "/" in key or "\\" in key or key.startswith("."):
-        raise ValueError(
-            f"key={key!r} is not allowed; allowed: a file name in labkit/answers without .md"
-        )
-    path = resources.files("labkit") / "answers" / f"{key}.md"
+    ok = isinstance(key, str) and key and "/" not in key and "\\" not in key
+    ok = ok and not key.startswith(".")
+    require(ok, "key", key, "a file name in labkit/answers without .md", "not allowed")
+    folder = resources.files("labkit") / "answers"
+    path = folder / f"{key}.md"
     if not path.is_file():
-        folder = resources.files("labkit") / "answers"
-        known = (
-            sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md"))
-            if folder.is_dir()
-            else []
-        )
+        known = sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md"))
         raise ValueError(
             f"key={key!r} has no reference answer; allowed: {', '.join(known) or '(none)'}"
         )
@@ -172,12 +156,8 @@ def answer_text(key: str) -> str:
 
 def run_answer(key: str, **names: Any) -> dict[str, Any]:
     """Run the ```python block of the reference answer ``key`` with ``names`` defined; return what
-    it defines.
-
-    A check cell compares the learner's value with the reference one this way without printing it or
-    its formula. Only labkit's own answer files run (``answer_text`` allows no path), never a
-    learner's text.
-    """
+    it defines (a check cell compares with it without showing it). Only labkit's own answer files
+    run (``answer_text`` allows no path), never a learner's text."""
     block = re.search(r"```python\n(.*?)```", answer_text(key), re.DOTALL)
     if block is None:
         raise ValueError(f"key={key!r}: its reference answer has no ```python block to run")

@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .knobs import must_be
+
 
 # the generated repr would print every list: thousands of numbers in a notebook
 @dataclass(repr=False)
@@ -58,25 +60,14 @@ class History:
     def summary(self) -> list[tuple[str, str]]:
         """Return (label, text) rows: case, changed knobs, epochs, best/final losses, divergence or
         stop."""
+        changed = ", ".join(f"{k}={_short(v)}" for k, v in self.changed.items())
+        planned = self.knobs.get("epochs")
+        of = f" of {planned}" if isinstance(planned, int) and planned != self.num_epochs else ""
         rows = [
             ("case", self.case or "(built by hand)"),
-            (
-                "knobs changed from the defaults",
-                ", ".join(f"{k}={_short(v)}" for k, v in self.changed.items()) or "none",
-            ),
+            ("knobs changed from the defaults", changed or "none"),
+            ("epochs", f"{self.num_epochs}{of}"),
         ]
-        rows.append(
-            (
-                "epochs",
-                f"{self.num_epochs}"
-                + (
-                    f" of {self.knobs['epochs']}"
-                    if isinstance(self.knobs.get("epochs"), int)
-                    and self.knobs["epochs"] != self.num_epochs
-                    else ""
-                ),
-            )
-        )
         for label, curve in (
             ("training loss", self.train_loss),
             ("validation loss", self.val_loss),
@@ -84,26 +75,17 @@ class History:
             finite = [(v, i) for i, v in enumerate(curve) if math.isfinite(v)]
             if finite:
                 best, at = min(finite)
-                rows.append(
+                rows += [
                     (label, f"best {_short(best)} (epoch {at + 1}), final {_short(curve[-1])}")
-                )
+                ]
         if self.diverged:
-            rows.append(
-                (
-                    "diverged",
-                    f"at step {self.diverged_step} (epoch {self.diverged_epoch + 1}): "
-                    "the loss became NaN or infinite",
-                )
-            )
+            where = f"at step {self.diverged_step} (epoch {self.diverged_epoch + 1})"
+            rows += [("diverged", f"{where}: the loss became NaN or infinite")]
         if self.stopped_epoch is not None:
-            rows.append(("early stopping", f"stopped after epoch {self.stopped_epoch + 1}"))
+            rows += [("early stopping", f"stopped after epoch {self.stopped_epoch + 1}")]
         if self.restored_epoch is not None:
-            rows.append(
-                (
-                    "weights",
-                    f"restored from epoch {self.restored_epoch + 1}, the best validation epoch",
-                )
-            )
+            best = f"restored from epoch {self.restored_epoch + 1}, the best validation epoch"
+            rows += [("weights", best)]
         return rows
 
     def __repr__(self) -> str:
@@ -125,10 +107,7 @@ class History:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
         """Build a History from ``to_dict`` output, rejecting unknown keys."""
-        if not isinstance(data, dict):
-            raise TypeError(
-                f"data must be a dict from History.to_dict(), got {type(data).__name__}"
-            )
+        must_be("data", data, dict, "a dict from History.to_dict()")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -147,13 +126,9 @@ class History:
 
 def _short(value: Any) -> str:
     """Return ``value`` in a few characters (floats to 3 significant digits)."""
-    return (
-        f"{value:.3g}"
-        if isinstance(value, float)
-        else repr(value)
-        if isinstance(value, str)
-        else str(value)
-    )
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

@@ -1,7 +1,9 @@
-"""Knob specs: each case's knobs are a frozen dataclass whose fields carry a spec and a help line.
+"""Knob specs and the argument checks every labkit module shares.
 
-Panels build their controls from these specs, and ``validate`` turns bad values into errors that
-name the knob and the allowed values.
+Each case's knobs are a frozen dataclass whose fields carry a spec and a help line; panels build
+their controls from the specs, and ``validate`` turns bad values into errors that name the knob and
+the allowed values. ``require``, ``must_be`` and ``Choice.check`` write every other argument error
+of labkit in the same words.
 """
 
 from __future__ import annotations
@@ -10,6 +12,23 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def require(ok: bool, name: str, value: Any, allowed: str, verb: str = "out of range") -> None:
+    """Raise ValueError "<name>=<value> is <verb>; allowed: <allowed>" unless ``ok``."""
+    if not ok:
+        raise ValueError(f"{name}={value!r} is {verb}; allowed: {allowed}")
+
+
+def must_be(name: str, value: Any, kinds: type | tuple[type, ...], what: str) -> None:
+    """Raise TypeError "<name> must be <what>, got <type>" unless ``value`` is one of ``kinds``."""
+    if not isinstance(value, kinds):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+
+
+def is_number(value: Any) -> bool:
+    """Return True for an int or float (a bool is not a number here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -21,42 +40,32 @@ class FloatRange:
     log: bool = False
 
     def check(self, name: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value):
             raise TypeError(
                 f"{name} must be a number in [{self.low:g}, {self.high:g}], got "
                 f"{type(value).__name__}"
             )
         value = float(value)
-        if not math.isfinite(value) or not self.low <= value <= self.high:
-            raise ValueError(
-                f"{name}={value!r} is out of range; allowed: {self.low:g} <= {name} <= "
-                f"{self.high:g}"
-            )
+        ok = math.isfinite(value) and self.low <= value <= self.high
+        require(ok, name, value, f"{self.low:g} <= {name} <= {self.high:g}")
         return value
 
 
 @dataclass(frozen=True)
 class IntRange:
-    """An int in [low, high]; ``zero`` says in words what 0 means (e.g. "off", "full batch"), for
-    the panel."""
+    """An int in [low, high]; ``zero`` says in words what 0 means (e.g. "off", "full batch")."""
 
     low: int
     high: int
     zero: str = ""
 
     def check(self, name: str, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise TypeError(
-                    f"{name} must be an int in [{self.low}, {self.high}], got {value!r}"
-                )
-        if not self.low <= value <= self.high:
-            raise ValueError(
-                f"{name}={value!r} is out of range; allowed: {self.low} <= {name} <= {self.high}"
-            )
-        return int(value)
+            raise TypeError(f"{name} must be an int in [{self.low}, {self.high}], got {value!r}")
+        require(self.low <= value <= self.high, name, value, f"{self.low} <= {name} <= {self.high}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -66,10 +75,9 @@ class Choice:
     options: tuple[str, ...]
 
     def check(self, name: str, value: Any) -> str:
-        if value not in self.options:
-            raise ValueError(
-                f"{name}={value!r} is not allowed; allowed: {', '.join(map(repr, self.options))}"
-            )
+        require(
+            value in self.options, name, value, ", ".join(map(repr, self.options)), "not allowed"
+        )
         return value
 
 
@@ -83,8 +91,9 @@ class Flag:
         return value
 
 
-# What a panel calls each knob: words, not code names (a case can give its own with
-# ``knob(label=...)``).
+Spec = FloatRange | IntRange | Choice | Flag
+
+# What a panel calls each knob: words, not code names (a case can give its own: knob(label=...)).
 LABELS = {
     "lr": "learning rate",
     "eps": "Adam epsilon",
@@ -121,8 +130,7 @@ LABELS = {
 }
 
 
-# What a dropdown shows for each option (the case still receives the code name): words, not code
-# names.
+# What a dropdown shows for each option, in words (the case still receives the code name).
 OPTION_WORDS = {
     # losses
     "nll": "NLLLoss on raw outputs",
@@ -162,8 +170,7 @@ OPTION_WORDS = {
 
 
 def option_words(value: str) -> str:
-    """Return what a dropdown shows for option ``value`` (``OPTION_WORDS``; an option already in
-    words as is)."""
+    """Return what a dropdown shows for option ``value`` (an option already in words as is)."""
     return OPTION_WORDS.get(value, value)
 
 
@@ -182,30 +189,13 @@ def value_words(spec: Any, value: Any) -> str:
 def label(name: str, spec: Any = None, given: str = "") -> str:
     """Return the words a panel shows for knob ``name``; a number box says what its 0 means."""
     words = given or LABELS.get(name, name.replace("_", " "))
-    if (
-        isinstance(spec, IntRange)
-        and spec.zero
-        and spec.low == 0
-        and f"0 = {spec.zero}" not in words
-    ):
-        words += f" (0 = {spec.zero})"
-    return words
+    zero = spec.zero if isinstance(spec, IntRange) and spec.low == 0 else ""
+    return words + f" (0 = {zero})" if zero and f"0 = {zero}" not in words else words
 
 
-def knob(
-    default: Any,
-    spec: FloatRange | IntRange | Choice | Flag,
-    help: str,
-    *,
-    label: str = "",
-) -> Any:
-    """Declare a dataclass field with its allowed values, a one-line help text and (optionally) its
-    label.
-
-    ``label`` is what the panel's control says (default: ``LABELS[name]``, in words). A knob named
-    like a ``train.TrainConfig`` field (lr, eps, epochs, ...) sets that field
-    (``TrainConfig.from_knobs``).
-    """
+def knob(default: Any, spec: Spec, help: str, *, label: str = "") -> Any:
+    """Declare a knob: a dataclass field with its allowed values, a help line and the panel's label
+    (default ``LABELS[name]``). A knob named like a ``TrainConfig`` field sets that field."""
     spec.check("default", default)
     if not isinstance(label, str):
         raise TypeError(f"label must be a str, got {label!r}")
@@ -213,12 +203,12 @@ def knob(
 
 
 def specs(knobs_cls: type) -> dict[str, tuple[Any, str]]:
-    """Return ``{name: (spec, help)}`` for a knob dataclass (class or instance)."""
+    """Return ``{name: (spec, help)}`` of a knob dataclass (class or instance)."""
     return {f.name: (f.metadata["spec"], f.metadata["help"]) for f in dataclasses.fields(knobs_cls)}
 
 
 def labels(knobs_cls: type) -> dict[str, str]:
-    """Return ``{name: label}`` for a knob dataclass: the words each control shows."""
+    """Return ``{name: label}``: the words each control of a knob dataclass shows."""
     return {
         f.name: label(f.name, f.metadata["spec"], f.metadata.get("label", ""))
         for f in dataclasses.fields(knobs_cls)

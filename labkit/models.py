@@ -11,20 +11,56 @@ from typing import Any
 import torch
 from torch import nn
 
+from .knobs import is_number, must_be, require
+
 
 def _sizes(**named: object) -> None:
     """Raise if any named size is not a positive int (tuples: each entry)."""
     for name, value in named.items():
         values = value if isinstance(value, tuple) else (value,)
-        if not values or any(
-            isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
-        ):
-            raise ValueError(f"{name}={value!r} is not allowed; allowed: positive int(s)")
+        ok = values and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
+        )
+        require(bool(ok), name, value, "positive int(s)", "not allowed")
 
 
 def _rate(dropout: float) -> None:
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout={dropout!r} is out of range; allowed: 0 <= dropout < 1")
+    require(is_number(dropout) and 0 <= dropout < 1, "dropout", dropout, "0 <= dropout < 1")
+
+
+def optional_dropout(p: float) -> list[nn.Module]:
+    """Return [nn.Dropout(p)], or no layer when p is 0."""
+    return [nn.Dropout(p)] if p else []
+
+
+def conv_blocks(
+    in_channels: int,
+    widths: tuple[int, ...],
+    *,
+    dim: int = 2,
+    kernel: int = 3,
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+) -> list[nn.Module]:
+    """Return the layers conv -> [BatchNorm] -> ReLU -> [Dropout] for each width of ``widths``.
+
+    Each conv has stride 2 and "same" padding, so it halves the size (stride-2 convs are 4-7x faster
+    than max-pooling on small CPUs); ``dim`` 1 or 2 picks Conv1d or Conv2d.
+    """
+    conv, norm = (nn.Conv1d, nn.BatchNorm1d) if dim == 1 else (nn.Conv2d, nn.BatchNorm2d)
+    layers: list[nn.Module] = []
+    for c, w in zip((in_channels, *widths), widths):
+        layers += [conv(c, w, kernel, stride=2, padding=kernel // 2)]
+        layers += [norm(w)] if batch_norm else []
+        layers += [nn.ReLU(), *optional_dropout(dropout)]
+    return layers
+
+
+def halved(size: int, times: int) -> int:
+    """Return a side of ``size`` after ``times`` stride-2 convs with "same" padding."""
+    for _ in range(times):
+        size = (size + 1) // 2
+    return size
 
 
 def conv2d_net(
@@ -36,36 +72,21 @@ def conv2d_net(
     batch_norm: bool = False,
     head: nn.Module | None = None,
 ) -> nn.Sequential:
-    """Return stride-2 3x3 convs -> global average pool -> dense -> output (raw unless ``head``).
+    """Return stride-2 3x3 convs -> global average pool -> dense -> output.
 
-    Parameters
-    ----------
-    widths:
-        Channels of each conv; each halves the spatial size (stride-2 convs are 4-7x faster
-        than max-pooling on small CPUs).
-    dense:
-        Width of the hidden dense layer; 0 for none.
-    head:
-        Module applied to the output (e.g. ``nn.Tanh()``), None for raw outputs.
+    ``widths``: channels of each conv; ``dense``: width of the hidden dense layer (0: none);
+    ``head``: a module applied to the output (e.g. ``nn.Tanh()``), None for raw outputs.
     """
     _sizes(in_channels=in_channels, out_features=out_features, widths=widths)
     _rate(dropout)
-    layers: list[nn.Module] = []
-    c = in_channels
-    for w in widths:
-        layers += [nn.Conv2d(c, w, 3, stride=2, padding=1)]
-        layers += [nn.BatchNorm2d(w)] if batch_norm else []
-        layers += [nn.ReLU()]
-        c = w
+    layers = conv_blocks(in_channels, widths, batch_norm=batch_norm)
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    c = widths[-1]
     if dense:
-        layers += [nn.Dropout(dropout)] if dropout else []
-        layers += [nn.Linear(c, dense), nn.ReLU()]
+        layers += [*optional_dropout(dropout), nn.Linear(c, dense), nn.ReLU()]
         c = dense
-    layers += [nn.Dropout(dropout)] if dropout else []
-    layers += [nn.Linear(c, out_features)]
-    layers += [head] if head is not None else []
-    return nn.Sequential(*layers)
+    layers += [*optional_dropout(dropout), nn.Linear(c, out_features)]
+    return nn.Sequential(*layers, *([head] if head is not None else []))
 
 
 def flat_conv2d_net(
@@ -81,20 +102,17 @@ def flat_conv2d_net(
     _sizes(in_shape=in_shape, out_features=out_features, widths=widths, dense=dense)
     _rate(dropout)
     c, h, w = in_shape
-    layers: list[nn.Module] = []
-    for width in widths:
-        layers += [nn.Conv2d(c, width, 3, stride=2, padding=1), nn.ReLU()]
-        c, h, w = width, (h + 1) // 2, (w + 1) // 2
-    layers += [
+    flat = widths[-1] * halved(h, len(widths)) * halved(w, len(widths))
+    layers = [
+        *conv_blocks(c, widths),
         nn.Flatten(),
         nn.Dropout(dropout),
-        nn.Linear(c * h * w, dense),
+        nn.Linear(flat, dense),
         nn.ReLU(),
         nn.Dropout(dropout),
         nn.Linear(dense, out_features),
     ]
-    layers += [head] if head is not None else []
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers, *([head] if head is not None else []))
 
 
 def conv1d_net(
@@ -107,29 +125,25 @@ def conv1d_net(
     """Return (Conv1d -> BatchNorm -> ReLU) blocks -> global average pool -> linear logits."""
     _sizes(in_channels=in_channels, out_features=out_features, widths=widths)
     _rate(dropout)
-    layers: list[nn.Module] = []
-    c = in_channels
-    for w in widths:
-        layers += [nn.Conv1d(c, w, 5, stride=2, padding=2)]
-        layers += [nn.BatchNorm1d(w)] if batch_norm else []
-        layers += [nn.ReLU()]
-        c = w
-    layers += [nn.AdaptiveAvgPool1d(1), nn.Flatten()]
-    layers += [nn.Dropout(dropout)] if dropout else []
-    layers += [nn.Linear(c, out_features)]
-    return nn.Sequential(*layers)
+    layers = conv_blocks(in_channels, widths, dim=1, kernel=5, batch_norm=batch_norm)
+    layers += [nn.AdaptiveAvgPool1d(1), nn.Flatten(), *optional_dropout(dropout)]
+    return nn.Sequential(*layers, nn.Linear(widths[-1], out_features))
 
 
 def backbone(in_channels: int, widths: tuple[int, ...] = (16, 32)) -> nn.Sequential:
     """Return a feature extractor (stride-2 convs -> pooled features) to pretrain and freeze."""
     _sizes(in_channels=in_channels, widths=widths)
-    layers: list[nn.Module] = []
-    c = in_channels
-    for w in widths:
-        layers += [nn.Conv2d(c, w, 3, stride=2, padding=1), nn.ReLU()]
-        c = w
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*conv_blocks(in_channels, widths), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def keras_init(model: nn.Module) -> nn.Module:
+    """Initialise every conv and dense layer as Keras does: Glorot-uniform weights, zero biases."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return model
 
 
 def count_params(model: nn.Module) -> int:
@@ -140,37 +154,24 @@ def count_params(model: nn.Module) -> int:
 class LinearConvs(nn.Module):
     """Two convolutions with no activation between them (``second(first(x))``), computed as one.
 
-    Two stacked convolutions are one linear map: a single convolution whose kernel is the two
-    kernels convolved with each other (kh1 + kh2 - 1 by kw1 + kw2 - 1) and whose bias is
-    ``second``'s bias plus ``first``'s bias pushed through ``second``. The module keeps both layers:
-    their weights are the parameters an optimizer trains, and autograd gives each the gradient it
-    gets in the two-layer form (the same function of the same weights; only float rounding differs,
-    ~1e-6 relative), and the input ``x`` its gradient too when it requires one (a saliency map,
-    say). It computes the output through the composed kernel, which takes fewer multiply-adds when
-    the output is small: for the adam-epsilon case (16x16 images, two 8x8 kernels, 2x2 output) the
-    pair's forward and backward on a batch of 64 take ~0.56 ms instead of ~0.94 ms on one CPU
-    thread, and a forward pass of 1024 images without gradients ~4x less (benchmarks/RESULTS.md).
-
-    Both layers must be plain ``nn.Conv2d``: stride 1, no padding, no dilation, one group, and
-    ``second.in_channels == first.out_channels``.
+    Two stacked convolutions are one linear map: a convolution whose kernel is the two kernels
+    convolved with each other (kh1 + kh2 - 1 by kw1 + kw2 - 1), whose bias is ``second``'s plus
+    ``first``'s pushed through ``second``. Both layers stay the trained parameters and get the
+    gradients of the two-layer form (only float rounding differs, ~1e-6 relative); the output goes
+    through the composed kernel, fewer multiply-adds for a small output: for the adam-epsilon case
+    (16x16 images, two 8x8 kernels) a training step on 64 images takes ~0.56 ms instead of ~0.94 ms
+    on one CPU thread (benchmarks/RESULTS.md). Both must be plain ``nn.Conv2d`` (stride 1, no
+    padding, no dilation, one group) with ``second.in_channels == first.out_channels``.
     """
 
     def __init__(self, first: nn.Conv2d, second: nn.Conv2d) -> None:
         super().__init__()
         for name, conv in (("first", first), ("second", second)):
-            if not isinstance(conv, nn.Conv2d):
-                raise TypeError(f"{name} must be an nn.Conv2d, got {type(conv).__name__}")
-            plain = (
-                conv.stride == (1, 1)
-                and conv.dilation == (1, 1)
-                and conv.groups == 1
-                and conv.padding in ((0, 0), "valid")
-            )
-            if not plain:
-                raise ValueError(
-                    f"{name}={conv} is not allowed; allowed: stride 1, no padding, no dilation, "
-                    "groups 1"
-                )
+            must_be(name, conv, nn.Conv2d, "an nn.Conv2d")
+            plain = conv.stride == conv.dilation == (1, 1) and conv.groups == 1
+            plain = plain and conv.padding in ((0, 0), "valid")
+            allowed = "stride 1, no padding, no dilation, groups 1"
+            require(plain, name, conv, allowed, "not allowed")
         if second.in_channels != first.out_channels:
             raise ValueError(
                 f"second.in_channels={second.in_channels} must equal first.out_channels="
@@ -216,10 +217,8 @@ class LinearConvs(nn.Module):
 
 def _size(first: nn.Conv2d, second: nn.Conv2d) -> tuple[int, int]:
     """Return the composed kernel's (height, width)."""
-    return (
-        first.kernel_size[0] + second.kernel_size[0] - 1,
-        first.kernel_size[1] + second.kernel_size[1] - 1,
-    )
+    (h1, w1), (h2, w2) = first.kernel_size, second.kernel_size
+    return h1 + h2 - 1, w1 + w2 - 1
 
 
 def _taps(t: torch.Tensor, kh1: int, kw1: int) -> torch.Tensor:
@@ -258,13 +257,8 @@ def _bias(
 
 class _Pair(torch.autograd.Function):
     """y = windows @ kernel.T + bias for the composed kernel and bias: one autograd node for both
-    layers.
-
-    The backward reads the kernel's gradient at every tap (a strided view) and needs two matrix
-    products a quarter the size of the forward's, instead of autograd's route back through the
-    zero-padded copies and a dozen small nodes (this saves ~0.3 ms per training step of the
-    adam-epsilon case).
-    """
+    layers, whose backward reads the kernel's gradient at every tap (a strided view) with two small
+    matrix products instead of autograd's dozen nodes (~0.3 ms less per adam-epsilon step)."""
 
     @staticmethod
     def forward(
@@ -302,10 +296,5 @@ class _Pair(torch.autograd.Function):
             if b1 is not None:  # bias = b2 + w2.sum((2, 3)) @ b1
                 grad_b1 = w2.sum((2, 3)).t() @ grad_bias
                 grad_w2 = grad_w2 + torch.outer(grad_bias, b1)[:, :, None, None]
-        return (
-            grad_windows,
-            grad_w1,
-            grad_b1,
-            grad_w2.contiguous(),
-            grad_bias if ctx.has_b2 else None,
-        )
+        grad_b2 = grad_bias if ctx.has_b2 else None
+        return grad_windows, grad_w1, grad_b1, grad_w2.contiguous(), grad_b2

@@ -1,10 +1,9 @@
 """Where a knob's control can go, and the runs one control move away from the knobs shown now.
 
-A panel builds its controls from these positions (``labkit.controls``) and its runner trains ahead
-the runs one move away (``labkit.runner``): a slider one or two positions either way, every other
-option of a dropdown, a toggled checkbox, a number box one up or down, and every fix button. So
-what the background precompute trains is exactly what the learner's next move asks for.
-Widget-free: the runner uses it without ipywidgets.
+The panel's controls stop at these positions (``labkit.controls``) and its runner trains ahead the
+runs one move away (``labkit.runner``): a slider one or two positions either way, every other option
+of a dropdown, a toggled checkbox, a number box one up or down, and every fix or try button. So the
+background precompute trains exactly what the learner's next move asks for. Widget-free.
 """
 
 from __future__ import annotations
@@ -27,19 +26,11 @@ SNAP_DECADES = 0.1
 KEY_DIGITS = 4
 REACH = 2  # a slider move is one or two positions either way
 FIRST = ("lr", "eps")  # after the knob last moved and the fix buttons, what a learner touches first
-CONTROL_KINDS = (
-    "log slider",
-    "slider",
-    "int slider",
-    "words slider",
-    "number box",
-    "dropdown",
-    "checkbox",
-)
 
 
 def kind(spec: Any) -> str:
-    """Return which control shows a knob of ``spec`` (one of CONTROL_KINDS)."""
+    """Return which control shows a knob of ``spec``: "log slider", "slider", "int slider",
+    "words slider" (0 in words), "number box", "dropdown" or "checkbox"."""
     if isinstance(spec, FloatRange):
         return "log slider" if spec.log else "slider"
     if isinstance(spec, IntRange):
@@ -59,12 +50,11 @@ def log_positions(spec: FloatRange, *values: float) -> list[float]:
     """Return a log slider's positions: quarter decades across the range, with ``values`` snapped
     in."""
     low, high = math.log10(spec.low), math.log10(spec.high)
-    count = int(round((high - low) / LOG_STEP))
-    grid = [10 ** (low + i * LOG_STEP) for i in range(count + 1)]
+    grid = [10 ** (low + i * LOG_STEP) for i in range(int(round((high - low) / LOG_STEP)) + 1)]
     for value in values:
         if value is None or not spec.low <= value <= spec.high:
             continue
-        near = min(range(len(grid)), key=lambda i: abs(math.log10(grid[i] / value)))
+        near = nearest(grid, value)
         if abs(math.log10(grid[near] / value)) <= SNAP_DECADES:
             grid[near] = value
         else:
@@ -72,28 +62,28 @@ def log_positions(spec: FloatRange, *values: float) -> list[float]:
     return grid
 
 
+def nearest(positions: list[float], value: float) -> int:
+    """Return the index of the log slider position nearest ``value`` (in decades)."""
+    return min(range(len(positions)), key=lambda i: abs(math.log10(positions[i] / value)))
+
+
 def linear_step(spec: FloatRange) -> float:
-    """Return a linear slider's step: the power of ten giving >= LINEAR_STEPS positions (0.01 for
-    0..0.9)."""
-    raw = (spec.high - spec.low) / LINEAR_STEPS
-    return 10 ** math.floor(math.log10(raw))
+    """Return a linear slider's step: the power of ten giving >= LINEAR_STEPS positions."""
+    return 10 ** math.floor(math.log10((spec.high - spec.low) / LINEAR_STEPS))
 
 
-def nearby(spec: Any, value: Any, default: Any = None, reach: int = REACH) -> list[Any]:
+def nearby(spec: Any, value: Any, default: Any = None) -> list[Any]:
     """Return the values one control move from ``value``, nearest first (+1, -1, +2, -2 positions;
-    options).
-
-    ``default`` is the case's default, which log sliders keep as a position.
-    """
+    options); a log slider keeps the case's ``default`` as a position."""
     control = kind(spec)
     if control == "dropdown":
         return [o for o in spec.options if o != value]
     if control == "checkbox":
         return [not value]
-    steps = [s * k for k in range(1, reach + 1) for s in (1, -1)]
+    steps = [s * k for k in range(1, REACH + 1) for s in (1, -1)]
     if control == "log slider":
         positions = log_positions(spec, default, value)
-        here = min(range(len(positions)), key=lambda i: abs(math.log10(positions[i] / value)))
+        here = nearest(positions, value)
         return [positions[here + s] for s in steps if 0 <= here + s < len(positions)]
     if control == "slider":
         step = linear_step(spec)
@@ -116,12 +106,12 @@ class Move:
 
 
 def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Move]:
-    """Return every control move from ``base`` in the order a learner is likely to make them.
+    """Return every control move from ``base``, most likely first, none repeating ``base`` or
+    another.
 
     Order: the knobs in ``first`` (the one just moved), the fix and try buttons (each applies its
     overrides to the failing defaults), then one position or option of every knob (``FIRST`` knobs
-    before the others, in the case's declared order), then two positions. No move repeats ``base``
-    or another.
+    first, then the case's order), then two positions.
     """
     specs = case.knob_specs()
     defaults = dataclasses.asdict(case.defaults)
@@ -130,33 +120,24 @@ def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Mo
     found: list[Move] = []
     seen = {key(base)}
 
-    def add(move: Move) -> None:
-        if key(move.knobs) not in seen:
-            seen.add(key(move.knobs))
-            found.append(move)
+    def add(label: str, knob: str, knobs: dict[str, Any], level: int) -> None:
+        if key(knobs) not in seen:
+            seen.add(key(knobs))
+            found.append(Move(label, knob, knobs, level))
 
     def knob_moves(name: str, levels: tuple[int, ...]) -> None:
-        values = nearby(specs[name][0], base[name], defaults[name])
         single = kind(specs[name][0]) in ("dropdown", "checkbox", "number box")
-        for i, value in enumerate(values):
+        for i, value in enumerate(nearby(specs[name][0], base[name], defaults[name])):
             level = 1 if single or i < 2 else 2
+            words = f"{value:.2g}" if isinstance(value, float) else repr(value)
             if level in levels:
-                add(
-                    Move(
-                        f"{name} = {value:.2g}"
-                        if isinstance(value, float)
-                        else f"{name} = {value!r}",
-                        name,
-                        base | {name: value},
-                        level,
-                    )
-                )
+                add(f"{name} = {words}", name, base | {name: value}, level)
 
     for name in touched:
         knob_moves(name, (1, 2))
     for word, buttons in (("fix", case.fixes), ("try", case.tries)):
         for button, overrides in buttons.items():
-            add(Move(f"{word}: {button}", "", defaults | dict(overrides), 0))
+            add(f"{word}: {button}", "", defaults | dict(overrides), 0)
     for level in (1, 2):
         for name in order:
             knob_moves(name, (level,))

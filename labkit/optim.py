@@ -18,6 +18,16 @@ from typing import Any, Iterable
 
 import torch
 
+from .knobs import is_number, require
+
+
+def check_adam(weight_decay: Any, betas: Any) -> None:
+    """Check the Adam arguments that ``KerasAdam`` and ``train.TrainConfig`` share."""
+    wd = weight_decay
+    require(is_number(wd) and 0 <= wd < math.inf, "weight_decay", wd, "0 <= weight_decay < inf")
+    ok = len(betas) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)
+    require(ok, "betas", betas, "two numbers in [0, 1)")
+
 
 class KerasAdam(torch.optim.Optimizer):
     """Adam as Keras writes it: bias corrections in the rate, eps added to the uncorrected sqrt(v).
@@ -33,20 +43,9 @@ class KerasAdam(torch.optim.Optimizer):
         eps: float = 1e-7,
         weight_decay: float = 0.0,
     ) -> None:
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-            raise ValueError(f"lr={lr!r} is out of range; allowed: 0 < lr < inf")
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < math.inf:
-            raise ValueError(f"eps={eps!r} is out of range; allowed: 0 < eps < inf")
-        if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
-            raise ValueError(f"betas={betas!r} is out of range; allowed: two numbers in [0, 1)")
-        if (
-            isinstance(weight_decay, bool)
-            or not isinstance(weight_decay, (int, float))
-            or not 0 <= weight_decay < math.inf
-        ):
-            raise ValueError(
-                f"weight_decay={weight_decay!r} is out of range; allowed: 0 <= weight_decay < inf"
-            )
+        for name, value in (("lr", lr), ("eps", eps)):
+            require(is_number(value) and 0 < value < math.inf, name, value, f"0 < {name} < inf")
+        check_adam(weight_decay, betas)
         super().__init__(
             params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
         )
@@ -65,14 +64,13 @@ class KerasAdam(torch.optim.Optimizer):
             grads = [p.grad for p in params]
             if group["weight_decay"]:
                 grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
-            for p in params:
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
             states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
+                if not state:
+                    state.update(
+                        step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p)
+                    )
+                state["step"] += 1
             m, v = [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]
             steps = {s["step"] for s in states}
             if _fusable(params, grads) and len(steps) == 1:
@@ -138,22 +136,21 @@ def effective_step(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
     + eps). Either way the weight moves by this factor times m. Plain SGD has no v: its factor is lr
     for every weight.
     """
+    adam = isinstance(optimizer, (KerasAdam, torch.optim.Adam))
     parts = []
     for group in optimizer.param_groups:
         for p in group["params"]:
             state = optimizer.state.get(p, {})
-            if isinstance(optimizer, (KerasAdam, torch.optim.Adam)) and "exp_avg_sq" in state:
-                beta1, beta2 = group["betas"]
-                t = float(state["step"])
-                v = state["exp_avg_sq"]
+            if not adam:
+                parts.append(torch.full((p.numel(),), float(group["lr"]), device=p.device))
+            elif "exp_avg_sq" in state:
+                (beta1, beta2), t, v = group["betas"], float(state["step"]), state["exp_avg_sq"]
                 if isinstance(optimizer, KerasAdam):
                     lr_t = group["lr"] * math.sqrt(1 - beta2**t) / (1 - beta1**t)
                     parts.append((lr_t / (v.sqrt() + group["eps"])).flatten())
                 else:
                     denom = (v / (1 - beta2**t)).sqrt() + group["eps"]
                     parts.append((group["lr"] / (1 - beta1**t) / denom).flatten())
-            elif not isinstance(optimizer, (KerasAdam, torch.optim.Adam)):
-                parts.append(torch.full((p.numel(),), float(group["lr"]), device=p.device))
     return torch.cat(parts) if parts else None
 
 

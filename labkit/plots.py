@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from .history import History
+from .knobs import Choice, must_be
 
 PER = ("epoch", "step")
 SCALES = ("linear", "log", "symlog")
@@ -31,32 +32,18 @@ LEGEND = dict(
 )
 
 
-def _as_list(histories: History | Sequence[History]) -> list[History]:
-    if isinstance(histories, History):
-        return [histories]
-    items = list(histories)
-    if not items or not all(isinstance(h, History) for h in items):
+def _runs(
+    histories: History | Sequence[History], labels: Sequence[str] | None
+) -> tuple[list[History], list[str]]:
+    """Return the Histories as a list and each run's label ("" for a single run without labels)."""
+    hs = [histories] if isinstance(histories, History) else list(histories)
+    if not hs or not all(isinstance(h, History) for h in hs):
         raise TypeError("histories must be a History or a non-empty sequence of Histories")
-    return items
-
-
-def _labels(histories: list[History], labels: Sequence[str] | None) -> list[str]:
     if labels is None:
-        return (
-            [h.case or f"run {i}" for i, h in enumerate(histories)] if len(histories) > 1 else [""]
-        )
-    if len(labels) != len(histories):
-        raise ValueError(
-            f"labels has {len(labels)} entries but there are {len(histories)} histories"
-        )
-    return list(labels)
-
-
-def _check(per: str, scale: str) -> None:
-    if per not in PER:
-        raise ValueError(f"per={per!r} is not allowed; allowed: {', '.join(map(repr, PER))}")
-    if scale not in SCALES:
-        raise ValueError(f"scale={scale!r} is not allowed; allowed: {', '.join(map(repr, SCALES))}")
+        return hs, [h.case or f"run {i}" for i, h in enumerate(hs)] if len(hs) > 1 else [""]
+    if len(labels) != len(hs):
+        raise ValueError(f"labels has {len(labels)} entries but there are {len(hs)} histories")
+    return hs, list(labels)
 
 
 def _apply_scale(ax: Axes, scale: str, values: Iterable[float]) -> str:
@@ -150,20 +137,11 @@ def panel_key(fig: Figure) -> str:
 def _mark_divergence(ax: Axes, h: History, per: str, color: str) -> None:
     if not h.diverged:
         return
-    xs = range(len(h.step_loss)) if per == "step" else range(len(h.train_loss))
-    ys = h.step_loss if per == "step" else h.train_loss
-    last = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
+    finite = [y for y in (h.step_loss if per == "step" else h.train_loss) if math.isfinite(y)]
     x = h.diverged_step if per == "step" else h.diverged_epoch + 1
-    y = last[-1][1] if last else 0.0
-    ax.plot(
-        [x],
-        [y],
-        marker="X",
-        markersize=12,
-        color=color,
-        linestyle="none",
-        label=f"diverged (NaN/inf) after {per} {x}",
-    )
+    y = finite[-1] if finite else 0.0
+    label = f"diverged (NaN/inf) after {per} {x}"
+    ax.plot([x], [y], marker="X", markersize=12, color=color, linestyle="none", label=label)
     ax.annotate("diverged", (x, y), textcoords="offset points", xytext=(6, 6), color=color)
 
 
@@ -180,56 +158,33 @@ def plot_loss(
 ) -> Axes:
     """Draw training (solid) and validation (dashed) loss of one or more runs on ``ax``.
 
-    Parameters
-    ----------
-    per:
-        "epoch" (x = epochs 1..N) or "step" (every optimizer step; validation is per epoch so it is
-        drawn at each epoch's last step).
-    scale:
-        "linear", "log" (switches to symlog when a loss is <= 0) or "symlog".
-    alpha:
-        Opacity, e.g. 0.25 for a faded "ghost" of the previous run (drawn without a legend).
-    legend:
-        Draw the legend outside the axes, to the right.
+    ``per``: "epoch" (x = epochs 1..N) or "step" (every optimizer step; validation, measured per
+    epoch, is drawn at each epoch's last step). ``scale``: "linear", "log" (symlog when a loss is
+    <= 0) or "symlog". ``alpha``: opacity, e.g. 0.25 for a faded "ghost" of the previous run
+    (drawn without a legend). ``legend``: draw the legend outside the axes, to the right.
     """
-    _check(per, scale)
-    hs = _as_list(histories)
-    names = _labels(hs, labels)
+    Choice(PER).check("per", per)
+    Choice(SCALES).check("scale", scale)
+    hs, names = _runs(histories, labels)
     ax = ax if ax is not None else plt.gca()
     values: list[float] = []
     for i, (h, name) in enumerate(zip(hs, names)):
-        color = f"C{i}"
-        prefix = f"{name} " if name else ""
-        if per == "step":
-            ax.plot(
-                range(1, len(h.step_loss) + 1),
-                h.step_loss,
-                color=color,
-                alpha=alpha,
-                lw=1,
-                label=f"{prefix}training loss",
-            )
-            values += h.step_loss
-            val_x = [(e + 1) * h.steps_per_epoch for e in range(len(h.val_loss))]
-        else:
-            ax.plot(
-                range(1, len(h.train_loss) + 1),
-                h.train_loss,
-                color=color,
-                alpha=alpha,
-                label=f"{prefix}training loss",
-            )
-            values += h.train_loss
-            val_x = list(range(1, len(h.val_loss) + 1))
+        color, prefix = f"C{i}", f"{name} " if name else ""
+        train = h.step_loss if per == "step" else h.train_loss
+        step = h.steps_per_epoch if per == "step" else 1  # x of each epoch's end
+        ax.plot(
+            range(1, len(train) + 1),
+            train,
+            color=color,
+            alpha=alpha,
+            lw=1 if per == "step" else None,
+            label=f"{prefix}training loss",
+        )
+        values += train
         if val and h.val_loss:
-            ax.plot(
-                val_x,
-                h.val_loss,
-                color=color,
-                alpha=alpha,
-                ls="--",
-                label=f"{prefix}validation loss",
-            )
+            val_x = [(e + 1) * step for e in range(len(h.val_loss))]
+            label = f"{prefix}validation loss"
+            ax.plot(val_x, h.val_loss, color=color, alpha=alpha, ls="--", label=label)
             values += h.val_loss
         if alpha == 1.0:
             _mark_divergence(ax, h, per, color)
@@ -251,27 +206,15 @@ def plot_metric(
     legend: bool = True,
 ) -> Axes:
     """Draw the per-epoch training (solid) and validation (dashed) metric of one or more runs."""
-    hs = _as_list(histories)
-    names = _labels(hs, labels)
+    hs, names = _runs(histories, labels)
     ax = ax if ax is not None else plt.gca()
     for i, (h, name) in enumerate(zip(hs, names)):
         prefix = f"{name} " if name else ""
-        ax.plot(
-            range(1, len(h.train_metric) + 1),
-            h.train_metric,
-            color=f"C{i}",
-            alpha=alpha,
-            label=f"{prefix}training {h.metric_name}",
-        )
-        if val and h.val_metric:
-            ax.plot(
-                range(1, len(h.val_metric) + 1),
-                h.val_metric,
-                color=f"C{i}",
-                alpha=alpha,
-                ls="--",
-                label=f"{prefix}validation {h.metric_name}",
-            )
+        curves = [("training", h.train_metric, "-")]
+        curves += [("validation", h.val_metric, "--")] if val and h.val_metric else []
+        for split, curve, ls in curves:
+            label = f"{prefix}{split} {h.metric_name}"
+            ax.plot(range(1, len(curve) + 1), curve, color=f"C{i}", alpha=alpha, ls=ls, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel(hs[0].metric_name)
     if alpha == 1.0 and legend:
@@ -291,18 +234,12 @@ def plot_curve(
 ) -> Axes:
     """Draw the per-epoch curve ``History.extra[name]`` of one or more runs (runs without it are
     skipped)."""
-    hs = _as_list(histories)
-    names = _labels(hs, labels)
+    hs, names = _runs(histories, labels)
     ax = ax if ax is not None else plt.gca()
     for i, (h, run) in enumerate(zip(hs, names)):
         values = h.extra.get(name, [])
-        ax.plot(
-            range(1, len(values) + 1),
-            values,
-            color=f"C{i}",
-            alpha=alpha,
-            label=f"{run} {ylabel or name}".strip(),
-        )
+        label = f"{run} {ylabel or name}".strip()
+        ax.plot(range(1, len(values) + 1), values, color=f"C{i}", alpha=alpha, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel or name)
     if alpha == 1.0 and legend:
@@ -321,11 +258,11 @@ def compare(
 ) -> Figure:
     """Return a figure with loss (left) and metric (right) of several runs side by side; one legend,
     at the right."""
-    hs = _as_list(histories)
+    hs, names = _runs(histories, labels)
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize, layout="constrained")
     plot_loss(hs, left, per=per, scale=scale, labels=labels, legend=False)
     plot_metric(hs, right, labels=labels, legend=False)
-    _legend(right, _labels(hs, labels), any(h.val_loss for h in hs), any(h.diverged for h in hs))
+    _legend(right, names, any(h.val_loss for h in hs), any(h.diverged for h in hs))
     if title:
         fig.suptitle(title)
     return fig
@@ -338,9 +275,8 @@ def _words(value: float) -> str:
 def _describe_line(line: Line2D, xlabel: str) -> str:
     xs, ys = list(line.get_xdata()), [float(y) for y in line.get_ydata()]
     name = line.get_label()
-    transform = line.get_transform()
     # axhline / axvline (axes coordinates)
-    if len(xs) == 2 and not transform.contains_branch(line.axes.transData):
+    if len(xs) == 2 and not line.get_transform().contains_branch(line.axes.transData):
         if xs[0] == xs[1]:
             return f"{name}: a vertical line at {xlabel} {float(xs[0]):g}"
         if ys[0] == ys[1]:
@@ -350,8 +286,7 @@ def _describe_line(line: Line2D, xlabel: str) -> str:
         return f"{name}: no finite values"
     if len(pairs) == 1:
         return f"{name}: {_words(pairs[0][1])} at {xlabel} {pairs[0][0]:g}"
-    low = min(pairs, key=lambda p: p[1])
-    high = max(pairs, key=lambda p: p[1])
+    low, high = min(pairs, key=lambda p: p[1]), max(pairs, key=lambda p: p[1])
     text = (
         f"{name}: starts at {_words(pairs[0][1])}, lowest {_words(low[1])} at {xlabel} {low[0]:g}, "
         f"highest {_words(high[1])} at {xlabel} {high[0]:g}, ends at {_words(pairs[-1][1])}"
@@ -374,18 +309,13 @@ def describe_figure(fig: Figure) -> str:
             continue
         xlabel, _, note = (ax.get_xlabel() or "x").partition("\n")
         ylabel = (ax.get_ylabel() or "y") + (f" {note}" if note else "")
-        title = ax.get_title()
         faded = [ln for ln in lines if (ln.get_alpha() or 1.0) < 1.0]
-        shown = [ln for ln in lines if ln not in faded]
-        head = f"{title}: " if title else ""
-        text = f"{head}{ylabel} against {xlabel}. " + "; ".join(
-            _describe_line(ln, xlabel) for ln in shown
-        )
+        text = f"{ax.get_title()}: " if ax.get_title() else ""
+        text += f"{ylabel} against {xlabel}. "
+        text += "; ".join(_describe_line(ln, xlabel) for ln in lines if ln not in faded)
         if faded:
-            text += (
-                f" (plus {len(faded)} faded curve{'s' if len(faded) > 1 else ''} of the previous "
-                "run)"
-            )
+            curves = f"{len(faded)} faded curve{'s' if len(faded) > 1 else ''}"
+            text += f" (plus {curves} of the previous run)"
         parts.append(text + ".")
     return " ".join(parts) or "An empty figure."
 
@@ -434,10 +364,8 @@ def show(fig: Figure | None = None, note: str = "") -> None:
     from IPython.display import display
 
     fig = plt.gcf() if fig is None else fig
-    if not isinstance(fig, Figure):
-        raise TypeError(f"fig must be a matplotlib Figure or None, got {type(fig).__name__}")
-    if not isinstance(note, str):
-        raise TypeError(f"note must be a str, got {type(note).__name__}")
+    must_be("fig", fig, Figure, "a matplotlib Figure or None")
+    must_be("note", note, str, "a str")
     if fig.get_layout_engine() is None:
         fig.set_layout_engine("constrained")  # room for the legends outside the axes
     image = render(fig, note)

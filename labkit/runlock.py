@@ -2,13 +2,11 @@
 
 Runs seed and draw from torch's global RNG, so two at once (a panel's background precompute and a
 learner's run) would mix their random streams: ``exclusive`` holds a process-wide lock around each
-run, and ``others_waiting`` lets a background run see that someone wants the lock and give way.
-``deterministic`` turns on the kernel settings that make a seed fix the run, and on the CPU runs
-on ``CPU_THREADS`` threads: a reduction split over more threads sums in another order, so the same
-seed would give a different History on a 2-core laptop than on the 1-thread test run that checked
-the lesson's claims (a 350-epoch run of lesson 05 jumped once with 2 threads, twice with 1). The
-lessons' claims must hold either way: ``LABKIT_THREADS=2`` (read at import) runs every CPU run on
-two threads, as the robustness benchmark and one of CI's seed runs do.
+run, and ``others_waiting`` lets a background run give way. ``deterministic`` makes a seed fix the
+run, and runs the CPU on ``CPU_THREADS`` threads: a reduction split over more threads sums in
+another order (a 350-epoch run of lesson 05 jumped once with 2 threads, twice with 1). The lessons'
+claims must hold either way: ``LABKIT_THREADS=2`` (read at import) runs every CPU run on two
+threads, as the robustness benchmark and one of CI's seed runs do.
 """
 
 from __future__ import annotations
@@ -20,6 +18,8 @@ from typing import Iterator
 
 import torch
 import torch.utils.deterministic
+
+from .knobs import must_be
 
 
 def _threads_from_env() -> int:
@@ -66,18 +66,14 @@ def others_waiting() -> bool:
 def deterministic(device: torch.device) -> Iterator[None]:
     """Use deterministic kernels for the block, restoring the caller's settings afterwards.
 
-    CPU and CUDA turn on ``torch.use_deterministic_algorithms``; on CUDA only as a warning
-    (``warn_only``), so an op without a deterministic CUDA kernel warns instead of stopping a
-    learner's run (no case uses one: tests/test_cuda_determinism.py records every op each case
-    runs). CUDA also gets deterministic cuDNN convolutions without benchmarking and the cuBLAS
-    workspace setting that PyTorch's reproducibility notes ask for (read when PyTorch first sets up
-    cuBLAS in the process). Deterministic mode's NaN fill of every new uninitialised tensor
-    (``torch.utils.deterministic.fill_uninitialized_memory``, a guard against code that reads memory
-    it never wrote) is turned off for the block: no labkit op reads such memory (each case's
-    same-seed test would catch it), and the fill cost 5-10 % of a small model's training step.
+    ``torch.use_deterministic_algorithms`` on CPU and CUDA; on CUDA only as a warning, so an op
+    without a deterministic kernel does not stop a learner's run (no case uses one:
+    tests/test_cuda_determinism.py records every op), plus deterministic cuDNN without benchmarking
+    and the cuBLAS workspace setting of PyTorch's reproducibility notes. Deterministic mode's NaN
+    fill of new uninitialised tensors is off for the block: no labkit op reads such memory (each
+    case's same-seed test would catch it), and the fill cost 5-10 % of a small model's step.
     """
-    if not isinstance(device, torch.device):
-        raise TypeError(f"device must be a torch.device, got {type(device).__name__}")
+    must_be("device", device, torch.device, "a torch.device")
     if device.type not in ("cpu", "cuda"):
         yield
         return

@@ -2,16 +2,11 @@
 
 A ``Runner`` trains one case in a background thread. Each ``request`` supersedes the one before: a
 run in progress stops at its next epoch and a stale result is never reported, so dragging a slider
-never queues stale runs. Results are cached by knob values (rounded to ``KEY_DIGITS``), so asking
-again is instant. Once the latest request is answered it trains ahead every run one control move
-away (``labkit.moves``: each slider one or two positions either way, every dropdown option, each
-checkbox toggled, each fix button), the knob just moved and the fix buttons first, one run after
-another, giving way at the next epoch to a newer request or to a run the learner starts in the
-notebook.
-
-It reports what happens as plain ``Event``s to one ``on_event`` callback (the panel draws and writes
-its status from them); an error in that callback is reported as an "error" event, never lost.
-No ipywidgets or matplotlib here: tests/test_runner.py checks it imports without them.
+never queues stale runs. Results are cached by knob values (``key``), so asking again is instant.
+Once the latest request is answered it trains ahead every run one control move away
+(``labkit.moves``), the knob just moved and the fix buttons first, giving way at the next epoch to a
+newer request or to a run the learner starts in the notebook. It reports plain ``Event``s to one
+``on_event`` callback (the panel draws from them). No ipywidgets or matplotlib here (a test checks).
 """
 
 from __future__ import annotations
@@ -28,12 +23,13 @@ from typing import Any, Callable, Iterable
 
 from . import cases
 from .cases.base import Case
-from .device import pick_device
+from .device import check_seed, pick_device
 from .history import History
-from .moves import KEY_DIGITS, LOG_STEP, Move, key, moves
+from .knobs import is_number, must_be, require
+from .moves import LOG_STEP, Move, key, moves
 from .runlock import others_waiting
 
-__all__ = ["Chunk", "Event", "KEY_DIGITS", "LOG_STEP", "Move", "Runner", "key"]
+__all__ = ["Chunk", "Event", "LOG_STEP", "Move", "Runner", "key"]
 
 # a run still going after this long sends "live" events with its growing History ...
 LIVE_AFTER_S = 1.0
@@ -43,15 +39,13 @@ LIVE_SHARE = 5  # ... and at most 1/5 of the run's time goes into handling them
 PROGRESS_EVERY_S = 0.1
 # runs per precompute step (one "precompute" event for the lot: the panel's status names them)
 PRECOMPUTE_CHUNK = 4
-EVENT_KINDS = ("training", "progress", "live", "result", "precompute", "precomputed", "error")
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # runners that may have a worker thread, closed at exit
 
 
 @dataclass(frozen=True)
 class Event:
-    """What a Runner reports to ``on_event``; ``kind`` (one of EVENT_KINDS) says which fields are
-    set.
+    """What a Runner reports to ``on_event``; ``kind`` says which fields are set.
 
     - "training": a run of ``knobs`` started; ``total`` epochs.
     - "progress": ``done`` of ``total`` epochs of that run.
@@ -77,11 +71,8 @@ class Event:
 
 @dataclass(frozen=True)
 class Chunk:
-    """One step of the precompute plan: train ``knob`` = each of ``values``, the other knobs at
-    ``base``.
-
-    A fix button's run is a chunk with ``knob`` "" and no values: ``base`` is that run's knobs.
-    """
+    """One precompute step: ``knob`` = each of ``values``, the other knobs at ``base``; a fix
+    button's run has ``knob`` "" and no values (``base`` is its knobs)."""
 
     base: dict[str, Any]
     knob: str
@@ -90,11 +81,7 @@ class Chunk:
 
     def runs(self) -> list[dict[str, Any]]:
         """Return the knobs of every run the chunk trains."""
-        return (
-            [dict(self.base)]
-            if not self.knob
-            else [self.base | {self.knob: v} for v in self.values]
-        )
+        return [self.base | {self.knob: v} for v in self.values] if self.knob else [dict(self.base)]
 
 
 class _Superseded(Exception):
@@ -110,32 +97,18 @@ def _close_all() -> None:
 
 
 def _check_timeout(timeout: Any) -> None:
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
-    ):
-        raise ValueError(
-            f"timeout={timeout!r} is not allowed; allowed: None or a number of seconds > 0"
-        )
+    ok = timeout is None or (is_number(timeout) and timeout > 0)
+    require(ok, "timeout", timeout, "None or a number of seconds > 0", "not allowed")
 
 
 class Runner:
-    """Train ``case`` for the latest requested knobs in a background thread; cache and precompute.
+    """Train ``case`` (a name or a Case) for the latest requested knobs in a background thread;
+    cache and precompute.
 
-    Parameters
-    ----------
-    case:
-        A case name (``labkit.cases.names()``) or a Case.
-    seed:
-        Seed of every run (an int >= 0).
-    device:
-        None picks cuda, then mps, then cpu.
-    precompute:
-        Train the runs one control move from the latest request in the background.
-    runs:
-        Histories of this case and seed already trained: they fill the cache.
-    on_event:
-        Called with every ``Event``, from the worker thread or (for a cache hit) from ``request``'s
-        caller.
+    ``device`` None picks cuda, then mps, then cpu; ``precompute`` trains the runs one control move
+    from the latest request; ``runs`` (Histories of this case and seed) fill the cache;
+    ``on_event`` gets every ``Event``, from the worker thread or (a cache hit) from ``request``.
+    ``moves``, ``coverage`` and ``plan`` look around ``knobs``, by default the latest request.
     """
 
     def __init__(
@@ -148,41 +121,33 @@ class Runner:
         on_event: Callable[[Event], None] | None = None,
     ) -> None:
         self.case = case if isinstance(case, Case) else cases.get(case)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed={seed!r} is not allowed; allowed: an int >= 0")
+        self.seed = check_seed(seed)
         if not isinstance(precompute, bool):
             raise TypeError(f"precompute must be True or False, got {precompute!r}")
         if on_event is not None and not callable(on_event):
             raise TypeError(
                 f"on_event must be a function of one Event or None, got {type(on_event).__name__}"
             )
-        self.seed = seed
         self.device = pick_device(device)
         self.on_event = on_event
         self.cache: dict[tuple, History] = {}
-        # knobs of every Case.run the runner started, in order
-        self.calls: list[dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []  # knobs of every requested run trained, in order
         self.errors: list[str] = []  # every error reported, also those on_event could not show
         self.knobs: dict[str, Any] | None = None  # all knobs of the latest request
-        # knobs the latest request changed: their moves are trained first
-        self.touched: list[str] = []
+        self.touched: list[str] = []  # knobs the latest request changed: their moves go first
         self.history: History | None = None  # the answer to the latest answered request
         self.previous: History | None = None  # the answer before it (a panel's ghost)
-        self._specs = self.case.knob_specs()
+        specs = self.case.knob_specs()
         for h in runs:
-            if not isinstance(h, History):
-                raise TypeError(
-                    f"runs must be Histories of case {self.case.name!r}, got {type(h).__name__}"
-                )
-            if h.case != self.case.name or h.seed != seed or set(h.knobs) != set(self._specs):
+            must_be("runs", h, History, f"Histories of case {self.case.name!r}")
+            if h.case != self.case.name or h.seed != seed or set(h.knobs) != set(specs):
                 raise ValueError(
                     f"runs must come from case {self.case.name!r} with seed={seed}; "
                     f"got a run of case {h.case!r} with seed={h.seed}"
                 )
             self.cache[key(h.knobs)] = h
         self._precompute = precompute
-        # keys a finished chunk trained: never planned again, even if missing
-        self._tried: set[tuple] = set()
+        self._tried: set[tuple] = set()  # keys a finished chunk trained: never planned again
         self._lock = threading.RLock()  # guards the request state below
         self._generation = 0  # bumped by every request; a run whose generation is old is stale
         self._pending: tuple[int, dict[str, Any]] | None = None
@@ -191,7 +156,6 @@ class Runner:
         self._settled.set()  # nothing requested yet: nothing to wait for
         _LIVE.add(self)
 
-    # ---- public API -------------------------------------------------------------------------
     @property
     def running(self) -> bool:
         """Return True while the worker thread trains or precomputes."""
@@ -201,8 +165,7 @@ class Runner:
     def request(self, **knobs: Any) -> int:
         """Make ``knobs`` (defaults for the rest) the wanted run: answer from the cache or queue it.
 
-        Raises ValueError/TypeError naming a bad knob before anything changes; returns the request's
-        number.
+        A bad knob raises before anything changes; returns the request's number.
         """
         wanted = dataclasses.asdict(self.case.knobs(**knobs))
         with self._lock:
@@ -221,10 +184,7 @@ class Runner:
 
     def wait(self, timeout: float | None = None, precompute: bool = False) -> History | None:
         """Block until the latest request is answered (and, with ``precompute``, the plan is done);
-        return its History.
-
-        Raises TimeoutError after ``timeout`` seconds.
-        """
+        return its History. Raises TimeoutError after ``timeout`` seconds."""
         _check_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._settled.wait(timeout):
@@ -237,10 +197,8 @@ class Runner:
         return self.history
 
     def close(self, timeout: float | None = None) -> None:
-        """Stop training and precomputing (a run in progress stops at its next epoch).
-
-        A later ``request`` still trains, without precompute.
-        """
+        """Stop training and precomputing (a run in progress stops at its next epoch); a later
+        ``request`` still trains, without precompute."""
         _check_timeout(timeout)
         with self._lock:
             self._precompute = False
@@ -251,45 +209,40 @@ class Runner:
             worker.join(timeout)
         self._settled.set()
 
+    def _around(self, knobs: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[str]]:
+        """Return the knobs to look around and those to plan first: ``knobs`` and none, or the
+        latest request and the knobs it changed."""
+        if knobs is None:
+            return self.knobs, self.touched
+        return dataclasses.asdict(self.case.knobs(**knobs)), []
+
     def moves(self, knobs: dict[str, Any] | None = None) -> list[Move]:
-        """Return the control moves from ``knobs`` (default: the latest request), most likely
-        first."""
-        base = self.knobs if knobs is None else dataclasses.asdict(self.case.knobs(**knobs))
-        if base is None:
-            return []
-        return moves(self.case, base, self.touched if knobs is None else ())
+        """Return the control moves from ``knobs``, most likely first."""
+        base, first = self._around(knobs)
+        return [] if base is None else moves(self.case, base, first)
 
     def coverage(self, knobs: dict[str, Any] | None = None) -> tuple[int, int]:
-        """Return (moves served from the cache, all moves) from ``knobs`` (default: the latest
-        request)."""
+        """Return (moves served from the cache, all moves) from ``knobs``."""
         found = self.moves(knobs)
         return sum(key(m.knobs) in self.cache for m in found), len(found)
 
     def plan(self, knobs: dict[str, Any] | None = None) -> Chunk | None:
-        """Return the next chunk to precompute around ``knobs`` (default: the latest request), None
-        when done.
+        """Return the next chunk to precompute around ``knobs`` (None when done); trains nothing.
 
-        The first move not yet cached (nor tried) decides; a knob's other moves of the same level
-        join it, up to PRECOMPUTE_CHUNK (they differ in one knob; the status names them together).
-        Trains nothing.
+        The first move neither cached nor tried decides; that knob's other moves of the same level
+        (all of them for a knob just moved) join it, up to PRECOMPUTE_CHUNK.
         """
-        base = self.knobs if knobs is None else dataclasses.asdict(self.case.knobs(**knobs))
-        todo = [
-            m
-            for m in self.moves(knobs)
-            if key(m.knobs) not in self.cache and key(m.knobs) not in self._tried
-        ]
-        if base is None or not todo:
+        base, touched = self._around(knobs)
+        todo = [] if base is None else moves(self.case, base, touched)
+        todo = [m for m in todo if (k := key(m.knobs)) not in self.cache and k not in self._tried]
+        if not todo:
             return None
         first = todo[0]
         if not first.knob:
             return Chunk(dict(first.knobs), "", (), first.label)
-        # its two-position moves come along
-        touched = first.knob in (self.touched if knobs is None else ())
-        same = [m for m in todo if m.knob == first.knob and (touched or m.level == first.level)][
-            :PRECOMPUTE_CHUNK
-        ]
-        values = tuple(m.knobs[first.knob] for m in same)
+        both = first.knob in touched  # a knob just moved takes its two-position moves along
+        same = [m for m in todo if m.knob == first.knob and (both or m.level == first.level)]
+        values = tuple(m.knobs[first.knob] for m in same[:PRECOMPUTE_CHUNK])
         words = ", ".join(f"{v:.2g}" if isinstance(v, float) else str(v) for v in values)
         return Chunk(dict(base), first.knob, values, f"{first.knob} = {words}")
 
@@ -310,27 +263,24 @@ class Runner:
                 if job is not None:
                     self._train(*job)
                     continue
-                chunk = self._next_chunk()
-                if chunk is None:
-                    with self._lock:
-                        if self._pending is None:
-                            self._worker = None
-                            return
+                with self._lock:  # precompute only once the latest request is answered
+                    idle = (
+                        not self._precompute or self.history is None or not self._settled.is_set()
+                    )
+                chunk = None if idle else self.plan()
+                if chunk is not None:
+                    self._precompute_chunk(chunk)
                     continue
-                self._precompute_chunk(chunk)
-        # a bug here would otherwise leave wait() hanging with the error unseen
-        except Exception as exc:
+                with self._lock:
+                    if self._pending is None:
+                        self._worker = None
+                        return
+        except Exception as exc:  # else wait() would hang with the error unseen
             self._report(exc)
             with self._lock:
                 if self._worker is threading.current_thread():
                     self._worker = None
             self._settled.set()
-
-    def _next_chunk(self) -> Chunk | None:
-        with self._lock:
-            if not self._precompute or self.history is None or not self._settled.is_set():
-                return None
-        return self.plan()
 
     def _train(self, generation: int, knobs: dict[str, Any]) -> None:
         start = time.monotonic()
@@ -369,22 +319,12 @@ class Runner:
         self._answer(history, generation, f"trained in {time.monotonic() - start:.1f} s")
 
     def _precompute_chunk(self, chunk: Chunk) -> None:
+        what = {"knobs": dict(chunk.base), "knob": chunk.knob, "values": chunk.values}
         ready, total = self.coverage()
-        self._emit(
-            Event(
-                "precompute",
-                knobs=dict(chunk.base),
-                knob=chunk.knob,
-                values=chunk.values,
-                note=chunk.label,
-                done=ready,
-                total=total,
-            )
-        )
+        self._emit(Event("precompute", note=chunk.label, done=ready, total=total, **what))
         generation = self._generation
 
-        # to a newer request, or to a run the learner started in the notebook
-        def give_way(_history: History) -> None:
+        def give_way(_history: History) -> None:  # to a newer request or the learner's own run
             if self._generation != generation or self._pending is not None or others_waiting():
                 raise _Superseded
 
@@ -405,18 +345,9 @@ class Runner:
             # each run is kept as it ends, so giving way loses at most the run in progress
             self.cache.setdefault(key(knobs), history)
             self._tried.add(key(knobs))
-        self._emit(
-            Event(
-                "precomputed",
-                knobs=dict(chunk.base),
-                knob=chunk.knob,
-                values=chunk.values,
-                note=note,
-            )
-        )
+        self._emit(Event("precomputed", note=note, **what))
 
-    # ---- answers, events, errors
-    # ------------------------------------------------------------------
+    # ---- answers, events, errors ----------------------------------------------------------------
     def _answer(self, history: History, generation: int, note: str) -> None:
         """Report ``history`` as the answer unless a newer request came in; then wake ``wait``."""
         with self._lock:
@@ -437,13 +368,13 @@ class Runner:
 
     def _emit(self, event: Event) -> None:
         """Call ``on_event``; its error becomes an "error" event, or goes to stderr if that fails
-        too."""
+        too (raised in the worker thread it would end the worker and be lost)."""
         handler = self.on_event
         if handler is None:
             return
         try:
             handler(event)
-        except Exception as exc:  # raised in the worker thread it would end the worker and be lost
+        except Exception as exc:
             message = f"{type(exc).__name__} in on_event({event.kind!r}): {exc}"
             self.errors.append(message)
             if event.kind != "error":

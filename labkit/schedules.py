@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from .knobs import Choice
+
 SCHEDULES = ("constant", "step", "cosine", "plateau")
 
 STEP_MILESTONES = (0.5, 0.75)  # fractions of the run where "step" divides the lr by 10
@@ -26,6 +28,7 @@ def lr_at(schedule: str, base_lr: float, epoch: int, num_epochs: int) -> float:
         return base_lr * (
             COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress))
         )
+    # "plateau" has a state (LRSchedule): not allowed here, like an unknown name
     raise ValueError(
         f"schedule={schedule!r} is not allowed; allowed: {', '.join(map(repr, SCHEDULES))}"
     )
@@ -35,10 +38,7 @@ class LRSchedule:
     """Tracks the lr over a run: ``lr`` for the coming epoch, ``step(loss)`` after each epoch."""
 
     def __init__(self, schedule: str, base_lr: float, num_epochs: int):
-        if schedule not in SCHEDULES:
-            raise ValueError(
-                f"schedule={schedule!r} is not allowed; allowed: {', '.join(map(repr, SCHEDULES))}"
-            )
+        Choice(SCHEDULES).check("schedule", schedule)
         self.schedule, self.base_lr, self.num_epochs = schedule, base_lr, num_epochs
         self.epoch = 0
         self.lr = base_lr

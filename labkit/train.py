@@ -10,18 +10,23 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 
 from .data import Data
 from .history import History
+from .knobs import Choice, is_number, must_be, require
+from .optim import KerasAdam, check_adam
 from .schedules import SCHEDULES, LRSchedule
 
 # keras-adam: labkit.optim.KerasAdam; adadelta: Keras defaults (rho 0.95)
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "keras-adam", "adadelta")
 LOSSES = ("mse", "bce", "bce-logits", "keras-bce", "nll", "cross-entropy", "logcosh")
+
+# Keras's epsilon in binary_crossentropy: outputs are clipped to [KERAS_CLIP, 1 - KERAS_CLIP]
+KERAS_CLIP = 1e-7
 
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -32,8 +37,7 @@ Probe = Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train; cases build it from their knobs with ``from_knobs``, and every field is checked
-    here."""
+    """How to train; cases build it from their knobs with ``from_knobs``. Every field is checked."""
 
     epochs: int = 10  # passes over the training split
     batch_size: int = 64  # samples per step; 0 means the whole training split (full batch)
@@ -49,43 +53,26 @@ class TrainConfig:
     restore_best: bool = False
 
     def __post_init__(self) -> None:
-        _check_int("epochs", self.epochs, 1)
-        _check_int("batch_size", self.batch_size, 0)
-        _check_int("early_stopping", self.early_stopping, 0)
-        _check_positive("lr", self.lr)
-        _check_positive("eps", self.eps)
+        for name, low in (("epochs", 1), ("batch_size", 0), ("early_stopping", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int >= {low}, got {value!r}")
+            require(value >= low, name, value, f"{name} >= {low}")
+        for name in ("lr", "eps"):
+            value = getattr(self, name)
+            if not is_number(value):
+                raise TypeError(f"{name} must be a positive number, got {value!r}")
+            require(0 < value < math.inf, name, value, f"0 < {name} < inf")
         if not isinstance(self.restore_best, bool):
             raise TypeError(f"restore_best must be True or False, got {self.restore_best!r}")
-        if not (isinstance(self.weight_decay, (int, float)) and 0 <= self.weight_decay < math.inf):
-            raise ValueError(
-                f"weight_decay={self.weight_decay!r} is out of range; allowed: 0 <= "
-                "weight_decay < inf"
-            )
-        if len(self.betas) != 2 or not all(
-            isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas
-        ):
-            raise ValueError(
-                f"betas={self.betas!r} is out of range; allowed: two numbers in [0, 1)"
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"optimizer={self.optimizer!r} is not allowed; allowed: "
-                f"{', '.join(map(repr, OPTIMIZERS))}"
-            )
-        if self.schedule not in SCHEDULES:
-            raise ValueError(
-                f"schedule={self.schedule!r} is not allowed; allowed: "
-                f"{', '.join(map(repr, SCHEDULES))}"
-            )
+        check_adam(self.weight_decay, self.betas)
+        Choice(OPTIMIZERS).check("optimizer", self.optimizer)
+        Choice(SCHEDULES).check("schedule", self.schedule)
 
     @classmethod
     def from_knobs(cls, knobs: Any, **fixed: Any) -> TrainConfig:
-        """Return the config of a case's ``knobs``: every knob named like a field, plus the case's
-        ``fixed`` fields.
-
-        e.g. ``TrainConfig.from_knobs(k, batch_size=0)`` for a case that always trains full-batch; a
-        field given both ways is an error, so each field is set in one place.
-        """
+        """Return the config of a case's ``knobs`` (every knob named like a field) plus ``fixed``
+        fields, e.g. ``from_knobs(k, batch_size=0)``; a field given both ways is an error."""
         if not dataclasses.is_dataclass(knobs) or isinstance(knobs, type):
             raise TypeError(
                 "knobs must be a knob dataclass instance (a case's Knobs), got "
@@ -111,20 +98,6 @@ class TrainConfig:
 _FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 
 
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name}={value!r} is out of range; allowed: {name} >= {low}")
-
-
-def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a positive number, got {value!r}")
-    if not (0 < value < math.inf):
-        raise ValueError(f"{name}={value!r} is out of range; allowed: 0 < {name} < inf")
-
-
 @dataclass
 class Setup:
     """Everything one run needs, built from knobs by a case's ``build`` function."""
@@ -137,36 +110,22 @@ class Setup:
     metric_name: str  # how the main metric is shown ("accuracy", "sign accuracy")
     augment: Augment | None = None
     params: list[nn.Parameter] | None = None  # None: train every parameter
-    # measured after every epoch into history.extra
-    probe: Probe | None = None
+    probe: Probe | None = None  # measured after every epoch into history.extra
 
     def __post_init__(self) -> None:
-        if not isinstance(self.model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(self.model).__name__}")
-        if not isinstance(self.loss_fn, nn.Module):
-            raise TypeError(
-                "loss_fn must be a torch.nn.Module (e.g. make_loss('mse')), got "
-                f"{type(self.loss_fn).__name__}"
-            )
-        if not isinstance(self.data, Data):
-            raise TypeError(f"data must be a labkit.data.Data, got {type(self.data).__name__}")
-        if not isinstance(self.train, TrainConfig):
-            raise TypeError(
-                f"train must be a labkit.train.TrainConfig, got {type(self.train).__name__}"
-            )
+        must_be("model", self.model, nn.Module, "a torch.nn.Module")
+        must_be("loss_fn", self.loss_fn, nn.Module, "a torch.nn.Module (e.g. make_loss('mse'))")
+        must_be("data", self.data, Data, "a labkit.data.Data")
+        must_be("train", self.train, TrainConfig, "a labkit.train.TrainConfig")
         if self.probe is not None and not callable(self.probe):
             raise TypeError(
                 "probe must be None or a function(model, optimizer) -> dict, got "
                 f"{type(self.probe).__name__}"
             )
-        if (
-            not isinstance(self.metrics, dict)
-            or not self.metrics
-            or not all(map(callable, self.metrics.values()))
-        ):
+        m = self.metrics
+        if not isinstance(m, dict) or not m or not all(map(callable, m.values())):
             raise ValueError(
-                "metrics must be a non-empty dict of name -> function(output, target), "
-                f"got {self.metrics!r}"
+                f"metrics must be a non-empty dict of name -> function(output, target), got {m!r}"
             )
 
 
@@ -176,14 +135,13 @@ class KerasBCELoss(nn.Module):
 
     Outside the clip the gradient is exactly 0, so a confidently wrong output costs a fixed
     -log(1e-7) = 16.1 and can never be corrected; the mean runs over every output (Keras: the last
-    axis, then the batch), so it works for one sigmoid output or a softmax over classes with one-hot
-    targets.
+    axis, then the batch), so it works for one sigmoid output or a softmax with one-hot targets.
     """
 
-    def __init__(self, clip: float = 1e-7) -> None:
+    def __init__(self, clip: float = KERAS_CLIP) -> None:
         super().__init__()
-        if not (isinstance(clip, float) and 0 < clip < 0.5):
-            raise ValueError(f"clip={clip!r} is out of range; allowed: a float with 0 < clip < 0.5")
+        ok = isinstance(clip, float) and 0 < clip < 0.5
+        require(ok, "clip", clip, "a float with 0 < clip < 0.5")
         self.clip = clip
 
     def forward(self, prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -202,53 +160,35 @@ class LogCoshLoss(nn.Module):
         return torch.where(d.abs() < 1e-2, small, torch.log(torch.cosh(d.clamp(-20, 20)))).mean()
 
 
+_UNWEIGHTED = {
+    "mse": nn.MSELoss,
+    "bce": nn.BCELoss,
+    "bce-logits": nn.BCEWithLogitsLoss,
+    "keras-bce": KerasBCELoss,
+    "logcosh": LogCoshLoss,
+}
+
+
 def make_loss(name: str, class_weights: torch.Tensor | None = None) -> nn.Module:
-    """Return the criterion called ``name`` (one of LOSSES)."""
-    if name == "mse":
-        return nn.MSELoss()
-    if name == "bce":
-        return nn.BCELoss()
-    if name == "bce-logits":
-        return nn.BCEWithLogitsLoss()
-    if name == "keras-bce":
-        return KerasBCELoss()
-    if name == "nll":
-        return nn.NLLLoss(weight=class_weights)
-    if name == "cross-entropy":
-        return nn.CrossEntropyLoss(weight=class_weights)
-    if name == "logcosh":
-        return LogCoshLoss()
-    raise ValueError(f"loss={name!r} is not allowed; allowed: {', '.join(map(repr, LOSSES))}")
+    """Return the criterion called ``name`` (one of LOSSES); nll and cross-entropy take
+    ``class_weights``."""
+    Choice(LOSSES).check("loss", name)
+    if name in _UNWEIGHTED:
+        return _UNWEIGHTED[name]()
+    return (nn.NLLLoss if name == "nll" else nn.CrossEntropyLoss)(weight=class_weights)
 
 
 def make_optimizer(params: Any, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Return the optimizer named by ``cfg.optimizer``."""
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "momentum":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(
-            params, lr=cfg.lr, eps=cfg.eps, betas=cfg.betas, weight_decay=cfg.weight_decay
-        )
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(
-            params, lr=cfg.lr, eps=cfg.eps, betas=cfg.betas, weight_decay=cfg.weight_decay
-        )
-    # Keras's rho (0.95; torch's default is 0.9), eps from the config (Keras: 1e-7)
-    if cfg.optimizer == "adadelta":
-        return torch.optim.Adadelta(
-            params, lr=cfg.lr, rho=0.95, eps=cfg.eps, weight_decay=cfg.weight_decay
-        )
-    if cfg.optimizer == "keras-adam":
-        from .optim import KerasAdam
-
-        return KerasAdam(
-            params, lr=cfg.lr, eps=cfg.eps, betas=cfg.betas, weight_decay=cfg.weight_decay
-        )
-    raise ValueError(
-        f"optimizer={cfg.optimizer!r} is not allowed; allowed: {', '.join(map(repr, OPTIMIZERS))}"
-    )
+    lr, wd = cfg.lr, cfg.weight_decay
+    if cfg.optimizer in ("sgd", "momentum"):
+        momentum = 0.9 if cfg.optimizer == "momentum" else 0
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
+    if cfg.optimizer == "adadelta":  # Keras's rho 0.95 (torch's default: 0.9)
+        return torch.optim.Adadelta(params, lr=lr, rho=0.95, eps=cfg.eps, weight_decay=wd)
+    Choice(OPTIMIZERS).check("optimizer", cfg.optimizer)
+    adam = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "keras-adam": KerasAdam}
+    return adam[cfg.optimizer](params, lr=lr, eps=cfg.eps, betas=cfg.betas, weight_decay=wd)
 
 
 @torch.no_grad()
@@ -292,12 +232,9 @@ def record_epoch(
     """Append one finished epoch to ``history``; return True when the run ends with it.
 
     A NaN/inf step loss keeps the steps up to and including the first bad one and ends the run, as
-    does a NaN/inf validation loss; ``early_stopping`` epochs without a new best validation loss end
-    it too. ``metric`` is the main metric over the epoch's batches, ``val`` (loss, {metric: value})
-    on the validation split or None when there is none; metrics other than the main one go to
-    ``extra``. The epoch's training loss is the mean over samples (each step's loss weighted by
-    ``batch_sizes``, as Keras and the usual PyTorch idiom compute it): a short last batch counts for
-    its samples only.
+    does a NaN/inf validation loss or ``early_stopping`` epochs without a new best validation loss.
+    ``metric`` is the main metric over the epoch's batches; ``val`` is (loss, {metric: value}) on
+    the validation split, or None; metrics other than the main one go to ``extra``.
     """
     steps = len(step_losses)
     history.lr.append(lr)
@@ -335,8 +272,9 @@ def record_epoch(
 
 
 def epoch_loss(step_losses: Sequence[float], batch_sizes: Sequence[int] = ()) -> float:
-    """Return the sample-weighted mean of the step losses (the plain mean when every batch is the
-    same size)."""
+    """Return the epoch's training loss: the mean over samples, each step's loss weighted by its
+    batch size (as Keras and the usual PyTorch idiom compute it), so a short last batch counts for
+    its samples only."""
     # equal weights: the plain mean, so a full-batch loss is the step's loss exactly
     if len(set(batch_sizes)) <= 1:
         return sum(step_losses) / len(step_losses)
@@ -355,6 +293,15 @@ def batch_sizes(n: int, batch_size: int) -> list[int]:
     return [min(bs, n - start) for start in range(0, n, bs)]
 
 
+def bar(items: Iterable[Any], desc: str, show: bool) -> Iterable[Any]:
+    """Return ``items`` with a tqdm progress bar labelled ``desc`` when ``show``."""
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, leave=False)
+
+
 def fit(
     setup: Setup,
     *,
@@ -366,37 +313,24 @@ def fit(
 ) -> History:
     """Train ``setup.model`` and fill ``history``; stop cleanly on NaN/inf or early stopping.
 
-    Parameters
-    ----------
-    setup:
-        Model, loss, data, TrainConfig and metrics: the first metric is the main one
-        (``train_metric``/``val_metric``), the others go to ``history.extra`` as ``val_<name>``;
-        ``setup.params`` limits training to some parameters (e.g. the head of a frozen backbone).
-    generator:
-        CPU generator for shuffling and augmentation, so a seed fixes the whole run.
-    on_epoch:
-        Called with the History after every epoch, the last one included (live plots); must not
-        change it.
+    The first metric of ``setup.metrics`` is the main one (``train_metric``/``val_metric``), the
+    others go to ``history.extra`` as ``val_<name>``; ``setup.params`` limits training to some
+    parameters (e.g. the head of a frozen backbone). ``generator`` (CPU) draws the shuffling and
+    augmentation, so a seed fixes the whole run. ``on_epoch`` is called with the History after
+    every epoch, the last one included (live plots), and must not change it.
     """
-    if not isinstance(setup, Setup):
-        raise TypeError(
-            "setup must be a labkit.train.Setup (what a case's build returns), got "
-            f"{type(setup).__name__}"
-        )
+    must_be("setup", setup, Setup, "a labkit.train.Setup (what a case's build returns)")
     data, cfg, metrics = setup.data, setup.train, setup.metrics
     if len(data.x_train) == 0 or len(data.x_train) != len(data.y_train):
         raise ValueError(
             f"data.x_train and data.y_train must be non-empty and of equal length, "
             f"got {len(data.x_train)} and {len(data.y_train)}"
         )
-    # loss: class weights
+    # .to(device) on the loss moves its class weights
     model, loss_fn, augment = setup.model.to(device), setup.loss_fn.to(device), setup.augment
     data = data.to(device)
-    params = [
-        p
-        for p in (setup.params if setup.params is not None else model.parameters())
-        if p.requires_grad
-    ]
+    trained = setup.params if setup.params is not None else model.parameters()
+    params = [p for p in trained if p.requires_grad]
     opt = make_optimizer(params, cfg)
     schedule = LRSchedule(cfg.schedule, cfg.lr, cfg.epochs)
     n = len(data.x_train)
@@ -407,11 +341,7 @@ def fit(
     main_metric, *other_metrics = list(metrics)
     step_loss = torch.empty(steps, device=device)
     step_norm = torch.empty(steps, device=device)
-    epochs = range(cfg.epochs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        epochs = tqdm(epochs, desc=history.case or "training", leave=False)
+    epochs = bar(range(cfg.epochs), history.case or "training", progress)
     start = time.perf_counter()
     model.train()
     for epoch in epochs:
@@ -423,17 +353,12 @@ def fit(
         )
         metric_sum = torch.zeros((), device=device)
         for step in range(steps):
-            idx = (
-                order[step * bs : (step + 1) * bs]
-                if order is not None
-                else slice(step * bs, (step + 1) * bs)
-            )
-            # rows by index_select: ~2x faster
-            xb, yb = (
-                (data.x_train[idx], data.y_train[idx])
-                if order is None
-                else (data.x_train.index_select(0, idx), data.y_train.index_select(0, idx))
-            )
+            rows = slice(step * bs, (step + 1) * bs)
+            if order is None:
+                xb, yb = data.x_train[rows], data.y_train[rows]
+            else:  # rows by index_select: ~2x faster than indexing
+                idx = order[rows]
+                xb, yb = data.x_train.index_select(0, idx), data.y_train.index_select(0, idx)
             if augment is not None:
                 xb = augment(xb, generator)
             out = model(xb)
@@ -450,11 +375,9 @@ def fit(
         records = torch.cat([step_loss, step_norm, metric_sum.reshape(1)]).tolist()
         # evaluated even after a NaN step (then unused): eval mode draws nothing, so the run stays
         # the same
-        val = (
-            evaluate(model, loss_fn, data.x_val, data.y_val, metrics)
-            if data.x_val is not None
-            else None
-        )
+        val = None
+        if data.x_val is not None:
+            val = evaluate(model, loss_fn, data.x_val, data.y_val, metrics)
         ended = record_epoch(
             history,
             epoch,
@@ -480,11 +403,8 @@ def fit(
         if ended:
             break
         schedule.step(history.train_loss[-1])
-    if (
-        best_state is not None
-        and not history.diverged
-        and history.best_epoch != history.num_epochs - 1
-    ):
+    restore = best_state is not None and history.best_epoch != history.num_epochs - 1
+    if restore and not history.diverged:
         model.load_state_dict(best_state)  # the test split below then measures the restored weights
         history.restored_epoch = history.best_epoch
     if data.x_test is not None and not history.diverged:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .knobs import require
+
 PER = ("epoch", "step")  # the same values labkit.plots.plot_loss accepts (a test checks they agree)
 SCALES = ("linear", "log", "symlog")
 
@@ -27,16 +29,8 @@ class View:
     second_title: str = ""
 
     def __post_init__(self) -> None:
-        if self.per not in PER:
-            raise ValueError(
-                f"per={self.per!r} is not allowed; allowed: {', '.join(map(repr, PER))}"
-            )
-        if self.scale not in SCALES:
-            raise ValueError(
-                f"scale={self.scale!r} is not allowed; allowed: {', '.join(map(repr, SCALES))}"
-            )
-        if not isinstance(self.second, str) or not self.second:
-            raise ValueError(
-                f"second={self.second!r} is not allowed; allowed: 'metric' or a "
-                "History.extra curve name"
-            )
+        for name, allowed in (("per", PER), ("scale", SCALES)):
+            value = getattr(self, name)
+            require(value in allowed, name, value, ", ".join(map(repr, allowed)), "not allowed")
+        ok = isinstance(self.second, str) and self.second != ""
+        require(ok, "second", self.second, "'metric' or a History.extra curve name", "not allowed")

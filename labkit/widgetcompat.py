@@ -1,23 +1,17 @@
-"""ipywidgets 7 (Colab renders 7.7.1 itself) and 8: the two places where labkit's widgets must
-differ.
+"""ipywidgets 7 (Colab renders 7.7.1 itself) and 8: where labkit's widgets must differ.
 
-- A described control's tooltip is ``description_tooltip`` in ipywidgets 7 and ``tooltip`` in 8
-  (where the old name warns). ``tooltip(text)`` gives the keyword each version has; ``text=""``
-  means no tooltip (a control left with None shows the word "null" in ipywidgets 8; an HTML widget's
-  hidden label carries it too, so ``html_widget`` sets "").
-- A widget displays through ``_ipython_display_`` in 7 and ``_repr_mimebundle_`` in 8.
-  ``ShowsWidget`` lets an object that holds a widget (a Panel, a Prediction) display as that widget
-  with either: IPython's ``display``.
+- A control's tooltip is ``description_tooltip`` in 7 and ``tooltip`` in 8 (where the old name
+  warns): ``tooltip(text)`` gives the keyword each has; "" means none (None shows "null" in 8, also
+  on an HTML widget's hidden label, so ``html_widget`` sets "").
+- A widget displays through ``_ipython_display_`` in 7 and ``_repr_mimebundle_`` in 8:
+  ``ShowsWidget`` displays an object that holds a widget (a Panel, a Prediction) with either.
 
-And one place where both fall short, which no Python trait reaches: a slider's handle (the part a
-keyboard moves) has no accessible name (ipywidgets 8: role "slider", no name; ipywidgets 7: jQuery
-UI's bare span, no role either), so a screen reader announces "slider" and a number, or nothing.
-``ShowsWidget`` with ``mends`` also shows ``MENDS_JS``, a few lines of the page's JavaScript that
-name each handle after its label (it runs where the front end runs a cell's JavaScript output:
-JupyterLab, classic Notebook; elsewhere nothing is shown and nothing changes). ipywidgets 7
-also never puts a checkbox's help in the page (its view writes the checkbox's own words as the
-title of every part, and ``description_tooltip`` goes nowhere): with 7, the script carries each
-checkbox's help (``checkbox_help``) and makes it the title of the box and its words.
+And where both fall short: a slider's handle (what a keyboard moves) has no accessible name (8: role
+"slider", no name; 7: jQuery UI's bare span, no role either), and 7 never puts a checkbox's help in
+the page. So a Panel (a ``ShowsWidget`` with ``checkbox_help``) also shows ``mends_js``, a page
+script that names each handle after its label and, with 7, gives each checkbox its help as the title
+of the box and its words. It runs where the front end runs a cell's JavaScript (JupyterLab, classic
+Notebook); elsewhere nothing is shown and nothing changes.
 """
 
 from __future__ import annotations
@@ -31,8 +25,7 @@ TOOLTIP = "description_tooltip" if IPYWIDGETS_7 else "tooltip"
 
 
 def tooltip(text: str) -> dict[str, str]:
-    """Return the keyword argument that gives a slider, dropdown, checkbox ... the tooltip ``text``
-    ("" for none)."""
+    """Return the keyword argument that gives a control the tooltip ``text`` ("" for none)."""
     return {TOOLTIP: text}
 
 
@@ -46,7 +39,7 @@ def html_widget(value: str = "", **kwargs: object) -> widgets.HTML:
 # is a bare focusable span: it also gets the role and the readout's value), and give each checkbox
 # whose words are in window.labkitHelp that help as its title (ipywidgets 7). Each showing adds its
 # panel's help (HELP, JSON) and mends at once; the page watcher is installed once per page.
-MENDS_JS = """(() => {
+_MENDS_JS = """(() => {
   window.labkitHelp = Object.assign(window.labkitHelp || {}, HELP);
   if (window.labkitMend) { window.labkitMend(); return; }
   let pending = false;
@@ -80,25 +73,24 @@ MENDS_JS = """(() => {
 
 
 def mends_js(checkbox_help: dict[str, str]) -> str:
-    """Return MENDS_JS carrying ``checkbox_help`` (a checkbox's words -> its help) as JSON data."""
-    return MENDS_JS.replace("HELP", json.dumps(checkbox_help), 1)
+    """Return the page script with ``checkbox_help`` (a checkbox's words -> its help) as JSON."""
+    return _MENDS_JS.replace("HELP", json.dumps(checkbox_help), 1)
 
 
 class ShowsWidget:
-    """Displayed in a notebook as its ``widget`` attribute, with ipywidgets 7 or 8 (and, when
-    ``mends``, with ``MENDS_JS`` after it, carrying ``checkbox_help()``)."""
+    """Displayed in a notebook as its ``widget`` attribute, with ipywidgets 7 or 8, followed by
+    ``mends_js(checkbox_help())`` unless ``checkbox_help`` is None."""
 
     widget: widgets.Widget
-    mends = False
 
-    def checkbox_help(self) -> dict[str, str]:
-        """Return each checkbox's words -> its help, for the page script (ipywidgets 7)."""
-        return {}
+    def checkbox_help(self) -> dict[str, str] | None:
+        """Return each checkbox's words -> its help for the page script (None: no script)."""
+        return None
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
-        if self.mends:  # text/plain "": a front end that runs no JavaScript shows nothing
-            script = mends_js(self.checkbox_help())
-            display({"application/javascript": script, "text/plain": ""}, raw=True)
+        if (help_texts := self.checkbox_help()) is not None:
+            # text/plain "": a front end that runs no JavaScript shows nothing
+            display({"application/javascript": mends_js(help_texts), "text/plain": ""}, raw=True)

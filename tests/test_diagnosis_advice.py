@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from labkit import diagnose  # noqa: E402
 from labkit.diagnosis import CODES, CURVE_CODES, describe, make_finding, plot_findings  # noqa: E402
-from labkit.diagnosis.advice import confidence  # noqa: E402
+from labkit.diagnosis.finding import confidence  # noqa: E402
 
 TRAIN = [0.9, 0.8, 0.72, 0.66, 0.62, 0.6, 0.585, 0.57, 0.56, 0.55]
 VAL = [0.6, 0.52, 0.49, 0.475, 0.468, 0.465, 0.48, 0.5, 0.52, 0.54]
@@ -98,7 +98,7 @@ def test_paste_box_runs_diagnose_on_the_pasted_text():
 
 
 def test_a_fall_is_a_minus_also_below_zero():
-    from labkit.diagnosis.advice import describe_curves
+    from labkit.diagnosis.plot import describe_curves
 
     line = describe_curves([-1.906, -72.72], [-1.412, -52.5])
     assert "validation fell from -1.412 to -52.5 (-3618 %)" in line

@@ -381,3 +381,16 @@ def test_hostile_text_is_a_clear_error_or_read_never_a_crash():
     # no such epoch number
     c = load_run("Epoch " + "9" * 5000 + " loss: 0.5\nEpoch 2 loss: 0.4\nEpoch 3 loss: 0.3\n")
     assert c.train_loss[-2:] == (0.4, 0.3)
+
+
+def test_a_header_with_no_rows_is_named_not_an_index_error():
+    with pytest.raises(ValueError, match=r"column names \('epoch', 'loss'\) but no rows"):
+        load_run("epoch,loss")
+
+
+def test_a_json_of_the_wrong_shape_shows_the_shape_it_needs():
+    with pytest.raises(ValueError) as info:
+        load_run("[[1, 2], [3, 4]]")
+    message = str(info.value)
+    assert '{"loss": [...], "val_loss": [...]})' in message, message
+    assert "}})" not in message, message

@@ -20,7 +20,7 @@ from labkit.diagnosis import (
     registered,
     registry,
 )
-from labkit.diagnosis.advice import confidence
+from labkit.diagnosis.finding import confidence
 
 # stuck at chance, then NaN: only "diverged" among the built-in rules
 STUCK = {"loss": [0.6931] * 6 + [math.nan]}

@@ -145,7 +145,7 @@ def test_bad_requests_name_the_knob_and_change_nothing(make):
 def test_bad_arguments_name_what_is_allowed():
     with pytest.raises(ValueError, match="unknown case 'nope'"):
         Runner("nope")
-    with pytest.raises(ValueError, match=r"seed=-1 .*allowed: an int >= 0"):
+    with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*32\), got -1"):
         Runner(TINY, seed=-1)
     with pytest.raises(TypeError, match="precompute must be True or False"):
         Runner(TINY, precompute="yes")

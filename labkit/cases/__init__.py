@@ -7,16 +7,8 @@ from ..train import Setup
 from . import adam_epsilon, negative_loss, oscillating_loss, rising_val_loss, train_loss_rises
 from .base import Case
 
-_CASES = {
-    c.name: c
-    for c in (
-        rising_val_loss.CASE,
-        oscillating_loss.CASE,
-        negative_loss.CASE,
-        adam_epsilon.CASE,
-        train_loss_rises.CASE,
-    )
-}
+_MODULES = (rising_val_loss, oscillating_loss, negative_loss, adam_epsilon, train_loss_rises)
+_CASES = {m.CASE.name: m.CASE for m in _MODULES}  # in lesson order
 # labkit.verdict (and so diagnose, panels, lessons) judges their runs by these
 for _case in _CASES.values():
     declare(_case.name, _case.criteria())

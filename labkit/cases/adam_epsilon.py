@@ -2,11 +2,10 @@
 epsilon").
 
 The thread's own setup, shrunk to run in under two seconds: solid vs broken 1-pixel lines
-(``data.broken_line_images``: 384 + 384 images of 16x16), the asker's network (ReLU on the input ->
-two 8x8 convolutions with no activation between -> 2x2 max-pool -> Dense(2) -> softmax, Keras's
-glorot-uniform init and zero biases), Keras 2.x ``binary_crossentropy`` on the softmax outputs
-(probabilities clipped to [1e-7, 1 - 1e-7] before the log: ``train.KerasBCELoss``), Keras's Adam
-(``optim.KerasAdam``: eps added to the uncorrected sqrt(v), default 1e-7), mini-batches of 64.
+(``data.broken_line_images``: 384 + 384 images of 16x16), the asker's network (``line_net``), Keras
+2.x ``binary_crossentropy`` on the softmax outputs (clipped to [1e-7, 1 - 1e-7] before the log:
+``train.KerasBCELoss``), Keras's Adam (``optim.KerasAdam``: eps added to the uncorrected sqrt(v),
+default 1e-7), mini-batches of 64.
 
 What happens (seeds 0-9): the loss falls to its lowest between epochs 19 and 42 and shoots up
 between epochs 37 and 63 (1-based; 37-79 over seeds 0-29, benchmarks/lesson04_rates.py), when the
@@ -20,14 +19,12 @@ still blows up"); a loss computed from the logits (no clip: the gradient of a wr
 vanishes) or a smaller learning rate does.
 
 The asker trained with lr 1e-5 on 250k 32x32 images for 1500 epochs; this case uses lr 0.045 on 768
-16x16 images for 100 epochs (1200 steps) so the same sequence fits in a lesson. The two convolutions
-run as one (``models.LinearConvs``: the same function and gradients, ~1.5x cheaper per step).
+16x16 images for 100 epochs (1200 steps) so the same sequence fits in a lesson.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -35,15 +32,15 @@ from torch import nn
 from ..data import broken_line_images
 from ..diagnosis import rules
 from ..history import History
-from ..knobs import Choice, FloatRange, IntRange, knob
+from ..knobs import Choice, IntRange, knob
 from ..metrics import one_hot_accuracy
-from ..models import LinearConvs
+from ..models import LinearConvs, keras_init
 from ..optim import effective_step, sqrt_v
-from ..train import Setup, TrainConfig, make_loss
+from ..train import KERAS_CLIP, Probe, Setup, make_loss
 from ..view import View
-from .base import Case
+from .base import EPS, LR, Case, case_setup, data_seed, last, schedule_knob
 
-CLIP = 1e-7  # Keras's epsilon in binary_crossentropy: outputs are clipped to [CLIP, 1 - CLIP]
+CLIP = KERAS_CLIP  # outputs are clipped to [CLIP, 1 - CLIP] by Keras's binary_crossentropy
 LOSS_OPTIONS = ("keras-bce", "cross-entropy", "logcosh")
 IMAGES = 768  # training images: half solid lines, half broken
 
@@ -51,15 +48,9 @@ IMAGES = 768  # training images: half solid lines, half broken
 @dataclass(frozen=True)
 class Knobs:
     eps: float = knob(
-        1e-7,
-        FloatRange(1e-10, 1.0, log=True),
-        "Adam epsilon: added to sqrt(v) in each step's denominator (Keras default 1e-7)",
+        1e-7, EPS, "Adam epsilon: added to sqrt(v) in each step's denominator (Keras default 1e-7)"
     )
-    lr: float = knob(
-        0.045,
-        FloatRange(1e-7, 1.0, log=True),
-        "learning rate (the asker: 1e-5 on far more data)",
-    )
+    lr: float = knob(0.045, LR, "learning rate (the asker: 1e-5 on far more data)")
     loss: str = knob(
         "keras-bce",
         Choice(LOSS_OPTIONS),
@@ -82,43 +73,27 @@ class Knobs:
         IntRange(1, 5000),
         f"passes over the {IMAGES} images ({IMAGES // 64} steps each at batch 64)",
     )
-    schedule: str = knob(
-        "constant",
-        Choice(("constant", "step", "cosine", "plateau")),
-        "learning-rate schedule",
-    )
+    schedule: str = schedule_knob()
 
 
 def line_net(softmax: bool = True) -> nn.Sequential:
     """Return the asker's network, shrunk for 16x16 images: ReLU -> Conv(8, 8x8) -> Conv(16, 8x8) ->
-    pool -> Dense(2).
+    pool -> Dense(2) [-> softmax], with Keras's init (glorot-uniform kernels, zero biases).
 
     No activation between the convolutions (as in the thread), so the net is linear up to the
-    max-pool. The two ``nn.Conv2d`` layers are wrapped in ``models.LinearConvs``, which trains the
-    same two layers (same weights, same gradients up to float rounding) about 1.7x faster by
-    computing them as the one convolution they make; ``net[1].first`` and ``net[1].second`` are the
-    layers. To put an activation between them, build ``nn.Sequential(first, nn.ReLU(), second)``
-    instead. Keras's default init: glorot-uniform kernels, zero biases. ``softmax`` adds the softmax
-    output layer.
+    max-pool; ``models.LinearConvs`` trains the two layers (``net[1].first``, ``net[1].second``)
+    as the one convolution they make, about 1.7x faster. For an activation between them, build
+    ``nn.Sequential(first, nn.ReLU(), second)`` instead.
     """
-    layers: list[nn.Module] = [
-        nn.ReLU(),
-        LinearConvs(nn.Conv2d(1, 8, 8), nn.Conv2d(8, 16, 8)),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(16, 2),
-    ]
-    net = nn.Sequential(*layers, *([nn.Softmax(dim=1)] if softmax else []))
-    for layer in net.modules():
-        if isinstance(layer, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(layer.weight)
-            nn.init.zeros_(layer.bias)
-    return net
+    convs = LinearConvs(nn.Conv2d(1, 8, 8), nn.Conv2d(8, 16, 8))
+    layers = [nn.ReLU(), convs, nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16, 2)]
+    return keras_init(nn.Sequential(*layers, *([nn.Softmax(dim=1)] if softmax else [])))
 
 
-def make_probe(
-    x: torch.Tensor, y: torch.Tensor
-) -> Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]]:
+PROBED = ("step_median", "step_max", "sqrt_v_median", "stuck_wrong", "max_logit_gap")
+
+
+def make_probe(x: torch.Tensor, y: torch.Tensor) -> Probe:
     """Return the probe that measures the mechanism after every epoch, on the training images ``x``,
     targets ``y``.
 
@@ -138,39 +113,26 @@ def make_probe(
         body = model[:-1] if isinstance(model[-1], nn.Softmax) else model
         logits = body(xs)
         p_true = torch.softmax(logits, dim=1).gather(1, ts[:, None]).squeeze(1)
-        step = effective_step(optimizer)
-        root = sqrt_v(optimizer)
+        step, root = effective_step(optimizer), sqrt_v(optimizer)
         nan = torch.tensor(float("nan"))
-        values = torch.stack(
-            [
-                _median(step).cpu() if step is not None else nan,
-                step.max().cpu() if step is not None else nan,
-                _median(root).cpu() if root is not None else nan,
-                (p_true < CLIP).float().mean().cpu(),
-                (logits[:, 0] - logits[:, 1]).abs().max().cpu(),
-            ]
-        ).tolist()
-        return dict(
-            zip(
-                ("step_median", "step_max", "sqrt_v_median", "stuck_wrong", "max_logit_gap"), values
-            )
-        )
+        values = [
+            _median(step).cpu() if step is not None else nan,
+            step.max().cpu() if step is not None else nan,
+            _median(root).cpu() if root is not None else nan,
+            (p_true < CLIP).float().mean().cpu(),
+            (logits[:, 0] - logits[:, 1]).abs().max().cpu(),
+        ]
+        return dict(zip(PROBED, torch.stack(values).tolist()))
 
     return probe
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
-    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    data = broken_line_images(seed, n=IMAGES // 2)
+    data = broken_line_images(data_seed(generator), n=IMAGES // 2)
     model = line_net(softmax=k.loss != "cross-entropy")
-    return Setup(
-        model,
-        make_loss(k.loss),
-        data,
-        TrainConfig.from_knobs(k),
-        {"accuracy": one_hot_accuracy},
-        "accuracy",
-        probe=make_probe(data.x_train, data.y_train),
+    probe = make_probe(data.x_train, data.y_train)
+    return case_setup(
+        k, model, make_loss(k.loss), data, {"accuracy": one_hot_accuracy}, probe=probe
     )
 
 
@@ -229,8 +191,7 @@ def checks(h: History) -> dict[str, bool]:
 
 def health(h: History) -> dict[str, bool]:
     """Return the health criteria: the training images are learnt and none is stuck wrong."""
-    acc = h.train_metric[-1] if h.train_metric else float("nan")
-    stuck = h.extra["stuck_wrong"][-1] if h.extra.get("stuck_wrong") else float("nan")
+    acc, stuck = last(h.train_metric), last(h.extra.get("stuck_wrong", []))
     return {
         f"training accuracy ends at {acc:.2f} (needs at least {ACCURACY})": acc >= ACCURACY,
         f"{stuck:.1%} of the images stuck wrong at the end (needs at most {STUCK:.0%})": stuck

@@ -1,20 +1,24 @@
-"""The Case contract: knobs in, a History out."""
+"""The Case contract (knobs in, a History out), and what the five case modules share."""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
+from torch import nn
 
+from ..data import Data
 from ..device import check_seed, pick_device, seed_everything
 from ..diagnosis.judge import Criteria
 from ..history import History
-from ..knobs import labels, specs, validate
+from ..knobs import Choice, FloatRange, IntRange, knob, labels, specs, validate
 from ..runlock import deterministic, exclusive
-from ..train import EpochHook, Setup, fit
+from ..schedules import SCHEDULES
+from ..train import EpochHook, Metric, Setup, TrainConfig, bar, fit
 from ..view import View
 
 
@@ -37,8 +41,7 @@ class Case:
     checks: Callable[[History], dict[str, bool]]
     # health criteria, in words with their numbers; all True = healthy
     health: Callable[[History], dict[str, bool]]
-    # suggestions of the thread that
-    # do not fix it in our runs: name -> knob overrides (panel buttons "try: ...")
+    # the thread's suggestions that do not fix it in our runs: name -> knob overrides ("try: ...")
     tries: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     view: View = View()  # how its loss is best seen (per step/epoch, y scale); panels draw with it
 
@@ -91,16 +94,9 @@ class Case:
     ) -> History:
         """Train once with the default knobs changed by ``knobs`` and return the History.
 
-        Parameters
-        ----------
-        seed:
-            Fixes the data, the initial weights, shuffling and dropout.
-        device:
-            None picks cuda, then mps, then cpu.
-        progress:
-            Show a tqdm progress bar over epochs.
-        on_epoch:
-            Called with the growing History after each epoch (for live plots).
+        ``seed`` fixes the data, the initial weights, shuffling and dropout; ``device`` None picks
+        cuda, then mps, then cpu; ``progress`` shows a progress bar over epochs; ``on_epoch`` is
+        called with the growing History after each epoch (live plots).
         """
         k = self.knobs(**knobs)
         dev = pick_device(device)
@@ -108,31 +104,23 @@ class Case:
             generator = seed_everything(seed)
             setup = self.build(k, generator)
             history = self._new_history(k, seed, dev, setup)
-            return fit(
-                setup,
-                history=history,
-                device=dev,
-                generator=generator,
-                progress=progress,
-                on_epoch=on_epoch,
-            )
+            hooks = {"progress": progress, "on_epoch": on_epoch}
+            return fit(setup, history=history, device=dev, generator=generator, **hooks)
 
     def _new_history(self, knobs: Any, seed: int, device: torch.device, setup: Setup) -> History:
         """Return the empty History a run of ``knobs`` on ``setup`` starts from."""
         values, defaults = dataclasses.asdict(knobs), dataclasses.asdict(self.defaults)
-        changed = {n: v for n, v in values.items() if v != defaults[n]}
         history = History(
             case=self.name,
             knobs=values,
-            changed=changed,
+            changed={n: v for n, v in values.items() if v != defaults[n]},
             seed=int(seed),
             device=str(device),
             metric_name=setup.metric_name,
         )
         # the data's baselines, e.g. baseline_val_loss (predict the mean)
-        for key, value in setup.data.info.items():
-            if key.endswith("_val_loss"):
-                history.final[key] = float(value)
+        info = setup.data.info.items()
+        history.final.update({k: float(v) for k, v in info if k.endswith("_val_loss")})
         return history
 
     def sweep(
@@ -156,23 +144,51 @@ class Case:
                 "grid: give each knob to sweep a list, e.g. case.sweep(lr=[1e-3, 1e-2])"
             )
         for name, values in grid.items():
-            if (
-                isinstance(values, (str, bytes))
-                or not isinstance(values, (list, tuple))
-                or not values
-            ):
+            if not isinstance(values, (list, tuple)) or not values:
                 raise ValueError(f"{name} must be a non-empty list of values, got {values!r}")
         combos = list(itertools.product(*grid.values()))
         for values in combos:  # names a bad knob, value or seed before any training
             self.knobs(**{n: v for n, v in zip(grid, values) if n != "seeds"})
         for s in grid.get("seeds", [seed]):
             check_seed(s)
-        if progress:
-            from tqdm.auto import tqdm
-
-            combos = tqdm(combos, desc=f"{self.name} sweep", leave=False)
         runs = {}
-        for values in combos:
+        for values in bar(combos, f"{self.name} sweep", progress):
             knobs = dict(zip(grid, values))
             runs[values] = self.run(seed=knobs.pop("seeds", seed), device=device, **knobs)
         return runs
+
+
+# the knob specs several cases share: learning rate, Adam epsilon, dropout rate
+LR = FloatRange(1e-7, 1.0, log=True)
+EPS = FloatRange(1e-10, 1.0, log=True)
+DROPOUT = FloatRange(0.0, 0.9)
+
+
+def case_setup(
+    k: Any, model: nn.Module, loss: nn.Module, data: Data, metrics: dict[str, Metric], **more: Any
+) -> Setup:
+    """Return a case's Setup: trained as ``TrainConfig.from_knobs(k)`` says, the first metric the
+    main one, shown in words ("sign_accuracy": "sign accuracy")."""
+    name = next(iter(metrics)).replace("_", " ")
+    return Setup(model, loss, data, TrainConfig.from_knobs(k), metrics, name, **more)
+
+
+def last(values: list[float]) -> float:
+    """Return the last value of a curve, NaN when it is empty."""
+    return values[-1] if values else math.nan
+
+
+def data_seed(generator: torch.Generator) -> int:
+    """Return the seed of a case's data, the first draw of the run's generator."""
+    return int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+
+
+def early_stopping_knob(most: int) -> Any:
+    """Return the early-stopping patience knob (default 0: off), at most ``most`` epochs."""
+    help = "stop after this many epochs without a new best validation loss (0: off)"
+    return knob(0, IntRange(0, most, zero="off"), help)
+
+
+def schedule_knob(help: str = "learning-rate schedule") -> Any:
+    """Return the learning-rate schedule knob every case has (default: constant)."""
+    return knob("constant", Choice(SCHEDULES), help)

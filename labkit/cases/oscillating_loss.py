@@ -1,15 +1,17 @@
 """Case 2: training loss oscillates while validation loss stays flat.
 
-35 training and 10 validation images (48x80), a Keras-style CNN whose dense layer after Flatten has
-2.0M weights, three Dropout layers, a sigmoid output with Keras's ``binary_crossentropy``
-(probabilities clipped to [1e-7, 1 - 1e-7]) and Adam at lr 0.1. The first big steps push the output
-logit far past 16.1 (into the hundreds or thousands): the sigmoid lands outside the clip, where the
-gradient is exactly zero, and the model is frozen. In evaluation mode its answers no longer change,
-so the validation loss is constant (about 16.12 x the fraction of validation images it gets wrong).
-In training mode the dropout before the output (0.9 here) redraws which dense units count at every
-step and flips some saturated answers, so the number of wrong training images, and with it the
-sample-weighted epoch training loss (16.12 x wrong / 35), jumps from epoch to epoch. Without dropout
-the frozen model's training loss is as constant as its validation loss.
+The asker trained a Keras CNN (three Dropout layers, a Dense(512) of 36.5M weights) on 35 training
+and 10 test images of 80x130, at learning rates from 0.1 to 0.001. Here: 35 training and 10
+validation images (48x80), a dense layer of 2.0M weights after Flatten, three Dropout layers, a
+sigmoid output with Keras's ``binary_crossentropy`` (probabilities clipped to [1e-7, 1 - 1e-7]) and
+Adam at lr 0.1. The first big steps push the output logit far past 16.1 (into the hundreds or
+thousands): the sigmoid lands outside the clip, where the gradient is exactly zero, and the model is
+frozen. In evaluation mode its answers no longer change, so the validation loss is constant (about
+16.12 x the fraction of validation images it gets wrong). In training mode the dropout before the
+output (0.9 here) redraws which dense units count at every step and flips some saturated answers, so
+the number of wrong training images, and with it the sample-weighted epoch training loss (16.12 x
+wrong / 35), jumps from epoch to epoch. Without dropout the frozen model's training loss is as
+constant as its validation loss.
 
 The thread never says which loss it used; Keras's binary_crossentropy is what its Keras model with a
 sigmoid output would normally be compiled with, and what an answer recommends.
@@ -36,10 +38,10 @@ from ..diagnosis import gradual, rules
 from ..history import History
 from ..knobs import Choice, Flag, FloatRange, IntRange, knob
 from ..metrics import accuracy, binary_accuracy
-from ..models import backbone
-from ..train import Setup, TrainConfig, fit, make_loss
+from ..models import backbone, conv_blocks, halved, keras_init, optional_dropout
+from ..train import KERAS_CLIP, Probe, Setup, TrainConfig, fit, make_loss
 from ..view import View
-from .base import Case
+from .base import DROPOUT, Case, case_setup, data_seed, schedule_knob
 
 MODELS = ("big", "small", "pretrained", "autoencoder")
 LOSS_OPTIONS = ("keras-bce", "bce", "bce-logits")
@@ -47,7 +49,6 @@ PIXELS = ("standardized", "0-255")
 PRETRAIN_EPOCHS = 8
 BIG_WIDTHS = (16, 16)  # conv channels of the big model: Flatten(3840) -> Dense(512) = 2.0M weights
 AUTOENCODER_EPOCHS = 60
-KERAS_CLIP = 1e-7
 # 16.118: what one saturated wrong answer costs under Keras's clip
 WRONG_COST = -math.log(KERAS_CLIP)
 # |logit| beyond which the clipped loss has no gradient
@@ -70,9 +71,7 @@ class Knobs:
         "learning rate (the asker tried 0.1, 0.01, 0.005 and 0.001)",
     )
     optimizer: str = knob(
-        "adam",
-        Choice(("adam", "sgd", "momentum")),
-        "optimizer (momentum: SGD with momentum 0.9)",
+        "adam", Choice(("adam", "sgd", "momentum")), "optimizer (momentum: SGD with momentum 0.9)"
     )
     loss: str = knob(
         "keras-bce",
@@ -81,9 +80,7 @@ class Knobs:
         "PyTorch BCELoss on the sigmoid; bce-logits: BCEWithLogitsLoss on the raw output",
     )
     conv_dropout: float = knob(
-        0.25,
-        FloatRange(0.0, 0.9),
-        "dropout after each conv block (the thread's rates are not given)",
+        0.25, DROPOUT, "dropout after each conv block (the thread's rates are not given)"
     )
     dense_dropout: float = knob(
         0.9,
@@ -107,15 +104,9 @@ class Knobs:
     n_train: int = knob(35, IntRange(10, 1000), "training images (the thread: 35)")
     epochs: int = knob(30, IntRange(1, 500), "passes over the training images")
     batch_size: int = knob(
-        32,
-        IntRange(1, 1000),
-        "images per step (Keras's default: 32, so 35 images = 32 + 3)",
+        32, IntRange(1, 1000), "images per step (Keras's default: 32, so 35 images = 32 + 3)"
     )
-    schedule: str = knob(
-        "constant",
-        Choice(("constant", "step", "cosine", "plateau")),
-        "learning-rate schedule",
-    )
+    schedule: str = schedule_knob()
 
 
 def flip_and_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -146,95 +137,76 @@ def _both(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return resized_crop(flip_and_shift(x, generator), generator)
 
 
-def keras_init(model: nn.Module) -> nn.Module:
-    """Initialise every conv and dense layer as Keras does: Glorot-uniform weights, zero biases."""
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
-            nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-    return model
-
-
-def _dropout(p: float) -> list[nn.Module]:
-    return [nn.Dropout(p)] if p > 0 else []
-
-
 def big_net(shape: tuple[int, int], k: Knobs) -> nn.Sequential:
     """Return the asker's design, shrunk: 2 stride-2 convs with dropout -> Flatten -> Dense(k.dense)
     -> dropout -> 1."""
-    h, w = shape
-    layers: list[nn.Module] = []
-    c = 1
-    for width in BIG_WIDTHS:
-        layers += [
-            nn.Conv2d(c, width, 3, stride=2, padding=1),
-            nn.ReLU(),
-            *_dropout(k.conv_dropout),
-        ]
-        c, h, w = width, (h + 1) // 2, (w + 1) // 2
-    layers += [nn.Flatten()]
-    flat = c * h * w
+    flat = BIG_WIDTHS[-1] * halved(shape[0], len(BIG_WIDTHS)) * halved(shape[1], len(BIG_WIDTHS))
+    layers = [*conv_blocks(1, BIG_WIDTHS, dropout=k.conv_dropout), nn.Flatten()]
     if k.dense:
         layers += [nn.Linear(flat, k.dense), nn.ReLU()]
         flat = k.dense
-    layers += [*_dropout(k.dense_dropout), nn.Linear(flat, 1)]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers, *optional_dropout(k.dense_dropout), nn.Linear(flat, 1))
 
 
 def small_net(k: Knobs) -> nn.Sequential:
     """Return a bottleneck CNN: 3 stride-2 convs (8, 16, 16 channels) -> global average pool -> 1
     (3.6k weights)."""
-    layers: list[nn.Module] = []
-    c = 1
-    for width in (8, 16, 16):
-        layers += [
-            nn.Conv2d(c, width, 3, stride=2, padding=1),
+    layers = conv_blocks(1, (8, 16, 16), dropout=k.conv_dropout)
+    pooled = [nn.AdaptiveAvgPool2d(1), nn.Flatten(), *optional_dropout(k.dense_dropout)]
+    return nn.Sequential(*layers, *pooled, nn.Linear(16, 1))
+
+
+def _encoder() -> nn.Sequential:
+    return nn.Sequential(*conv_blocks(1, (16, 32)))
+
+
+class _AutoEncoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = _encoder()
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1),
             nn.ReLU(),
-            *_dropout(k.conv_dropout),
-        ]
-        c = width
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), *_dropout(k.dense_dropout), nn.Linear(c, 1)]
-    return nn.Sequential(*layers)
+            nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),
+        )
 
-
-def _pixels(x: torch.Tensor, pixels: str) -> torch.Tensor:
-    # the standardized images have mean ~0 and sd ~1; as 8-bit grey levels: 128 + 42 x, clipped and
-    # rounded
-    return x if pixels == "standardized" else (128 + 42 * x).clamp(0, 255).round()
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = self.decoder(self.encoder(inputs))
+        return out[..., : inputs.shape[-2], : inputs.shape[-1]]
 
 
 def _prepare(x: torch.Tensor, downscale: int, pixels: str) -> torch.Tensor:
-    x = _pixels(x, pixels)
+    if pixels != "standardized":
+        # the standardized images have mean ~0 and sd ~1; as 8-bit grey levels: 128 + 42 x,
+        # clipped and rounded
+        x = (128 + 42 * x).clamp(0, 255).round()
     return F.avg_pool2d(x, downscale) if downscale > 1 else x
 
 
+def _fit_aside(seed: int, net: nn.Module, data: Data, loss: str, epochs: int, batch: int) -> None:
+    """Train ``net`` with Adam at lr 3e-3 on the CPU, for a frozen part of a case's model."""
+    metrics = {"accuracy": accuracy} if loss == "cross-entropy" else {"mse": _mse}
+    cfg = TrainConfig(epochs=epochs, batch_size=batch, optimizer="adam", lr=3e-3)
+    setup = Setup(net, make_loss(loss), data, cfg, metrics, next(iter(metrics)))
+    cpu, generator = torch.device("cpu"), torch.Generator().manual_seed(seed)
+    fit(setup, history=History(), device=cpu, generator=generator)
+
+
+def _mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return ((output - target) ** 2).mean()
+
+
+# Both run on a forked global RNG: whether the cache was warm must not change the caller's random
+# state (the head's initial weights are drawn from it right after).
 @functools.lru_cache(maxsize=8)
 def _pretrained_state(seed: int, downscale: int, pixels: str) -> dict[str, torch.Tensor]:
-    """Pretrain the backbone on 1500 stripe images at 4 other orientations once per seed (0.5-2 s).
-
-    Runs on a forked global RNG: whether the cache was warm must not change the caller's random
-    state (the head's initial weights are drawn from it right after).
-    """
+    """Pretrain the backbone on 1500 stripe images at 4 other orientations, per seed (0.5-2 s)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         x, y = stripe_pretraining_images(seed)
         net = nn.Sequential(backbone(1, (16, 32)), nn.Linear(32, 4))
-        cfg = TrainConfig(epochs=PRETRAIN_EPOCHS, batch_size=64, optimizer="adam", lr=3e-3)
-        setup = Setup(
-            net,
-            make_loss("cross-entropy"),
-            Data(_prepare(x, downscale, pixels), y),
-            cfg,
-            {"accuracy": accuracy},
-            "accuracy",
-        )
-        fit(
-            setup,
-            history=History(),
-            device=torch.device("cpu"),
-            generator=torch.Generator().manual_seed(seed),
-        )
+        data = Data(_prepare(x, downscale, pixels), y)
+        _fit_aside(seed, net, data, "cross-entropy", PRETRAIN_EPOCHS, 64)
     return {k: v.clone() for k, v in net[0].state_dict().items()}
 
 
@@ -245,47 +217,12 @@ def _encoder_state(seed: int, downscale: int, pixels: str, n_train: int) -> dict
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         x = _prepare(stripe_images(seed, n_train=n_train).x_train, downscale, pixels)
-        encoder = nn.Sequential(
-            nn.Conv2d(1, 16, 3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(16, 32, 3, stride=2, padding=1),
-            nn.ReLU(),
-        )
-        decoder = nn.Sequential(
-            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),
-        )
-
-        class AutoEncoder(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.encoder, self.decoder = encoder, decoder
-
-            def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-                out = self.decoder(self.encoder(inputs))
-                return out[..., : inputs.shape[-2], : inputs.shape[-1]]
-
-        ae = keras_init(AutoEncoder())
-        cfg = TrainConfig(epochs=AUTOENCODER_EPOCHS, batch_size=8, optimizer="adam", lr=3e-3)
-        setup = Setup(
-            ae,
-            make_loss("mse"),
-            Data(x, x),
-            cfg,
-            {"mse": lambda o, t: ((o - t) ** 2).mean()},
-            "mse",
-        )
-        fit(
-            setup,
-            history=History(),
-            device=torch.device("cpu"),
-            generator=torch.Generator().manual_seed(seed),
-        )
-    return {k: v.clone() for k, v in encoder.state_dict().items()}
+        ae = keras_init(_AutoEncoder())
+        _fit_aside(seed, ae, Data(x, x), "mse", AUTOENCODER_EPOCHS, 8)
+    return {k: v.clone() for k, v in ae.encoder.state_dict().items()}
 
 
-def _mechanism_probe(logits_of: nn.Module, x: torch.Tensor, y: torch.Tensor):
+def _mechanism_probe(logits_of: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Probe:
     """Return a probe: in evaluation mode, how many training images are wrong, how many are stuck,
     the largest |logit|."""
 
@@ -305,16 +242,12 @@ def _mechanism_probe(logits_of: nn.Module, x: torch.Tensor, y: torch.Tensor):
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
-    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    data = stripe_images(seed, n_train=k.n_train)
-    data = Data(
-        *(
-            _prepare(t, k.downscale, k.pixels) if i % 2 == 0 else t
-            for i, t in enumerate(
-                (data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test)
-            )
-        )
+    seed = data_seed(generator)
+    raw = stripe_images(seed, n_train=k.n_train)
+    x_train, x_val, x_test = (
+        _prepare(x, k.downscale, k.pixels) for x in (raw.x_train, raw.x_val, raw.x_test)
     )
+    data = Data(x_train, raw.y_train, x_val, raw.y_val, x_test, raw.y_test)
     params = None
     if k.model == "big":
         body = keras_init(big_net(tuple(data.x_train.shape[-2:]), k))
@@ -325,38 +258,21 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
             features = backbone(1, (16, 32))
             features.load_state_dict(_pretrained_state(seed, k.downscale, k.pixels))
         else:
-            features = nn.Sequential(
-                nn.Conv2d(1, 16, 3, stride=2, padding=1),
-                nn.ReLU(),
-                nn.Conv2d(16, 32, 3, stride=2, padding=1),
-                nn.ReLU(),
-            )
+            features = _encoder()
             features.load_state_dict(_encoder_state(seed, k.downscale, k.pixels, k.n_train))
             features = nn.Sequential(features, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         features.requires_grad_(False)
         out = keras_init(nn.Linear(32, 1))
-        body = nn.Sequential(features, *_dropout(k.dense_dropout), out)
+        body = nn.Sequential(features, *optional_dropout(k.dense_dropout), out)
         params = list(out.parameters())
     sigmoid = k.loss != "bce-logits"
     model = nn.Sequential(body, nn.Sigmoid()) if sigmoid else body
     probe = _mechanism_probe(body, data.x_train, data.y_train) if k.model == "big" else None
-    augment = {
-        (False, False): None,
-        (True, False): flip_and_shift,
-        (False, True): resized_crop,
-        (True, True): _both,
-    }[(k.augment, k.crop)]
-    return Setup(
-        model,
-        make_loss(k.loss),
-        data,
-        TrainConfig.from_knobs(k),
-        {"accuracy": binary_accuracy(0.5 if sigmoid else 0.0)},
-        "accuracy",
-        augment=augment,
-        params=params,
-        probe=probe,
-    )
+    augments = {(True, False): flip_and_shift, (False, True): resized_crop, (True, True): _both}
+    metrics = {"accuracy": binary_accuracy(0.5 if sigmoid else 0.0)}
+    augment = augments.get((k.augment, k.crop))
+    more = {"augment": augment, "params": params, "probe": probe}
+    return case_setup(k, model, make_loss(k.loss), data, metrics, **more)
 
 
 def train_swing(h: History) -> tuple[float, int]:

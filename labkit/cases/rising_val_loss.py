@@ -24,10 +24,11 @@ from torch import nn
 from ..data import MAX_WINDOWS, NORMALIZATIONS, SPLITS, WORLDS, window_images
 from ..diagnosis import rules
 from ..history import History
-from ..knobs import Choice, Flag, FloatRange, IntRange, knob
+from ..knobs import Choice, Flag, IntRange, knob
 from ..metrics import sign_accuracy
-from ..train import Setup, TrainConfig, make_loss
-from .base import Case
+from ..models import conv_blocks
+from ..train import Setup, make_loss
+from .base import DROPOUT, EPS, LR, Case, case_setup, data_seed, early_stopping_knob, schedule_knob
 
 ACTIVATIONS = ("relu", "tanh")
 
@@ -68,21 +69,15 @@ class Knobs:
         Choice(("adam", "adadelta", "sgd", "momentum")),
         "optimizer (the thread used Keras's Adadelta, then Adam)",
     )
-    lr: float = knob(
-        2e-3,
-        FloatRange(1e-7, 1.0, log=True),
-        "learning rate (the thread: Adadelta at 1e-3 and 1e-4)",
-    )
+    lr: float = knob(2e-3, LR, "learning rate (the thread: Adadelta at 1e-3 and 1e-4)")
     eps: float = knob(
         1e-7,
-        FloatRange(1e-10, 1.0, log=True),
+        EPS,
         "Adam / Adadelta epsilon (Keras's default 1e-7)",
         label="epsilon (Adam, Adadelta)",
     )
     dropout: float = knob(
-        0.0,
-        FloatRange(0.0, 0.9),
-        "dropout before each dense layer (the thread: 0.25 and 0.5, more, none)",
+        0.0, DROPOUT, "dropout before each dense layer (the thread: 0.25 and 0.5, more, none)"
     )
     activation: str = knob(
         "relu",
@@ -93,16 +88,8 @@ class Knobs:
         10, IntRange(1, 3000), "passes over the training windows (the thread: 100-3000)"
     )
     batch_size: int = knob(64, IntRange(1, 4096), "windows per step (the thread: 32-3500)")
-    schedule: str = knob(
-        "constant",
-        Choice(("constant", "step", "cosine", "plateau")),
-        "learning-rate schedule",
-    )
-    early_stopping: int = knob(
-        0,
-        IntRange(0, 3000, zero="off"),
-        "stop after this many epochs without a new best validation loss (0: off)",
-    )
+    schedule: str = schedule_knob()
+    early_stopping: int = early_stopping_knob(3000)
     n_windows: int = knob(
         2500,
         IntRange(200, MAX_WINDOWS),
@@ -118,17 +105,10 @@ def model(dropout: float = 0.0, activation: str = "relu") -> nn.Sequential:
     (several times faster on a small CPU); ``dropout`` goes before each dense layer, ``activation``
     is the 64-unit layer's; the output is linear, as in the thread.
     """
-    if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"activation={activation!r} is not allowed; allowed: "
-            f"{', '.join(map(repr, ACTIVATIONS))}"
-        )
+    Choice(ACTIVATIONS).check("activation", activation)
     act = nn.ReLU() if activation == "relu" else nn.Tanh()
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, stride=2, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(8, 16, 3, stride=2, padding=1),
-        nn.ReLU(),
+        *conv_blocks(1, (8, 16)),
         nn.Flatten(),
         nn.Dropout(dropout),
         nn.Linear(16 * 7 * 7, 128),
@@ -142,9 +122,8 @@ def model(dropout: float = 0.0, activation: str = "relu") -> nn.Sequential:
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
-    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     data = window_images(
-        seed,
+        data_seed(generator),
         normalization=k.normalization,
         split=k.split,
         n_windows=k.n_windows,
@@ -152,14 +131,8 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
         differences=k.differences,
         shuffle_labels=k.shuffle_labels,
     )
-    return Setup(
-        model(k.dropout, k.activation),
-        make_loss("mse"),
-        data,
-        TrainConfig.from_knobs(k),
-        {"sign_accuracy": sign_accuracy},
-        "sign accuracy",
-    )
+    net = model(k.dropout, k.activation)
+    return case_setup(k, net, make_loss("mse"), data, {"sign_accuracy": sign_accuracy})
 
 
 def effective_samples(labels: np.ndarray | torch.Tensor, max_lag: int = 200) -> float:
@@ -188,12 +161,10 @@ def checks(h: History) -> dict[str, bool]:
     """Return the symptom's checks: the diagnosis's no-generalization shape, and validation worse
     than the mean."""
     baseline = h.final.get("baseline_val_loss", float("inf"))
+    shape = rules.no_generalization(h.train_loss, h.val_loss, val_metric=h.val_metric)
     return {
         "validation loss never gets 10 % below epoch 1 and ends 10 % above its lowest "
-        "while training loss falls": rules.no_generalization(
-            h.train_loss, h.val_loss, val_metric=h.val_metric
-        )
-        is not None,
+        "while training loss falls": shape is not None,
         "validation ends above the predict-the-mean baseline": bool(h.val_loss)
         and h.val_loss[-1] > baseline,
     }
@@ -203,10 +174,10 @@ def health(h: History) -> dict[str, bool]:
     """Return the health criteria: validation better than predicting the mean, on a split that does
     not leak."""
     baseline = h.final.get("baseline_val_loss", float("nan"))
-    last = h.val_loss[-1] if h.val_loss else float("nan")
+    end = h.val_loss[-1] if h.val_loss else float("nan")
     return {
-        f"validation loss ends at {last:.3g} (needs below the predict-the-mean "
-        f"baseline, {baseline:.3g})": last < baseline,
+        f"validation loss ends at {end:.3g} (needs below the predict-the-mean "
+        f"baseline, {baseline:.3g})": end < baseline,
         "validated on the latest windows (needs a chronological split; a shuffled split of "
         "overlapping windows leaks)": h.knobs.get("split") == "chronological",
     }

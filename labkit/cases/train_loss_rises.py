@@ -1,12 +1,14 @@
 """Case 5: training loss and accuracy get worse after some epoch.
 
-The asker's model is unknown; this is one plausible way to get the symptom, not theirs. With batch
-norm after every conv, the loss does not change when a conv's weights are scaled, so weight decay
-keeps shrinking them once the data gradient has faded, and the *effective* learning rate
-(lr / |w|^2) keeps growing under a constant lr. Late in the run the steps become too big for the
-minimum the model sits in: training loss jumps up, training accuracy with it; the jump makes large
-gradients that grow the weights again, and the cycle repeats. Decaying the learning rate removes it;
-early stopping with the best epoch's weights restored only stops before it.
+The asker trained a 1D CNN on healthy vs disease signals (its layers, optimizer and rate only in
+unreadable screenshots) and tried batch shuffling, class weights, focal loss and another learning
+rate; none helped. This case is one plausible way to get the symptom, not theirs. With batch norm
+after every conv, the loss does not change when a conv's weights are scaled, so weight decay keeps
+shrinking them once the data gradient has faded, and the *effective* learning rate (lr / |w|^2)
+keeps growing under a constant lr. Late in the run the steps become too big for the minimum the
+model sits in: training loss jumps up, training accuracy with it; the jump makes large gradients
+that grow the weights again, and the cycle repeats. Decaying the learning rate removes it; early
+stopping with the best epoch's weights restored only stops before it.
 
 ``measure=True`` records, after every epoch, the norm of each batch-normalised conv's weights
 (``history.extra["conv_norm"]``, all three together) and the effective learning rate
@@ -24,12 +26,12 @@ from torch.nn import functional as F
 from ..data import signals
 from ..diagnosis import gradual
 from ..history import History
-from ..knobs import Choice, Flag, FloatRange, IntRange, knob
+from ..knobs import Choice, Flag, FloatRange, IntRange, is_number, knob, require
 from ..metrics import accuracy
 from ..models import conv1d_net
-from ..train import Setup, TrainConfig, make_loss
+from ..train import Setup, make_loss
 from ..view import View
-from .base import Case
+from .base import DROPOUT, EPS, LR, Case, case_setup, data_seed, early_stopping_knob, schedule_knob
 
 # signals of 64 samples (3-4 beats each), noise sd 0.3
 N_TRAIN, N_VAL, LENGTH, NOISE = 300, 200, 64, 0.3
@@ -48,8 +50,7 @@ class FocalLoss(nn.Module):
 
     def __init__(self, gamma: float = FOCAL_GAMMA, weight: torch.Tensor | None = None) -> None:
         super().__init__()
-        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not gamma >= 0:
-            raise ValueError(f"gamma={gamma!r} is out of range; allowed: gamma >= 0")
+        require(is_number(gamma) and gamma >= 0, "gamma", gamma, "gamma >= 0")
         self.gamma = float(gamma)
         self.register_buffer("weight", weight if weight is not None else None)
 
@@ -65,16 +66,9 @@ class FocalLoss(nn.Module):
 def make_case_loss(name: str, disease_weight: float) -> nn.Module:
     """Return the criterion ``name`` (one of LOSS_OPTIONS) with class weights (1,
     ``disease_weight``); 1 = unweighted."""
-    if name not in LOSS_OPTIONS:
-        raise ValueError(
-            f"loss={name!r} is not allowed; allowed: {', '.join(map(repr, LOSS_OPTIONS))}"
-        )
+    Choice(LOSS_OPTIONS).check("loss", name)
     weight = None if disease_weight == 1.0 else torch.tensor([1.0, float(disease_weight)])
-    return (
-        make_loss("cross-entropy", weight)
-        if name == "cross-entropy"
-        else FocalLoss(FOCAL_GAMMA, weight)
-    )
+    return make_loss(name, weight) if name == "cross-entropy" else FocalLoss(FOCAL_GAMMA, weight)
 
 
 def conv_probe(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, float]:
@@ -88,13 +82,11 @@ def conv_probe(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, 
 
 @dataclass(frozen=True)
 class Knobs:
-    schedule: str = knob(
-        "constant",
-        Choice(("constant", "step", "cosine", "plateau")),
+    schedule: str = schedule_knob(
         "learning-rate schedule (step: /10 at 50 % and 75 % of the run; cosine: down to 1 "
-        "%; plateau: x0.3 when the training loss stalls)",
+        "%; plateau: x0.3 when the training loss stalls)"
     )
-    lr: float = knob(0.1, FloatRange(1e-7, 1.0, log=True), "base learning rate")
+    lr: float = knob(0.1, LR, "base learning rate")
     weight_decay: float = knob(
         1e-2,
         FloatRange(0.0, 0.1),
@@ -106,12 +98,8 @@ class Knobs:
         Choice(("momentum", "sgd", "adam")),
         "optimizer (momentum = SGD with momentum 0.9)",
     )
-    eps: float = knob(
-        1e-7,
-        FloatRange(1e-10, 1.0, log=True),
-        "Adam epsilon (Adam only; 1e-7 is Keras's default)",
-    )
-    dropout: float = knob(0.0, FloatRange(0.0, 0.9), "dropout before the last layer (0: none)")
+    eps: float = knob(1e-7, EPS, "Adam epsilon (Adam only; 1e-7 is Keras's default)")
+    dropout: float = knob(0.0, DROPOUT, "dropout before the last layer (0: none)")
     loss: str = knob(
         "cross-entropy",
         Choice(LOSS_OPTIONS),
@@ -128,11 +116,7 @@ class Knobs:
         IntRange(0, N_TRAIN, zero="full batch"),
         f"signals per step, reshuffled every epoch; 0 = all {N_TRAIN} (full batch)",
     )
-    early_stopping: int = knob(
-        0,
-        IntRange(0, 500, zero="off"),
-        "stop after this many epochs without a new best validation loss (0: off)",
-    )
+    early_stopping: int = early_stopping_knob(500)
     restore_best: bool = knob(
         False,
         Flag(),
@@ -147,18 +131,11 @@ class Knobs:
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
-    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    seed = data_seed(generator)
     model = conv1d_net(1, 2, widths=WIDTHS, batch_norm=True, dropout=k.dropout)
     data = signals(seed, n_train=N_TRAIN, n_val=N_VAL, length=LENGTH, noise=NOISE)
-    return Setup(
-        model,
-        make_case_loss(k.loss, k.disease_weight),
-        data,
-        TrainConfig.from_knobs(k),
-        {"accuracy": accuracy},
-        "accuracy",
-        probe=conv_probe if k.measure else None,
-    )
+    loss, probe = make_case_loss(k.loss, k.disease_weight), conv_probe if k.measure else None
+    return case_setup(k, model, loss, data, {"accuracy": accuracy}, probe=probe)
 
 
 JUMP_FACTOR = 10.0  # training loss climbs above this multiple of its best so far

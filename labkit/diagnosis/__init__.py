@@ -6,27 +6,34 @@ that diagnose, the panels and the lessons read; ``check_code(source)`` checks tr
 threads' causes; ``describe(run)`` gives a one-line text description of the curves; ``paste_box()``
 is the paste-and-diagnose box of lesson 06.
 
-Each finding is declared once, as a ``Rule`` registered next to its detect function (see
-registry.py): ``register(Rule(...))`` is all a new rule takes. CODES, CURVE_CODES, CHECK_CODES,
-SUBSUMED_BY and CAUSE_OF are read from the registry whenever they are looked up.
+Each finding is declared once, as a ``Rule`` registered next to its detect function (registry.py).
+CODES, CURVE_CODES, CHECK_CODES, SUBSUMED_BY and CAUSE_OF are read from the registry on each lookup.
 """
 
 from __future__ import annotations
 
 from . import gradual, registry, rules, setup_checks
-from .advice import describe
 from .codecheck import check_code
-from .core import LogReadWarning, curve_hits, setup_hits
 from .finding import Finding, make_finding
-from .judge import FAILURE, HEALTHY, OTHER, Criteria, Verdict, declare, diagnose, verdict
+from .judge import (
+    FAILURE,
+    HEALTHY,
+    OTHER,
+    Criteria,
+    LogReadWarning,
+    Verdict,
+    curve_hits,
+    declare,
+    diagnose,
+    setup_hits,
+    verdict,
+)
 from .logs import Curves, load_run
-from .plot import plot_findings
+from .plot import describe, plot_findings
 from .registry import CurveInput, Hit, Rule, register, registered, unregister
 from .widget import paste_box
 
-__getattr__ = registry.live(
-    __name__, ("CODES", "CURVE_CODES", "CHECK_CODES", "SUBSUMED_BY", "CAUSE_OF")
-)
+__getattr__ = registry.live(__name__)
 
 __all__ = [
     "CAUSE_OF",

@@ -1,19 +1,9 @@
 """Check a learner's training code (text) for the five threads' causes, before or without running
-it.
-
-``check_code(source)`` reads a file (.py or .ipynb), a string of code, or, with no argument, the
-notebook's own cell history, and returns Findings for:
-
-- ``nll-without-log-softmax``: NLLLoss / nll_loss with no log_softmax / LogSoftmax anywhere (thread
-  002);
-- ``per-sample-scaling``: a scaler fitted inside a loop, so each window or sample is scaled by its
-  own statistics (thread 000's ``normalizeImages``);
-- ``scaler-before-split``: a scaler fitted before the train/validation split (validation statistics
-  leak in);
-- ``small-adam-eps``: Adam with its default eps in a very long run with no learning-rate schedule
-  (thread 003);
-- ``oversized-dense``: a dense layer with far more weights than training samples (when
-  ``train_samples`` is given).
+it: ``check_code(source)`` reads a .py/.ipynb file, a string of code, or (no argument) the
+notebook's own cell history, and returns Findings for NLLLoss with no log_softmax (thread 002), a
+scaler fitted inside a loop (each window scaled by its own statistics: thread 000) or before the
+train/validation split, Adam's default eps in a very long run with no schedule (thread 003), and a
+dense layer with far more weights than training samples (when ``train_samples`` is given).
 
 Code pasted into a web page often loses its line breaks (as the threads' code has), so the checks
 read tokens in order, not indentation; when the code parses, loops are found from the syntax tree.
@@ -25,9 +15,9 @@ import ast
 import re
 from pathlib import Path
 
-from . import cells
 from .finding import Finding, make_finding
 from .registry import READING_CURVES, Hit, Rule, register
+from .texts import notebook_text, utf8
 
 LONG_RUN_EPOCHS = 1000  # "a very long run": at least this many epochs
 # a dense layer with more than this many weights per training sample is oversized
@@ -41,6 +31,11 @@ SCHEDULES = re.compile(
 SPLIT = re.compile(
     r"train_test_split\s*\(|random_split\s*\(|\bKFold\b|StratifiedKFold|TimeSeriesSplit|"
     r"validation_split\s*="
+)
+# the epoch count: "epochs = 3000", "n_epochs: 3000", "for epoch in range(3000)"
+EPOCHS = (
+    r"\b(?:n_|num_|max_|nb_)?epochs?\s*[=:]\s*(\d{1,12})(?!\d)",
+    r"\bfor\s+\w*epoch\w*\s+in\s+range\s*\(\s*(\d{1,12})\s*\)",
 )
 ALLOWED = (
     "a path to a .py, .txt or .ipynb file (UTF-8), a string of code, or None (this "
@@ -57,13 +52,8 @@ SIZE_OPS = {
 
 
 def read_source(source: str | Path | None) -> str:
-    """Return the code of ``source``: a .py/.ipynb file, a code string, or (None) this notebook's
-    cell history.
-
-    A file must be UTF-8 text, and a .ipynb file a notebook (a JSON object with a 'cells' list):
-    anything else raises a ValueError naming ``source`` and what is allowed. The code is only read,
-    never run.
-    """
+    """Return the code of ``source`` (see ``check_code``); a file that is not UTF-8 text, or a
+    .ipynb that is not a notebook, raises a ValueError naming it and what is ``ALLOWED``."""
     if source is None:
         try:
             shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821
@@ -83,19 +73,8 @@ def read_source(source: str | Path | None) -> str:
             raise FileNotFoundError(f"source={str(path)!r}: no such file")
         raw, where = path.read_bytes(), f"source={str(path)!r}"
         if path.suffix.lower() == ".ipynb":
-            found = cells.notebook_cells(raw, where, ALLOWED)
-            return "\n".join(
-                cells.multiline(c.get("source", ""), f"{where} cells[{i}].source", ALLOWED)
-                for i, c in enumerate(found)
-                if c["cell_type"] == "code"
-            )
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise ValueError(
-                f"{where} is not UTF-8 text (byte {e.start} is {raw[e.start : e.start + 1]!r}): "
-                f"save it as UTF-8; allowed: {ALLOWED}"
-            ) from None
+            return notebook_text(raw, where, ALLOWED, printed=False)
+        text = utf8(raw, where, "save it as UTF-8", ALLOWED)
         return text.replace("\r\n", "\n").replace("\r", "\n")
     if not isinstance(source, str):
         raise TypeError(
@@ -106,18 +85,12 @@ def read_source(source: str | Path | None) -> str:
 
 
 def _nll(code: str) -> list[Hit]:
-    if re.search(r"NLLLoss\s*\(|nll_loss\s*\(", code) and not re.search(
+    if not re.search(r"NLLLoss\s*\(|nll_loss\s*\(", code) or re.search(
         r"log_softmax|LogSoftmax", code
     ):
-        return [
-            Hit(
-                "nll-without-log-softmax",
-                "the code uses NLLLoss but never applies log_softmax / LogSoftmax "
-                "to the model's outputs",
-                {},
-            )
-        ]
-    return []
+        return []
+    why = "the code uses NLLLoss but never applies log_softmax / LogSoftmax to the model's outputs"
+    return [Hit("nll-without-log-softmax", why, {})]
 
 
 def _fits(code: str) -> list[re.Match[str]]:
@@ -129,58 +102,44 @@ def _fits(code: str) -> list[re.Match[str]]:
     return list(re.finditer(pattern, code))
 
 
-def _fit_in_loop_tree(code: str) -> bool | None:
-    """Return whether a scaler is fitted inside a for/while loop (None when the code does not
-    parse)."""
+def _fit_in_loop(code: str) -> bool:
+    """Return whether a scaler is fitted inside a for/while loop: from the syntax tree when the code
+    parses, else in token order (its line breaks lost): a ``for`` loop opens earlier in the same
+    function and no ``return`` closes that function before the fit."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return None
-    for loop in (n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))):
-        if any(_fits(ast.unparse(stmt)) for stmt in loop.body):
-            return True
-    return False
-
-
-def _fit_in_loop_text(code: str) -> bool:
-    """Token-order fallback for code with its line breaks lost: a ``for`` loop opens earlier in the
-    same function and no ``return`` closes that function before the fit."""
-    for fit in _fits(code):
-        before = code[: fit.start()]
-        start = max(before.rfind("def "), 0)
-        body = before[start:]
-        if re.search(r"\bfor\b[^:]*:|\bwhile\b[^:]*:", body) and not re.search(r"\breturn\b", body):
-            return True
-    return False
+        for fit in _fits(code):
+            before = code[: fit.start()]
+            body = before[max(before.rfind("def "), 0) :]
+            if re.search(r"\bfor\b[^:]*:|\bwhile\b[^:]*:", body) and not re.search(
+                r"\breturn\b", body
+            ):
+                return True
+        return False
+    loops = (n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While)))
+    return any(_fits(ast.unparse(stmt)) for loop in loops for stmt in loop.body)
 
 
 def _scaling(code: str) -> list[Hit]:
-    hits = []
-    in_loop = _fit_in_loop_tree(code)
-    if in_loop or (in_loop is None and _fit_in_loop_text(code)):
-        hits.append(
-            Hit(
-                "per-sample-scaling",
-                "a scaler is fitted inside a loop: each window or sample is scaled by its own "
-                "min/max (or mean/std), which removes the level that may predict the label",
-                {},
-            )
+    if _fit_in_loop(code):
+        why = (
+            "a scaler is fitted inside a loop: each window or sample is scaled by its own min/max "
+            "(or mean/std), which removes the level that may predict the label"
         )
+        return [Hit("per-sample-scaling", why, {})]
     split = SPLIT.search(code)
+    # a fit on "...train..." data is fine
     fits = [
         f for f in _fits(code) if "train" not in code[f.end() : f.end() + 80].split(")")[0].lower()
     ]
-    # a fit on "...train..." data is fine
-    if fits and split and fits[0].start() < split.start() and not hits:
-        hits.append(
-            Hit(
-                "scaler-before-split",
-                f"a scaler is fitted (at character {fits[0].start()}) before the train/validation "
-                "split: validation statistics leak into training",
-                {},
-            )
+    if fits and split and fits[0].start() < split.start():
+        why = (
+            f"a scaler is fitted (at character {fits[0].start()}) before the train/validation "
+            "split: validation statistics leak into training"
         )
-    return hits
+        return [Hit("scaler-before-split", why, {})]
+    return []
 
 
 PER_SAMPLE_SCALING = register(
@@ -225,32 +184,16 @@ SCALER_BEFORE_SPLIT = register(
 )
 
 
-def _epochs(code: str) -> int:
-    values = [
-        int(v)
-        for v in re.findall(r"\b(?:n_|num_|max_|nb_)?epochs?\s*[=:]\s*(\d{1,12})(?!\d)", code, re.I)
-    ]
-    values += [
-        int(v)
-        for v in re.findall(r"\bfor\s+\w*epoch\w*\s+in\s+range\s*\(\s*(\d{1,12})\s*\)", code, re.I)
-    ]
-    return max(values, default=0)
-
-
 def _adam(code: str) -> list[Hit]:
     calls = re.findall(r"\bAdam[W]?\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)", code)
     default_eps = [c for c in calls if not re.search(r"\b(?:eps|epsilon)\s*=", c)]
-    epochs = _epochs(code)
-    if default_eps and epochs >= LONG_RUN_EPOCHS and not SCHEDULES.search(code):
-        return [
-            Hit(
-                "small-adam-eps",
-                f"Adam with its default eps (1e-7 / 1e-8) for {epochs} epochs and no "
-                "learning-rate schedule",
-                {"epochs": epochs},
-            )
-        ]
-    return []
+    epochs = max((int(v) for p in EPOCHS for v in re.findall(p, code, re.I)), default=0)
+    if not default_eps or epochs < LONG_RUN_EPOCHS or SCHEDULES.search(code):
+        return []
+    why = (
+        f"Adam with its default eps (1e-7 / 1e-8) for {epochs} epochs and no learning-rate schedule"
+    )
+    return [Hit("small-adam-eps", why, {"epochs": epochs})]
 
 
 def _size(node: ast.AST) -> int | None:
@@ -307,27 +250,20 @@ def _call_args(code: str, start: int, limit: int = 300) -> list[str]:
 def _dense(code: str, train_samples: int | None) -> list[Hit]:
     if not train_samples:
         return []
-    layers = []
+    layers = [(0, 0, 0)]
     for call in re.finditer(r"\bLinear\s*\(", code):
         args = _call_args(code, call.end())
-        if len(args) < 2:
-            continue
-        n_in, n_out = _product(args[0]), _product(args[1])
+        n_in, n_out = (_product(args[0]), _product(args[1])) if len(args) > 1 else (None, None)
         if n_in and n_out:
             layers.append((n_in * n_out, n_in, n_out))
-    if not layers:
-        return []
     weights, n_in, n_out = max(layers)
     if weights <= DENSE_WEIGHTS_PER_SAMPLE * train_samples:
         return []
-    return [
-        Hit(
-            "oversized-dense",
-            f"Linear({n_in}, {n_out}) has {weights:,} weights for {train_samples:,} training "
-            f"samples ({weights / train_samples:,.0f} per sample)",
-            {"weights": weights, "train_samples": train_samples},
-        )
-    ]
+    why = (
+        f"Linear({n_in}, {n_out}) has {weights:,} weights for {train_samples:,} training samples "
+        f"({weights / train_samples:,.0f} per sample)"
+    )
+    return [Hit("oversized-dense", why, {"weights": weights, "train_samples": train_samples})]
 
 
 OVERSIZED_DENSE = register(
@@ -357,17 +293,11 @@ OVERSIZED_DENSE = register(
 
 
 def check_code(source: str | Path | None = None, train_samples: int | None = None) -> list[Finding]:
-    """Return Findings for the threads' causes found in training code; an empty list when none is
-    found.
+    """Return Findings for the threads' causes found in training code (none: an empty list).
 
-    Parameters
-    ----------
-    source:
-        A path to a .py or .ipynb file (UTF-8), a string of code, or None for this notebook's cell
-        history. The code is read as text and never run; layer sizes such as ``64*7*7`` are computed
-        from their syntax tree.
-    train_samples:
-        The number of training samples, to check dense layers against (skipped when None).
+    ``source``: a path to a .py or .ipynb file (UTF-8), a string of code, or None for this
+    notebook's cell history; it is read as text, never run (layer sizes such as ``64*7*7`` are
+    computed from their syntax tree). ``train_samples``: to check dense layers against (None: skip).
     """
     if train_samples is not None and (
         isinstance(train_samples, bool) or not isinstance(train_samples, int) or train_samples <= 0

@@ -1,10 +1,10 @@
 """Score diagnose() on a labelled corpus of real logs (a folder with a manifest.json): recall and
-false alarms.
+false alarms. A failure counts as named when its label's code comes first; a healthy log, when
+nothing is found.
 
-A failure counts as named when its label's code comes first; a healthy log, when nothing is found.
 The two corpora: tests/data/real_logs/ (the rules were written and tuned while these were known) and
-tests/data/real_logs_heldout/ (collected and labelled by someone else after the thresholds were
-frozen on 2026-12-06; scored apart).
+tests/data/real_logs_heldout/ (labelled by someone else after the thresholds were frozen on
+2026-12-06; scored apart).
 """
 
 from __future__ import annotations
@@ -15,18 +15,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .core import LogReadWarning
-from .judge import diagnose
+from .judge import HEALTHY, LogReadWarning, diagnose  # a healthy log's label is the verdict's word
 
-HEALTHY = "healthy"
 # A label's kind -> the finding code that names it (the labels use the vocabulary's words where one
 # exists).
 CODE_OF_KIND = {"val-oscillation": "validation-oscillation"}
 
 
 def score(folder: str | Path) -> dict[str, Any]:
-    """Return per-log results and totals for the corpus in ``folder`` (its manifest.json labels each
-    log)."""
+    """Return per-log results and totals for the corpus in ``folder``."""
     folder = Path(folder)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     rows = []

@@ -1,11 +1,8 @@
-"""The Finding record, and the vocabulary tables read from the rules' registry.
+"""The Finding record: one diagnosed problem in words, made from its registered Rule by
+``make_finding``, with how sure it is.
 
-Every code is declared once, as a ``registry.Rule`` next to its detect function (rules.py,
-gradual.py, setup_checks.py, codecheck.py). The tables here (CURVE_CODES, CHECK_CODES, CODES,
-CASE_OF_CODE, LESSON_OF_CODE) are read from the registry whenever they are looked up, so a rule
-registered later is in them too. Diagnosis imports nothing from ``labkit.cases`` (no import cycle,
-not even a lazy one): the lessons are data (registry.LESSON_OF_CASE), and
-tests/test_diagnosis_cases.py checks them against each case's ``lesson``.
+The tables (CURVE_CODES, CHECK_CODES, CODES, CASE_OF_CODE, LESSON_OF_CODE) are read from the
+registry on each lookup, so a rule registered later is in them too.
 """
 
 from __future__ import annotations
@@ -14,15 +11,35 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import advice, registry
-from .registry import LESSON_OF_CASE, READING_CURVES  # noqa: F401  (read here by tests and lessons)
+from . import registry
+from .registry import LESSON_OF_CASE, LEVELS, READING_CURVES  # noqa: F401  (tests, lessons read)
 
-# Read from the registry on each lookup (registry.tables): CURVE_CODES (most likely cause first),
-# CHECK_CODES, CODES, CASE_OF_CODE (the case each code is the failure of) and LESSON_OF_CODE (the
-# one code -> lesson table).
-__getattr__ = registry.live(
-    __name__, ("CURVE_CODES", "CHECK_CODES", "CODES", "CASE_OF_CODE", "LESSON_OF_CODE")
-)
+__getattr__ = registry.live(__name__)
+
+P = '<p style="margin:6px 0">'  # a paragraph of a card or answer
+# prose wraps between words (a word longer than the line breaks rather than run off it)
+WRAP = "line-height:1.45;white-space:normal;overflow-wrap:anywhere"
+
+# Confidence is a word, not a number: no probability was measured. An unambiguous shape (a rule
+# without a margin) gets its Rule.sure; a gradual finding (a rule with a margin: by how much its
+# numbers clear the rule's thresholds, 1.0 = just at them) is "low" below MEDIUM_MARGIN (a close
+# call: within 20 % of a threshold), "medium" below HIGH_MARGIN, "high" once the evidence clears the
+# thresholds by half again. An excerpt hides what came before: one word lower.
+MEDIUM_MARGIN, HIGH_MARGIN = 1.2, 1.5
+
+
+def confidence(code: str, numbers: dict[str, float], mid_run: bool = False) -> str:
+    """Return "high", "medium" or "low" for a finding of ``code`` with these numbers."""
+    rule = registry.get(code)
+    if rule is not None and rule.margin is not None:
+        try:
+            found = rule.margin(numbers)
+        except (KeyError, ZeroDivisionError):
+            found = 1.0
+        level = 2 if found >= HIGH_MARGIN else 1 if found >= MEDIUM_MARGIN else 0
+    else:
+        level = LEVELS.index(rule.sure if rule is not None else "high")
+    return LEVELS[max(level - mid_run, 0)]
 
 
 def lesson_for(code: str) -> str:
@@ -33,8 +50,7 @@ def lesson_for(code: str) -> str:
 
 @dataclass(frozen=True)
 class Finding:
-    """One diagnosed problem: what it is, the numbers that show it, why it happens, and what to
-    try."""
+    """One diagnosed problem: what it is, the numbers that show it, why it happens, what to try."""
 
     code: str  # one of CODES
     title: str  # one line in the learner's words
@@ -43,9 +59,7 @@ class Finding:
     explanation: str = ""  # why it happens
     fixes: list[str] = field(default_factory=list, hash=False)  # what to try, best first
     lesson: str = ""  # lesson notebook to open, "" when none covers it
-    # "high", "medium" or "low": how far the evidence clears the rule's thresholds (a word:
-    # no probability was measured; lower for excerpts, see advice.confidence)
-    confidence: str = "high"
+    confidence: str = "high"  # "high", "medium" or "low" (see ``confidence``)
     # ((cause, cheapest experiment that tells it apart), ...), likeliest first
     causes: tuple[tuple[str, str], ...] = ()
 
@@ -64,45 +78,40 @@ class Finding:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        """Return the finding as an HTML card in words: title, confidence, evidence, why, causes,
-        fixes, lesson link."""
-        esc, p = html.escape, '<p style="margin:6px 0">'
-        # a widget's links look plain
-        link = "color:var(--jp-content-link-color,#1565c0);text-decoration:underline"
-        causes = "".join(f"<li>{esc(c)}. <i>To tell:</i> {esc(t)}</li>" for c, t in self.causes)
-        causes = (
-            f"{p}<b>What else fits these curves</b>, likeliest first, and the cheapest "
-            "test:</p>"
-            f'<ol style="margin:4px 0">{causes}</ol>'
-            if causes
-            else ""
-        )
-        fixes = "".join(f"<li>{esc(f)}</li>" for f in self.fixes)
-        fixes = (
-            f'{p}<b>What to try</b>, best first:</p><ul style="margin:4px 0">{fixes}</ul>'
-            if fixes
-            else ""
-        )
-        # relative: the lessons sit side by side (JupyterLab, Binder, a local server); words for
-        # Colab
-        if self.lesson:
-            name = esc(self.lesson)
-            lesson = (
-                f'{p}<b>Open <a href="{name}" '
-                f'style="{link}">{esc(_lesson_words(self.lesson))}</a></b> '
-                f"(the notebook {name} in the lessons folder).</p>"
+        """Return the finding as an HTML card in words, with a link to its lesson."""
+        esc = html.escape
+        parts = [
+            f"{P}<b><code>{esc(self.code)}</code> {esc(self.title)}</b></p>",
+            f"{P}How sure: {esc(self.confidence)}.</p>",
+        ]
+        if self.evidence:
+            parts.append(f"{P}<b>In your numbers:</b> {esc(self.evidence)}</p>")
+        if self.explanation:
+            parts.append(f"{P}<b>Why:</b> {esc(self.explanation)}</p>")
+        if self.causes:
+            items = "".join(f"<li>{esc(c)}. <i>To tell:</i> {esc(t)}</li>" for c, t in self.causes)
+            parts.append(
+                f"{P}<b>What else fits these curves</b>, likeliest first, and the cheapest test:"
+                f'</p><ol style="margin:4px 0">{items}</ol>'
             )
-        else:
-            lesson = f"{p}No lesson covers it; start with what to try above.</p>"
+        if self.fixes:
+            items = "".join(f"<li>{esc(f)}</li>" for f in self.fixes)
+            parts.append(
+                f'{P}<b>What to try</b>, best first:</p><ul style="margin:4px 0">{items}</ul>'
+            )
+        # relative: the lessons sit side by side (JupyterLab, Binder, a local server); words for
+        # Colab; a widget's links look plain
+        link = "color:var(--jp-content-link-color,#1565c0);text-decoration:underline"
+        name = esc(self.lesson)
+        parts.append(
+            f'{P}<b>Open <a href="{name}" style="{link}">{esc(_lesson_words(self.lesson))}</a></b> '
+            f"(the notebook {name} in the lessons folder).</p>"
+            if self.lesson
+            else f"{P}No lesson covers it; start with what to try above.</p>"
+        )
         return (
-            '<div style="border-left:4px solid var(--jp-warn-color1,#e65100);padding:2px '
-            "12px;margin:10px 0;"
-            f'line-height:1.45;white-space:normal;overflow-wrap:anywhere">'
-            f"{p}<b><code>{esc(self.code)}</code> {esc(self.title)}</b></p>"
-            f"{p}How sure: {esc(self.confidence)}.</p>"
-            + (f"{p}<b>In your numbers:</b> {esc(self.evidence)}</p>" if self.evidence else "")
-            + (f"{p}<b>Why:</b> {esc(self.explanation)}</p>" if self.explanation else "")
-            + f"{causes}{fixes}{lesson}</div>"
+            '<div style="border-left:4px solid var(--jp-warn-color1,#e65100);padding:2px 12px;'
+            f'margin:10px 0;{WRAP}">{"".join(parts)}</div>'
         )
 
 
@@ -110,18 +119,15 @@ def _lesson_words(name: str) -> str:
     """Return a lesson's file name in words: "05_training_loss_rises_later.ipynb" -> "lesson 05:
     training loss rises later"."""
     number, _, rest = name.removesuffix(".ipynb").partition("_")
-    return (
-        f"lesson {number}: {rest.replace('_', ' ')}"
-        if number.isdigit() and rest
-        else name.replace("_", " ")
-    )
+    if number.isdigit() and rest:
+        return f"lesson {number}: {rest.replace('_', ' ')}"
+    return name.replace("_", " ")
 
 
 def make_finding(
     code: str, evidence: str, numbers: dict[str, Any] | None = None, mid_run: bool = False
 ) -> Finding:
-    """Return the Finding for ``code`` with its standard title, explanation, fixes, lesson,
-    confidence and causes.
+    """Return the Finding for ``code`` with its Rule's texts, lesson and causes, and its confidence.
 
     ``mid_run``: the evidence comes from an excerpt of a run (lowers the confidence).
     """
@@ -139,6 +145,6 @@ def make_finding(
         rule.explanation,
         list(rule.fixes),
         rule.lesson,
-        advice.confidence(code, numbers, mid_run),
-        advice.alternatives(code),
+        confidence(code, numbers, mid_run),
+        rule.causes,
     )

@@ -1,93 +1,85 @@
-"""Rules for failures that build up slowly: a training loss that creeps back up, validation that
-drifts above its minimum, a loss (or only the validation loss) that zig-zags. Pure functions of
-plain curves, each returning a Hit or None; every threshold is a named constant. Each rise must also
-stand out of the curve's own noise (the median epoch-to-epoch change), so a noisy plateau is not
-called a trend. Each threshold's comment says what quantity sets it; they were frozen before the
-held-out logs (tests/data/real_logs_heldout/) were scored (benchmarks/RESULTS.md).
+"""The slow shapes, one detector each: oscillation (``standout_swings`` or a zig-zag, ``swings``),
+train-loss-rises (a ``sudden_rise`` or a ``creep``), overfitting and validation oscillation.
 
-Each of these findings has one detector here, declared once with ``register(Rule(...))``:
-oscillation (``standout_swings`` or a zig-zag, ``swings``), train-loss-rises (a ``sudden_rise`` or
-a ``creep``), overfitting and validation-oscillation.
+Pure functions of plain curves, each returning a Hit or None, declared once with
+``register(Rule(...))``. A rise must also stand out of the curve's own noise (the median
+epoch-to-epoch change), so a noisy plateau is not called a trend. Each threshold's comment says what
+sets it; they were frozen before the held-out logs (tests/data/real_logs_heldout/) were scored
+(benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import math
 from statistics import median
-from typing import Sequence
 
 from .registry import READING_CURVES, Hit, Rule, register
 from .rules import (
     NO_GEN_MIN_EPOCHS,
-    OVERFIT_MIN_AFTER,
-    OVERFIT_TRAIN_FALL,
-    OVERFIT_VISIBLE,
     SMOOTH_EPOCHS,
     TREND_RISE,
     VISIBLE,
+    Curve,
     _argmin,
     _finite,
+    _paired,
+    _rise_margin,
     _smooth,
     _tail,
     learned,
 )
 
-Curve = Sequence[float]
-
-# a swing: a peak that rises from the turning point before it and falls to the turning point
-# after it by this share of the curve's range (a climb over two epochs and a fall over one is one
-# swing)
+# a swing: a peak that rises from the turning point before it and falls to the one after it by this
+# share of the curve's range (a climb over two epochs and a fall over one is one swing) ...
 OSC_PROMINENCE = 0.2
-# ... and by this share of the loss at that epoch (smaller wobbles are batch noise: an epoch
-# mean over many batches moves a few % on a plateau)
+# ... and by this share of the loss at that epoch (smaller wobbles are batch noise: an epoch mean
+# over many batches moves a few % on a plateau)
 OSC_MIN_RELATIVE = 0.05
-# oscillation: at least one swing per 10 epochs (a repeating pattern, not one incident) ...
-OSC_SWING_RATE = 0.1
-# ... and at least this many (two could be chance; "again and again" starts at three)
-OSC_MIN_SWINGS = 3
+OSC_SWING_RATE = 0.1  # oscillation: a swing per 10 epochs or more (a pattern, not an incident)
+OSC_MIN_SWINGS = 3  # ... and at least this many (two could be chance; "again and again" is three)
 
-# training loss climbs to this multiple of its lowest value so far (an epoch mean moves within a
-# factor of about 1.5 by batch noise; three times is a jump no noise makes) ...
+# a sudden rise: training loss climbs to this multiple of its lowest value so far (an epoch mean
+# moves within ~1.5x by batch noise; three times is a jump no noise makes) ...
 RISE_FACTOR = 3.0
 RISE_MIN_EPOCHS = 2  # ... for at least this many epochs in a row (one bad epoch is noise)
-# ... after it had fallen below this share of its first value (halved: it had learnt, so this is
-# not a warm-up bump)
+# ... after it had fallen below this share of its first value (halved: it had learnt, so this is not
+# a warm-up bump), to at least VISIBLE of its first value (not round-off), and it ends (mean of the
+# last SMOOTH_EPOCHS) TREND_RISE above its best before the rise (a spike it came back from is not)
 RISE_DESCENT = 0.5
-# ... to at least this share of its first value (visible on a linear axis, not round-off)
-RISE_VISIBLE = VISIBLE
-# ... and it ends (mean of the last SMOOTH_EPOCHS) at least TREND_RISE times its best before the
-# rise: a spike the run comes back from is not a rise
 
-# a rise counts when it is at least this many times the median epoch-to-epoch change
-# measured from the minimum on (the stretch being judged; an early spike must not hide a later
-# trend): a trend must outgrow the curve's typical single step by half again, or one ordinary step
-# up would make it
+# a rise counts when it is at least this many times the median epoch-to-epoch change from the
+# minimum on (the stretch judged: an early spike must not hide a later trend): a trend outgrows the
+# curve's typical single step by half again, or one ordinary step up would make it
 NOISE_MULTIPLE = 1.5
 
-# train-loss-rises (gradual): the end is TREND_RISE times the smoothed minimum at least this many
-# points after that minimum (SMOOTH_EPOCHS: one smoothed point's span)
-CREEP_AFTER = 3
-# fewer points are too few to call a trend (a minimum, CREEP_AFTER points after it, and the
+# a turn (creep, overfitting): the curve ends TREND_RISE above its smoothed minimum at least this
+# many points after it (SMOOTH_EPOCHS: one smoothed point's span)
+TURN_AFTER = SMOOTH_EPOCHS
+# a creep needs at least this many points (a minimum, TURN_AFTER points after it and the
 # SMOOTH_EPOCHS before the end must fit)
 CREEP_MIN_POINTS = 6
+# overfitting: as validation turns, training loss ends below this share of its level at the minimum
+# (still falls) and by at least VISIBLE of its first value: a converged model whose training loss no
+# longer moves on a linear axis fits nothing new (rising-val-loss's fix: 0.0022 -> 0.0015 of 0.15)
+OVERFIT_TRAIN_FALL = 0.9
+# ... and the rise is at least this share of the first validation loss (round-off near 0 makes
+# large ratios of tiny numbers)
+OVERFIT_VISIBLE = 0.02
 
-# a training-loss move: an epoch-to-epoch change of at least this share of the median level
-# (a training loss averages over dropout, augmentation and changing weights: a plateau wobbles 10-20
-# %) ...
+# a zig-zag move: an epoch-to-epoch change of at least this share of the median level (a training
+# loss averages over dropout, augmentation and changing weights: a plateau wobbles 10-20 %) ...
 ZIGZAG_MOVE = 0.25
-# ... a validation move: at least this share (validation is computed on fixed data in eval
-# mode, so a 10 % jump back and forth means the model itself jumps between epochs)
+# ... of validation: this share (fixed data in eval mode: a 10 % jump back and forth means the
+# model itself jumps between epochs)
 ZIGZAG_VAL_MOVE = 0.1
-# oscillation: at least this many moves that reverse the previous move's direction (as
-# OSC_MIN_SWINGS: "again and again") ...
-ZIGZAG_REVERSALS = 3
+ZIGZAG_REVERSALS = OSC_MIN_SWINGS  # at least this many moves reverse the one before ...
 ZIGZAG_RATE = 0.3  # ... and at least this many per point (training loss)
-# ... (validation loss) at least every other epoch: a validation loss wiggling on a converged
-# model turns less often (at 0.3, rising-val-loss's fix on seed 26 and negative-loss's class weights
-# on seed 8 were called oscillating)
+# ... (validation loss) at least every other epoch: a converged model's validation wiggle turns less
+# (at 0.3, rising-val-loss's fix on seed 26 and negative-loss's class weights on seed 8 were called
+# oscillating)
 ZIGZAG_VAL_RATE = 0.5
-# ... and the typical move is at least this share of the curve's range (not a small
-# wobble on top of a long descent)
+# ... and the typical move is at least this share of the curve's range (not a small wobble on a
+# long descent)
 ZIGZAG_RANGE_SHARE = 0.15
 
 
@@ -97,33 +89,43 @@ def noise(curve: Curve) -> float:
     return median(steps) if steps else 0.0
 
 
+def _turn(
+    curve: list[float], steady_counts: bool = False
+) -> tuple[list[float], int, float, float] | None:
+    """Return (the smoothed curve, its minimum's index, the rise after it, the noise) when
+    ``curve`` ends (mean of the last SMOOTH_EPOCHS) TREND_RISE above that minimum, TURN_AFTER points
+    or more after it, by NOISE_MULTIPLE times its noise from there on (``steady_counts``: or up
+    every point since: the steps are then the trend itself)."""
+    smooth = _smooth(curve)
+    best = _argmin(smooth)
+    rise, wobble = _tail(curve) - smooth[best], noise(curve[max(best - 1, 0) :])
+    steady = steady_counts and all(y > x for x, y in zip(curve[best:], curve[best + 1 :]))
+    if len(curve) - 1 - best < TURN_AFTER or _tail(curve) < TREND_RISE * smooth[best]:
+        return None
+    if rise < NOISE_MULTIPLE * wobble and not steady:
+        return None
+    return smooth, best, rise, wobble
+
+
 def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
     """Return a ``train-loss-rises`` hit when the (smoothed) training loss climbs back above its
     minimum and stays.
 
-    In a whole run (not ``mid_run``) the loss must have gone down first: a loss whose first value is
-    its lowest never descended, which is not a rise after a minimum.
+    In a whole run (not ``mid_run``) the loss must have gone down first (its first value is not its
+    lowest).
     """
     loss = _finite(train_loss)
-    if len(loss) < CREEP_MIN_POINTS or min(loss) <= 0:
+    if len(loss) < CREEP_MIN_POINTS or min(loss) <= 0 or (not mid_run and _argmin(loss) == 0):
         return None
-    if not mid_run and min(range(len(loss)), key=loss.__getitem__) == 0:
+    if (turn := _turn(loss)) is None:
         return None
-    smooth = _smooth(loss)
-    best = min(range(len(smooth)), key=smooth.__getitem__)
+    smooth, best, rise, wobble = turn
     end = _tail(loss)
-    rise, wobble = end - smooth[best], noise(loss[max(best - 1, 0) :])
-    if (
-        len(loss) - 1 - best < CREEP_AFTER
-        or end < TREND_RISE * smooth[best]
-        or rise < NOISE_MULTIPLE * wobble
-    ):
-        return None
     # back at its best at the end: a bump, not a rise
     if min(loss[-SMOOTH_EPOCHS:]) <= smooth[best]:
         return None
     # invisible on a linear axis: round-off near 0 (1e-16 -> 5e-16), not a rise
-    if rise < RISE_VISIBLE * loss[0]:
+    if rise < VISIBLE * loss[0]:
         return None
     return Hit(
         "train-loss-rises",
@@ -153,9 +155,7 @@ def sudden_rise(train_loss: Curve) -> Hit | None:
     best, best_at, streak = loss[0], 0, 0
     for i, v in enumerate(loss):
         risen = (
-            best <= RISE_DESCENT * loss[0]
-            and v >= RISE_FACTOR * best
-            and v >= RISE_VISIBLE * loss[0]
+            best <= RISE_DESCENT * loss[0] and v >= RISE_FACTOR * best and v >= VISIBLE * loss[0]
         )
         streak = streak + 1 if risen else 0
         if streak >= RISE_MIN_EPOCHS and _tail(loss) >= TREND_RISE * best:
@@ -226,20 +226,14 @@ def overfitting(
     In a whole run (not ``mid_run``) the validation curves must show learning first (``learned``): a
     validation loss that never improved is no-generalization's shape, not a turn.
     """
-    n = min(len(_finite(train_loss)), len(_finite(val_loss)))
-    train, val = list(train_loss[:n]), list(val_loss[:n])
+    train, val = _paired(train_loss, val_loss)
+    n = len(val)
     if n < NO_GEN_MIN_EPOCHS or min(val) <= 0 or (not mid_run and not learned(val, val_metric[:n])):
         return None
-    smooth_val, smooth_train = _smooth(val), _smooth(train)
-    best = _argmin(smooth_val)
-    end_val, end_train = _tail(val), _tail(train)
-    rise, wobble = end_val - smooth_val[best], noise(val[max(best - 1, 0) :])
-    # up every epoch: the steps are the trend itself
-    steady = all(y > x for x, y in zip(val[best:], val[best + 1 :]))
-    if n - 1 - best < OVERFIT_MIN_AFTER or end_val < TREND_RISE * smooth_val[best]:
+    if (turn := _turn(val, steady_counts=True)) is None:
         return None
-    if rise < NOISE_MULTIPLE * wobble and not steady:
-        return None
+    smooth_val, best, rise, _ = turn
+    smooth_train, end_val, end_train = _smooth(train), _tail(val), _tail(train)
     if (
         end_train > OVERFIT_TRAIN_FALL * smooth_train[best]
         or smooth_train[best] - end_train < VISIBLE * train[0]
@@ -293,16 +287,14 @@ OVERFITTING = register(
         needs=("train", "val"),
         subsumed_by=("no-generalization",),
         detect=lambda c: overfitting(c.train, c.val, c.mid_run, c.val_metric),
-        margin=lambda n: n["last_val"] / n["best_val"] / TREND_RISE,
+        margin=_rise_margin,
     )
 )
 
 
-def zigzag(
-    curve: Curve, move: float = ZIGZAG_MOVE, rate: float = ZIGZAG_RATE
-) -> tuple[int, float] | None:
-    """Return (reversals, typical move / range) when ``curve`` zig-zags by ``move`` of its level,
-    else None."""
+def zigzag(curve: Curve, move: float = ZIGZAG_MOVE, rate: float = ZIGZAG_RATE) -> int | None:
+    """Return how often ``curve`` reverses direction by ``move`` of its level, when it zig-zags
+    (often enough for ``rate``, by moves of ZIGZAG_RANGE_SHARE of its range), else None."""
     values = _finite(curve)
     if len(values) < 5 or min(values) <= 0:
         return None
@@ -313,21 +305,21 @@ def zigzag(
     share = median(abs(m) for m in moves) / span if moves and span > 0 else 0.0
     if reversals < max(ZIGZAG_REVERSALS, rate * (len(values) - 1)) or share < ZIGZAG_RANGE_SHARE:
         return None
-    return reversals, share
+    return reversals
 
 
 def swings(train_loss: Curve) -> Hit | None:
     """Return an ``oscillation`` hit when training loss zig-zags up and down with no trend (epochs
     or smoothed steps)."""
-    found = zigzag(train_loss)
-    if found is None:
+    reversals = zigzag(train_loss)
+    if reversals is None:
         return None
     loss = _finite(train_loss)
     return Hit(
         "oscillation",
-        f"training loss reversed direction {found[0]} times in {len(loss)} epochs by more than "
+        f"training loss reversed direction {reversals} times in {len(loss)} epochs by more than "
         f"{100 * ZIGZAG_MOVE:.0f} % of its level, between {min(loss):.4g} and {max(loss):.4g}",
-        {"swings": found[0], "epochs": len(loss), "low": min(loss), "high": max(loss)},
+        {"swings": reversals, "epochs": len(loss), "low": min(loss), "high": max(loss)},
     )
 
 
@@ -345,19 +337,19 @@ def standout_swings(train_loss: Curve) -> Hit | None:
         + [b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0]
         + [runs[-1]]
     )
-    swings = [
+    peaks = [
         i
         for i in range(1, len(turns) - 1)
         if min(turns[i] - turns[i - 1], turns[i] - turns[i + 1])
         >= max(OSC_PROMINENCE * span, OSC_MIN_RELATIVE * abs(turns[i]))
     ]
-    if len(swings) < max(OSC_MIN_SWINGS, OSC_SWING_RATE * (len(loss) - 1)):
+    if len(peaks) < max(OSC_MIN_SWINGS, OSC_SWING_RATE * (len(loss) - 1)):
         return None
     return Hit(
         "oscillation",
-        f"training loss swung up and back down {len(swings)} times in {len(loss)} epochs, "
+        f"training loss swung up and back down {len(peaks)} times in {len(loss)} epochs, "
         f"between {min(loss):.4g} and {max(loss):.4g}",
-        {"swings": len(swings), "epochs": len(loss), "low": min(loss), "high": max(loss)},
+        {"swings": len(peaks), "epochs": len(loss), "low": min(loss), "high": max(loss)},
     )
 
 
@@ -409,16 +401,16 @@ OSCILLATION = register(
 
 def validation_swings(train_loss: Curve, val_loss: Curve) -> Hit | None:
     """Return a ``validation-oscillation`` hit: validation zig-zags while training loss does not."""
-    found = zigzag(val_loss, ZIGZAG_VAL_MOVE, ZIGZAG_VAL_RATE)
-    if found is None or zigzag(train_loss) is not None:
+    reversals = zigzag(val_loss, ZIGZAG_VAL_MOVE, ZIGZAG_VAL_RATE)
+    if reversals is None or zigzag(train_loss) is not None:
         return None
     val = _finite(val_loss)
     return Hit(
         "validation-oscillation",
-        f"validation loss reversed direction {found[0]} times in {len(val)} epochs by more than "
+        f"validation loss reversed direction {reversals} times in {len(val)} epochs by more than "
         f"{100 * ZIGZAG_VAL_MOVE:.0f} % of its level (between {min(val):.4g} and {max(val):.4g}) "
         "while training loss did not swing",
-        {"swings": found[0], "epochs": len(val), "low": min(val), "high": max(val)},
+        {"swings": reversals, "epochs": len(val), "low": min(val), "high": max(val)},
     )
 
 

@@ -1,5 +1,5 @@
-"""One judge: ``verdict(run)`` says whether a run shows the asker's failure, another failure, or is
-healthy.
+"""From a run's curves to its findings and the one judge: ``verdict(run)`` says whether a run shows
+the asker's failure, another failure, or is healthy.
 
 The panel's status line, the lessons' verdict lines and ``diagnose`` all read this one function, so
 they cannot disagree about the same run. For a run of a case (a History whose ``case`` is set) the
@@ -13,29 +13,155 @@ case's own criteria decide, declared in words by the case next to its symptom ch
 - **healthy**: every health criterion holds and no diagnosis rule fires. Only this state says
   "healthy" or "the failure is gone".
 
-For a log with no case (a pasted printout, a CSV) there are no case criteria: a failure is what the
-rules find, and a log with no finding is "no failure found", not "healthy".
-
-Cases declare their criteria with ``declare`` (labkit.cases does, for all five, when it is
-imported): diagnosis never imports the cases.
+For a log with no case (a pasted printout, a CSV) a failure is what the rules find, and a log with
+no finding is "no failure found", not "healthy". Cases declare their criteria with ``declare``
+(labkit.cases does when it is imported): diagnosis never imports the cases.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
+import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import torch
+from torch import nn
+
 from ..history import History
-from . import registry
-from .core import LogReadWarning, findings_of
+from . import gradual, registry, setup_checks
 from .finding import Finding, make_finding
-from .logs import load_run
+from .logs import Curves, load_run
+from .registry import Hit
 
 FAILURE, OTHER, HEALTHY = "the asker's failure", "another failure", "healthy"
-STATES = (FAILURE, OTHER, HEALTHY)
 COLOURS = {FAILURE: "#b00", OTHER: "#a60", HEALTHY: "#070"}
+
+
+class LogReadWarning(UserWarning):
+    """How a log was read changes what its findings mean (runs split, rows left out, test read as
+    validation)."""
+
+
+# The notes of a log's reading that change what the findings mean: diagnose() warns with them.
+WARN_ABOUT = ("runs", "left out", "as the validation loss", "an excerpt", "bare list", "headerless")
+
+
+def curve_input(curves: Curves) -> registry.CurveInput:
+    """Return the curves as a rule's ``detect`` sees them (a log of steps only: its trend is the
+    steps averaged into at most 60 points)."""
+    train, steps = curves.train_loss, curves.step_loss
+    trend = list(train) or (gradual.bins(steps) if steps else [])
+    return registry.CurveInput(
+        train,
+        curves.val_loss,
+        steps,
+        curves.steps_per_epoch,
+        curves.mid_run,
+        trend,
+        curves.val_metric,
+    )
+
+
+def _detect(kind: str, seen: Any, given: Callable[[Any], bool]) -> list[Hit]:
+    """Return the hits of the registered rules of ``kind`` on ``seen``, in priority order (a rule
+    whose ``needs`` are not ``given`` is skipped)."""
+    hits = [
+        rule.detect(seen)
+        for rule in registry.ordered(kind)
+        if rule.detect is not None and all(given(getattr(seen, need)) for need in rule.needs)
+    ]
+    return [h for h in hits if h is not None]
+
+
+def curve_hits(curves: Curves) -> list[Hit]:
+    """Return the hits of every registered curve rule on ``curves``, in priority order (a rule whose
+    ``needs`` names a missing curve is skipped)."""
+    return _detect("curve", curve_input(curves), bool)
+
+
+def setup_hits(
+    curves: Curves,
+    model: nn.Module | None = None,
+    criterion: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> list[Hit]:
+    """Return the hits of the model / criterion / optimizer checks (setup_checks.py's, then each
+    check Rule's detect)."""
+    for name, value, kind in (
+        ("model", model, nn.Module),
+        ("criterion", criterion, nn.Module),
+        ("optimizer", optimizer, torch.optim.Optimizer),
+    ):
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(
+                f"{name} must be a torch {kind.__name__} or None, got {type(value).__name__}"
+            )
+    hits: list[Hit] = []
+    if model is not None and criterion is not None:
+        hits += setup_checks.criterion_hits(model, criterion)
+    if model is not None:
+        hits += setup_checks.dropout_hits(model)
+    if optimizer is not None:
+        steps = len(curves.step_loss) or curves.num_epochs * curves.steps_per_epoch
+        hits += setup_checks.optimizer_hits(optimizer, curves.train_loss or curves.step_loss, steps)
+    setup = registry.SetupInput(model, criterion, optimizer, curve_input(curves))
+    return hits + _detect("check", setup, lambda part: part is not None)
+
+
+def _join(old: Hit, new: Hit, code: str) -> Hit:
+    """Return one hit for ``code`` with both evidences and numbers."""
+    return Hit(code, f"{old.evidence}; {new.evidence}", old.numbers | new.numbers)
+
+
+def findings_of(
+    curves: Curves,
+    model: nn.Module | None = None,
+    criterion: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    stacklevel: int = 2,
+) -> list[Finding]:
+    """Return the Findings of every curve rule and setup check on ``curves``, most likely first.
+
+    A check that explains a curve finding (its Rule's ``cause_of``: NLLLoss without LogSoftmax for
+    negative-loss) adds its evidence to that finding instead of being listed on its own. How the log
+    was read, where it changes what the findings mean, is said as a LogReadWarning (``stacklevel``
+    points it at the caller's caller).
+    """
+    for note in curves.notes:
+        if any(word in note for word in WARN_ABOUT):
+            warnings.warn(f"run: {note}", LogReadWarning, stacklevel=stacklevel + 1)
+    merged: dict[str, Hit] = {}
+    for hit in curve_hits(curves) + setup_hits(curves, model, criterion, optimizer):
+        merged[hit.code] = _join(merged[hit.code], hit, hit.code) if hit.code in merged else hit
+    tables = registry.tables()
+    for weaker, stronger in tables["SUBSUMED_BY"].items():
+        if weaker in merged and any(code in merged for code in stronger):
+            merged.pop(weaker)
+    for weaker, stronger in tables["CAUSE_OF"].items():
+        if weaker in merged and stronger in merged:
+            merged[stronger] = _join(merged[stronger], merged.pop(weaker), stronger)
+    return [
+        make_finding(code, *_as_logged(curves, code, merged[code]), curves.mid_run)
+        for code in tables["CODES"]
+        if code in merged
+    ]
+
+
+def _as_logged(curves: Curves, code: str, hit: Hit) -> tuple[str, dict[str, float]]:
+    """Return the hit's evidence and numbers with epochs counted as the log counts them (an excerpt
+    from epoch 48 starts at 48); a log of steps only has logged points, not epochs."""
+    offset = curves.first_epoch - 1
+    evidence, numbers = hit.evidence, dict(hit.numbers)
+    rule = registry.get(code)
+    if not curves.train_loss and curves.step_loss and rule is not None and "trend" in rule.needs:
+        return evidence.replace("epochs", "logged points").replace("epoch", "logged point"), numbers
+    if offset:
+        evidence = re.sub(r"\bepoch (\d+)", lambda m: f"epoch {int(m.group(1)) + offset}", evidence)
+        numbers = {k: v + offset if k.endswith("epoch") else v for k, v in numbers.items()}
+    return evidence, numbers
 
 
 @dataclass(frozen=True)
@@ -44,8 +170,7 @@ class Criteria:
 
     code: str  # the diagnosis code of the asker's failure (its rule's lesson is the case's)
     lesson: str  # the case's lesson notebook
-    # {check in words: holds}; all hold = the asker's failure
-    symptom: Callable[[History], dict[str, bool]]
+    symptom: Callable[[History], dict[str, bool]]  # {check in words: holds}; all: the failure
     # {criterion in words, with its number: holds}; all = healthy
     health: Callable[[History], dict[str, bool]]
 
@@ -54,19 +179,13 @@ _CRITERIA: dict[str, Criteria] = {}
 
 
 def declare(case: str, criteria: Criteria) -> None:
-    """Declare (or replace) the criteria of ``case``: verdict() judges every History of it by
-    them."""
+    """Declare (or replace) the criteria verdict() judges every History of ``case`` by."""
     if registry.get(criteria.code) is None:
         raise ValueError(
             f"criteria.code={criteria.code!r} is not a diagnosis code; allowed: "
             f"{', '.join(registry.codes())}"
         )
     _CRITERIA[case] = criteria
-
-
-def criteria(case: str) -> Criteria | None:
-    """Return the criteria declared for ``case``, or None."""
-    return _CRITERIA.get(case)
 
 
 @dataclass(frozen=True)
@@ -83,18 +202,17 @@ class Verdict:
 
     @property
     def code(self) -> str:
-        """Return the code of the first finding ("" when healthy)."""
+        """The code of the first finding ("" when healthy)."""
         return self.findings[0].code if self.findings else ""
 
     @property
     def lesson(self) -> str:
-        """Return the lesson to open for the first finding ("" when healthy)."""
+        """The lesson to open for the first finding ("" when healthy)."""
         return self.findings[0].lesson if self.findings else ""
 
     @property
     def headline(self) -> str:
-        """Return the verdict in a few words, e.g. "the failure is there: The loss went
-        negative"."""
+        """The verdict in a few words, e.g. "the failure is there: The loss went negative"."""
         if self.state == HEALTHY:
             return (
                 "healthy: the failure is gone" if self.case else "no failure found in these curves"
@@ -102,15 +220,13 @@ class Verdict:
         title = self.findings[0].title
         if self.state == FAILURE:
             return f"the failure is there: {title}" if self.case else f"failure: {title}"
-        return (
-            f"still failing: {title}"
-            if self.code == self.asker_code
-            else f"another failure: {title}"
-        )
+        if self.code == self.asker_code:
+            return f"still failing: {title}"
+        return f"another failure: {title}"
 
     @property
     def reasons(self) -> list[str]:
-        """Return what the headline rests on, in words: the symptom checks that hold (the asker's
+        """What the headline rests on, in words: the symptom checks that hold (the asker's
         failure), the evidence and the unmet criteria (another failure), or the health criteria
         (healthy)."""
         if self.state == FAILURE and self.case:
@@ -124,8 +240,7 @@ class Verdict:
         return f"{self.headline} ({'; '.join(self.reasons)})" if self.reasons else self.headline
 
     def html(self) -> str:
-        """Return the verdict as one HTML line: the headline in its state's colour, then the
-        reasons."""
+        """Return the verdict as one HTML line: the headline in its state's colour, the reasons."""
         head = f"<b style='color:{COLOURS[self.state]}'>{html.escape(self.headline)}</b>"
         return head + (": " + html.escape("; ".join(self.reasons)) if self.reasons else "")
 
@@ -156,12 +271,9 @@ def verdict(
     *,
     criteria: Criteria | None = None,
 ) -> Verdict:
-    """Return the one Verdict on ``run`` (anything ``diagnose`` reads); see the module docstring for
-    the states.
-
-    ``criteria``: judge a History by these instead of those declared for its case (a panel over a
-    Case of its own).
-    """
+    """Return the one Verdict on ``run`` (anything ``diagnose`` reads; the states: module
+    docstring). ``criteria``: judge a History by these instead of its case's (a panel over a Case of
+    its own)."""
     curves = load_run(run)
     findings = findings_of(curves, model, criterion, optimizer, stacklevel=3)
     found = criteria or (_CRITERIA.get(run.case) if isinstance(run, History) and run.case else None)
@@ -170,26 +282,19 @@ def verdict(
     if found is None:
         return Verdict(FAILURE if findings else HEALTHY, tuple(findings))
     symptom, health = found.symptom(run), found.health(run)
+    judged = dict(case=run.case, symptom=symptom, health=health, asker_code=found.code)
     if symptom and all(symptom.values()):
-        own = [f for f in findings if f.code == found.code] or [
-            make_finding(found.code, "; ".join(symptom))
-        ]
-        return Verdict(
-            FAILURE,
-            tuple(own + [f for f in findings if f.code != found.code]),
-            run.case,
-            symptom,
-            health,
-            found.code,
-        )
+        own = [f for f in findings if f.code == found.code]
+        own = own or [make_finding(found.code, "; ".join(symptom))]
+        return Verdict(FAILURE, (*own, *(f for f in findings if f.code != found.code)), **judged)
     if findings or not all(health.values()):
         unmet = "; ".join(name for name, ok in health.items() if not ok)
         if not findings:
             findings = [
                 dataclasses.replace(make_finding(UNMET, f"not met: {unmet}"), lesson=found.lesson)
             ]
-        return Verdict(OTHER, tuple(findings), run.case, symptom, health, found.code)
-    return Verdict(HEALTHY, (), run.case, symptom, health, found.code)
+        return Verdict(OTHER, tuple(findings), **judged)
+    return Verdict(HEALTHY, (), **judged)
 
 
 def diagnose(
@@ -198,34 +303,13 @@ def diagnose(
     """Return the Findings for ``run``, most likely cause first; an empty list exactly when
     ``verdict`` says the run is healthy (or, for a log with no case, when no rule fires).
 
-    Parameters
-    ----------
-    run:
-        A History; a Keras ``history.history`` dict or any dict of lists; a list of records (Hugging
-        Face ``log_history``) or of numbers; a pandas DataFrame; a path to a log of any name (Keras
-        CSVLogger's ``training.log``, Lightning ``metrics.csv``, ``trainer_state.json``, a saved
-        printout); or the text itself: CSV/JSON text or training output pasted from a notebook or a
-        question.
-    model, criterion, optimizer:
-        Optional: also check the output layer against the criterion, dropout rates, the learning
-        rate and Adam's eps. A check that explains a curve finding (NLLLoss without LogSoftmax:
-        negative-loss) adds its evidence to that finding instead of being listed on its own.
+    run: a History; a Keras ``history.history`` dict or any dict of lists; a list of records
+    (Hugging Face ``log_history``) or of numbers; a pandas DataFrame; a path to a log of any name
+    (Keras CSVLogger's ``training.log``, Lightning ``metrics.csv``, ``trainer_state.json``, a saved
+    printout); or the text itself: CSV/JSON text or training output pasted from a notebook or a
+    question.
+    model, criterion, optimizer (optional): also check the output layer against the criterion,
+    dropout rates, the learning rate and Adam's eps (a check that explains a curve finding joins
+    it).
     """
     return list(verdict(run, model, criterion, optimizer).findings)
-
-
-__all__ = [
-    "COLOURS",
-    "Criteria",
-    "FAILURE",
-    "HEALTHY",
-    "LogReadWarning",
-    "OTHER",
-    "STATES",
-    "UNMET",
-    "Verdict",
-    "criteria",
-    "declare",
-    "diagnose",
-    "verdict",
-]

@@ -1,105 +1,94 @@
 """Load a run: a labkit History, a dict or list, a pandas DataFrame, a log file of any kind, or
-pasted log text."""
+pasted log text, into the ``Curves`` diagnosis reads.
+
+Every table-like log goes through one path, ``records_to_curves``: Keras CSVLogger (one row per
+epoch), Lightning ``metrics.csv`` (sparse rows: steps and epochs, fit then validate/test stages),
+Hugging Face ``log_history`` (fractional epochs, eval rows), pasted printouts (texts.py reads the
+text). Appended runs (the epoch or step counter goes back) are split and the last one is diagnosed,
+never averaged together.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..history import History
-from . import cells, names, tables, texts
+from . import texts
+from .texts import parse_all, parse_safe, pick
 
 # Accepted names for each curve in a dict of lists, first match wins (Keras, PyTorch Lightning,
-# labkit); any other name is read by its words (see names.py): "Train Loss", "valid_loss",
-# "eval_loss", "test_loss", ...
-TRAIN_KEYS = ("train_loss", "loss", "train_loss_epoch", "loss_epoch", "training_loss")
-VAL_KEYS = ("val_loss", "val_loss_epoch", "validation_loss", "valid_loss")
-STEP_KEYS = ("step_loss", "train_loss_step", "loss_step")
-TRAIN_METRIC_KEYS = (
-    "train_metric",
-    "accuracy",
-    "acc",
-    "train_accuracy",
-    "train_acc",
-    "train_acc_epoch",
-)
-VAL_METRIC_KEYS = ("val_metric", "val_accuracy", "val_acc", "val_acc_epoch")
-LR_KEYS = ("lr", "learning_rate")
-_ROLES = {
-    "train_loss": TRAIN_KEYS,
-    "val_loss": VAL_KEYS,
-    "train_metric": TRAIN_METRIC_KEYS,
-    "val_metric": VAL_METRIC_KEYS,
-    "lr": LR_KEYS,
+# labkit); any other name is read by its words (texts.role): "Train Loss", "eval_loss", ...
+KEYS = {
+    role: tuple(keys.split())
+    for role, keys in {
+        "train_loss": "train_loss loss train_loss_epoch loss_epoch training_loss",
+        "val_loss": "val_loss val_loss_epoch validation_loss valid_loss",
+        "train_metric": "train_metric accuracy acc train_accuracy train_acc train_acc_epoch",
+        "val_metric": "val_metric val_accuracy val_acc val_acc_epoch",
+        "lr": "lr learning_rate",
+        "step_loss": "step_loss train_loss_step loss_step",
+    }.items()
 }
+EPOCH_ROLES = ("train_loss", "val_loss", "train_metric", "val_metric", "lr")
 CURVE_FIELDS = ("train_loss", "val_loss", "step_loss", "train_metric", "val_metric", "lr")
-PLACE_FIELDS = ("first_epoch", "mid_run")
+LOSS_ROLES = ("train_loss", "val_loss", "step_loss")
 EXPECTED = (
-    "a labkit History, a dict of lists (e.g. Keras history.history with 'loss', "
-    "'val_loss') or of "
-    "{epoch: value} dicts, a list of records (Hugging Face log_history) or "
-    "numbers, a pandas DataFrame, a path "
-    "to a log file (CSV of any extension: Keras CSVLogger's training.log, "
-    "Lightning metrics.csv; JSON: "
-    "trainer_state.json; a saved printout; a saved notebook, .ipynb, whose "
-    "cells printed the training), or the "
-    "log's text itself (CSV/JSON text, or pasted training output)"
+    "a labkit History, a dict of lists (e.g. Keras history.history with 'loss', 'val_loss') or of "
+    "{epoch: value} dicts, a list of records (Hugging Face log_history) or numbers, a pandas "
+    "DataFrame, a path to a log file (CSV of any extension: Keras CSVLogger's training.log, "
+    "Lightning metrics.csv; JSON: trainer_state.json; a saved printout; a saved notebook, .ipynb, "
+    "whose cells printed the training), or the log's text itself (CSV/JSON text, or pasted "
+    "training output)"
 )
 COLUMN_FORMS = (
-    "a list of numbers, one per epoch (e.g. [0.52, 0.47]), or a dict of epoch number -> "
-    "number "
+    "a list of numbers, one per epoch (e.g. [0.52, 0.47]), or a dict of epoch number -> number "
     "(e.g. {1: 0.52, 2: 0.47}; pandas' DataFrame.to_dict() gives {0: ..., 1: ...})"
 )
 PATH_SUFFIXES = (".csv", ".json", ".log", ".txt", ".tsv", ".jsonl", ".out", ".ipynb")
+# a validation curve logged at fewer than this share of the epochs (or < 3) is left out
+MIN_VAL_COVERAGE = 0.2
+# a step log whose first logged step is beyond this many logging intervals starts mid-run
+EXCERPT_STEPS = 10
 
 
 @dataclass(frozen=True)
 class Curves:
     """The curves diagnosis reads: per-epoch lists, plus per-step losses when the log has them."""
 
-    train_loss: tuple[float, ...] = ()  # training loss of each epoch
-    val_loss: tuple[float, ...] = ()  # validation loss of each epoch
+    train_loss: tuple[float, ...] = ()
+    val_loss: tuple[float, ...] = ()
     step_loss: tuple[float, ...] = ()  # training loss of each (logged) step
     train_metric: tuple[float, ...] = ()  # e.g. training accuracy of each epoch
-    val_metric: tuple[float, ...] = ()  # e.g. validation accuracy of each epoch
-    lr: tuple[float, ...] = ()  # learning rate of each epoch
+    val_metric: tuple[float, ...] = ()
+    lr: tuple[float, ...] = ()
     steps_per_epoch: int = 1  # logged steps per epoch (approximate for subsampled step logs)
     source: str = ""  # what the curves were read from
-    # how the log was read: runs split, rows left out, names taken as which curve
-    notes: tuple[str, ...] = ()
-    # the epoch number of the first value (an excerpt pasted from epoch 48 starts at 48)
-    first_epoch: int = 1
-    # True when the log starts in the middle of a run (an excerpt): no "from the start" claims
-    mid_run: bool = False
+    notes: tuple[str, ...] = ()  # how the log was read: runs split, rows left out, names taken
+    first_epoch: int = 1  # the epoch number of the first value (an excerpt from epoch 48: 48)
+    mid_run: bool = False  # the log starts in the middle of a run: no "from the start" claims
 
     @property
     def num_epochs(self) -> int:
-        """Return the number of epochs of the longest per-epoch loss curve."""
+        """The number of epochs of the longest per-epoch loss curve."""
         return max(len(self.train_loss), len(self.val_loss))
 
 
 def load_run(run: Any) -> Curves:
     """Return the Curves of ``run``; raise TypeError/ValueError saying what was found and what was
-    expected.
+    expected (``EXPECTED``).
 
-    Parameters
-    ----------
-    run:
-        A History; a dict of lists (Keras ``history.history``, ``History.to_dict()``, Hugging Face
-        ``trainer_state.json`` contents); a list of records or of numbers; a pandas DataFrame; a
-        str/Path to a log file of any extension (its content is sniffed) or to a saved notebook
-        (.ipynb: the output its cells printed is read); or a log's text itself (a str with a line
-        break, or one that is not a file name): CSV/JSON text or pasted training output.
-
-        A curve in a dict may also be a dict of epoch number -> value (``{"loss": {1: 0.5, 2:
-        0.6}}``, pandas' ``DataFrame.to_dict()``, JSON ``{"loss": {"1": 0.5}}``): its values are
-        read in epoch order, never its keys; epochs missing from one curve are gaps, and a curve
-        starting at epoch 48 is an excerpt. Any other dict (keys that are not epoch numbers, values
-        that are not numbers) raises a ValueError naming the curve.
+    A str is a path when it is one line naming a file (its content is sniffed, whatever the
+    extension; a .ipynb is read by what its cells printed), else the log's text. A curve in a dict
+    may be a dict of epoch -> value (``{"loss": {1: 0.5}}``, pandas' ``to_dict()``): its values are
+    read in epoch order, epochs missing from one curve are gaps, and a curve starting at epoch 48 is
+    an excerpt.
     """
     if isinstance(run, Curves):
         return run
@@ -111,14 +100,9 @@ def load_run(run: Any) -> Curves:
         return _build(_read_text(run, "text"), "text")
     if isinstance(run, bytes):
         raise TypeError(f"run must be {EXPECTED}; got bytes: decode them first (run.decode())")
-    if (
-        type(run).__module__.split(".")[0] == "pandas"
-        and hasattr(run, "to_dict")
-        and hasattr(run, "columns")
-    ):
+    if type(run).__module__.split(".")[0] == "pandas" and hasattr(run, "columns"):
         columns = [str(c) for c in run.columns]
-        # Lightning's rows: NaN there is "not logged"
-        sparse = any(names.role(c) == "step" for c in columns)
+        sparse = any(texts.role(c) == "step" for c in columns)  # Lightning: NaN is "not logged"
         rows = [
             {
                 str(k): (None if sparse and isinstance(v, float) and math.isnan(v) else v)
@@ -126,21 +110,22 @@ def load_run(run: Any) -> Curves:
             }
             for row in run.to_dict("records")
         ]
-        return _build(tables.records_to_curves(columns, rows, "DataFrame"), "DataFrame")
+        return _build(records_to_curves(columns, rows, "DataFrame"), "DataFrame")
     if isinstance(run, Mapping):
         if {"knobs", "steps_per_epoch", "train_loss"} <= set(run):
             return _from_history(History.from_dict(dict(run)))
-        return _build(texts.read_json(run, "dict"), "dict")
+        return _build(_read_json(run, "dict"), "dict")
     if (
         isinstance(run, (list, tuple))
         and run
         and all(isinstance(r, Mapping) or not isinstance(r, (list, tuple, str)) for r in run)
         and not any(isinstance(r, bool) for r in run)
+        and (
+            all(isinstance(r, Mapping) for r in run)
+            or all(isinstance(r, numbers.Real) for r in run)
+        )
     ):
-        if all(isinstance(r, Mapping) for r in run) or all(
-            isinstance(r, numbers.Real) for r in run
-        ):
-            return _build(texts.read_json(list(run), "list"), "list")
+        return _build(_read_json(list(run), "list"), "list")
     raise TypeError(f"run must be {EXPECTED}; got {type(run).__name__}")
 
 
@@ -157,62 +142,13 @@ def _looks_like_path(text: str) -> bool:
             return True
     except OSError:
         return False
-    # a file name with spaces exists (checked above); text has spaces
-    if any(ch.isspace() for ch in stripped):
+    if any(ch.isspace() for ch in stripped):  # a file name with spaces exists (checked above)
         return False
     return Path(stripped).suffix.lower() in PATH_SUFFIXES or "/" in stripped or "\\" in stripped
 
 
-def _read_text(text: str, source: str) -> dict[str, Any]:
-    """Return ``texts.read_text``; a log's JSON nested too deep, or a Python literal that cannot be
-    a record (a list as a dict key), is a ValueError too, never a RecursionError/TypeError."""
-    try:
-        return texts.read_text(text, source)
-    except (RecursionError, TypeError) as e:
-        raise ValueError(
-            f"run ({source}) could not be read as a log ({type(e).__name__}: {str(e)[:100]}); "
-            f"expected {EXPECTED}"
-        ) from None
-
-
-def _printed(found: list[dict[str, Any]], where: str) -> str:
-    """Return what a notebook's code cells printed (streams and plain-text results), in cell
-    order."""
-    out = []
-    for i, cell in enumerate(found):
-        outputs = cell.get("outputs", []) if cell["cell_type"] == "code" else []
-        for j, o in enumerate(outputs if isinstance(outputs, list) else []):
-            if isinstance(o, dict) and o.get("output_type") == "stream":
-                text = o.get("text", "")
-            # execute_result, display_data
-            elif isinstance(o, dict) and isinstance(o.get("data"), dict):
-                text = o["data"].get("text/plain", "")
-            else:
-                continue  # an error's traceback, or not an output at all
-            out.append(cells.multiline(text, f"{where} cells[{i}].outputs[{j}]", EXPECTED))
-    return "\n".join(out)
-
-
-def _build(kwargs: dict[str, Any], source: str) -> Curves:
-    if "mapping" in kwargs:
-        return _from_mapping(kwargs["mapping"], source)
-    notes = tuple(kwargs.get("notes", ()))
-    data = {k: v for k, v in kwargs.items() if k in CURVE_FIELDS}
-    curves = _from_mapping(data, source, notes)
-    place = {k: kwargs[k] for k in PLACE_FIELDS if k in kwargs}
-    return replace(curves, **place) if place else curves
-
-
 def _from_history(h: History) -> Curves:
-    curves = {
-        "train_loss": h.train_loss,
-        "val_loss": h.val_loss,
-        "step_loss": h.step_loss,
-        "train_metric": h.train_metric,
-        "val_metric": h.val_metric,
-        "lr": h.lr,
-    }
-    values = {k: tuple(_numbers(v, f"run.{k}")) for k, v in curves.items()}
+    values = {k: tuple(_numbers(getattr(h, k), f"run.{k}")) for k in CURVE_FIELDS}
     if not values["train_loss"] and not values["step_loss"]:
         raise ValueError("run is a History with no loss yet: train_loss and step_loss are empty")
     return Curves(
@@ -223,56 +159,146 @@ def _from_history(h: History) -> Curves:
 def _from_file(path: Path) -> Curves:
     if not path.is_file():
         raise FileNotFoundError(f"run={str(path)!r}: no such log file")
-    raw = path.read_bytes()
+    raw, where = path.read_bytes(), f"run={str(path)!r}"
     if path.suffix.lower() == ".ipynb":
-        where = f"run={str(path)!r}"
-        text = _printed(cells.notebook_cells(raw, where, EXPECTED), where)
+        text = texts.notebook_text(raw, where, EXPECTED, printed=True)
         if not text.strip():
             raise ValueError(
                 f"{where} is a notebook with no printed output: run the training cell and save it, "
                 f"or pass the log file or the printed text instead; expected {EXPECTED}"
             )
-        try:
-            return _build(_read_text(text, f"{path}, printed output"), str(path))
-        except ValueError as e:
-            raise ValueError(f"{where}: {e}") from None
-    for encoding in ("utf-8-sig", "utf-16", "latin-1"):  # -sig: drop the BOM Excel writes
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if "\x00" in text[:1000]:
-        raise ValueError(f"run={str(path)!r} is a binary file, not a log: expected {EXPECTED}")
+        source = f"{path}, printed output"
+    else:
+        for encoding in ("utf-8-sig", "utf-16", "latin-1"):  # -sig: drop the BOM Excel writes
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        if "\x00" in text[:1000]:
+            raise ValueError(f"{where} is a binary file, not a log: expected {EXPECTED}")
+        source = str(path)
     try:
-        return _build(_read_text(text, str(path)), str(path))
+        return _build(_read_text(text, source), str(path))
     except ValueError as e:
-        raise ValueError(f"run={str(path)!r}: {e}") from None
+        raise ValueError(f"{where}: {e}") from None
+
+
+def _read_text(text: str, source: str) -> dict[str, Any]:
+    """Return the Curves keyword arguments for a log's whole text: JSON, JSON lines, a table, bare
+    numbers, else a printout. A JSON nested too deep, or a Python literal that cannot be a record (a
+    list as a dict key), is a ValueError too, never a RecursionError/TypeError."""
+    try:
+        body = text.lstrip("\ufeff").strip()
+        if not body:
+            raise ValueError(
+                f"run ({source}) is empty: expected a log (CSV, JSON, or printed training output)"
+            )
+        if body[0] in "{[":
+            try:
+                data = json.loads(body)
+            except json.JSONDecodeError:
+                records = texts.records([ln.strip() for ln in body.splitlines() if ln.strip()])
+                if records is not None:  # one record per line
+                    return _read_json(records, source)
+            except RecursionError:
+                raise ValueError(f"run ({source}): its JSON is nested too deeply to read") from None
+            except ValueError as e:  # e.g. an integer of more than 4300 digits
+                raise ValueError(
+                    f"run ({source}): its JSON holds a value that cannot be read: {e}"
+                ) from None
+            else:
+                return _read_json(data, source)
+        lines = [ln for ln in body.splitlines() if ln.strip()]
+        if (table := texts.sniff_table(lines)) is not None:
+            columns, rows, decimal_comma, notes = table
+            return records_to_curves(columns, rows, source, decimal_comma, notes)
+        if (numbers := texts.headerless_numbers(lines, source)) is not None:
+            return _train_loss_only(*numbers, source)
+        columns, rows, notes = texts.printout(lines, source)
+        # a printout writes "nan": a missing value is not one
+        return records_to_curves(columns, rows, source, notes=notes, missing_is_nan=False)
+    except (RecursionError, TypeError) as e:
+        raise ValueError(
+            f"run ({source}) could not be read as a log ({type(e).__name__}: {str(e)[:100]}); "
+            f"expected {EXPECTED}"
+        ) from None
+
+
+def _read_json(data: Any, source: str) -> dict[str, Any]:
+    """Return Curves kwargs for parsed JSON: a dict of lists, HF ``trainer_state.json``, a list of
+    records or numbers."""
+    if isinstance(data, Mapping) and isinstance(data.get("log_history"), list):
+        return _read_json(data["log_history"], f"{source}, log_history")
+    if isinstance(data, Mapping) and isinstance(data.get("history"), Mapping):
+        data = data["history"]  # {"history": {"loss": [...]}}
+    if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
+        rows = [r for r in data if "train_runtime" not in r]  # HF's summary: a whole-run mean
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        notes = ["left out the summary row (train_runtime, whole-run mean loss)"]
+        notes = notes if len(rows) < len(data) else []
+        return records_to_curves(columns, rows, source, notes=notes)
+    if isinstance(data, list) and data and all(not isinstance(v, (list, dict)) for v in data):
+        return _train_loss_only(data, texts.BARE_NUMBERS, source)
+    if isinstance(data, Mapping):
+        return {"mapping": data}
+    kind = (
+        f"a list of {type(data[0]).__name__}"
+        if isinstance(data, list) and data
+        else f"a JSON {type(data).__name__}"
+    )
+    raise ValueError(
+        f'run ({source}) must hold a JSON object of curves (e.g. {{"loss": [...], "val_loss": '
+        "[...]}), a list of records (e.g. Hugging Face log_history) or a list of numbers; got "
+        f"{kind}"
+    )
+
+
+def _train_loss_only(values: list[Any], note: str, source: str) -> dict[str, Any]:
+    """Return Curves kwargs for bare numbers: the training loss, one per epoch."""
+    parsed = parse_all(values, lambda i, v, e: f"run ({source})[{i}]: {e}")
+    return {"train_loss": tuple(math.nan if p is None else p for p in parsed), "notes": (note,)}
+
+
+def _build(kwargs: dict[str, Any], source: str) -> Curves:
+    """Return the Curves of Curves kwargs, or of a JSON object of curves (``{"mapping": data}``)."""
+    if "mapping" in kwargs:
+        return _from_mapping(kwargs["mapping"], source)
+    notes = tuple(kwargs.get("notes", ()))
+    curves = _from_mapping({k: v for k, v in kwargs.items() if k in CURVE_FIELDS}, source, notes)
+    place = {k: kwargs[k] for k in ("first_epoch", "mid_run") if k in kwargs}
+    return replace(curves, **place) if place else curves
+
+
+def _numbers(seq: Iterable[Any], name: str) -> list[float | None]:
+    return parse_all(
+        seq,
+        lambda i, v, e: (
+            f"{name}[{i}] is {v!r} ({type(v).__name__}), not a number: curves must "
+            "hold numbers (NaN/inf, 'nan', 'inf' and empty/NA/null cells are read too)"
+        ),
+    )
 
 
 def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] = ()) -> Curves:
     """Pick each curve by its name and check the curves are non-empty, numeric and of equal
     length."""
-    chosen: dict[str, str] = {}
-    for role, keys in (*_ROLES.items(), ("step_loss", STEP_KEYS)):
+    chosen = {}
+    for role, keys in KEYS.items():
         key = next((k for k in keys if k in data), None)
         if key is not None:
             chosen[role] = key
-    picked = names.pick([str(k) for k in data])
-    if "val_loss" not in chosen and "val_loss" not in picked and "test_loss" in picked:
-        picked["val_loss"] = picked["test_loss"]
-        picked["val_metric"] = picked.get("test_metric", "")
-        notes += (
-            f"read {picked['test_loss']!r} as the validation loss (the run has no validation loss)",
-        )
+    picked = pick([str(k) for k in data])
+    if "val_loss" not in chosen and (note := _test_as_val(picked, "run")):
+        notes += (note,)
     for role, key in picked.items():
-        if role in CURVE_FIELDS and role not in chosen and key:
+        if role in CURVE_FIELDS and role not in chosen:
             chosen[role] = key
-    if not {"train_loss", "val_loss", "step_loss"} & set(chosen):
+    if not set(LOSS_ROLES) & set(chosen):
         raise ValueError(
             f"run ({source}) has no loss curve: expected a key like "
-            f"{TRAIN_KEYS + VAL_KEYS + STEP_KEYS} (or 'Train Loss', 'eval_loss', 'test_loss'), got "
-            f"{sorted(map(str, data))[:12]}"
+            f"{KEYS['train_loss'] + KEYS['val_loss'] + KEYS['step_loss']} (or 'Train Loss', "
+            f"'eval_loss', 'test_loss'), got {sorted(map(str, data))[:12]}"
         )
     if any(isinstance(data[key], Mapping) for key in chosen.values()):
         return _from_epoch_dicts(data, chosen, source, notes)
@@ -286,28 +312,25 @@ def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] =
         values[role] = _numbers(seq, f"run[{key!r}]")
         if not values[role]:
             raise ValueError(f"run[{key!r}] is empty: a curve needs at least one number")
-    epoch_roles = [r for r in _ROLES if r in values]
+    epoch_roles = [r for r in EPOCH_ROLES if r in values]
     lengths = {chosen[r]: len(values[r]) for r in epoch_roles}
     if len(set(lengths.values())) > 1:
         raise ValueError(
             f"run ({source}) has ragged curves: per-epoch curves must have one value per epoch, "
             f"got lengths {lengths}"
         )
-    # empty / NA / null cells: as in a CSV table
-    if any(v is None for r in epoch_roles for v in values[r]):
+    if any(v is None for r in epoch_roles for v in values[r]):  # empty cells: as in a CSV table
         rows = [
             {"epoch": i, **{chosen[r]: values[r][i] for r in epoch_roles}}
             for i in range(max(lengths.values()))
         ]
-        kwargs = tables.records_to_curves(
+        kwargs = records_to_curves(
             ["epoch", *(chosen[r] for r in epoch_roles)], rows, source, notes=notes
         )
         if "step_loss" in values:
             kwargs["step_loss"] = tuple(math.nan if v is None else v for v in values["step_loss"])
         return _from_mapping(
-            {k: v for k, v in kwargs.items() if k in CURVE_FIELDS},
-            source,
-            tuple(kwargs.get("notes", ())),
+            {k: v for k, v in kwargs.items() if k in CURVE_FIELDS}, source, kwargs["notes"]
         )
     clean = {r: tuple(math.nan if x is None else x for x in v) for r, v in values.items()}
     epochs = max(lengths.values(), default=0)
@@ -318,6 +341,20 @@ def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] =
         source=source,
         notes=tuple(notes),
     )
+
+
+def _test_as_val(chosen: dict[str, str], what: str) -> str | None:
+    """Take the test curves of ``chosen`` ({role: column}) as the validation ones when the ``what``
+    (run, log) has a test loss and no validation loss; return the note saying so."""
+    if "val_loss" in chosen or "test_loss" not in chosen:
+        return None
+    chosen["val_loss"] = chosen.pop("test_loss")
+    metric = chosen.pop("test_metric", None)
+    if metric is None:
+        chosen.pop("val_metric", None)
+    else:
+        chosen["val_metric"] = metric
+    return f"read {chosen['val_loss']!r} as the validation loss (the {what} has no validation loss)"
 
 
 def _epoch(key: Any) -> int | None:
@@ -357,16 +394,15 @@ def _from_epoch_dicts(
                 f"run[{key!r}] names an epoch twice (e.g. 1 and '1'): a curve must be "
                 f"{COLUMN_FORMS}"
             )
-        values = {}
-        for k, e in epochs.items():
-            try:
-                values[e] = cells.parse(column[k])
-            except ValueError:
-                raise ValueError(
-                    f"run[{key!r}][{k!r}] is {repr(column[k])[:60]} ({type(column[k]).__name__}), "
-                    f"not a number: a curve must be {COLUMN_FORMS}"
-                ) from None
-        by_role[role] = values
+        ks = list(column)
+        values = parse_all(
+            column.values(),
+            lambda i, v, e: (
+                f"run[{key!r}][{ks[i]!r}] is {repr(v)[:60]} ({type(v).__name__}), "
+                f"not a number: a curve must be {COLUMN_FORMS}"
+            ),
+        )
+        by_role[role] = dict(zip(epochs.values(), values))
     steps = by_role.pop("step_loss", {})
     step_loss = tuple(math.nan if steps[k] is None else steps[k] for k in sorted(steps))
     notes += ("read the curves' dicts as epoch -> value, in epoch order",)
@@ -376,20 +412,221 @@ def _from_epoch_dicts(
         {"epoch": e, **{r: v.get(e) for r, v in by_role.items()}}
         for e in sorted(set().union(*by_role.values()))
     ]
-    kwargs = tables.records_to_curves(
-        ["epoch", *by_role], rows, source, notes=notes, missing_is_nan=False
-    )
+    kwargs = records_to_curves(["epoch", *by_role], rows, source, notes=notes, missing_is_nan=False)
     return _build({**kwargs, "step_loss": step_loss} if step_loss else kwargs, source)
 
 
-def _numbers(seq: Iterable[Any], name: str) -> list[float | None]:
-    out = []
-    for i, v in enumerate(seq):
-        try:
-            out.append(cells.parse(v))
-        except ValueError:
-            raise ValueError(
-                f"{name}[{i}] is {v!r} ({type(v).__name__}), not a number: curves must hold "
-                "numbers (NaN/inf, 'nan', 'inf' and empty/NA/null cells are read too)"
-            ) from None
-    return out
+# ---- rows -> curves: one path for every table-like log
+
+Row = Mapping[str, Any]
+
+
+def _key(value: Any) -> float | None:
+    v = parse_safe(value)
+    return v if v is not None and math.isfinite(v) else None
+
+
+def _split_runs(rows: Sequence[Row], counter: str | None) -> list[tuple[int, list[Row]]]:
+    """Return ``[(first row index, rows)]``: a new segment starts where ``counter`` (epoch or step)
+    goes back."""
+    if counter is None:
+        return [(0, list(rows))]
+    segments: list[tuple[int, list[Row]]] = [(0, [])]
+    last = None
+    for i, row in enumerate(rows):
+        k = _key(row.get(counter))
+        if k is not None and last is not None and k < last:
+            segments.append((i, []))
+        if k is not None:
+            last = k
+        segments[-1][1].append(row)
+    return [s for s in segments if s[1]]
+
+
+def _epoch_keys(rows: Sequence[Row], epoch_col: str | None) -> list[Any]:
+    """Return one group key per row: its epoch (fractional epochs: the epoch they fall in), else its
+    row index."""
+    if epoch_col is None:
+        return list(range(len(rows)))
+    raw = [_key(r.get(epoch_col)) for r in rows]
+    fractional = any(v is not None and v != int(v) for v in raw)
+    keys, last = [], None
+    for v in raw:
+        if v is not None:
+            last = max(math.ceil(v) - 1, 0) if fractional else int(v)
+        keys.append(last if last is not None else -1)
+    return keys
+
+
+def _means(keys: list[Any], values: list[float | None]) -> dict[Any, float]:
+    """Return the mean of the logged values of each key (NaN when one of them is NaN)."""
+    groups: dict[Any, list[float]] = {}
+    for k, v in zip(keys, values):
+        if v is not None:
+            groups.setdefault(k, []).append(v)
+    return {
+        k: (math.nan if any(math.isnan(x) for x in g) else sum(g) / len(g))
+        for k, g in groups.items()
+    }
+
+
+def records_to_curves(
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    source: str,
+    decimal_comma: bool = False,
+    notes: Sequence[str] = (),
+    missing_is_nan: bool = True,
+) -> dict[str, Any]:
+    """Return the keyword arguments of ``Curves`` for a log given as rows of ``{column: cell}``.
+
+    ``missing_is_nan``: in a table with one row per epoch, empty cells after a loss's last value are
+    NaN (loggers that cannot write NaN leave the cell empty); False for printouts, which print "nan"
+    themselves.
+    """
+    notes = list(notes)
+    chosen = pick(list(columns))
+    if not set(LOSS_ROLES + ("test_loss",)) & set(chosen):
+        shown = ", ".join(map(repr, list(columns)[:12])) + (" ..." if len(columns) > 12 else "")
+        raise ValueError(
+            f"run ({source}) has no loss column: expected a name like 'loss', 'train_loss', "
+            f"'val_loss', 'Validation Loss', 'eval_loss' or 'test_loss'; found columns {shown}"
+        )
+    if not rows:
+        raise ValueError(
+            f"run ({source}) has column names ({', '.join(map(repr, list(columns)[:12]))}) but no "
+            "rows under them: expected one row of numbers per epoch or step"
+        )
+    if note := _test_as_val(chosen, "log"):
+        notes.append(note)
+    epoch_col, step_col = chosen.get("epoch"), chosen.get("step")
+    segments = _split_runs(rows, epoch_col or step_col)
+    losses = [chosen[k] for k in ("train_loss", "step_loss") if chosen.get(k)]
+    trained = [
+        s for s in segments if any(parse_safe(r.get(c)) is not None for r in s[1] for c in losses)
+    ] or segments
+    if len(trained) > 1:
+        notes.append(
+            f"the log holds {len(trained)} runs appended one after another (the "
+            f"{epoch_col or step_col} counter restarts at row {trained[-1][0] + 1}); diagnosed the "
+            "last one only, never an average of them"
+        )
+    start, rows = trained[-1]
+    stages = [s for s in segments if s[0] > start]
+    if stages:
+        notes.append(
+            f"left out {sum(len(s) for _, s in stages)} row(s) after the last training rows (a "
+            "validate/test stage)"
+        )
+    keys = _epoch_keys(rows, epoch_col)
+    order = list(dict.fromkeys(keys))
+    position = {k: i for i, k in enumerate(order)}
+    dense = len(order) == len(rows)
+    cols = {
+        r: parse_all(
+            [row.get(c) for row in rows],
+            lambda i, v, e: f"run ({source}): column {c!r} row {start + i + 1}: {e}",
+            decimal_comma,
+        )
+        for r, c in chosen.items()
+        if r not in ("epoch", "step")
+    }
+    per_epoch = {r: _means(keys, vals) for r, vals in cols.items()}
+    per_step = {r: [v for v in vals if v is not None] for r, vals in cols.items()}
+    if missing_is_nan and dense:  # empty cells after a loss's last value: NaN (it diverged)
+        written = {
+            k for k, row in zip(keys, rows) if any(parse_safe(v) is not None for v in row.values())
+        }
+        for r in (r for r in LOSS_ROLES if r in per_epoch):
+            logged = per_epoch[r]
+            last = max((position[k] for k in logged), default=-1)
+            # logged every n epochs: a later gap is one more gap
+            if logged and all(k in logged for k in order[:last]):
+                logged.update({k: math.nan for k in order[last + 1 :] if k in written})
+    step_loss: list[float] = []
+    if "step_loss" in per_step:
+        step_loss = per_step.pop("step_loss")
+        per_epoch.pop("step_loss")
+    elif "train_loss" in per_step and not dense:
+        rows_per_key = Counter(keys)
+        if any(rows_per_key[k] > 1 for k in per_epoch["train_loss"]):
+            step_loss = per_step["train_loss"]
+    if epoch_col is None and step_col is not None:  # a step log with no epochs (TF, HF)
+        steps = step_loss or per_step.get("train_loss", [])
+        if steps:
+            at = [k for k in (_key(r.get(step_col)) for r in rows) if k is not None]
+            gap = min((b - a for a, b in zip(at, at[1:]) if b > a), default=1)
+            mid = bool(at) and at[0] > EXCERPT_STEPS * gap
+            notes.append(
+                "no epochs in the log: read the logged steps"
+                + (f" (it starts at step {at[0]:g}: an excerpt)" if mid else "")
+            )
+            return {"step_loss": tuple(steps), "mid_run": mid, "notes": tuple(notes)}
+    if "train_loss" not in per_epoch and step_loss and epoch_col is not None:
+        per_epoch["train_loss"] = _means(keys, cols["step_loss"])
+        notes.append("training loss per epoch: the mean of its logged steps")
+    return _align(per_epoch, order, position, step_loss, epoch_col, notes)
+
+
+def _align(
+    per_epoch: dict[str, dict[Any, float]],
+    order: list[Any],
+    position: dict[Any, int],
+    step_loss: list[float],
+    epoch_col: str | None,
+    notes: list[str],
+) -> dict[str, Any]:
+    """Return the Curves kwargs of per-epoch values: the epochs where every loss was logged."""
+    epochs = [
+        k for k in order if any(k in per_epoch.get(r, {}) for r in ("train_loss", "val_loss"))
+    ]
+    if per_epoch.get("val_loss") and per_epoch.get("train_loss"):
+        covered = sum(k in per_epoch["val_loss"] for k in epochs)
+        if (covered < 3 or covered < MIN_VAL_COVERAGE * len(epochs)) and covered < len(epochs):
+            notes.append(
+                f"validation loss logged at only {covered} of {len(epochs)} epochs: left out"
+            )
+            per_epoch.pop("val_loss")
+            per_epoch.pop("val_metric", None)
+    loss_roles = [r for r in ("train_loss", "val_loss") if r in per_epoch]
+    kept = [k for k in epochs if all(k in per_epoch[r] for r in loss_roles)]
+    kept_set = set(kept)
+    trailing = [
+        k
+        for k in epochs[len(kept) :]
+        if k not in kept_set and k not in per_epoch.get("train_loss", {})
+    ]
+    if (
+        kept
+        and trailing
+        and epochs[-len(trailing) :] == trailing
+        and position[kept[-1]] < position[trailing[0]]
+    ):
+        notes.append(
+            f"left out the last {len(trailing)} epoch key(s): validation/test rows with no "
+            "training (a validate/test stage after fit)"
+        )
+        epochs = epochs[: len(epochs) - len(trailing)]
+    if len(kept) < len(epochs):
+        dropped = [k for k in epochs if k not in kept_set]  # as the log numbers them
+        notes.append(
+            f"left out {len(dropped)} epoch(s) where not every loss was logged "
+            f"(epochs {', '.join(map(str, dropped[:6]))}{' ...' if len(dropped) > 6 else ''})"
+        )
+    out: dict[str, Any] = {}
+    for r, by_epoch in per_epoch.items():
+        if r in loss_roles or all(k in by_epoch for k in kept):
+            values = tuple(by_epoch[k] for k in kept)
+            if values:
+                out[r] = values
+    if step_loss:
+        out["step_loss"] = tuple(step_loss)
+    if epoch_col is not None and kept and isinstance(kept[0], int):
+        out["first_epoch"] = max(kept[0], 1)
+        out["mid_run"] = kept[0] > 1
+        if kept[0] > 1:
+            notes.append(
+                f"the log starts at epoch {kept[0]}: an excerpt, so nothing is said about "
+                "the first epochs"
+            )
+    return {**out, "notes": tuple(notes)}

@@ -1,15 +1,9 @@
-"""The registry of diagnosis rules: each finding is declared once, as a ``Rule``, next to its detect
-function.
+"""The vocabulary: each finding is declared once, as a ``Rule`` registered next to its detect
+function (curve rules in rules.py and gradual.py, checks in setup_checks.py and codecheck.py).
 
-A Rule carries everything about one vocabulary code: its priority, title, explanation, fixes, ranked
-causes with the experiment that tells each apart, its lesson, which curves it needs, its detect
-function, what it subsumes and how sure it is. ``register(Rule(...))`` in the rule's module is the
-whole of adding one: diagnose() runs it, and the code tables (CURVE_CODES, CASE_OF_CODE,
-LESSON_OF_CODE ...), texts, causes and confidence all read the registry.
-
-The built-in rules live in rules.py and gradual.py (curve rules), setup_checks.py (setup checks) and
-codecheck.py (code checks). This module imports nothing from the package: every other module of it
-may import this one.
+``register(Rule(...))`` is the whole of adding one: diagnose() runs it, and the code tables
+(``tables()``), texts, causes and confidence all read the registry. This module imports nothing
+from the package, so every other module of it may import this one.
 """
 
 from __future__ import annotations
@@ -20,10 +14,10 @@ from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 # curve: read from the loss curves; check: read from the model/criterion/optimizer/code
 RULE_KINDS = ("curve", "check")
+LEVELS = ("low", "medium", "high")  # a finding's confidence, in words (finding.confidence)
 
-# The lesson notebook of each case (must equal ``cases.get(name).lesson``;
-# tests/test_diagnosis_cases.py checks). Diagnosis imports nothing from ``labkit.cases`` (no import
-# cycle, not even a lazy one): it is written out here.
+# The lesson of each case (must equal ``cases.get(name).lesson``: tests/test_diagnosis_cases.py
+# checks). Written out here because diagnosis never imports labkit.cases (no cycle, not even lazy).
 LESSON_OF_CASE = {
     "rising-val-loss": "01_validation_loss_rises_from_epoch_1.ipynb",
     "oscillating-loss": "02_training_loss_oscillates.ipynb",
@@ -44,8 +38,7 @@ class Hit(NamedTuple):
 
 
 class CurveInput(NamedTuple):
-    """The curves as a curve rule's ``detect`` sees them (epochs 1-based; empty when the log has
-    none)."""
+    """The curves as a curve rule's ``detect`` sees them (epochs 1-based; empty when not logged)."""
 
     train: Sequence[float]  # training loss per epoch
     val: Sequence[float]  # validation loss per epoch
@@ -70,8 +63,8 @@ class SetupInput(NamedTuple):
 
 @dataclass(frozen=True)
 class Rule:
-    """One finding, declared once: its vocabulary code, texts, causes, lesson, and (curve rules) how
-    it is found."""
+    """One finding, declared once: its vocabulary code, texts, causes, lesson, and how it is
+    found."""
 
     code: str  # the vocabulary code, e.g. "late-explosion"
     # priority within its kind: diagnose() lists lower first (a specific cause before its symptoms)
@@ -81,27 +74,20 @@ class Rule:
     fixes: tuple[str, ...]  # what to try, best first
     # ((cause, cheapest experiment telling it apart), ...), likeliest first
     causes: tuple[tuple[str, str], ...] = ()
-    # the case (thread) whose failure this is: its lesson is that case's (LESSON_OF_CASE)
-    case: str = ""
-    # the lesson notebook, when no case covers the code ("" when no lesson teaches it)
-    lesson: str = ""
-    kind: str = "curve"  # "curve" or "check"
-    # what ``detect`` needs: CurveInput fields that must be non-empty (curve rules, e.g.
+    case: str = ""  # the case (thread) whose failure this is: its lesson is the case's
+    lesson: str = ""  # the lesson, when no case covers the code ("" when no lesson teaches it)
+    kind: str = "curve"  # one of RULE_KINDS
+    # the CurveInput fields that must be non-empty (curve rules, e.g. ("train", "val")), or the
+    # SetupInput fields that must be given (checks, e.g. ("model", "criterion"))
     needs: tuple[str, ...] = ()
-    # ("train", "val")), or SetupInput fields that must be given (checks, e.g. ("model",
-    # "criterion")) the Hit, or None: from a CurveInput (curve rules) or a SetupInput (checks; the
-    # built-in checks have none: core.setup_hits calls setup_checks.py's functions, codecheck reads
-    # code)
+    # CurveInput (curve rules) or SetupInput (checks) -> Hit or None. The built-in checks have
+    # none: judge.setup_hits calls setup_checks.py's functions, codecheck reads code
     detect: Callable[[Any], Hit | None] | None = None
-    # dropped when any of these codes is found too (a stronger, same event)
-    subsumed_by: tuple[str, ...] = ()
-    # checks: the curve code this check explains; its evidence joins that finding
-    cause_of: str = ""
-    # confidence of an unambiguous finding, in a word (ignored when ``margin`` is given)
-    sure: str = "high"
-    # gradual findings: by how much the numbers clear
-    # the rule's thresholds (1.0 = just at them); the confidence then grows with it
-    # (advice.confidence)
+    subsumed_by: tuple[str, ...] = ()  # dropped when one of these (a stronger, same event) is found
+    cause_of: str = ""  # checks: the curve code this check explains; its evidence joins that one
+    sure: str = "high"  # confidence of an unambiguous finding (ignored when ``margin`` is given)
+    # gradual findings: by how much the numbers clear the rule's thresholds (1.0 = just at them);
+    # the confidence grows with it (finding.confidence)
     margin: Callable[[dict[str, float]], float] | None = None
 
     def __post_init__(self) -> None:
@@ -116,8 +102,9 @@ class Rule:
             raise ValueError(
                 f"{self.code}: case={self.case!r}; allowed: {', '.join(LESSON_OF_CASE)}"
             )
-        if self.sure not in ("low", "medium", "high"):
-            raise ValueError(f"{self.code}: sure={self.sure!r}; allowed: 'low', 'medium', 'high'")
+        if self.sure not in LEVELS:
+            allowed = ", ".join(map(repr, LEVELS))
+            raise ValueError(f"{self.code}: sure={self.sure!r}; allowed: {allowed}")
         if self.case and not self.lesson:
             object.__setattr__(self, "lesson", LESSON_OF_CASE[self.case])
 
@@ -149,61 +136,43 @@ def registered(rule: Rule) -> Iterator[Rule]:
 
 
 def get(code: str) -> Rule | None:
-    """Return the rule for ``code``, or None when no rule has it."""
+    """Return the rule for ``code``, or None."""
     return _RULES.get(code)
 
 
 def ordered(kind: str | None = None) -> list[Rule]:
-    """Return the rules, curve rules first, each kind by ``order`` (ties: in the order they were
-    registered)."""
+    """Return the rules, curve rules first, each kind by ``order`` (ties: as registered)."""
     rules = sorted(_RULES.values(), key=lambda r: (RULE_KINDS.index(r.kind), r.order))
     return [r for r in rules if kind is None or r.kind == kind]
 
 
 def codes(kind: str | None = None) -> tuple[str, ...]:
-    """Return the vocabulary codes, most likely cause first (diagnose() sorts its findings in this
-    order)."""
+    """Return the codes, most likely cause first (diagnose() sorts its findings in this order)."""
     return tuple(r.code for r in ordered(kind))
 
 
-def subsumed_by() -> dict[str, tuple[str, ...]]:
-    """Return {weaker code: the stronger codes that make it redundant}."""
-    return {r.code: r.subsumed_by for r in ordered() if r.subsumed_by}
-
-
-def cause_of() -> dict[str, str]:
-    """Return {check code: the curve code whose cause it names}."""
-    return {r.code: r.cause_of for r in ordered() if r.cause_of}
-
-
 def tables() -> dict[str, Any]:
-    """Return the vocabulary tables, read from the rules registered now (finding, core and the
-    package serve them as module attributes: ``finding.CURVE_CODES`` is
-    ``tables()["CURVE_CODES"]``)."""
-    # most likely cause first: diagnose() sorts its findings in this order
+    """Return the vocabulary tables, read from the rules registered now."""
     return {
         "CURVE_CODES": codes("curve"),
         "CHECK_CODES": codes("check"),  # risks in the model / criterion / optimizer / code
         "CODES": codes(),  # curve codes first, then check codes
-        # the case each code is the failure of
-        "CASE_OF_CODE": {r.code: r.case for r in ordered() if r.case},
-        # which lesson teaches each code
-        "LESSON_OF_CODE": {r.code: r.lesson for r in ordered() if r.lesson},
-        "SUBSUMED_BY": subsumed_by(),
-        "CAUSE_OF": cause_of(),
-        # read from a step-only
-        "TREND_CODES": tuple(r.code for r in ordered("curve") if "trend" in r.needs),
+        "CASE_OF_CODE": {r.code: r.case for r in ordered() if r.case},  # whose failure it is
+        "LESSON_OF_CODE": {r.code: r.lesson for r in ordered() if r.lesson},  # who teaches it
+        # {weaker code: the stronger codes that make it redundant}
+        "SUBSUMED_BY": {r.code: r.subsumed_by for r in ordered() if r.subsumed_by},
+        # {check code: the curve code whose cause it names}
+        "CAUSE_OF": {r.code: r.cause_of for r in ordered() if r.cause_of},
     }
-    # log's binned steps: their evidence then says "logged points", not "epochs"
 
 
-def live(module: str, names: tuple[str, ...]) -> Callable[[str], Any]:
-    """Return a module ``__getattr__`` (PEP 562) that reads ``names`` from ``tables()`` on each
-    lookup, so a rule registered later is in them too."""
+def live(module: str) -> Callable[[str], Any]:
+    """Return a module ``__getattr__`` (PEP 562) that reads the ``tables()`` on each lookup, so a
+    rule registered later is in them too."""
 
     def __getattr__(name: str) -> Any:
-        if name in names:
-            return tables()[name]
+        if name in (found := tables()):
+            return found[name]
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__

@@ -1,17 +1,16 @@
-"""Diagnosis rules: pure functions of plain loss curves, each returning a Hit (one vocabulary code)
-or None.
+"""The sudden shapes (divergence, negative loss, flat validation, late explosion, no generalization,
+rising loss) and the thresholds gradual.py shares.
 
-Epochs in evidence are 1-based, as on the plots' x axis. Every threshold is a named constant here.
-Each rule's finding (texts, causes, lesson, priority) is declared once, with ``register(Rule(...))``
-under its function; the rules that also read the gradual shapes (oscillation, train-loss-rises,
-overfitting) are declared in gradual.py.
+Each rule is a pure function of plain loss curves returning a Hit or None, its finding declared once
+under it with ``register(Rule(...))``. Epochs in evidence are 1-based, as on the plots' x axis.
+Every threshold is a named constant whose comment says what sets it.
 """
 
 from __future__ import annotations
 
 import math
 from statistics import median
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from .registry import READING_CURVES, Hit, Rule, register
 
@@ -23,61 +22,49 @@ NEGATIVE_TOLERANCE = 1e-6
 ROUND_OFF = 1e-7
 SMOOTH_EPOCHS = 3  # epochs averaged to smooth epoch-to-epoch noise (validation minimum, end level)
 # a loss that counts as risen ends (mean of the last SMOOTH_EPOCHS) 10 % above its low: twice the
-# few-% chance move of a loss measured on fixed data between epochs (no-generalization, overfitting,
-# a rise that stays)
+# few-% chance move of a loss on fixed data between epochs (no-generalization, overfitting, a rise)
 TREND_RISE = 1.1
-# a change visible on a linear axis that starts at the first loss: 1 % of it (about 2 px of a 250 px
-# plot)
+# a change visible on a linear axis starting at the first loss: 1 % of it (~2 px of a 250 px plot)
 VISIBLE = 0.01
 
-# validation values within this share of the last one count as equal (a learning model moves more)
+# flat validation: values within this share of the last one count as equal (learning moves more) ...
 FLAT_RTOL = 1e-5
-# ... for at least this many epochs at the end of the run (SMOOTH_EPOCHS: the fewest a trend is
-# judged on anywhere here)
-FLAT_MIN_EPOCHS = 3
-# ... and for at least this share of the run (most of it: a model that froze for good)
-FLAT_MIN_FRACTION = 0.5
-# ... and it went flat within this many epochs (SMOOTH_EPOCHS: from the start), or ...
-FLAT_EARLY_EPOCHS = 3
-# ... stays above this share of the first value: a collapsed model is no better than an
-# untrained one, while a run that converged to a constant loss (or typed-in rounded numbers) ended
-# far below it. In an excerpt that is flat from its first line, when that was is unknown: flagged
-# only when training still moves (a frozen validation beside a learning model), not when both are
-# constant (a converged run looks the same).
+FLAT_MIN_EPOCHS = SMOOTH_EPOCHS  # ... for at least this many epochs at the end (the fewest judged)
+FLAT_MIN_FRACTION = 0.5  # ... and for at least this share of the run (a model that froze for good)
+FLAT_EARLY_EPOCHS = SMOOTH_EPOCHS  # ... and it went flat within this many epochs (from the start),
+# or it stays above this share of the first value: a collapsed model is no better than an untrained
+# one, while a run that converged to a constant loss (or typed-in rounded numbers) ends far below.
+# An excerpt flat from its first line (when it froze is unknown) is flagged only when training still
+# moves: both constant is what a converged run looks like too.
 FLAT_NO_BETTER = 0.5
 
-
-# the jump: powers of ten (30x) above the lowest loss so far. A training loss's batch-noise
-# spikes stay within a few times its level; Keras's clipped BCE caps a sample's loss at 16.1, so a
+# late explosion: a jump of this many powers of ten (30x) above the lowest loss so far. Batch-noise
+# spikes stay within a few times the level; Keras's clipped BCE caps a sample's loss at 16.1, so a
 # model that learnt to ~0.1 can jump at most ~2 orders (lesson 04's runs jump 1.8-3.5)
 LATE_JUMP_ORDERS = 1.5
-# no recovery: the median of log10(loss) after the jump stays this far (or the jump's own
-# size, if smaller) above that lowest ...
+# no recovery: the median of log10(loss) after the jump stays this far (or the jump's size, if
+# smaller) above that lowest ...
 LATE_AFTER_ORDERS = 2.0
-# ... and the run ends (mean of log10 of the last SMOOTH_EPOCHS) at least this share of the way,
-# in powers of ten, from that lowest to the peak after the jump: a loss that comes more than
-# half-way back down is recovering (lesson 05's rise), not an explosion
+# ... and the run ends (mean of log10 of the last SMOOTH_EPOCHS) at least this share of the way, in
+# powers of ten, from that lowest to the peak: a loss that comes more than half-way back down is
+# recovering (lesson 05's rise), not an explosion
 LATE_KEEPS = 0.5
 LATE_START_FRACTION = 0.2  # "late": the jump comes after this share of the run ...
-# ... and after at least this many points (before that a run is still warming up) ...
-LATE_MIN_POINTS = 5
-# ... after a descent of at least this many powers of ten from the first loss (to a third:
-# the model had learnt something)
+LATE_MIN_POINTS = 5  # ... and after this many points (before that a run is still warming up) ...
+# ... after a descent of this many powers of ten from the first loss (to a third: it had learnt)
 LATE_DESCENT_ORDERS = 0.5
 # a plateau (said in the evidence): the last this many epochs (or 10 % of the run, if more) ...
 PLATEAU_EPOCHS = 5
 # ... all within this share of their largest value (a training model moves more)
 PLATEAU_RTOL = 1e-3
 
-
-# "never learned": validation never gets more than this share below its first epoch. A validation
-# loss measured on fixed data moves a few % between epochs by chance; learning that carries over
-# lowers it far more (lesson 06's Keras printout by 36 %, rising-val-loss's fix by more than half)
+# "never learned": validation never gets more than this share below its first epoch. A loss on fixed
+# data moves a few % between epochs by chance; learning that carries over lowers it far more (lesson
+# 06's Keras printout by 36 %, rising-val-loss's fix by more than half). It ends TREND_RISE above
+# its low ...
 NO_GEN_DIP = 0.1
-# ... and it ends (mean of the last SMOOTH_EPOCHS) TREND_RISE times above its lowest value
-# ... while training loss ends below this share of its first value: the model fits the
-# training set (a 20 % fall is several times a plateau's wobble), so the flat validation is not an
-# idle model
+# ... while training loss ends below this share of its first value: the model fits the training set
+# (a 20 % fall is several times a plateau's wobble), so the flat validation is not an idle model
 NO_GEN_TRAIN_FALL = 0.8
 # fewer epochs are too few to call a trend (the last SMOOTH_EPOCHS must follow the first two)
 NO_GEN_MIN_EPOCHS = 5
@@ -89,23 +76,10 @@ CHANCE = 0.5
 # on 100 samples
 METRIC_GAIN = 0.1
 
-# overfitting: the validation loss ends TREND_RISE times above its smoothed minimum ...
-# ... at least this many epochs after that minimum (SMOOTH_EPOCHS: one smoothed point's span)
-OVERFIT_MIN_AFTER = 3
-# ... while training loss ends below this share of its level at that minimum (still falls)
-# and by at least VISIBLE of its first value: a converged model whose training loss no longer moves
-# on a linear axis fits nothing new, and its validation wiggles are noise (rising-val-loss's fix:
-# 0.0022 -> 0.0015 of 0.15)
-OVERFIT_TRAIN_FALL = 0.9
-# ... and the rise is at least this share of the first validation loss (round-off near 0
-# makes large ratios of tiny numbers)
-OVERFIT_VISIBLE = 0.02
-
-# rising-loss: the training loss ends this many times above its first value (20 %, well
-# beyond a plateau's epoch-to-epoch wobble) ...
+# rising-loss: the training loss ends this many times above its first value (20 %, well beyond a
+# plateau's epoch-to-epoch wobble) ...
 CLIMB_FACTOR = 1.2
-# ... and at least this share of its epoch-to-epoch moves go up (3 of 4: a climb, not noise)
-CLIMB_SHARE = 0.75
+CLIMB_SHARE = 0.75  # ... and this share of its epoch-to-epoch moves go up (3 of 4: not noise)
 CLIMB_MIN_EPOCHS = 4  # ... over at least this many epochs (three moves)
 
 
@@ -122,10 +96,8 @@ def _finite(curve: Curve) -> list[float]:
 def _smooth(curve: Curve) -> list[float]:
     """Return centred means over SMOOTH_EPOCHS (fewer at the ends)."""
     half = SMOOTH_EPOCHS // 2
-    return [
-        sum(curve[max(0, i - half) : i + half + 1]) / len(curve[max(0, i - half) : i + half + 1])
-        for i in range(len(curve))
-    ]
+    windows = [curve[max(0, i - half) : i + half + 1] for i in range(len(curve))]
+    return [sum(w) / len(w) for w in windows]
 
 
 def _tail(curve: Curve) -> float:
@@ -137,15 +109,32 @@ def _argmin(curve: Curve) -> int:
     return min(range(len(curve)), key=curve.__getitem__)
 
 
+def _paired(train_loss: Curve, val_loss: Curve) -> tuple[list[float], list[float]]:
+    """Return both curves cut to the epochs where both are still finite."""
+    n = min(len(_finite(train_loss)), len(_finite(val_loss)))
+    return list(train_loss[:n]), list(val_loss[:n])
+
+
+def _rise_margin(numbers: dict[str, float]) -> float:
+    """By how much the validation loss's rise clears TREND_RISE (no-generalization, overfitting)."""
+    return numbers["last_val"] / numbers["best_val"] / TREND_RISE
+
+
+def _first(curve: Curve, test: Callable[[float], bool]) -> int | None:
+    """Return the index of the first value of ``curve`` that passes ``test``, or None."""
+    return next((i for i, v in enumerate(curve) if test(v)), None)
+
+
 def diverged(
     train_loss: Curve, val_loss: Curve = (), step_loss: Curve = (), steps_per_epoch: int = 1
 ) -> Hit | None:
     """Return a ``diverged`` hit when any loss is NaN or infinite."""
-    bad = {
-        name: next((i for i, v in enumerate(c) if not math.isfinite(v)), None)
-        for name, c in (("training", train_loss), ("validation", val_loss))
-    }
-    bad_step = next((i for i, v in enumerate(step_loss) if not math.isfinite(v)), None)
+
+    def broken(v: float) -> bool:
+        return not math.isfinite(v)
+
+    bad = {"training": _first(train_loss, broken), "validation": _first(val_loss, broken)}
+    bad_step = _first(step_loss, broken)
     if bad_step is not None:
         epoch = bad_step // max(steps_per_epoch, 1)
         bad["training"] = min(epoch, bad["training"]) if bad["training"] is not None else epoch
@@ -186,7 +175,6 @@ DIVERGED = register(
         ),
         lesson=READING_CURVES,  # lesson 00's "Divergence" section: no case covers NaN/inf
         detect=lambda c: diverged(c.train, c.val, c.steps, c.steps_per_epoch),
-        sure="high",
     )
 )
 
@@ -199,27 +187,19 @@ def negative_loss(
     def below(v: float) -> bool:  # -inf is an overflow (diverged), not a loss that went negative
         return -math.inf < v < -NEGATIVE_TOLERANCE
 
-    firsts = [
-        i
-        for c in (train_loss, val_loss)
-        for i in [next((i for i, v in enumerate(c) if below(v)), None)]
-        if i is not None
-    ]
-    first_step = next((i for i, v in enumerate(step_loss) if below(v)), None)
+    firsts = [i for c in (train_loss, val_loss) if (i := _first(c, below)) is not None]
+    first_step = _first(step_loss, below)
     if first_step is not None:
         firsts.append(first_step // max(steps_per_epoch, 1))
     if not firsts:
         return None
     lowest = min(v for c in (train_loss, val_loss, step_loss) for v in c if math.isfinite(v))
     first = min(firsts)
-    step = (
-        f" (step {first_step + 1})"
-        if first_step is not None and first_step // max(steps_per_epoch, 1) == first
-        else ""
-    )
+    at_step = first_step is not None and first_step // max(steps_per_epoch, 1) == first
     return Hit(
         "negative-loss",
-        f"loss went below 0 at epoch {first + 1}{step} and reached {lowest:.4g}",
+        f"loss went below 0 at epoch {first + 1}{f' (step {first_step + 1})' if at_step else ''} "
+        f"and reached {lowest:.4g}",
         {"first_negative_epoch": first + 1, "lowest_loss": lowest},
     )
 
@@ -250,7 +230,6 @@ NEGATIVE_LOSS = register(
         ),
         case="negative-loss",
         detect=lambda c: negative_loss(c.train, c.val, c.steps, c.steps_per_epoch),
-        sure="high",
     )
 )
 
@@ -321,33 +300,26 @@ FLAT_VALIDATION = register(
         case="oscillating-loss",
         needs=("val",),
         detect=lambda c: flat_validation(c.val, c.train, c.mid_run),
-        sure="high",
     )
 )
 
 
 def late_explosion(train_loss: Curve, mid_run: bool = False) -> Hit | None:
     """Return a ``late-explosion`` hit: a long descent, then a jump by orders of magnitude that does
-    not recover.
-
-    ``mid_run``: the curve is an excerpt, so the long descent happened before it and is not
-    required.
-    """
+    not recover (``mid_run``: an excerpt, whose long descent came before it, need not show one)."""
     loss = _finite(train_loss)
-    if len(loss) < 5 or min(loss) < 0 or loss[0] <= 0:
+    if len(loss) <= LATE_MIN_POINTS or min(loss) < 0 or loss[0] <= 0:
         return None
     logs = [math.log10(max(v, 1e-300)) for v in loss]
     plateau = _plateau(loss)
-    # a spike the run came
+    # a spike the run came back from is not it: the first jump that stays up is
     for i, low, low_at in _jumps(logs, LATE_JUMP_ORDERS, math.log10(ROUND_OFF * loss[0])):
-        # back from is not it: the first jump that stays up is
         after, peak = median(logs[i:]), max(loss[i:])
-        descended = mid_run or logs[0] - low >= LATE_DESCENT_ORDERS
-        if i < max(LATE_START_FRACTION * len(logs), LATE_MIN_POINTS) or not descended:
+        late = i >= max(LATE_START_FRACTION * len(logs), LATE_MIN_POINTS)
+        if not late or not (mid_run or logs[0] - low >= LATE_DESCENT_ORDERS):
             continue
-        if after - low < min(LATE_AFTER_ORDERS, logs[i] - low) or _tail(logs) - low < LATE_KEEPS * (
-            math.log10(peak) - low
-        ):
+        kept = after - low >= min(LATE_AFTER_ORDERS, logs[i] - low)
+        if not kept or _tail(logs) - low < LATE_KEEPS * (math.log10(peak) - low):
             continue
         stays = (
             f"then sat on a plateau at {loss[-1]:.4g}"
@@ -395,8 +367,7 @@ def _plateau(loss: list[float]) -> bool:
     )
 
 
-# A late explosion is a training-loss rise (and swings): it is listed before them and subsumes them
-# (gradual.py).
+# A late explosion is a training-loss rise (and swings): listed before them, it subsumes them.
 LATE_EXPLOSION = register(
     Rule(
         "late-explosion",
@@ -444,10 +415,9 @@ LATE_EXPLOSION = register(
 
 def learned(val_loss: Curve, val_metric: Curve = ()) -> bool:
     """Return True when the validation curves show learning that carries over to new data: the
-    validation loss (smoothed over SMOOTH_EPOCHS) got more than NO_GEN_DIP below its first epoch, or
-    the validation accuracy ends METRIC_GAIN above chance and its first epoch."""
+    validation loss, smoothed (a dip of one epoch can be chance), got more than NO_GEN_DIP below its
+    first epoch, or the validation accuracy ends METRIC_GAIN above chance and its first epoch."""
     val, metric = _finite(val_loss), _finite(val_metric)
-    # smoothed: a dip of one epoch can be chance
     if val and min(_smooth(val)) < (1 - NO_GEN_DIP) * val[0]:
         return True
     return len(metric) >= SMOOTH_EPOCHS and _tail(metric) >= max(CHANCE, metric[0]) + METRIC_GAIN
@@ -459,19 +429,14 @@ def no_generalization(
     """Return a ``no-generalization`` hit: validation never improves and ends higher, while training
     loss falls.
 
-    ``mid_run``: the curves are an excerpt; its first epoch is not the run's, so nothing is said. A
-    validation accuracy that climbs well above chance (``learned``) is learning that carries over:
-    that is overfitting's shape.
+    ``mid_run``: an excerpt, whose first epoch is not the run's: nothing is said. Learning that
+    carries over (``learned``: e.g. an accuracy well above chance) is overfitting's shape.
     """
-    n = min(len(_finite(train_loss)), len(_finite(val_loss)))
-    train, val = list(train_loss[:n]), list(val_loss[:n])
-    if (
-        mid_run
-        or n < NO_GEN_MIN_EPOCHS
-        or min(val) <= 0
-        or train[0] <= 0
-        or learned(val, val_metric[:n])
-    ):
+    train, val = _paired(train_loss, val_loss)
+    n = len(val)
+    if mid_run or n < NO_GEN_MIN_EPOCHS or min(val) <= 0 or train[0] <= 0:
+        return None
+    if learned(val, val_metric[:n]):
         return None
     best, end = _argmin(val), _tail(val)
     if end < TREND_RISE * val[best] or train[-1] > NO_GEN_TRAIN_FALL * train[0]:
@@ -525,14 +490,14 @@ NO_GENERALIZATION = register(
         case="rising-val-loss",
         needs=("train", "val"),
         detect=lambda c: no_generalization(c.train, c.val, c.mid_run, c.val_metric),
-        margin=lambda n: n["last_val"] / n["best_val"] / TREND_RISE,
+        margin=_rise_margin,
     )
 )
 
 
 def rising_loss(train_loss: Curve) -> Hit | None:
-    """Return a ``rising-loss`` hit: the training loss climbs from its first epoch on (it never went
-    down first)."""
+    """Return a ``rising-loss`` hit: the training loss climbs from its first epoch on (never below
+    it)."""
     loss = _finite(train_loss)
     if len(loss) < CLIMB_MIN_EPOCHS or min(loss) <= 0 or _argmin(loss) != 0:
         return None

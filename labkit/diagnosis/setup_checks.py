@@ -1,8 +1,6 @@
 """Setup checks (what UMLAUT does for Keras, here for PyTorch): model, criterion and optimizer in,
-Hits out.
-
-Each check's finding is declared once, with ``register(Rule(..., kind="check"))`` under its
-function; code checks (codecheck.py) reuse nll-without-log-softmax and small-adam-eps from here.
+Hits out. Each check's finding is declared once, under its function; codecheck.py reads two of the
+same causes (nll-without-log-softmax, small-adam-eps) from code text.
 """
 
 from __future__ import annotations
@@ -20,23 +18,18 @@ ADAM_EPS_RISK = 1e-8  # Adam eps at or below this leaves the effective learning 
 LONG_RUN_STEPS = 1000  # ... a risk on runs of at least this many steps ...
 LOW_LOSS_FRACTION = 1e-4  # ... or once the loss falls below this share of its first value
 MAX_LR = {"adaptive": 1e-2, "sgd": 1.0}  # learning rates above these are very high
-_ADAPTIVE = (
-    torch.optim.Adam,
-    torch.optim.AdamW,
-    torch.optim.RMSprop,
-    torch.optim.Adagrad,
-    torch.optim.NAdam,
-    torch.optim.RAdam,
-    torch.optim.Adamax,
+_ADAPTIVE = tuple(
+    getattr(torch.optim, n) for n in "Adam AdamW RMSprop Adagrad NAdam RAdam Adamax".split()
 )
-_DROPOUTS = (
-    nn.Dropout,
-    nn.Dropout1d,
-    nn.Dropout2d,
-    nn.Dropout3d,
-    nn.AlphaDropout,
-    nn.FeatureAlphaDropout,
+_DROPOUTS = tuple(
+    getattr(nn, n)
+    for n in "Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout".split()
 )
+# criterion: (the output layer it applies itself, the code when the model ends in it too)
+DOUBLED = {
+    nn.CrossEntropyLoss: (nn.Softmax, "softmax-before-cross-entropy"),
+    nn.BCEWithLogitsLoss: (nn.Sigmoid, "sigmoid-before-bce-with-logits"),
+}
 
 
 def last_module(model: nn.Module) -> nn.Module:
@@ -62,7 +55,6 @@ def _forward_calls(model: nn.Module, name: str) -> bool:
 def criterion_hits(model: nn.Module, criterion: nn.Module) -> list[Hit]:
     """Return hits for an output layer that does not match the criterion."""
     last = last_module(model)
-    name = type(last).__name__
     if (
         isinstance(criterion, nn.NLLLoss)
         and not isinstance(last, nn.LogSoftmax)
@@ -71,26 +63,15 @@ def criterion_hits(model: nn.Module, criterion: nn.Module) -> list[Hit]:
         return [
             Hit(
                 "nll-without-log-softmax",
-                f"NLLLoss expects log-probabilities, but the model ends in {name}, not LogSoftmax",
+                "NLLLoss expects log-probabilities, but the model ends in "
+                f"{type(last).__name__}, not LogSoftmax",
                 {},
             )
         ]
-    if isinstance(criterion, nn.CrossEntropyLoss) and isinstance(last, nn.Softmax):
-        return [
-            Hit(
-                "softmax-before-cross-entropy",
-                "the model ends in Softmax and the criterion is CrossEntropyLoss",
-                {},
-            )
-        ]
-    if isinstance(criterion, nn.BCEWithLogitsLoss) and isinstance(last, nn.Sigmoid):
-        return [
-            Hit(
-                "sigmoid-before-bce-with-logits",
-                "the model ends in Sigmoid and the criterion is BCEWithLogitsLoss",
-                {},
-            )
-        ]
+    for loss, (layer, code) in DOUBLED.items():
+        if isinstance(criterion, loss) and isinstance(last, layer):
+            evidence = f"the model ends in {layer.__name__} and the criterion is {loss.__name__}"
+            return [Hit(code, evidence, {})]
     return []
 
 
@@ -110,10 +91,9 @@ NLL_WITHOUT_LOG_SOFTMAX = register(
                 "loss stays >= 0",
             ),
         ),
-        # its evidence joins a negative-loss finding
         case="negative-loss",
         kind="check",
-        cause_of="negative-loss",
+        cause_of="negative-loss",  # its evidence joins a negative-loss finding
     )
 )
 SOFTMAX_BEFORE_CROSS_ENTROPY = register(
@@ -146,13 +126,9 @@ def dropout_hits(model: nn.Module) -> list[Hit]:
     rates = [m.p for m in model.modules() if isinstance(m, _DROPOUTS) and m.p > MAX_DROPOUT]
     if not rates:
         return []
-    return [
-        Hit(
-            "high-dropout",
-            f"{len(rates)} dropout layer(s) with p up to {max(rates):g} (> {MAX_DROPOUT})",
-            {"max_dropout": max(rates)},
-        )
-    ]
+    top = max(rates)
+    evidence = f"{len(rates)} dropout layer(s) with p up to {top:g} (> {MAX_DROPOUT})"
+    return [Hit("high-dropout", evidence, {"max_dropout": top})]
 
 
 HIGH_DROPOUT = register(
@@ -172,47 +148,25 @@ def optimizer_hits(
     optimizer: torch.optim.Optimizer, loss: Sequence[float] = (), steps: int = 0
 ) -> list[Hit]:
     """Return hits for a very high learning rate, and for Adam's eps on a long run or a very low
-    loss.
-
-    Parameters
-    ----------
-    loss:
-        The run's training loss per epoch (to tell whether it got very low).
-    steps:
-        Optimizer steps the run took (0: unknown).
-    """
-    hits = []
-    kind = (
-        "adaptive"
-        if isinstance(optimizer, _ADAPTIVE)
-        else "sgd"
-        if isinstance(optimizer, torch.optim.SGD)
-        else None
-    )
+    loss (``loss``: the training loss per epoch; ``steps``: optimizer steps taken, 0 unknown)."""
+    hits, name = [], type(optimizer).__name__
+    kind = "adaptive" if isinstance(optimizer, _ADAPTIVE) else "sgd"
     lr = max(float(g.get("lr", 0.0)) for g in optimizer.param_groups)
-    if kind and lr > MAX_LR[kind]:
-        hits.append(
-            Hit("high-lr", f"{type(optimizer).__name__} lr={lr:g} (> {MAX_LR[kind]:g})", {"lr": lr})
-        )
+    if isinstance(optimizer, (*_ADAPTIVE, torch.optim.SGD)) and lr > MAX_LR[kind]:
+        hits.append(Hit("high-lr", f"{name} lr={lr:g} (> {MAX_LR[kind]:g})", {"lr": lr}))
     eps = min((float(g["eps"]) for g in optimizer.param_groups if "eps" in g), default=None)
-    if (
-        isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
-        and eps is not None
-        and eps <= ADAM_EPS_RISK
-    ):
+    adam = isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
+    if adam and eps is not None and eps <= ADAM_EPS_RISK:
         positive = [v for v in loss if v > 0]
-        low = bool(positive) and min(positive) <= LOW_LOSS_FRACTION * positive[0]
-        if steps >= LONG_RUN_STEPS or low:
-            why = (
-                f"{steps} steps" if steps >= LONG_RUN_STEPS else f"loss fell to {min(positive):.3g}"
-            )
-            hits.append(
-                Hit(
-                    "small-adam-eps",
-                    f"{type(optimizer).__name__} eps={eps:g} with {why}",
-                    {"eps": eps, "steps": steps},
-                )
-            )
+        if steps >= LONG_RUN_STEPS:
+            why = f"{steps} steps"
+        elif positive and min(positive) <= LOW_LOSS_FRACTION * positive[0]:
+            why = f"loss fell to {min(positive):.3g}"
+        else:
+            return hits
+        hits.append(
+            Hit("small-adam-eps", f"{name} eps={eps:g} with {why}", {"eps": eps, "steps": steps})
+        )
     return hits
 
 

@@ -1,5 +1,5 @@
-"""Text -> records: sniff what a log file or a pasted string holds (JSON, JSON lines, a table,
-numbers, a printout).
+"""Reading a log's text: one cell, which column is which, and what a text holds (JSON, JSON lines,
+a table, bare numbers, a pasted printout), turned into rows that ``logs.records_to_curves`` groups.
 
 The extension is never trusted: Keras's default CSVLogger file is ``training.log``, people paste
 logs into ``.txt`` files, Hugging Face writes ``trainer_state.json``. Tables may use ``,``, ``;``,
@@ -12,122 +12,261 @@ import ast
 import csv
 import json
 import math
+import numbers
 import re
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from . import cells, names, printouts, tables
+# ---- one cell: a number, NaN/inf, or missing, written the same way in CSV, JSON and pasted text
+
+MISSING_WORDS = frozenset({"", "na", "n/a", "null", "none", "-", "--", "nat"})
+NAN_WORDS = frozenset({"nan", "-nan", "+nan", "nan(ind)", "-nan(ind)", "#num!"})
+INF_WORDS = {w: math.inf for w in ("inf", "+inf", "infinity", "+infinity", "1.#inf")} | {
+    w: -math.inf for w in ("-inf", "-infinity", "-1.#inf")
+}
+NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def parse(value: Any, decimal_comma: bool = False) -> float | None:
+    """Return ``value`` as a float (NaN and inf included), None when nothing was logged; raise
+    ValueError (the caller names the column) for text that is not a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is a bool, not a number")
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy / torch scalars
+        return parse(value.item(), decimal_comma)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} ({type(value).__name__}) is not a number")
+    text = value.strip().strip('"').strip("'").strip()
+    low = text.lower()
+    if low in MISSING_WORDS:
+        return None
+    if low in NAN_WORDS:
+        return math.nan
+    if low in INF_WORDS:
+        return INF_WORDS[low]
+    if decimal_comma and "," in text and "." not in text:
+        text = text.replace(",", ".")
+    if NUMBER.fullmatch(text):
+        return float(text)
+    found = NUMBER.search(low)
+    if low.startswith("tensor(") and found:  # a printed torch scalar: tensor(0.4312, ...)
+        return float(found.group())
+    raise ValueError(f"{value!r} is not a number")
+
+
+def parse_safe(value: Any, decimal_comma: bool = False) -> float | None:
+    """Return ``parse(value)``, or None for anything that is not a number."""
+    try:
+        return parse(value, decimal_comma)
+    except ValueError:
+        return None
+
+
+def parse_all(
+    values: Any, error: Callable[[int, Any, ValueError], str], decimal_comma: bool = False
+) -> list[float | None]:
+    """Return ``parse`` of each value; raise ValueError(``error(index, value, e)``) at the first
+    that is not a number."""
+    out = []
+    for i, v in enumerate(values):
+        try:
+            out.append(parse(v, decimal_comma))
+        except ValueError as e:
+            raise ValueError(error(i, v, e)) from None
+    return out
+
+
+def quote(text: str, lines: int = 3, width: int = 100) -> str:
+    """Return at most ``lines`` lines of ``text``, each cut to ``width`` characters, for an error
+    message."""
+    all_rows = str(text).strip().splitlines()
+    rows = [r if len(r) <= width else r[:width] + "..." for r in all_rows[:lines]]
+    more = len(all_rows) - len(rows)
+    return "\n    " + "\n    ".join(rows) + (f"\n    ... ({more} more lines)" if more > 0 else "")
+
+
+# ---- a saved notebook (.ipynb): its cells, checked before anything reads them
+
+NOTEBOOK = "a JSON object with a 'cells' list, as Jupyter, Colab and VS Code save a .ipynb file"
+JSON_KINDS = {
+    "list": "a JSON list",
+    "str": "a JSON string",
+    "int": "a JSON number",
+    "float": "a JSON number",
+    "bool": "a JSON true/false",
+    "NoneType": "JSON null",
+    "dict": "a JSON object with no 'cells' list",
+}
+
+
+def utf8(raw: bytes, where: str, advice: str, allowed: str) -> str:
+    """Return ``raw`` decoded as UTF-8 (a BOM dropped); raise ValueError naming ``where`` when it is
+    not."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{where} is not UTF-8 text (byte {e.start} is {raw[e.start : e.start + 1]!r}): "
+            f"{advice}; allowed: {allowed}"
+        ) from None
+
+
+def notebook_text(raw: bytes, where: str, allowed: str, printed: bool) -> str:
+    """Return the code cells' sources of a saved notebook's bytes, or (``printed``) what they
+    printed (streams and plain-text results, never a traceback), in cell order.
+
+    Raise ValueError naming ``where`` (e.g. ``source='train.ipynb'``) and what is ``allowed`` when
+    the bytes are not UTF-8 JSON of a notebook.
+    """
+    text = utf8(raw, where, f"a notebook is UTF-8 JSON, {NOTEBOOK}", allowed)
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as e:  # not JSON, a number too long, nesting too deep
+        detail = (
+            f"{e.msg} at line {e.lineno}, column {e.colno}"
+            if isinstance(e, json.JSONDecodeError)
+            else str(e)
+        )
+        raise ValueError(
+            f"{where} is not a notebook: it is not JSON ({detail[:120]}); a notebook is "
+            f"{NOTEBOOK}; allowed: {allowed}"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        got = JSON_KINDS.get(type(data).__name__, type(data).__name__)
+        raise ValueError(
+            f"{where} is not a notebook ({NOTEBOOK}): it holds {got}; allowed: {allowed}"
+        )
+    for i, cell in enumerate(data["cells"]):
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            raise ValueError(
+                f"{where} is not a notebook: cells[{i}] is not a cell (a JSON object with "
+                f"'cell_type' and 'source'); allowed: {allowed}"
+            )
+        _multiline(cell.get("source", ""), f"{where} cells[{i}].source", allowed)
+    out = []
+    for i, cell in enumerate(data["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        if not printed:
+            out.append(_multiline(cell.get("source", ""), "", allowed))
+            continue
+        outputs = cell.get("outputs", [])
+        for j, o in enumerate(outputs if isinstance(outputs, list) else []):
+            if isinstance(o, dict) and o.get("output_type") == "stream":
+                text = o.get("text", "")
+            elif isinstance(o, dict) and isinstance(o.get("data"), dict):  # a result, a display
+                text = o["data"].get("text/plain", "")
+            else:
+                continue  # an error's traceback, or not an output at all
+            out.append(_multiline(text, f"{where} cells[{i}].outputs[{j}]", allowed))
+    return "\n".join(out)
+
+
+def _multiline(value: Any, where: str, allowed: str) -> str:
+    """Return a notebook's multi-line string (a cell's source, an output's text): a str or a list
+    of str."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    raise ValueError(
+        f"{where} is {type(value).__name__}, not text (a string or a list of strings): the file is "
+        f"not a notebook Jupyter saved; allowed: {allowed}"
+    )
+
+
+# ---- column and key names: which is the training loss, the validation loss, a step loss, ...
+# People name them every way: loss, Train Loss, training-loss, train/loss, Val_Loss, valid_loss,
+# eval_loss, test_loss, train_loss_step, val_loss_epoch. A name is normalised (lower case, spaces,
+# dashes, slashes and dots to "_") and split into words; its role follows from the words.
+
+TRAIN_WORDS = frozenset({"train", "training", "tr", "trn"})
+VAL_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluation", "dev", "vali"})
+TEST_WORDS = frozenset({"test", "testing"})  # read as validation when a log has no validation loss
+FILLER = frozenset("avg average mean total overall epoch running smooth smoothed set".split())
+METRIC_WORDS = frozenset("acc accuracy top1 acc1 f1 auc dice iou miou map".split())
+LR_NAMES = frozenset({"lr", "learning_rate", "learningrate", "lr_0", "lr_abs"})
+EPOCH_NAMES = frozenset({"epoch", "epochs", "ep"})
+STEP_NAMES = frozenset("step steps global_step iteration iter it batch trainer_global_step".split())
+GLUED = re.compile(r"(train|training|val|valid|validation|test|eval|dev)(loss|acc|accuracy)")
+# When two columns have the same role, the one whose normalised name comes first here wins; then the
+# shortest.
+PREFERRED = (
+    "loss train_loss training_loss train_loss_epoch loss_epoch val_loss validation_loss valid_loss "
+    "val_loss_epoch eval_loss test_loss step_loss train_loss_step loss_step lr learning_rate"
+).split()
+
+
+def normalise(name: str) -> str:
+    """Return ``name`` lower-cased, camelCase and glued words split (``TrainLoss``, ``valloss``),
+    runs of spaces, ``-``, ``/``, ``.`` and ``:`` replaced by one ``_``."""
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", str(name).strip().strip("'\""))
+    text = re.sub(r"[\s\-/.:]+", "_", text.lower()).strip("_")
+    return "_".join(GLUED.sub(r"\1_\2", w) if GLUED.fullmatch(w) else w for w in text.split("_"))
+
+
+def role(name: str) -> str | None:
+    """Return the role of a column name ("train_loss", "val_loss", "test_loss", "step_loss",
+    "train_metric", "val_metric", "test_metric", "lr", "epoch", "step"), None for any other."""
+    norm = normalise(name)
+    if norm in EPOCH_NAMES:
+        return "epoch"
+    if norm in STEP_NAMES:
+        return "step"
+    if norm in LR_NAMES or norm.endswith("_lr") or norm.startswith("lr_"):
+        return "lr"
+    words = [w for w in norm.split("_") if w]
+    split = "val" if VAL_WORDS & set(words) else "test" if TEST_WORDS & set(words) else "train"
+    rest = set(words) - TRAIN_WORDS - VAL_WORDS - TEST_WORDS - FILLER - {"step", "loss", "metric"}
+    if "loss" in words and not rest:
+        return "step_loss" if "step" in words and split == "train" else f"{split}_loss"
+    if words and words[-1] in METRIC_WORDS | {"metric"} and not rest - METRIC_WORDS:
+        return f"{split}_metric"
+    return None
+
+
+def pick(columns: list[str]) -> dict[str, str]:
+    """Return ``{role: column}`` for the columns that have a role, one column per role."""
+    by_role: dict[str, list[str]] = {}
+    for c in columns:
+        r = role(c)
+        if r is not None:
+            by_role.setdefault(r, []).append(c)
+
+    def rank(c: str) -> tuple[int, int]:
+        n = normalise(c)
+        return (PREFERRED.index(n) if n in PREFERRED else len(PREFERRED), len(n))
+
+    return {r: min(cs, key=rank) for r, cs in by_role.items()}
+
+
+# ---- lines of text: one record per line, a table, bare numbers
 
 SEPARATORS = (",", ";", "\t", "|")
-# a column name: starts with a letter, no ':'/'='
-HEADER_NAME = re.compile(r"[\"']?[A-Za-z_][\w \-/.()%]*[\"']?|")
+HEADER_NAME = re.compile(r"[\"']?[A-Za-z_][\w \-/.()%]*[\"']?|")  # starts with a letter, no ':'/'='
 # a table: at least this share of the lines after the header has the header's field count
 TABLE_AGREEMENT = 0.8
+BARE_NUMBERS = "read a bare list of numbers as the training loss, one per epoch"
 
 
-def read_text(text: str, source: str) -> dict[str, Any]:
-    """Return the keyword arguments of ``Curves`` for a log's whole text; raise ValueError saying
-    what was found."""
-    body = text.lstrip("\ufeff").strip()
-    if not body:
-        raise ValueError(
-            f"run ({source}) is empty: expected a log (CSV, JSON, or printed training output)"
-        )
-    if body[0] in "{[":
-        try:
-            data = json.loads(body)
-        except json.JSONDecodeError:
-            lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
-            # one record per line: JSON lines (detectron2) or the
-            if all(ln.startswith("{") for ln in lines):
-                # Python dicts Hugging Face prints: {'loss': 0.43, 'epoch': 0.5}
-                records = _records(lines)
-                if records is not None:
-                    return read_json(records, source)
-        except RecursionError:
-            raise ValueError(f"run ({source}): its JSON is nested too deeply to read") from None
-        except ValueError as e:  # e.g. an integer of more than 4300 digits
-            raise ValueError(
-                f"run ({source}): its JSON holds a value that cannot be read: {e}"
-            ) from None
-        else:
-            return read_json(data, source)
-    lines = [ln for ln in body.splitlines() if ln.strip()]
-    table = sniff_table(lines)
-    if table is not None:
-        columns, rows, decimal_comma, notes = table
-        return tables.records_to_curves(columns, rows, source, decimal_comma, notes)
-    numbers = headerless_numbers(lines, source)
-    if numbers is not None:
-        return numbers
-    # a printout writes "nan"; a missing value is not one
-    columns, rows, notes = printouts.parse(lines, source)
-    return tables.records_to_curves(columns, rows, source, notes=notes, missing_is_nan=False)
-
-
-def _records(lines: list[str]) -> list[Any] | None:
-    """Return one dict per line (JSON, else a Python literal), or None when a line is neither."""
+def records(lines: list[str]) -> list[Any] | None:
+    """Return one dict per line (JSON lines, or the Python dicts Hugging Face prints), or None when
+    a line is neither."""
+    if not all(ln.startswith("{") for ln in lines):
+        return None
     out = []
     for line in lines:
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError:
-            # literal_eval reads literals only (no names, calls or operators): user text is never
-            # run
-            try:
+            try:  # literals only (no names, calls or operators): user text is never run
                 out.append(ast.literal_eval(line))
-            # (TypeError, RecursionError: logs.load_run names them)
-            except (ValueError, SyntaxError):
+            except (ValueError, SyntaxError):  # (TypeError, RecursionError: load_run names them)
                 return None
     return out if all(isinstance(r, Mapping) for r in out) else None
-
-
-def read_json(data: Any, source: str) -> dict[str, Any]:
-    """Return Curves kwargs for parsed JSON: a dict of lists, HF ``trainer_state.json``, a list of
-    records or numbers."""
-    if isinstance(data, Mapping) and isinstance(data.get("log_history"), list):
-        return read_json(data["log_history"], f"{source}, log_history")
-    # {"history": {"loss": [...]}}
-    if isinstance(data, Mapping) and isinstance(data.get("history"), Mapping):
-        data = data["history"]
-    if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
-        # HF's summary row: a whole-run mean, not a point
-        rows = [r for r in data if "train_runtime" not in r]
-        columns = list(dict.fromkeys(k for r in rows for k in r))
-        notes = (
-            ["left out the summary row (train_runtime, whole-run mean loss)"]
-            if len(rows) < len(data)
-            else []
-        )
-        return tables.records_to_curves(columns, rows, source, notes=notes)
-    if isinstance(data, list) and data and all(not isinstance(v, (list, dict)) for v in data):
-        return numbers_as_train_loss(data, source)
-    if isinstance(data, Mapping):
-        return {"mapping": data}
-    kind = (
-        f"a list of {type(data[0]).__name__}"
-        if isinstance(data, list) and data
-        else f"a JSON {type(data).__name__}"
-    )
-    raise ValueError(
-        f'run ({source}) must hold a JSON object of curves (e.g. {{"loss": [...], '
-        '"val_loss": [...]}}), '
-        "a list of records (e.g. Hugging Face log_history) or a list of "
-        f"numbers; got {kind}"
-    )
-
-
-def numbers_as_train_loss(values: list[Any], source: str) -> dict[str, Any]:
-    parsed = []
-    for i, v in enumerate(values):
-        try:
-            p = cells.parse(v)
-        except ValueError as e:
-            raise ValueError(f"run ({source})[{i}]: {e}") from None
-        parsed.append(math.nan if p is None else p)
-    return {
-        "train_loss": tuple(parsed),
-        "notes": ("read a bare list of numbers as the training loss, one per epoch",),
-    }
 
 
 def _split(line: str, sep: str | None) -> list[str]:
@@ -138,7 +277,7 @@ def _split(line: str, sep: str | None) -> list[str]:
 
 def _is_number(cell: str, decimal_comma: bool = False) -> bool:
     try:
-        cells.parse(cell, decimal_comma)
+        parse(cell, decimal_comma)
         return True
     except ValueError:
         return False
@@ -152,17 +291,14 @@ def sniff_table(lines: list[str]) -> tuple[list[str], list[dict[str, str]], bool
         header = _split(lines[0], sep)
         if len(header) < 2 and not (
             len(lines) > 1
-            and names.role(lines[0])
+            and role(lines[0])
             and all(_is_number(ln.strip(), True) for ln in lines[1:])
         ):
             continue
-        if not all(HEADER_NAME.fullmatch(h) for h in header) or not any(
-            names.role(h) for h in header
-        ):
+        if not all(HEADER_NAME.fullmatch(h) for h in header) or not any(role(h) for h in header):
             continue
         rest = [_split(ln, sep) for ln in lines[1:]]
-        # a printed DataFrame: an unnamed index first
-        if rest and all(len(r) == len(header) + 1 for r in rest):
+        if rest and all(len(r) == len(header) + 1 for r in rest):  # a printed DataFrame's index
             header = ["index", *header]
         agree = sum(len(r) == len(header) for r in rest)
         if rest and agree < TABLE_AGREEMENT * len(rest):
@@ -173,22 +309,18 @@ def sniff_table(lines: list[str]) -> tuple[list[str], list[dict[str, str]], bool
         return None
     sep, header, rest = best
     columns = [h.strip() for h in header]
-    normal = [names.normalise(c) for c in columns]
+    normal = [normalise(c) for c in columns]
 
     def is_header(r: list[str]) -> bool:  # cheap test first: a data row starts with a number
-        return bool(r) and r[0][:1].isalpha() and [names.normalise(c) for c in r] == normal
+        return bool(r) and r[0][:1].isalpha() and [normalise(c) for c in r] == normal
 
-    rows, notes, header_rows = [], [], [i for i, r in enumerate(rest) if is_header(r)]
-    rows = [
-        dict(zip(columns, r))
-        for i, r in enumerate(rest)
-        if len(r) == len(columns) and not is_header(r)
-    ]
+    notes, header_rows = [], [i for i, r in enumerate(rest) if is_header(r)]
+    rows = [dict(zip(columns, r)) for r in rest if len(r) == len(columns) and not is_header(r)]
     if header_rows:
         notes.append(
             f"the header line appears {len(header_rows) + 1} times (logs appended to one file)"
         )
-        if not any(names.role(c) in ("epoch", "step") for c in columns):
+        if not any(role(c) in ("epoch", "step") for c in columns):
             rows = [
                 dict(zip(columns, r)) for r in rest[header_rows[-1] + 1 :] if len(r) == len(columns)
             ]
@@ -196,36 +328,188 @@ def sniff_table(lines: list[str]) -> tuple[list[str], list[dict[str, str]], bool
                 f"diagnosed the last of the {len(header_rows) + 1} runs only, never an "
                 "average of them"
             )
-    numeric = [c for c in columns if names.role(c)]
+    numeric = [c for c in columns if role(c)]
     decimal_comma = sep in (";", "\t", None, "|") and any(
         "," in r[c] and _is_number(r[c], True) for r in rows[:200] for c in numeric
     )
     return columns, rows, decimal_comma, notes
 
 
-def headerless_numbers(lines: list[str], source: str) -> dict[str, Any] | None:
-    """Return Curves kwargs for a bare column of numbers (or index + number), None when the lines
-    are not numbers."""
+def headerless_numbers(lines: list[str], source: str) -> tuple[list[Any], str] | None:
+    """Return (training loss values, note) for a bare column of numbers (or epoch + number), None
+    when the lines are not numbers."""
     for sep in (None, ",", ";", "\t"):
         rows = [_split(ln, sep) for ln in lines]
         if not all(r and all(_is_number(c, sep != ",") for c in r) for r in rows):
             continue
         width = {len(r) for r in rows}
-        values = [[cells.parse(c, sep != ",") for c in r] for r in rows]
+        values = [[parse(c, sep != ",") for c in r] for r in rows]
         if width == {1}:
-            return numbers_as_train_loss([r[0] for r in values], source)
-        if width == {2}:
-            first = [r[0] for r in values]
-            if all(
-                b is not None and a is not None and b - a == 1 for a, b in zip(first, first[1:])
-            ):
-                out = numbers_as_train_loss([r[1] for r in values], source)
-                return out | {
-                    "notes": ("read a headerless two-column table as (epoch, training loss)",)
-                }
+            return [r[0] for r in values], BARE_NUMBERS
+        first = [r[0] for r in values]
+        if width == {2} and all(
+            b is not None and a is not None and b - a == 1 for a, b in zip(first, first[1:])
+        ):
+            return [
+                r[1] for r in values
+            ], "read a headerless two-column table as (epoch, training loss)"
         raise ValueError(
             f"run ({source}) is a table of numbers with {max(width)} columns and no header line: "
             "add one naming the columns (e.g. 'epoch,loss,val_loss'); "
-            f"found{cells.quote(chr(10).join(lines))}"
+            f"found{quote(chr(10).join(lines))}"
         )
     return None
+
+
+# ---- a pasted printout: the text people paste into a question about their training. Read: Keras
+# progress output ("Epoch 3/50" then "... - loss: 0.43 - val_loss: 0.51"), common PyTorch prints
+# ("Epoch: 1 Training Loss: 0.17 Validation Loss: 0.07", "Epoch 1/5.. Train loss: -1.906..Test loss:
+# -1.412", "Train Epoch: 1 [6400/60000 (11%)]  Loss: 0.43"), key=value and key: value lines, logging
+# lines with timestamps, TF step logs ("INFO:tensorflow:loss = 1.39, step = 100").
+
+NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan\b|[-+]?inf(?:inity)?\b"
+WORD = r"[A-Za-z][\w\-/]*"
+PAIR = re.compile(rf"((?:{WORD}[ \t]+){{0,3}}{WORD})['\"]?\s*(?:[:=]|\bis\b)\s*({NUM})", re.I)
+LOSS_SPACE = re.compile(rf"((?:{WORD}[ \t]+){{0,2}}(?:loss|acc|accuracy))[ \t]+({NUM})", re.I)
+# an epoch/step number: a longer run of digits is no counter (and int() of it is slow)
+COUNT = r"(\d{1,15})(?!\d)"
+EPOCH = re.compile(rf"(?<![\w.])epoch['\"]?\s*[:=#\[(]?\s*{COUNT}(?:\s*(?:/|of)\s*{COUNT})?", re.I)
+STEP = re.compile(rf"\b(?:step|iter|iteration|batch|it)\b\s*[:=#\[(]?\s*{COUNT}", re.I)
+BATCH = re.compile(rf"\[\s*{COUNT}\s*/\s*{COUNT}")
+PROGRESS = re.compile(r"\[[=>.]{3,}|\bETA\b|\d+(?:ms|s|us)/step", re.I)
+NOT_A_CURVE = frozenset("best min minimum lowest max target initial previous prev".split())
+EVAL_LINE = re.compile(
+    r"^[\W\d:,\-TZ]*(?:INFO\W*)?(test|val|valid|validation|eval|evaluation|dev)(?:ation)?\b(?!_)",
+    re.I,
+)
+
+
+def _pairs(line: str) -> dict[str, float]:
+    """Return ``{name: value}`` for each ``name: value`` / ``name=value`` / ``<...> loss value``."""
+    out: dict[str, float] = {}
+    for pattern in (PAIR, LOSS_SPACE):
+        for m in pattern.finditer(line):
+            words = m.group(1).split()
+            for i in range(len(words)):  # the longest tail of the words that names something
+                name = "_".join(words[i:])
+                if set(normalise(" ".join(words[: i + 1])).split("_")) & NOT_A_CURVE:
+                    break  # "Best ValLoss: 1.05", "min val_loss = 0.3": a summary, not this epoch's
+                r = role(name)
+                if r is not None:
+                    key = normalise(name)  # "ValLoss" and "val_loss" in one printout: one curve
+                    if key not in out and r not in ("epoch", "step"):
+                        value = parse(m.group(2))
+                        if value is not None:
+                            out[key] = value
+                    break
+    return out
+
+
+def _restarts(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
+    """Return True when the counters go back between two printed lines: a new run starts."""
+    (e0, s0), (e1, s1) = before[:2], after[:2]
+    if e0 is not None and e1 is not None and e1 < e0:
+        return True
+    return (e0 == e1) and s0 is not None and s1 is not None and s1 < s0
+
+
+def _split_epochs(lines: list[str]) -> list[str]:
+    """Return the lines, a line holding several epoch markers cut before each (a printout pasted
+    into a web page often loses its line breaks: 'Epoch 1/5.. loss: -1.9 Epoch 2/5.. loss: -72')."""
+    out = []
+    for line in lines:
+        starts = [m.start() for m in EPOCH.finditer(line)]
+        if len(starts) < 2:
+            out.append(line)
+            continue
+        out += [line[: starts[0]]] if starts[0] else []
+        out += [line[a:b] for a, b in zip(starts, starts[1:] + [len(line)])]
+    return out
+
+
+def printout(lines: list[str], source: str) -> tuple[list[str], list[dict[str, Any]], list[str]]:
+    """Return (columns, records, notes) for printed training output; raise ValueError when no loss
+    is found."""
+    parsed = []  # (epoch or None, step or None, progress line?, {name: value})
+    epoch = None
+    for line in _split_epochs(lines):
+        m = EPOCH.search(line)
+        if m:
+            epoch = int(m.group(1))
+        step_m = STEP.search(line)
+        batch = next((b for b in BATCH.finditer(line) if not m or b.start() > m.end()), None)
+        pairs = _pairs(line)
+        split = EVAL_LINE.match(line)
+        if split:  # "Test set: Average loss: 0.2": the prefix says which split its losses are
+            word = "val" if split.group(1).lower()[:3] in ("val", "eva", "dev") else "test"
+            pairs = {
+                (f"{word}_{k}" if role(k) in ("train_loss", "train_metric") else k): v
+                for k, v in pairs.items()
+            }
+        if pairs:
+            step = int(step_m.group(1)) if step_m else int(batch.group(1)) if batch else None
+            entry = (epoch, step, bool(PROGRESS.search(line)), pairs)
+            # the same step printed twice (absl and tensorflow loggers both write it): once
+            if step is None or not parsed or parsed[-1][:2] != entry[:2] or parsed[-1][3] != pairs:
+                parsed.append(entry)
+    if not parsed:
+        raise ValueError(
+            f"run ({source}): found no loss in the text. Expected a log file or path, CSV/JSON "
+            "text, or printed training output with lines like 'Epoch 3/50 ... loss: 0.43 - "
+            f"val_loss: 0.51' or 'epoch=3 train_loss=0.43'; found{quote(chr(10).join(lines))}"
+        )
+    records: list[dict[str, Any]] = []
+    notes: list[str] = []
+    starts = [i for i in range(1, len(parsed)) if _restarts(parsed[i - 1], parsed[i])]
+    if starts:  # runs appended to one log: read the last, never an average of them
+        notes.append(
+            f"the text holds {len(starts) + 1} runs one after another (the epoch or step counter "
+            f"goes back at printed line {starts[-1] + 1}); read the last one only, never an "
+            "average of them"
+        )
+        parsed = parsed[starts[-1] :]
+    by_epoch: dict[Any, list[tuple[Any, ...]]] = {}  # (run, epoch) -> lines
+    run, previous = 0, None
+    for p in parsed:
+        if p[0] is not None and previous is not None and p[0] < previous:
+            run += 1
+        previous = p[0] if p[0] is not None else previous
+        by_epoch.setdefault((run, p[0]), []).append(p)
+    has_epochs = any(p[0] is not None for p in parsed)
+    step_count = 0
+    last_epoch, last_progress = object(), False
+    # several training-loss lines in one epoch, no progress bar: per-step prints
+    repeated = has_epochs and any(
+        sum(any(role(k) == "train_loss" for k in g[3]) for g in group) > 1
+        and not any(g[2] for g in group)
+        for group in by_epoch.values()
+    )
+    for epoch_value, step, progress, pairs in parsed:
+        is_train = any(role(k) == "train_loss" for k in pairs)
+        if epoch_value is None and has_epochs:
+            continue  # lines before the first epoch line (model summary, setup)
+        if is_train and (step is not None or (repeated and not progress)):
+            step_count += 1
+            rec = {("loss_step" if role(k) == "train_loss" else k): v for k, v in pairs.items()}
+            rec["step"] = step if step is not None and not has_epochs else step_count
+            if has_epochs:
+                rec["epoch"] = epoch_value
+            records.append(rec)
+        elif records and epoch_value == last_epoch and has_epochs and "step" not in records[-1]:
+            # Keras: progress lines, then the epoch's final line: the last one wins
+            if last_progress:
+                records[-1].update(pairs)
+            else:  # a later line of the same epoch adds what it has new, never overwrites
+                records[-1].update({k: v for k, v in pairs.items() if k not in records[-1]})
+        else:
+            records.append({**pairs, **({"epoch": epoch_value} if has_epochs else {})})
+        last_epoch, last_progress = epoch_value, progress
+    if step_count and not has_epochs:
+        for r in records:
+            r.setdefault("step", None)
+    columns = list(dict.fromkeys(k for r in records for k in r))
+    notes.append(
+        f"read {len(records)} printed line(s)"
+        + (f", {step_count} of them per step" if step_count else "")
+    )
+    return columns, records, notes

@@ -1,12 +1,9 @@
-"""A paste box for lesson 06: paste a log or a printout, press the button, read the findings and the
+"""Lesson 06's paste box: paste a log or a printout, press the button, read the findings and the
 plot.
 
-The answer is one HTML widget (words that wrap, each finding as a card with a link to its lesson),
-not text printed into an Output: in JupyterLab the printed text was at times dropped (issue 21; it
-was appended to the same Output the plot is displayed into), and what did show was a monospace dump.
-The plot is a second HTML widget, a PNG with its text alternative (``plots.render``), not an Output
-either: classic Notebook 6.5.7 with ipywidgets 7 (the front end closest to Colab's) draws no Output
-widget at all.
+The answer (words that wrap, each finding a card linking its lesson) and the plot (a PNG with its
+text alternative) are HTML widgets, not Outputs: JupyterLab at times dropped text printed into an
+Output (issue 21), and classic Notebook 6.5.7 with ipywidgets 7 (closest to Colab's) draws none.
 """
 
 from __future__ import annotations
@@ -16,17 +13,15 @@ import re
 import warnings
 from typing import Any
 
-# The answer's frame: prose wraps between words (a word longer than the line breaks rather than run
-# off it)
-FRAME = '<div style="line-height:1.45;white-space:normal;overflow-wrap:anywhere">{}</div>'
-P = '<p style="margin:6px 0">'
+from .finding import WRAP, P
+
+FRAME = f'<div style="{WRAP}">{{}}</div>'
 MUTED = '<p style="margin:6px 0;color:var(--jp-ui-font-color2,#666)">'
 EMPTY = f"{P}Paste a log into the box first, then press <b>Diagnose</b>.</p>"
 
 
 def unreadable_html(message: str) -> str:
-    """Return why the text could not be read, in words, with the start of what was pasted quoted
-    below."""
+    """Return why the text could not be read, in words, with the start of what was pasted."""
     # the argument's name means nothing here
     message = re.sub(r"^run \(text\)\s*:?\s*", "", message.strip())
     reason, found, pasted = message.partition("; found\n")
@@ -51,9 +46,7 @@ def answer_html(findings: list[Any], description: str, notes: tuple[str, ...] | 
     if notes:
         parts.append(f"{MUTED}How the text was read: {html.escape('; '.join(notes))}.</p>")
     if findings:
-        count = (
-            "One finding" if len(findings) == 1 else f"{len(findings)} findings, likeliest first"
-        )
+        count = f"{len(findings)} findings, likeliest first" if len(findings) > 1 else "One finding"
         parts.append(f"{P}<b>{count}:</b></p>")
         parts += [f._repr_html_() for f in findings]
     else:
@@ -65,15 +58,10 @@ def answer_html(findings: list[Any], description: str, notes: tuple[str, ...] | 
 
 
 def paste_box(rows: int = 12) -> Any:
-    """Return an ipywidgets box: a Textarea to paste a training log or printout into, a "Diagnose"
-    button, the answer (an HTML widget, ``box.answer``: each finding in words, or why the text could
-    not be read) and the curves (an HTML widget, ``box.plot``: the image and its text version).
-
-    Parameters
-    ----------
-    rows:
-        Height of the text box in lines.
-    """
+    """Return an ipywidgets box: a Textarea (``rows`` lines) to paste a training log or printout
+    into, a "Diagnose" button, the answer (an HTML widget, ``box.answer``: each finding in words, or
+    why the text could not be read) and the curves (an HTML widget, ``box.plot``: the image and its
+    text version)."""
     try:
         import ipywidgets as widgets
     except ImportError as e:  # Binder and Colab ship ipywidgets; a bare Python may not
@@ -82,11 +70,9 @@ def paste_box(rows: int = 12) -> Any:
 
     from ..plots import render
     from ..widgetcompat import html_widget
-    from .advice import describe
-    from .core import LogReadWarning
-    from .judge import diagnose
+    from .judge import LogReadWarning, diagnose
     from .logs import load_run
-    from .plot import plot_findings
+    from .plot import describe, plot_findings
 
     text = widgets.Textarea(
         placeholder="Paste a log here: Keras output, a PyTorch printout, a CSV or JSON log ...",
@@ -108,16 +94,17 @@ def paste_box(rows: int = 12) -> Any:
             say(EMPTY)
             return
         try:
+            curves = load_run(text.value)  # read once: the answer and the plot use it
             with warnings.catch_warnings():  # the answer says how the text was read itself
                 warnings.simplefilter("ignore", LogReadWarning)
-                findings = diagnose(text.value)
+                findings = diagnose(curves)
         except (ValueError, TypeError) as e:
             say(unreadable_html(str(e)))
             return
-        say(answer_html(findings, describe(text.value), load_run(text.value).notes))
+        say(answer_html(findings, describe(curves), curves.notes))
         fig = Figure(figsize=(7, 3.5), layout="constrained")  # no pyplot: nothing shown twice
         ax = fig.add_subplot()
-        plot_findings(text.value, findings, ax)
+        plot_findings(curves, findings, ax)
         plot.value = render(fig, ax.description)._repr_html_()  # with its text alternative
 
     button.on_click(run)

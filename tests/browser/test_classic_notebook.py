@@ -304,7 +304,7 @@ def test_lesson_panel_renders_moves_and_fixes_in_classic_notebook(classic, shots
         # checked last, so that the controls are driven even when some help is missing: each knob's
         # help (where it says more than the label) is a tooltip on a part of its control that shows;
         # no tooltip reads "null". ipywidgets 7's checkbox puts its tooltip nowhere in the page: the
-        # page script (MENDS_JS) gives it the help the panel carries.
+        # page script (widgetcompat.mends_js) gives it the help the panel carries.
         titles = {c["label"]: c["titles"] for c in controls}
         checkboxes = [
             n
@@ -338,7 +338,7 @@ def test_lesson_panel_renders_moves_and_fixes_in_classic_notebook(classic, shots
             slider.locator(".ui-slider-handle").first,
             slider.locator(".widget-readout").first,
         )
-        # each slider handle: a slider named by its label, saying its readout (MENDS_JS)
+        # each slider handle: a slider named by its label, saying its readout (widgetcompat.mends_js)
         handles = panel.evaluate(HANDLES_JS)
         assert handles and all(
             h["role"] == "slider" and h["name"] == h["label"] and h["value"] == h["readout"]
