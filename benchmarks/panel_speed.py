@@ -33,8 +33,8 @@ def _make(panel: labkit.Panel, move: runner.Move) -> None:
     if move.knob:
         # what a slider, box, dropdown or checkbox sends
         panel.controls[move.knob].value = move.knobs[move.knob]
-    else:
-        panel.apply_fix(move.label.removeprefix("fix: "))
+    else:  # a "fix: ..." or "try: ..." button, pressed
+        panel.fix_buttons[move.label.split(": ", 1)[1]].click()
 
 
 def measure(name: str, device: str | None) -> dict[str, float]:
