@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from _common import load_now
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # runs in each tree's own process: reads one JSON request per line, answers one JSON line
@@ -101,10 +103,9 @@ def main() -> None:
         ["git", "status", "--porcelain", "labkit"], cwd=ROOT, capture_output=True
     )
     print(f"# run times, this tree ({head}{' + changes' if dirty.stdout else ''}) / {args.base}")
-    load = os.getloadavg()[0]
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, cores {os.cpu_count()}, "
-        f"threads {args.threads or 'default'}, {args.repeats} runs each, A B A B; load {load:.2f}"
+        f"threads {args.threads or 'default'}, {args.repeats} runs each, A B A B; {load_now()}"
     )
     new, old = Worker(ROOT, args.threads), Worker(base, args.threads)
     print(f"{'case':17s} {'run':34s} {'base s':>7s} {'this s':>7s} {'ratio':>6s}  same History")
@@ -118,10 +119,10 @@ def main() -> None:
                 for key, worker in (("old", old), ("new", new)):
                     answer = worker.run(name, fix)
                     times[key].append(answer["s"])
-                    hashes.add((key, answer["hash"]))
+                    hashes.add(answer["hash"])
             t_old, t_new = statistics.median(times["old"]), statistics.median(times["new"])
             ratios.append(t_new / t_old)
-            same = len({h for _, h in hashes}) == 1
+            same = len(hashes) == 1
             label = f"fix: {fix}" if fix else "failing defaults"
             print(
                 f"{name:17s} {label[:34]:34s} {t_old:7.2f} {t_new:7.2f} {t_new / t_old:6.2f}  "

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .knobs import Choice, Flag, require
+from .knobs import Choice, Flag, is_int, require
 
 
 @dataclass
@@ -94,7 +94,7 @@ def window_images(
     Choice(WORLDS).check("world", world)
     for name, flag in (("differences", differences), ("shuffle_labels", shuffle_labels)):
         Flag().check(name, flag)
-    ok = isinstance(n_windows, int) and not isinstance(n_windows, bool)
+    ok = is_int(n_windows)
     ok = ok and 5 * window <= n_windows <= MAX_WINDOWS
     require(ok, "n_windows", n_windows, f"an int in [{5 * window}, {MAX_WINDOWS}]")
     ok = 0 <= target_feature < n_features
@@ -293,7 +293,7 @@ def broken_line_images(
             f"length={length!r} is not allowed with gap={gap!r}, size={size}; allowed: "
             f"length[0] >= 2 * gap[1] + 2 and length[1] <= size"
         )
-    ok = isinstance(n, int) and not isinstance(n, bool) and n >= 1
+    ok = is_int(n) and n >= 1
     require(ok, "n", n, "a positive int", "not allowed")
     rng = np.random.default_rng(seed)
     solid = np.zeros((n, 1, size, size), np.float32)

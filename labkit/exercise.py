@@ -147,7 +147,8 @@ def answer_text(key: str) -> str:
     folder = resources.files("labkit") / "answers"
     path = folder / f"{key}.md"
     if not path.is_file():
-        known = sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md"))
+        files = folder.iterdir() if folder.is_dir() else []
+        known = sorted(p.name[:-3] for p in files if p.name.endswith(".md"))
         raise ValueError(
             f"key={key!r} has no reference answer; allowed: {', '.join(known) or '(none)'}"
         )

@@ -26,6 +26,11 @@ def must_be(name: str, value: Any, kinds: type | tuple[type, ...], what: str) ->
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
 
 
+def is_int(value: Any) -> bool:
+    """Return True for an int (a bool is not one here)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def is_number(value: Any) -> bool:
     """Return True for an int or float (a bool is not a number here)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -62,7 +67,7 @@ class IntRange:
     def check(self, name: str, value: Any) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_int(value):
             raise TypeError(f"{name} must be an int in [{self.low}, {self.high}], got {value!r}")
         require(self.low <= value <= self.high, name, value, f"{self.low} <= {name} <= {self.high}")
         return value

@@ -11,16 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .knobs import is_number, must_be, require
+from .knobs import is_int, is_number, must_be, require
 
 
 def _sizes(**named: object) -> None:
     """Raise if any named size is not a positive int (tuples: each entry)."""
     for name, value in named.items():
         values = value if isinstance(value, tuple) else (value,)
-        ok = values and all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
-        )
+        ok = values and all(is_int(v) and v > 0 for v in values)
         require(bool(ok), name, value, "positive int(s)", "not allowed")
 
 

@@ -96,7 +96,7 @@ class Panel(ShowsWidget):
     device = property(lambda self: self.runner.device, doc="The torch.device runs train on.")
     cache = property(lambda self: self.runner.cache, doc="Histories by ``runner.key``.")
     calls = property(
-        lambda self: self.runner.calls, doc="Knobs of every run requested and trained."
+        lambda self: self.runner.calls, doc="Knobs of every training run started, in order."
     )
     history = property(lambda self: self.runner.history, doc="The run now drawn.")
     ghost = property(lambda self: self.runner.previous, doc="The run drawn before it, faded.")

@@ -131,7 +131,9 @@ class Runner:
         self.device = pick_device(device)
         self.on_event = on_event
         self.cache: dict[tuple, History] = {}
-        self.calls: list[dict[str, Any]] = []  # knobs of every requested run trained, in order
+        self.calls: list[
+            dict[str, Any]
+        ] = []  # knobs of every run started, in order (also one cancelled)
         self.errors: list[str] = []  # every error reported, also those on_event could not show
         self.knobs: dict[str, Any] | None = None  # all knobs of the latest request
         self.touched: list[str] = []  # knobs the latest request changed: their moves go first

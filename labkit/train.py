@@ -17,7 +17,7 @@ from torch import nn
 
 from .data import Data
 from .history import History
-from .knobs import Choice, is_number, must_be, require
+from .knobs import Choice, is_int, is_number, must_be, require
 from .optim import KerasAdam, check_adam
 from .schedules import SCHEDULES, LRSchedule
 
@@ -55,7 +55,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name, low in (("epochs", 1), ("batch_size", 0), ("early_stopping", 0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not is_int(value):
                 raise TypeError(f"{name} must be an int >= {low}, got {value!r}")
             require(value >= low, name, value, f"{name} >= {low}")
         for name in ("lr", "eps"):

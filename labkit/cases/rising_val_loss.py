@@ -28,7 +28,17 @@ from ..knobs import Choice, Flag, IntRange, knob
 from ..metrics import sign_accuracy
 from ..models import conv_blocks
 from ..train import Setup, make_loss
-from .base import DROPOUT, EPS, LR, Case, case_setup, data_seed, early_stopping_knob, schedule_knob
+from .base import (
+    DROPOUT,
+    EPS,
+    LR,
+    Case,
+    case_setup,
+    data_seed,
+    early_stopping_knob,
+    last,
+    schedule_knob,
+)
 
 ACTIVATIONS = ("relu", "tanh")
 
@@ -174,7 +184,7 @@ def health(h: History) -> dict[str, bool]:
     """Return the health criteria: validation better than predicting the mean, on a split that does
     not leak."""
     baseline = h.final.get("baseline_val_loss", float("nan"))
-    end = h.val_loss[-1] if h.val_loss else float("nan")
+    end = last(h.val_loss)
     return {
         f"validation loss ends at {end:.3g} (needs below the predict-the-mean "
         f"baseline, {baseline:.3g})": end < baseline,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import registry
-from .registry import LESSON_OF_CASE, LEVELS, READING_CURVES  # noqa: F401  (tests, lessons read)
+from .registry import LESSON_OF_CASE, LEVELS  # noqa: F401  (LESSON_OF_CASE: tests read it here)
 
 __getattr__ = registry.live(__name__)
 

@@ -98,10 +98,11 @@ def _turn(
     every point since: the steps are then the trend itself)."""
     smooth = _smooth(curve)
     best = _argmin(smooth)
-    rise, wobble = _tail(curve) - smooth[best], noise(curve[max(best - 1, 0) :])
-    steady = steady_counts and all(y > x for x, y in zip(curve[best:], curve[best + 1 :]))
-    if len(curve) - 1 - best < TURN_AFTER or _tail(curve) < TREND_RISE * smooth[best]:
+    end = _tail(curve)
+    if len(curve) - 1 - best < TURN_AFTER or end < TREND_RISE * smooth[best]:
         return None
+    rise, wobble = end - smooth[best], noise(curve[max(best - 1, 0) :])
+    steady = steady_counts and all(y > x for x, y in zip(curve[best:], curve[best + 1 :]))
     if rise < NOISE_MULTIPLE * wobble and not steady:
         return None
     return smooth, best, rise, wobble
