@@ -2,7 +2,7 @@
 
 Each case's knobs are a frozen dataclass whose fields carry a spec and a help line; panels build
 their controls from the specs, and ``validate`` turns bad values into errors that name the knob and
-the allowed values. ``require``, ``must_be`` and ``Choice.check`` write every other argument error
+the allowed values. ``require``, ``must_be`` and ``Choice.check`` write most other argument errors
 of labkit in the same words.
 """
 
