@@ -94,9 +94,9 @@ def paste_box(rows: int = 12) -> Any:
             say(EMPTY)
             return
         try:
-            curves = load_run(text.value)  # read once: the answer and the plot use it
             with warnings.catch_warnings():  # the answer says how the text was read itself
                 warnings.simplefilter("ignore", LogReadWarning)
+                curves = load_run(text.value)  # read once: the answer and the plot use it
                 findings = diagnose(curves)
         except (ValueError, TypeError) as e:
             say(unreadable_html(str(e)))

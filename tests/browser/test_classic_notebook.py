@@ -428,5 +428,13 @@ def test_lesson_06_paste_box_answers_and_draws_in_classic_notebook(classic, shot
             "the answer did not name the negative loss",
             lambda: "went negative" in box.inner_text(),
         )
+        # the plot is a second widget, set after the answer: wait for it as for the answer
+        _wait_until(
+            "the plot of the typed-in log did not come",
+            lambda: (
+                images.count() == 1
+                and "negative" in (images.first.get_attribute("alt") or "").lower()
+            ),
+        )
         assert images.count() == 1 and "negative" in images.first.get_attribute("alt").lower()
         box.screenshot(path=shots / "paste_box_after_click.png")
