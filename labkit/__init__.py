@@ -7,16 +7,11 @@ Start here:
     labkit.explore("negative-loss")           # a panel of sliders and fix buttons for one case
     labkit.diagnose({"loss": [-1.9, -72.7, -573.7, -2662.9]})  # names the failure in your curves
 
-What else there is:
-
-- ``cases``: each case's failing run, its fixes and its symptom
-  (``labkit.cases.get(name).run(seed=0)``);
-- ``verdict(history)``: the one judge, the asker's failure, another failure or healthy;
-- ``plots``: loss and metric curves of one or more runs;
-- ``exercise``: the lessons' predict-first questions and hidden reference answers;
-- ``use_device``, ``pick_device``, ``seed_everything``, ``History``, ``check_code``, ``Panel``.
-
-The lessons in the repository's ``lessons/`` folder use all of these.
+Also: ``cases`` (each case's failing run, fixes and symptom: ``labkit.cases.get(name).run()``),
+``verdict(history)`` (the one judge: the asker's failure, another failure or healthy), ``plots``
+(loss and metric curves of runs), ``exercise`` (the lessons' predict-first questions and hidden
+answers), ``use_device``, ``pick_device``, ``seed_everything``, ``History``, ``check_code`` and
+``Panel``. The lessons in the repository's ``lessons/`` folder use all of these.
 """
 
 from . import cases, plots
@@ -28,8 +23,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """Import the widget modules on first use, so widget-free code (labkit.runner, scripts) never
-    loads ipywidgets."""
+    """Import the widget modules on first use: widget-free code never loads ipywidgets."""
     if name in ("Panel", "explore"):
         from . import panels
 
@@ -43,7 +37,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    """List the lazily imported names too, so ``help(labkit)`` and tab completion show them."""
+    """List the lazily imported names too, for ``help(labkit)`` and tab completion."""
     return sorted(set(globals()) | set(__all__))
 
 

@@ -1,9 +1,5 @@
-"""One ipywidget per knob spec, labelled in words, and the knob value read back from it.
-
-Each control stops where ``labkit.moves`` says (the positions the runner trains ahead): log sliders
-at quarter decades with the case's default among them, linear sliders on a round step; an int knob
-whose 0 means something ("full batch", "off") says so in words.
-"""
+"""One ipywidget per knob spec, labelled in words, and the knob value read back from it. Each
+control stops where ``labkit.moves`` says (the positions the runner trains ahead)."""
 
 from __future__ import annotations
 
@@ -17,16 +13,13 @@ from .widgetcompat import tooltip
 
 __all__ = ["CSS", "control", "read", "show"]
 
-# A control is 420 px: a 160 px label (a longer one takes two lines, see CSS) and ~250 px of slider
-# or dropdown, room for the longest option in words ("random windows (they overlap)") uncut.
+# A control is 420 px (+ ipywidgets' 2 px margin each side): a 160 px label and ~250 px of slider or
+# dropdown, room for the longest option in words ("random windows (they overlap)") uncut.
 STYLE = {"description_width": "160px"}
-# ipywidgets adds a 2 px margin each side
 LAYOUT = {"width": "420px", "max_width": "calc(100% - 4px)"}
-# For a column of controls with the class "labkit-controls" (a panel's), in a <style> the panel
-# carries: a label longer than its 160 px takes two lines instead of being cut; when the column is
-# squeezed below its 430 px (a cell narrower than that) each label goes above its control, so a
-# dropdown still shows its option uncut and a slider keeps its track (a CSS container query; a
-# browser without them keeps the labels beside).
+# For a panel's column of controls (class "labkit-controls"): a label longer than 160 px takes two
+# lines instead of being cut; in a column squeezed below its 430 px each label goes above its
+# control, so a dropdown shows its option uncut and a slider keeps its track (a container query).
 CSS = """<style>
 .labkit-controls { container-type: inline-size; }
 .labkit-controls .widget-inline-hbox:not(.widget-checkbox) {
@@ -55,9 +48,9 @@ def _log_stops(spec: Any, value: float, default: Any) -> tuple[list[tuple[str, f
 def control(
     name: str, spec: Any, help_text: str, value: Any, default: Any = None, words: str = ""
 ) -> widgets.ValueWidget:
-    """Return the widget for knob ``name`` of ``spec``, set to ``value`` (already checked),
-    labelled ``words`` (default: ``labkit.knobs.label``) with ``help_text`` as its tooltip; a log
-    slider keeps the case's ``default`` as a position."""
+    """Return the widget for knob ``name`` of ``spec`` set to ``value`` (already checked), labelled
+    ``words`` (default: ``labkit.knobs.label``), ``help_text`` as tooltip; a log slider keeps the
+    case's ``default`` as a position."""
     common = dict(
         description=words or label(name, spec), style=STYLE, layout=LAYOUT, **tooltip(help_text)
     )
@@ -81,9 +74,9 @@ def control(
 
 
 def show(spec: Any, widget: widgets.ValueWidget, value: Any, default: Any = None) -> None:
-    """Set ``widget`` to knob value ``value``; a log slider's positions become ``log_positions(spec,
-    default, value)``, so a value set from code (``panel.set(lr=0.05)``) is a position and the next
-    stops stay the ones the runner trains ahead."""
+    """Set ``widget`` to knob value ``value``; a log slider's positions are remade around it, so a
+    value set from code (``panel.set(lr=0.05)``) is a position and the next stops stay the ones the
+    runner trains ahead."""
     if kind(spec) == "log slider":
         options, value = _log_stops(spec, value, default)
         if [v for _, v in widget.options] != [v for _, v in options]:

@@ -1,5 +1,5 @@
-"""The ``Data`` a run trains on, and its synthetic builders, one per case, generated in memory from
-a seed."""
+"""The ``Data`` a run trains on, and one synthetic builder per case, generated in memory from a
+seed."""
 
 from __future__ import annotations
 
@@ -26,10 +26,7 @@ class Data:
 
     def to(self, device: torch.device) -> Data:
         """Return a copy with every tensor on ``device``."""
-        move = {
-            k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()
-        }
-        return Data(**move)
+        return Data(**{k: v.to(device) if torch.is_tensor(v) else v for k, v in vars(self).items()})
 
 
 NORMALIZATIONS = ("window", "global", "none")
@@ -72,30 +69,28 @@ def window_images(
     plus daily noise, in its own units (offset and scale). Window ``s`` shows days s+1 .. s+28.
 
     - ``world``: "level": the label is tanh(-1.5 x the window's mean hidden level of
-      ``target_feature``), so the feature's *level* predicts it and per-window min-max scaling
-      erases it; "no-signal": ``target_feature`` is a random walk (a trend, as the thread's
-      features have) and the label is tanh(1.5 x its next day's move in units of its daily
-      spread), which the past window holds nothing about, whatever the scaling.
+      ``target_feature``), so that *level* predicts it and per-window min-max scaling erases it;
+      "no-signal": ``target_feature`` is a random walk (a trend, as the thread's features have) and
+      the label is tanh(1.5 x its next day's move / its daily spread): unknowable from the past.
     - ``normalization``: "window" min-max scales every row inside its own window (the thread);
-      "global" standardises each feature with statistics of the training split's days; "none".
-    - ``split``: "chronological" (validation is the last ``val_fraction`` of time, after a gap of
-      one window so no day is shared) or "shuffled" (neighbours sharing 27 of 28 days land on both
-      sides, so validation leaks).
-    - ``differences``: each feature's day-to-day change instead of its value (the thread's first
-      differences), before the scaling.
-    - ``shuffle_labels``: the control: training labels permuted among the training windows
-      (validation keeps the true ones); a model as good on them learned nothing from the inputs.
+      "global" standardises each feature with the training days' statistics; "none".
+    - ``split``: "chronological": validation is the last ``val_fraction`` of time, after a gap of
+      one window so no day is shared; "shuffled": neighbours sharing 27 of 28 days land on both
+      sides, so validation leaks.
+    - ``differences``: each feature's day-to-day change, before the scaling (the thread's first
+      differences).
+    - ``shuffle_labels``: the control: training labels permuted (validation keeps the true ones);
+      a model as good on them learned nothing from the inputs.
 
-    ``info`` holds two baselines' validation loss: "baseline_val_loss" (always predict the training
-    mean) and "persistence_val_loss" (each window's label predicted by the previous window's).
+    ``info``: the validation loss of predicting the training mean ("baseline_val_loss") and of
+    predicting each window's label by the previous window's ("persistence_val_loss").
     """
     Choice(NORMALIZATIONS).check("normalization", normalization)
     Choice(SPLITS).check("split", split)
     Choice(WORLDS).check("world", world)
-    for name, flag in (("differences", differences), ("shuffle_labels", shuffle_labels)):
-        Flag().check(name, flag)
-    ok = is_int(n_windows)
-    ok = ok and 5 * window <= n_windows <= MAX_WINDOWS
+    Flag().check("differences", differences)
+    Flag().check("shuffle_labels", shuffle_labels)
+    ok = is_int(n_windows) and 5 * window <= n_windows <= MAX_WINDOWS
     require(ok, "n_windows", n_windows, f"an int in [{5 * window}, {MAX_WINDOWS}]")
     ok = 0 <= target_feature < n_features
     require(ok, "target_feature", target_feature, f"0 <= target_feature < {n_features}")
@@ -114,8 +109,7 @@ def window_images(
     offsets = 10 ** rng.uniform(0, 3, (n_features, 1))
     scales = 10 ** rng.uniform(-1, 2, (n_features, 1))
     series = offsets + scales * (level + noise * rng.standard_normal((n_features, days)))
-    if differences:
-        # day t: value(t) - value(t-1); day 0 unused
+    if differences:  # day t: value(t) - value(t-1); day 0 unused
         series = np.diff(series, axis=1, prepend=np.nan)
     series = series.astype(np.float32)
     starts = np.arange(n_windows)
@@ -126,15 +120,16 @@ def window_images(
         y = np.tanh(1.5 * shocks[target_feature, idx[:, -1] + 1])
 
     n_val = int(round(n_windows * val_fraction))
-    if split == "chronological":
+    if split == "chronological":  # runs of consecutive windows: their images are views, not copies
         train, val = starts[: n_windows - n_val - (window - 1)], starts[n_windows - n_val :]
+        rows = slice(0, len(train)), slice(n_windows - n_val, n_windows)
     else:
         order = rng.permutation(n_windows)
         train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+        rows = train, val
 
     # (n_windows, features, days), filled a feature at a time and scaled in place: a 60,000-window
-    # series (lesson 01's exercise) then needs one image array, not four copies of it (RESULTS.md,
-    # "Lessons")
+    # series (lesson 01's exercise) then needs one image array, not four copies (RESULTS.md)
     images = np.empty((n_windows, n_features, window), dtype=np.float32)
     for feature in range(n_features):
         images[:, feature] = series[feature, idx]
@@ -148,24 +143,12 @@ def window_images(
         images /= series[:, train_days].std(axis=1)[None, :, None]
     x = _t(images[:, None])
     y_train = rng.permutation(y[train]) if shuffle_labels else y[train]
-    baseline = float(((y[val] - y[train].mean()) ** 2).mean())
+    info = {"baseline_val_loss": float(((y[val] - y[train].mean()) ** 2).mean())}
     after_first = val[val > 0]  # window 0 has no previous window
-    persistence = float(((y[after_first] - y[after_first - 1]) ** 2).mean())
-    if split == "chronological":  # both parts are runs of consecutive windows: views, not copies
-        x_train, x_val = x[train[0] : train[-1] + 1], x[val[0] : val[-1] + 1]
-    else:
-        x_train, x_val = x[train], x[val]
-    return Data(
-        x_train,
-        _t(y_train[:, None]),
-        x_val,
-        _t(y[val][:, None]),
-        info={
-            "baseline_val_loss": baseline,
-            "persistence_val_loss": persistence,
-            "target_feature": target_feature,
-        },
-    )
+    info["persistence_val_loss"] = float(((y[after_first] - y[after_first - 1]) ** 2).mean())
+    info["target_feature"] = target_feature
+    y_train, y_val = _t(y_train[:, None]), _t(y[val][:, None])
+    return Data(x[rows[0]], y_train, x[rows[1]], y_val, info=info)
 
 
 # --- (b) oscillating-loss: a tiny binary image set ---------------------------------------------
@@ -230,9 +213,8 @@ def stripe_pretraining_images(
     that are not the target classes (22.5, 67.5, 112.5 and 157.5 degrees), labelled 0..3."""
     rng = np.random.default_rng(seed + 10_000)
     labels = rng.integers(0, 4, n)
-    return _t(_stripe_images(rng, n, (labels + 0.5) * np.pi / 4, shape, contrast, noise)), _t(
-        labels, torch.long
-    )
+    x = _stripe_images(rng, n, (labels + 0.5) * np.pi / 4, shape, contrast, noise)
+    return _t(x), _t(labels, torch.long)
 
 
 # --- (c) negative-loss: 4-channel images, 3 classes at 54 / 45 / 1 % ---------------------------
@@ -293,8 +275,7 @@ def broken_line_images(
             f"length={length!r} is not allowed with gap={gap!r}, size={size}; allowed: "
             f"length[0] >= 2 * gap[1] + 2 and length[1] <= size"
         )
-    ok = is_int(n) and n >= 1
-    require(ok, "n", n, "a positive int", "not allowed")
+    require(is_int(n) and n >= 1, "n", n, "a positive int", "not allowed")
     rng = np.random.default_rng(seed)
     solid = np.zeros((n, 1, size, size), np.float32)
     broken = np.zeros_like(solid)
@@ -303,22 +284,19 @@ def broken_line_images(
             pixels = int(rng.integers(length[0], length[1] + 1))
             angle = rng.uniform(0, np.pi)
             dr, dc = np.sin(angle), np.cos(angle)
-            steps = pixels - 1
             span = max(abs(dr), abs(dc))  # one pixel per step along the longer axis
             r1, c1 = rng.uniform(0, size - 1, 2)
-            r2, c2 = r1 + steps * dr / span, c1 + steps * dc / span
+            r2, c2 = r1 + (pixels - 1) * dr / span, c1 + (pixels - 1) * dc / span
             if 0 <= r2 <= size - 1 and 0 <= c2 <= size - 1:
                 break
         rows = np.round(np.linspace(r1, r2, pixels)).astype(int)
         cols = np.round(np.linspace(c1, c2, pixels)).astype(int)
-        solid[i, 0, rows, cols] = 1.0
-        broken[i, 0, rows, cols] = 1.0
+        solid[i, 0, rows, cols] = broken[i, 0, rows, cols] = 1.0
         g = int(rng.integers(gap[0], gap[1] + 1))
         start = int(rng.integers(pixels // 4, 3 * pixels // 4 - g + 1))
         broken[i, 0, rows[start : start + g], cols[start : start + g]] = 0.0
-    x = np.concatenate([solid, broken])
-    labels = np.repeat([0, 1], n)
-    return Data(_t(x), _t(np.eye(2, dtype=np.float32)[labels]))
+    one_hot = np.eye(2, dtype=np.float32)[np.repeat([0, 1], n)]
+    return Data(_t(np.concatenate([solid, broken])), _t(one_hot))
 
 
 # --- (e) train-loss-rises: 1D signals, healthy vs disease -------------------------------------
@@ -338,13 +316,11 @@ def signals(
         for i, lab in enumerate(labels):
             period = rng.uniform(14, 22)
             beats = np.arange(rng.uniform(0, period), length, period)
-            amps = rng.uniform(0.8, 1.2, len(beats))
-            wave = (amps[:, None] * np.exp(-((t[None] - beats[:, None]) ** 2) / 3.0)).sum(0)
+            amps = rng.uniform(0.8, 1.2, len(beats))[:, None]
+            wave = (amps * np.exp(-((t[None] - beats[:, None]) ** 2) / 3.0)).sum(0)
             if lab:  # a smaller second peak a few samples after each beat
                 lag = rng.uniform(3.5, 5.0)
-                wave += 0.6 * (
-                    amps[:, None] * np.exp(-((t[None] - beats[:, None] - lag) ** 2) / 3.0)
-                ).sum(0)
+                wave += 0.6 * (amps * np.exp(-((t[None] - beats[:, None] - lag) ** 2) / 3.0)).sum(0)
             drift = 0.3 * np.sin(2 * np.pi * t / rng.uniform(60, 120) + rng.uniform(0, 6.3))
             x[i, 0] = wave + drift + noise * rng.standard_normal(length)
         return _t(x), _t(labels, torch.long)

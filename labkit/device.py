@@ -7,11 +7,9 @@ import random
 import numpy as np
 import torch
 
-from .knobs import must_be
+from .knobs import must_be, require
 
-_KINDS = ("cpu", "cuda", "mps")
-# use_device(): what a run without an explicit device trains on
-_preferred: torch.device | None = None
+_preferred: torch.device | None = None  # use_device's: what a run naming no device trains on
 
 
 def use_device(device: str | torch.device | None) -> None:
@@ -28,26 +26,23 @@ def use_device(device: str | torch.device | None) -> None:
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """Return the device to train on: ``device`` ("cpu", "cuda", "cuda:N", "mps" or a
     torch.device), else the one ``use_device`` set, else cuda, then mps, then cpu."""
-    if device is None:
-        if _preferred is not None:
-            return _preferred
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps" if _mps_available() else "cpu")
+    if device is None and _preferred is not None:
+        return _preferred
+    if device is None:  # the best available
+        device = "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"
     must_be("device", device, (str, torch.device), "None, a string or a torch.device")
-    allowed = "allowed: None, 'cpu', 'cuda', 'cuda:N', 'mps'"
+    allowed = "None, 'cpu', 'cuda', 'cuda:N', 'mps'"
     try:
         dev = torch.device(device)
     except RuntimeError as err:
-        raise ValueError(f"device={device!r} is not a device; {allowed}") from err
-    if dev.type not in _KINDS:
-        raise ValueError(f"device={device!r} is not supported; {allowed}")
-    count = torch.cuda.device_count() if dev.type == "cuda" else 0
+        raise ValueError(f"device={device!r} is not a device; allowed: {allowed}") from err
+    require(dev.type in ("cpu", "cuda", "mps"), "device", device, allowed, "not supported")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} asked for CUDA, but no CUDA GPU is available here; use 'cpu' "
             "or None"
         )
+    count = torch.cuda.device_count() if dev.type == "cuda" else 0
     if dev.type == "cuda" and dev.index is not None and dev.index >= count:
         raise ValueError(
             f"device={device!r}: there are only {count} CUDA devices (cuda:0..cuda:{count - 1})"
@@ -74,8 +69,8 @@ def check_seed(seed: object) -> int:
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed torch, numpy and random with ``seed`` (an int in [0, 2**32)), and return a CPU
-    generator seeded the same way."""
+    """Seed torch, numpy and random with ``seed`` (an int in [0, 2**32)); return a CPU generator
+    seeded the same way."""
     seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)

@@ -1,16 +1,10 @@
-"""Widgets that make a learner think: predict before a run, answer an exercise, ask for the
-reference answer. None raises on a missing answer: a lesson run top to bottom (Run All, nbval) goes
-on, and the text says what is missing.
-
-- ``predict(question, options)`` asks *before* the key experiment; ``Prediction.verdict(actual)``,
-  after the run, says whether the pick held, and updates when the pick changes (so it works after
-  "Run All"); until the learner picks, it says nothing of the result.
-- ``check(answer, test, ...)`` gives feedback on a "your turn" answer; ``...`` is "not answered".
-- ``reference(key)`` is a button showing the reference answer, kept in ``labkit/answers/<key>.md``
-  so no cell gives it away; ``run_answer(key, ...)`` runs its Python block for a check cell.
-- ``reopen_hint()``, called by each lesson's imports cell: in a saved lesson reopened in JupyterLab
-  (or Notebook 7), each widget's place says "run this cell again" instead of "Error displaying
-  widget: model not found" (a widget lives in its kernel, which a reopened notebook lacks).
+"""Widgets that make a learner think: ``predict`` before the key experiment (its ``verdict`` says
+nothing of the result until the learner picks, and follows the pick, also after "Run All"),
+``check`` a "your turn" answer, ``reference`` shows the reference answer kept in
+``labkit/answers/<key>.md`` (so no cell gives it away), ``run_answer`` runs its Python block for a
+check cell. None raises on a missing answer: a lesson run top to bottom goes on and says what is
+missing. ``reopen_hint`` makes each widget of a reopened saved lesson say "run this cell again"
+instead of "Error displaying widget: model not found" (a widget lives in its kernel).
 """
 
 from __future__ import annotations
@@ -77,17 +71,13 @@ class Prediction(ShowsWidget):
 
     @property
     def picked(self) -> str | None:
-        """Return the option the learner picked, or None."""
         return self.choice.value
 
     def verdict(self, actual: str, why: str = "") -> widgets.HTML:
         """Return a line that says whether the pick matches ``actual`` (one of the options), with
         ``why``."""
-        if actual not in self.options:
-            raise ValueError(
-                f"actual={actual!r} is not one of the options; allowed: "
-                f"{', '.join(map(repr, self.options))}"
-            )
+        allowed = ", ".join(map(repr, self.options))
+        require(actual in self.options, "actual", actual, allowed, "not one of the options")
         line = html_widget()
         self._verdicts.append((line, actual, why))
         self._update()
@@ -99,17 +89,14 @@ class Prediction(ShowsWidget):
             because = f" {why}" if why else ""
             if picked is None:  # the result stays hidden until a pick, also after Run All
                 line.value = _html(_PICK_FIRST, None)
-            elif picked == actual:
-                line.value = _html(f"Your prediction held: {actual}.{because}", True)
             else:
-                line.value = _html(
-                    f"You predicted “{picked}”; the run shows: {actual}.{because}", False
-                )
+                held = f"Your prediction held: {actual}.{because}"
+                missed = f"You predicted “{picked}”; the run shows: {actual}.{because}"
+                line.value = _html(held if picked == actual else missed, picked == actual)
 
 
 def predict(question: str, options: Sequence[str]) -> Prediction:
-    """Return a Prediction widget: display it before the experiment, call ``.verdict(actual)`` after
-    it."""
+    """Return a Prediction: display it before the experiment, call ``.verdict(actual)`` after."""
     return Prediction(question, options)
 
 
@@ -132,8 +119,7 @@ def check(answer: Any, test: Callable[[Any], bool], right: str, wrong: str) -> w
 
 
 def reopen_hint() -> None:
-    """Display an invisible style, saved with the notebook, that turns each widget's "model not
-    found" error in a reopened notebook into "A widget was here: run this cell again ..."."""
+    """Display the invisible style, saved with the notebook, that says "run this cell again"."""
     from IPython.display import HTML, display
 
     display(HTML(_REOPENED_CSS))
@@ -168,9 +154,8 @@ def run_answer(key: str, **names: Any) -> dict[str, Any]:
 
 
 def reference(key: str) -> widgets.VBox:
-    """Return a button that shows the reference answer ``key`` only when pressed (and hides it
-    again)."""
-    text = answer_text(key)
+    """Return a button that shows the reference answer ``key`` when pressed (and hides it again)."""
+    page = f"<pre style='white-space:pre-wrap'>{html.escape(answer_text(key))}</pre>"
     button = widgets.Button(
         description="Show the reference answer",
         tooltip="reveals one way to solve it",
@@ -180,9 +165,7 @@ def reference(key: str) -> widgets.VBox:
 
     def toggle(_b: Any) -> None:
         hidden = shown.layout.display == "none"
-        shown.value = (
-            f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>" if hidden else ""
-        )
+        shown.value = page if hidden else ""
         shown.layout.display = None if hidden else "none"
         button.description = "Hide the reference answer" if hidden else "Show the reference answer"
 

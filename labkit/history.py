@@ -24,8 +24,7 @@ class History:
 
     case: str = ""  # case name, "" for a run built by hand
     knobs: dict[str, Any] = field(default_factory=dict)  # every knob value the run used
-    # the knobs that differ from the case's defaults
-    changed: dict[str, Any] = field(default_factory=dict)
+    changed: dict[str, Any] = field(default_factory=dict)  # knobs that differ from the defaults
     seed: int = 0  # seed passed to the run
     device: str = "cpu"  # device the run trained on
     metric_name: str = "accuracy"  # what train_metric / val_metric measure
@@ -43,8 +42,7 @@ class History:
     diverged_epoch: int | None = None  # epoch (0-based) that step belongs to
     stopped_epoch: int | None = None  # epoch after which early stopping ended the run
     best_epoch: int | None = None  # epoch (0-based) with the lowest validation loss
-    # epoch (0-based) whose weights were put back at the end (restore_best)
-    restored_epoch: int | None = None
+    restored_epoch: int | None = None  # epoch whose weights restore_best put back at the end
     wall_time: float = 0.0  # seconds spent in the training loop
 
     @property
@@ -58,8 +56,7 @@ class History:
         return self.diverged_step is not None
 
     def summary(self) -> list[tuple[str, str]]:
-        """Return (label, text) rows: case, changed knobs, epochs, best/final losses, divergence or
-        stop."""
+        """Return (label, text) rows: case, changed knobs, epochs, losses, divergence, stop."""
         changed = ", ".join(f"{k}={_short(v)}" for k, v in self.changed.items())
         planned = self.knobs.get("epochs")
         of = f" of {planned}" if isinstance(planned, int) and planned != self.num_epochs else ""
@@ -68,24 +65,21 @@ class History:
             ("knobs changed from the defaults", changed or "none"),
             ("epochs", f"{self.num_epochs}{of}"),
         ]
-        for label, curve in (
-            ("training loss", self.train_loss),
-            ("validation loss", self.val_loss),
-        ):
+        curves = {"training loss": self.train_loss, "validation loss": self.val_loss}
+        for label, curve in curves.items():
             finite = [(v, i) for i, v in enumerate(curve) if math.isfinite(v)]
             if finite:
                 best, at = min(finite)
-                rows += [
-                    (label, f"best {_short(best)} (epoch {at + 1}), final {_short(curve[-1])}")
-                ]
+                text = f"best {_short(best)} (epoch {at + 1}), final {_short(curve[-1])}"
+                rows += [(label, text)]
         if self.diverged:
             where = f"at step {self.diverged_step} (epoch {self.diverged_epoch + 1})"
             rows += [("diverged", f"{where}: the loss became NaN or infinite")]
         if self.stopped_epoch is not None:
             rows += [("early stopping", f"stopped after epoch {self.stopped_epoch + 1}")]
         if self.restored_epoch is not None:
-            best = f"restored from epoch {self.restored_epoch + 1}, the best validation epoch"
-            rows += [("weights", best)]
+            text = f"restored from epoch {self.restored_epoch + 1}, the best validation epoch"
+            rows += [("weights", text)]
         return rows
 
     def __repr__(self) -> str:
@@ -116,12 +110,12 @@ class History:
 
     def to_json(self) -> str:
         """Return JSON text; NaN/inf are written as strings so any JSON reader accepts it."""
-        return json.dumps(_encode(self.to_dict()))
+        return json.dumps(_map(self.to_dict(), _encode))
 
     @classmethod
     def from_json(cls, text: str) -> History:
         """Build a History from ``to_json`` output."""
-        return cls.from_dict(_decode(json.loads(text)))
+        return cls.from_dict(_map(json.loads(text), _decode))
 
 
 def _short(value: Any) -> str:
@@ -131,24 +125,18 @@ def _short(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def _encode(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
+def _map(obj: Any, leaf: Any) -> Any:
+    """Return ``obj`` with ``leaf`` applied to every value inside its dicts and lists."""
     if isinstance(obj, dict):
-        return {k: _encode(v) for k, v in obj.items()}
+        return {k: _map(v, leaf) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_encode(v) for v in obj]
-    return obj
+        return [_map(v, leaf) for v in obj]
+    return leaf(obj)
 
 
-def _decode(obj: Any) -> Any:
-    if isinstance(obj, str) and obj in _SPECIAL:
-        return _SPECIAL[obj]
-    if isinstance(obj, dict):
-        return {k: _decode(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_decode(v) for v in obj]
-    return obj
+def _encode(value: Any) -> Any:  # NaN, inf and -inf as the strings json.dumps writes for them
+    return json.dumps(value) if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _decode(value: Any) -> Any:
+    return float(value) if value in ("NaN", "Infinity", "-Infinity") else value

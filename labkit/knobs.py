@@ -1,9 +1,8 @@
 """Knob specs and the argument checks every labkit module shares.
 
-Each case's knobs are a frozen dataclass whose fields carry a spec and a help line; panels build
-their controls from the specs, and ``validate`` turns bad values into errors that name the knob and
-the allowed values. ``require``, ``must_be`` and ``Choice.check`` write most other argument errors
-of labkit in the same words.
+Each case's knobs are a frozen dataclass whose fields carry a spec and a help line: panels build
+their controls from the specs, ``validate`` names the knob and the allowed values of a bad one, and
+``require``, ``must_be`` and ``Choice.check`` write most other argument errors in the same words.
 """
 
 from __future__ import annotations
@@ -26,13 +25,11 @@ def must_be(name: str, value: Any, kinds: type | tuple[type, ...], what: str) ->
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
 
 
-def is_int(value: Any) -> bool:
-    """Return True for an int (a bool is not one here)."""
+def is_int(value: Any) -> bool:  # a bool is not an int here
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_number(value: Any) -> bool:
-    """Return True for an int or float (a bool is not a number here)."""
+def is_number(value: Any) -> bool:  # an int or float, not a bool
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -80,9 +77,8 @@ class Choice:
     options: tuple[str, ...]
 
     def check(self, name: str, value: Any) -> str:
-        require(
-            value in self.options, name, value, ", ".join(map(repr, self.options)), "not allowed"
-        )
+        allowed = ", ".join(map(repr, self.options))
+        require(value in self.options, name, value, allowed, "not allowed")
         return value
 
 
@@ -180,8 +176,7 @@ def option_words(value: str) -> str:
 
 
 def value_words(spec: Any, value: Any) -> str:
-    """Return a knob value in words, as a panel's status and buttons write it: "full batch", "on",
-    "0.003"."""
+    """Return a knob value as a panel's status and buttons write it: "full batch", "on", "0.003"."""
     if isinstance(value, bool):
         return "on" if value else "off"
     if value == 0 and getattr(spec, "zero", ""):
@@ -214,10 +209,8 @@ def specs(knobs_cls: type) -> dict[str, tuple[Any, str]]:
 
 def labels(knobs_cls: type) -> dict[str, str]:
     """Return ``{name: label}``: the words each control of a knob dataclass shows."""
-    return {
-        f.name: label(f.name, f.metadata["spec"], f.metadata.get("label", ""))
-        for f in dataclasses.fields(knobs_cls)
-    }
+    fields = dataclasses.fields(knobs_cls)
+    return {f.name: label(f.name, f.metadata["spec"], f.metadata.get("label", "")) for f in fields}
 
 
 def validate(defaults: Any, overrides: dict[str, Any]) -> Any:

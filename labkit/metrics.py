@@ -13,8 +13,7 @@ def accuracy(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def binary_accuracy(threshold: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """Return accuracy of ``output > threshold`` (0.5 for probabilities, 0 for logits) vs 0/1
-    targets."""
+    """Return accuracy of ``output > threshold`` (0.5: probabilities, 0: logits) vs 0/1 targets."""
 
     def metric(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return ((output > threshold).float() == target).float().mean()

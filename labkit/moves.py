@@ -1,9 +1,8 @@
 """Where a knob's control can go, and the runs one control move away from the knobs shown now.
 
-The panel's controls stop at these positions (``labkit.controls``) and its runner trains ahead the
-runs one move away (``labkit.runner``): a slider one or two positions either way, every other option
-of a dropdown, a toggled checkbox, a number box one up or down, and every fix or try button. So the
-background precompute trains exactly what the learner's next move asks for. Widget-free.
+The controls stop at these positions (``labkit.controls``) and the runner trains ahead the runs one
+move away: a slider one or two positions either way, every other option of a dropdown, a toggled
+checkbox, a number box one up or down, and every fix or try button. Widget-free.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ FIRST = ("lr", "eps")  # after the knob last moved and the fix buttons, what a l
 
 
 def kind(spec: Any) -> str:
-    """Return which control shows a knob of ``spec``: "log slider", "slider", "int slider",
+    """Return the control that shows a knob of ``spec``: "log slider", "slider", "int slider",
     "words slider" (0 in words), "number box", "dropdown" or "checkbox"."""
     if isinstance(spec, FloatRange):
         return "log slider" if spec.log else "slider"
@@ -47,8 +46,7 @@ def kind(spec: Any) -> str:
 
 
 def log_positions(spec: FloatRange, *values: float) -> list[float]:
-    """Return a log slider's positions: quarter decades across the range, with ``values`` snapped
-    in."""
+    """Return a log slider's positions: quarter decades across the range, ``values`` snapped in."""
     low, high = math.log10(spec.low), math.log10(spec.high)
     grid = [10 ** (low + i * LOG_STEP) for i in range(int(round((high - low) / LOG_STEP)) + 1)]
     for value in values:
@@ -106,13 +104,10 @@ class Move:
 
 
 def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Move]:
-    """Return every control move from ``base``, most likely first, none repeating ``base`` or
-    another.
-
-    Order: the knobs in ``first`` (the one just moved), the fix and try buttons (each applies its
-    overrides to the failing defaults), then one position or option of every knob (``FIRST`` knobs
-    first, then the case's order), then two positions.
-    """
+    """Return every control move from ``base`` once, most likely first: the knobs in ``first`` (the
+    one just moved), the fix and try buttons (each applies its overrides to the failing defaults),
+    one position or option of every knob (``FIRST`` knobs first, then the case's order), then two
+    positions."""
     specs = case.knob_specs()
     defaults = dataclasses.asdict(case.defaults)
     touched = [n for n in dict.fromkeys(first) if n in specs]
@@ -145,8 +140,7 @@ def moves(case: Any, base: dict[str, Any], first: Sequence[str] = ()) -> list[Mo
 
 
 def key(knobs: dict[str, Any]) -> tuple:
-    """Return the cache key of ``knobs``: sorted items, floats rounded to KEY_DIGITS significant
-    digits."""
+    """Return the cache key of ``knobs``: sorted items, floats to KEY_DIGITS significant digits."""
     return tuple(
         (n, float(f"{v:.{KEY_DIGITS}g}") if isinstance(v, float) else v)
         for n, v in sorted(knobs.items())

@@ -1,14 +1,11 @@
 """Keras's Adam as a torch optimizer, and what Adam's step really is (for probes).
 
-Keras (2.x and tf.keras) and PyTorch write Adam differently. PyTorch bias-corrects v and then adds
-eps: ``lr * m_hat / (sqrt(v_hat) + eps)``. Keras folds both corrections into the rate and adds eps
-to the *uncorrected* sqrt(v) (the formula the thread's answer quotes):
+PyTorch bias-corrects v and then adds eps: ``lr * m_hat / (sqrt(v_hat) + eps)``. Keras (2.x and
+tf.keras) folds both corrections into the rate and adds eps (default 1e-7, PyTorch's 1e-8) to the
+*uncorrected* sqrt(v), the formula the thread's answer quotes:
 
     lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
     w   <- w - lr_t * m / (sqrt(v) + eps)
-
-Keras's default eps is 1e-7 (PyTorch's 1e-8). ``KerasAdam`` is that update; ``effective_step``
-returns, for either form, the factor each weight's m is multiplied by: lr_t / (sqrt(v) + eps).
 """
 
 from __future__ import annotations
@@ -30,10 +27,8 @@ def check_adam(weight_decay: Any, betas: Any) -> None:
 
 
 class KerasAdam(torch.optim.Optimizer):
-    """Adam as Keras writes it: bias corrections in the rate, eps added to the uncorrected sqrt(v).
-
-    ``weight_decay`` is an L2 term added to the gradient (as ``torch.optim.Adam`` does).
-    """
+    """Adam as Keras writes it (see above); ``weight_decay`` is an L2 term added to the gradient,
+    as ``torch.optim.Adam`` does."""
 
     def __init__(
         self,
@@ -57,7 +52,7 @@ class KerasAdam(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
+            (beta1, beta2), lr = group["betas"], group["lr"]
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
@@ -75,29 +70,20 @@ class KerasAdam(torch.optim.Optimizer):
             steps = {s["step"] for s in states}
             if _fusable(params, grads) and len(steps) == 1:
                 # one fused kernel for all the group's tensors (~2x faster on a CPU). It adds eps to
-                # the bias-corrected root, so eps / sqrt(1 - beta2**t) there is Keras's eps on the
-                # uncorrected one: (sqrt(v) / c2 + eps / c2) = (sqrt(v) + eps) / c2 with c2 = sqrt(1
-                # - beta2**t).
+                # the bias-corrected root, so eps / c2 there (c2 = sqrt(1 - beta2**t)) is Keras's
+                # eps on the uncorrected one: sqrt(v) / c2 + eps / c2 = (sqrt(v) + eps) / c2.
                 t = steps.pop()
-                step = torch.tensor(float(t), device=params[0].device)
-                torch._fused_adam_(
-                    params,
-                    grads,
-                    m,
-                    v,
-                    [],
-                    [step] * len(params),
-                    lr=group["lr"],
-                    beta1=beta1,
-                    beta2=beta2,
-                    weight_decay=0.0,  # already in grads
-                    eps=group["eps"] / math.sqrt(1 - beta2**t),
-                    amsgrad=False,
-                    maximize=False,
-                )
+                step = [torch.tensor(float(t), device=params[0].device)] * len(params)
+                eps = group["eps"] / math.sqrt(1 - beta2**t)
+                hyper = {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps}
+                flags = {
+                    "weight_decay": 0.0,
+                    "amsgrad": False,
+                    "maximize": False,
+                }  # decay: in grads
+                torch._fused_adam_(params, grads, m, v, [], step, **hyper, **flags)
                 continue
-            # one fused call per operation over all the group's tensors: a few small ops instead of
-            # 7 per tensor
+            # one call per operation over all the group's tensors, not 7 small ops per tensor
             torch._foreach_mul_(m, beta1)
             torch._foreach_add_(m, grads, alpha=1 - beta1)
             torch._foreach_mul_(v, beta2)
@@ -105,37 +91,27 @@ class KerasAdam(torch.optim.Optimizer):
             denom = torch._foreach_sqrt(v)
             torch._foreach_add_(denom, group["eps"])
             rates = [
-                -group["lr"] * math.sqrt(1 - beta2 ** s["step"]) / (1 - beta1 ** s["step"])
-                for s in states
+                -lr * math.sqrt(1 - beta2 ** s["step"]) / (1 - beta1 ** s["step"]) for s in states
             ]
             torch._foreach_addcdiv_(params, m, denom, rates)
         return loss
 
 
 def _fusable(params: list[torch.Tensor], grads: list[torch.Tensor]) -> bool:
-    """Whether torch's fused Adam kernel takes these tensors: float32/64 on one CPU or CUDA device,
-    grads alike."""
-    if not hasattr(torch, "_fused_adam_"):
+    """Whether torch's fused Adam kernel takes these tensors: dense float32/64 tensors of one dtype,
+    all on one CPU or CUDA device."""
+    p = params[0]
+    if not hasattr(torch, "_fused_adam_") or p.dtype not in (torch.float32, torch.float64):
         return False
-    device, dtype = params[0].device, params[0].dtype
-    return (
-        device.type in ("cpu", "cuda")
-        and dtype in (torch.float32, torch.float64)
-        and all(
-            t.device == device and t.dtype == dtype and not t.is_sparse for t in [*params, *grads]
-        )
-    )
+    tensors = [*params, *grads]
+    alike = all(t.device == p.device and t.dtype == p.dtype and not t.is_sparse for t in tensors)
+    return p.device.type in ("cpu", "cuda") and alike
 
 
 def effective_step(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
-    """Return every weight's effective step lr_t / (sqrt(v) + eps) as one flat tensor, None before
-    the first step.
-
-    For ``KerasAdam`` lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) and v is uncorrected; for
-    ``torch.optim.Adam``/``AdamW`` the same factor is lr / (1 - beta1^t) / (sqrt(v / (1 - beta2^t))
-    + eps). Either way the weight moves by this factor times m. Plain SGD has no v: its factor is lr
-    for every weight.
-    """
+    """Return every weight's effective step, the factor its m is multiplied by, as one flat tensor
+    (None before the first step): lr_t / (sqrt(v) + eps) for ``KerasAdam``, lr / (1 - beta1^t) /
+    (sqrt(v / (1 - beta2^t)) + eps) for ``torch.optim.Adam``/``AdamW``, lr for plain SGD (no v)."""
     adam = isinstance(optimizer, (KerasAdam, torch.optim.Adam))
     parts = []
     for group in optimizer.param_groups:
@@ -155,8 +131,7 @@ def effective_step(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
 
 
 def sqrt_v(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
-    """Return every weight's sqrt(v) (Adam's running root-mean-square gradient) as one flat tensor,
-    or None."""
+    """Return every weight's sqrt(v) (Adam's running RMS gradient) as one flat tensor, or None."""
     parts = [
         optimizer.state[p]["exp_avg_sq"].sqrt().flatten()
         for group in optimizer.param_groups

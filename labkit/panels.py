@@ -1,16 +1,11 @@
 """``labkit.explore``: an ipywidgets panel over one case: widgets -> ``labkit.runner`` -> plot.
 
-One control per knob, labelled in words with its help as tooltip, a button per fix and try, and a
-reset. A change asks the panel's ``Runner`` for a run (trained in a background thread, so the
-notebook stays usable) and the panel draws what it reports: the new run over the previous one
-faded, a long run's curves while it trains, progress, a status line in words and errors.
-
-Plots are PNG images in an ``<img>`` whose ``alt`` text says what the curves do and whether the
-symptom is there: that renders in every front end (JupyterLab, Binder, Colab, VS Code);
-``backend="ipympl"`` draws on an interactive canvas instead ("auto" picks it in a notebook running
-``%matplotlib widget``). The controls go above the plots in a cell narrower than about 920 px. The
-key under the plots is page text, so it keeps the page's font size when a narrow cell shrinks the
-image.
+A control per knob (labelled in words, its help as tooltip), a button per fix and try, and a reset.
+A change asks the panel's ``Runner`` for a run (trained in a background thread, so the notebook
+stays usable) and the panel draws what it reports: the new run over the previous one faded, a long
+run's curves while it trains, progress, a status line in words and errors. Plots are PNG images
+whose ``alt`` text says what the curves do and whether the symptom is there (that renders in every
+front end); the key under them is page text, so it keeps its size when a narrow cell shrinks them.
 """
 
 from __future__ import annotations
@@ -55,10 +50,10 @@ class Panel(ShowsWidget):
     """Controls, fix buttons, a plot and a status line for one case; display it in a notebook.
 
     ``case`` is a name (``labkit.cases.names()``) or a Case; ``device`` None picks cuda, then mps,
-    then cpu; ``backend`` is "auto", "image" (PNG, works everywhere) or "ipympl" (an interactive
-    canvas: needs ipympl in the front end, and Colab's custom widget manager on Colab);
-    ``precompute`` trains every run one control move away in the background; ``runs`` (Histories of
-    this case and seed already trained, e.g. earlier in the lesson) fill the cache.
+    then cpu; ``backend`` is "image" (PNG, works everywhere), "ipympl" (an interactive canvas: needs
+    ipympl in the front end, and Colab's custom widget manager on Colab) or "auto" (ipympl under
+    ``%matplotlib widget``); ``precompute`` trains every run one control move away in the
+    background; ``runs`` (Histories of this case and seed already trained) fill the cache.
     """
 
     def __init__(
@@ -92,12 +87,10 @@ class Panel(ShowsWidget):
         self._build_widgets()
         self._request()
 
-    seed = property(lambda self: self.runner.seed, doc="Seed of every run.")
-    device = property(lambda self: self.runner.device, doc="The torch.device runs train on.")
+    seed = property(lambda self: self.runner.seed)
+    device = property(lambda self: self.runner.device)
     cache = property(lambda self: self.runner.cache, doc="Histories by ``runner.key``.")
-    calls = property(
-        lambda self: self.runner.calls, doc="Knobs of every training run started, in order."
-    )
+    calls = property(lambda self: self.runner.calls, doc="Knobs of every training run started.")
     history = property(lambda self: self.runner.history, doc="The run now drawn.")
     ghost = property(lambda self: self.runner.previous, doc="The run drawn before it, faded.")
     figure = property(lambda self: self._figure, doc="The matplotlib Figure the panel draws on.")
@@ -124,13 +117,13 @@ class Panel(ShowsWidget):
 
     def apply_fix(self, name: str) -> None:
         """Show fix or try ``name``: the failing defaults with its overrides; the status says what
-        changed and the verdict what the run shows (a try is not called fixed unless the case's
-        criteria say so)."""
+        changed, the verdict what the run shows (a try is fixed only if the criteria say so)."""
         overrides = self.case.overrides(name)
         target = self._defaults | overrides
         self.case.knobs(**target)  # a bad fix is reported before anything moves
-        changed = self._changes(overrides)
-        restored = self._changes({n: v for n, v in target.items() if n not in overrides})
+        before = self.knobs
+        changed = self._changes(before, overrides)
+        restored = self._changes(before, {n: v for n, v in target.items() if n not in overrides})
         action = f"{'fix' if name in self.case.fixes else 'try'} “{html.escape(name)}”: " + (
             "; ".join(changed) or "its knobs were already set"
         )
@@ -140,7 +133,7 @@ class Panel(ShowsWidget):
 
     def reset(self) -> None:
         """Go back to the failing defaults; the status says which knobs moved back."""
-        restored = "; ".join(self._changes(self._defaults))
+        restored = "; ".join(self._changes(self.knobs, self._defaults))
         self._set(dict(self._defaults), "reset: " + (restored or "already at the failing defaults"))
 
     def wait(self, timeout: float | None = None, precompute: bool = False) -> History | None:
@@ -186,8 +179,6 @@ class Panel(ShowsWidget):
         self.reset_button = self._button(words, tip, self.reset)
         self.reset_button.button_style = "warning"
         self.progress = widgets.IntProgress(
-            value=0,
-            min=0,
             max=1,
             description="training",
             style=STYLE,
@@ -197,8 +188,7 @@ class Panel(ShowsWidget):
         self.status = html_widget(layout={"max_width": LAYOUT["max_width"]})
         self.error = html_widget(layout={"display": "none"})
         self._figure, self.plot = self._make_plot()
-        # the key: page text under the plots, readable at any width (``plots.panel_key``)
-        self.key = html_widget(layout={"max_width": "100%"})
+        self.key = html_widget(layout={"max_width": "100%"})  # page text under the plots
         controls = widgets.VBox(
             list(self.controls.values()) + [self.progress],
             layout={"width": "430px", "max_width": "100%", "flex": "0 0 auto"},
@@ -283,20 +273,16 @@ class Panel(ShowsWidget):
         elif event.kind == "precompute":
             ahead = event.note
             if event.knob:
-                values = ", ".join(self._value_words(event.knob, v) for v in event.values)
+                values = ", ".join(value_words(self._specs[event.knob][0], v) for v in event.values)
                 ahead = f"{self._labels[event.knob]} = {values}"
-            self.status.value = self._status_text + _GREY.format(
+            self._set_note(
                 f"training ahead in the background ({event.done} of {event.total} next moves "
                 f"ready): {html.escape(ahead)}"
             )
         elif event.kind == "precomputed":
             ready, total = self.runner.coverage()
-            more = (
-                "every next move is ready: any control or fix button redraws at once"
-                if ready == total
-                else f"{ready} of {total} next moves ready"
-            )
-            self.status.value = self._status_text + _GREY.format(more)
+            every = "every next move is ready: any control or fix button redraws at once"
+            self._set_note(every if ready == total else f"{ready} of {total} next moves ready")
         elif event.kind == "error":
             self._show_error(event.message)
 
@@ -331,15 +317,12 @@ class Panel(ShowsWidget):
         key = plots.panel_key(fig)  # names only the line styles drawn
         self.key.value = f'<span style="color:#4d4d4d">{html.escape(key)}</span>'
         loss_ax.set_title("loss", fontsize="medium")
-        title = view.second_title or view.second
-        if view.second == "metric":
-            title = history.metric_name
+        title = history.metric_name if view.second == "metric" else view.second_title or view.second
         title += " · training…" if live else ""
         second_ax.set_title(textwrap.fill(title, TITLE_CHARS), fontsize="medium")  # two lines
         judged = str(self._verdict(history)) if drawn and not live else ""
-        self.alt = (judged[:1].upper() + judged[1:] + ". " if judged else "") + (
-            plots.describe_figure(fig)
-        )
+        judged = judged[:1].upper() + judged[1:] + ". " if judged else ""
+        self.alt = judged + plots.describe_figure(fig)
         if self.backend == "ipympl":
             fig.canvas.draw_idle()
             return
@@ -353,19 +336,14 @@ class Panel(ShowsWidget):
         )
 
     # ---- status, progress, errors ----------------------------------------------------------------
-    def _value_words(self, name: str, value: Any) -> str:
-        return value_words(self._specs[name][0], value)
-
     def _words(self, name: str, value: Any) -> str:
         """Return a knob and its value in words: "learning rate 0.1"."""
-        return f"{self._labels[name]} {self._value_words(name, value)}"
+        return f"{self._labels[name]} {value_words(self._specs[name][0], value)}"
 
-    def _changes(self, target: dict[str, Any]) -> list[str]:
-        """Return "learning rate 0.1 → 0.01" for each knob of ``target`` the controls show
-        otherwise."""
-        before = self.knobs
+    def _changes(self, before: dict[str, Any], target: dict[str, Any]) -> list[str]:
+        """Return "learning rate 0.1 → 0.01" for each knob of ``target`` not as in ``before``."""
         return [
-            f"{self._words(n, before[n])} → {self._value_words(n, v)}"
+            f"{self._words(n, before[n])} → {value_words(self._specs[n][0], v)}"
             for n, v in target.items()
             if before[n] != v
         ]
@@ -391,10 +369,12 @@ class Panel(ShowsWidget):
         verdict_html = self._verdict(history).html()
         return f"Run {self._describe(knobs)} ({NOTES.get(note, note)}): {verdict_html}{diverged}"
 
-    def _set_status(self, text: str) -> None:
-        """Show ``text`` as the status line, under the last button's note."""
+    def _set_status(self, text: str) -> None:  # under the last button's note
         self._status_text = f"{self._action}<br>{text}" if self._action else text
         self.status.value = self._status_text
+
+    def _set_note(self, text: str) -> None:
+        self.status.value = self._status_text + _GREY.format(text)
 
     def _set_progress(self, value: int, total: int, visibility: str = "") -> None:
         if visibility:
@@ -413,7 +393,7 @@ class Panel(ShowsWidget):
 
 def _figure() -> Figure:
     """Return the panel's figure: loss (left) and metric (right), laid out once (tight_layout per
-    draw is slow). The key for both plots is page text under the figure (``Panel.key``)."""
+    draw is slow)."""
     figure = Figure(figsize=FIGSIZE, dpi=DPI)
     figure.subplots(1, 2)
     # room for a title in two lines above, the axis label below

@@ -1,10 +1,9 @@
-"""Pure plotting functions: Histories in, Axes out. They never train and never change a History.
+"""Pure plotting functions: Histories in, Axes out; they never train and never change a History.
 
-Legends sit outside the axes, to the right (one entry per run, plus "solid: training, dashed:
-validation" once), so they never cover a curve; a log or symlog y axis says so in its label and
-gets a few decade ticks that do not overlap. ``describe_figure`` puts any figure into words and
-``show`` displays a figure with those words as its text alternative (``alt`` and a "text version"
-line under it) for screen readers, in place of ``plt.show()``.
+Legends sit outside the axes, to the right (one entry per run, then the line styles once), so they
+never cover a curve; a log or symlog y axis says so in its label and gets a few decade ticks that do
+not overlap. ``show``, in place of ``plt.show()``, displays a figure with ``describe_figure``'s
+words as its text alternative for screen readers.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import base64
 import html
 import io
 import math
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import matplotlib.pyplot as plt
@@ -23,9 +23,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from .history import History
 from .knobs import Choice, must_be
+from .view import PER, SCALES
 
-PER = ("epoch", "step")
-SCALES = ("linear", "log", "symlog")
 MAX_TICKS = 7  # on a symlog axis: more would overlap at the panel's size
 LEGEND = dict(
     loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", frameon=False
@@ -60,20 +59,15 @@ def _apply_scale(ax: Axes, scale: str, values: Iterable[float]) -> str:
         ax.yaxis.set_major_locator(FixedLocator(symlog_ticks(finite, linthresh)))
         ax.yaxis.set_minor_locator(NullLocator())
         ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
-        return (
-            f"symlog y axis: log beyond ±{_power_of_ten(linthresh, 0, mathtext=False)}, linear "
-            "inside"
-        )
+        threshold = _power_of_ten(linthresh, 0, mathtext=False)
+        return f"symlog y axis: log beyond ±{threshold}, linear inside"
     ax.set_yscale(scale)
     return "log y axis" if scale == "log" else ""
 
 
 def symlog_ticks(values: Sequence[float], linthresh: float) -> list[float]:
-    """Return 0 and powers of ten spanning ``values``, one stride for both signs, at most MAX_TICKS
-    in all.
-
-    The decades take equal room on a symlog axis, so one stride keeps them equally spaced and apart.
-    """
+    """Return 0 and powers of ten spanning ``values``, at most MAX_TICKS in all, one stride for
+    both signs (decades take equal room on a symlog axis: one stride keeps them evenly apart)."""
     low = math.floor(math.log10(linthresh))
     # the highest decade inside the data on each side (a tick above the data would not show)
     tops = {
@@ -105,26 +99,18 @@ def _power_of_ten(value: float, _pos: Any = None, mathtext: bool = True) -> str:
 
 
 def _legend(ax: Axes, names: list[str], val: bool, diverged: bool) -> None:
-    """One entry per named run (its colour), then the line styles once: outside the axes, to the
-    right."""
+    """One entry per named run (its colour), then the line styles once: outside the axes, right."""
     handles = [Line2D([], [], color=f"C{i}", label=name) for i, name in enumerate(names) if name]
-    if val:
-        handles += [
-            Line2D([], [], color="0.35", label="training"),
-            Line2D([], [], color="0.35", ls="--", label="validation"),
-        ]
-    if diverged:
-        handles.append(
-            Line2D([], [], color="0.35", marker="X", ls="none", label="diverged (NaN/inf)")
-        )
+    styles = [("training", {}), ("validation", {"ls": "--"})] if val else []
+    styles += [("diverged (NaN/inf)", {"marker": "X", "ls": "none"})] if diverged else []
+    handles += [Line2D([], [], color="0.35", label=words, **kw) for words, kw in styles]
     if handles:
         ax.legend(handles=handles, **LEGEND)
 
 
 def panel_key(fig: Figure) -> str:
-    """Return one key for every plot of ``fig`` that names only the line styles drawn: "solid:
-    training", "dashed: validation" (when a validation curve is there), "faded: the run before"
-    (when a faded run is)."""
+    """Return one key for all plots of ``fig`` naming only the line styles drawn: "solid: training",
+    "dashed: validation", "faded: the run before"."""
     lines = [line for ax in fig.axes for line in ax.lines if line.get_visible()]
     styles = [
         ("solid: training", bool(lines)),
@@ -158,10 +144,9 @@ def plot_loss(
 ) -> Axes:
     """Draw training (solid) and validation (dashed) loss of one or more runs on ``ax``.
 
-    ``per``: "epoch" (x = epochs 1..N) or "step" (every optimizer step; validation, measured per
-    epoch, is drawn at each epoch's last step). ``scale``: "linear", "log" (symlog when a loss is
-    <= 0) or "symlog". ``alpha``: opacity, e.g. 0.25 for a faded "ghost" of the previous run
-    (drawn without a legend). ``legend``: draw the legend outside the axes, to the right.
+    ``per``: "epoch" or "step" (every optimizer step; validation, measured per epoch, is drawn at
+    each epoch's last step). ``scale``: "linear", "log" (symlog when a loss is <= 0) or "symlog".
+    ``alpha`` < 1 draws a faded "ghost" of an earlier run, without legend or divergence mark.
     """
     Choice(PER).check("per", per)
     Choice(SCALES).check("scale", scale)
@@ -172,14 +157,8 @@ def plot_loss(
         color, prefix = f"C{i}", f"{name} " if name else ""
         train = h.step_loss if per == "step" else h.train_loss
         step = h.steps_per_epoch if per == "step" else 1  # x of each epoch's end
-        ax.plot(
-            range(1, len(train) + 1),
-            train,
-            color=color,
-            alpha=alpha,
-            lw=1 if per == "step" else None,
-            label=f"{prefix}training loss",
-        )
+        lw, label = (1 if per == "step" else None), f"{prefix}training loss"
+        ax.plot(range(1, len(train) + 1), train, color=color, alpha=alpha, lw=lw, label=label)
         values += train
         if val and h.val_loss:
             val_x = [(e + 1) * step for e in range(len(h.val_loss))]
@@ -302,9 +281,7 @@ def describe_figure(fig: Figure) -> str:
     if fig.get_suptitle():
         parts.append(fig.get_suptitle() + ".")
     for ax in fig.axes:
-        lines = [
-            ln for ln in ax.lines if not ln.get_label().startswith("_") and len(ln.get_xdata())
-        ]
+        lines = [ln for ln in ax.lines if ln.get_label()[:1] != "_" and len(ln.get_xdata())]
         if not lines:
             continue
         xlabel, _, note = (ax.get_xlabel() or "x").partition("\n")
@@ -320,23 +297,22 @@ def describe_figure(fig: Figure) -> str:
     return " ".join(parts) or "An empty figure."
 
 
+@dataclass(eq=False)
 class FigureImage:
     """A rendered figure with its text alternative: an ``<img alt=...>`` and a "text version" line
     under it."""
 
-    def __init__(self, png: bytes, alt: str) -> None:
-        self.png, self.alt = png, alt
+    png: bytes
+    alt: str
 
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.png).decode("ascii")
         alt = html.escape(self.alt, quote=True)
         return (
             f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{alt}" '
-            'style="max-width:100%;height:auto"><details><summary '
-            'style="font-size:small;color:#555">'
-            "text version of this figure</summary><p "
-            f"style='font-size:small'>{html.escape(self.alt)}</p>"
-            f"</details></figure>"
+            'style="max-width:100%;height:auto"><details>'
+            '<summary style="font-size:small;color:#555">text version of this figure</summary>'
+            f"<p style='font-size:small'>{html.escape(self.alt)}</p></details></figure>"
         )
 
     def _repr_png_(self) -> bytes:
@@ -356,11 +332,8 @@ def render(fig: Figure, note: str = "") -> FigureImage:
 
 def show(fig: Figure | None = None, note: str = "") -> None:
     """Display ``fig`` (default: the current figure) with its text alternative, then close it; use
-    instead of plt.show().
-
-    ``note`` is a sentence that says what to see (where the symptom is); the curves are described
-    after it.
-    """
+    instead of plt.show(). ``note``, a sentence that says what to see (where the symptom is), comes
+    before the curves' description."""
     from IPython.display import display
 
     fig = plt.gcf() if fig is None else fig

@@ -19,21 +19,13 @@ from typing import Iterator
 import torch
 import torch.utils.deterministic
 
-from .knobs import must_be
+from .knobs import must_be, require
 
-
-def _threads_from_env() -> int:
-    text = os.environ.get("LABKIT_THREADS", "1")
-    if not text.isdigit() or not 1 <= int(text) <= 256:
-        raise ValueError(
-            f"LABKIT_THREADS={text!r} is not allowed; allowed: a whole number of threads from 1 to "
-            "256"
-        )
-    return int(text)
-
-
+_THREADS = os.environ.get("LABKIT_THREADS", "1")
+_OK = _THREADS.isdigit() and 1 <= int(_THREADS) <= 256
+require(_OK, "LABKIT_THREADS", _THREADS, "a whole number of threads from 1 to 256", "not allowed")
 # torch intra-op threads of every CPU run: the same History on any machine
-CPU_THREADS = _threads_from_env()
+CPU_THREADS = int(_THREADS)
 # re-entrant: an on_epoch hook may itself call Case.run, which takes it again
 _RUN_LOCK = threading.RLock()
 _waiting = 0  # threads blocked in exclusive(), waiting for _RUN_LOCK
@@ -66,12 +58,11 @@ def others_waiting() -> bool:
 def deterministic(device: torch.device) -> Iterator[None]:
     """Use deterministic kernels for the block, restoring the caller's settings afterwards.
 
-    ``torch.use_deterministic_algorithms`` on CPU and CUDA; on CUDA only as a warning, so an op
-    without a deterministic kernel does not stop a learner's run (no case uses one:
-    tests/test_cuda_determinism.py records every op), plus deterministic cuDNN without benchmarking
-    and the cuBLAS workspace setting of PyTorch's reproducibility notes. Deterministic mode's NaN
-    fill of new uninitialised tensors is off for the block: no labkit op reads such memory (each
-    case's same-seed test would catch it), and the fill cost 5-10 % of a small model's step.
+    ``torch.use_deterministic_algorithms``, on CUDA only as a warning so an op without a
+    deterministic kernel does not stop a learner's run (tests/test_cuda_determinism.py records that
+    no case uses one); deterministic cuDNN without benchmarking and the cuBLAS workspace setting of
+    PyTorch's reproducibility notes. The NaN fill of new uninitialised tensors is off: no labkit op
+    reads such memory, and it cost 5-10 % of a small model's step.
     """
     must_be("device", device, torch.device, "a torch.device")
     if device.type not in ("cpu", "cuda"):

@@ -1,12 +1,10 @@
 """The widget-free engine behind ``labkit.explore``: knob requests in, Histories and events out.
 
-A ``Runner`` trains one case in a background thread. Each ``request`` supersedes the one before: a
-run in progress stops at its next epoch and a stale result is never reported, so dragging a slider
-never queues stale runs. Results are cached by knob values (``key``), so asking again is instant.
-Once the latest request is answered it trains ahead every run one control move away
-(``labkit.moves``), the knob just moved and the fix buttons first, giving way at the next epoch to a
-newer request or to a run the learner starts in the notebook. It reports plain ``Event``s to one
-``on_event`` callback (the panel draws from them). No ipywidgets or matplotlib here (a test checks).
+A ``Runner`` trains one case in a background thread. Each ``request`` supersedes the one before (a
+run in progress stops at its next epoch; a stale result is never reported) and results are cached
+by knob values (``key``). Once the latest request is answered it trains ahead every run one control
+move away (``labkit.moves``), giving way at the next epoch to a newer request or to the learner's
+own run. It reports ``Event``s to one ``on_event`` callback. No ipywidgets or matplotlib here.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from . import cases
 from .cases.base import Case
 from .device import check_seed, pick_device
 from .history import History
-from .knobs import is_number, must_be, require
+from .knobs import Flag, is_number, must_be, require
 from .moves import LOG_STEP, Move, key, moves
 from .runlock import others_waiting
 
@@ -90,8 +88,7 @@ class _Superseded(Exception):
 
 @atexit.register
 def _close_all() -> None:
-    """Stop every runner's worker before the interpreter goes (a thread killed inside torch aborts
-    the process)."""
+    """Stop every worker before the interpreter goes (a thread killed inside torch aborts)."""
     for runner in list(_LIVE):
         runner.close(timeout=10)
 
@@ -102,13 +99,11 @@ def _check_timeout(timeout: Any) -> None:
 
 
 class Runner:
-    """Train ``case`` (a name or a Case) for the latest requested knobs in a background thread;
-    cache and precompute.
+    """Train ``case`` (a name or a Case) for the latest requested knobs in a background thread.
 
     ``device`` None picks cuda, then mps, then cpu; ``precompute`` trains the runs one control move
     from the latest request; ``runs`` (Histories of this case and seed) fill the cache;
     ``on_event`` gets every ``Event``, from the worker thread or (a cache hit) from ``request``.
-    ``moves``, ``coverage`` and ``plan`` look around ``knobs``, by default the latest request.
     """
 
     def __init__(
@@ -122,8 +117,7 @@ class Runner:
     ) -> None:
         self.case = case if isinstance(case, Case) else cases.get(case)
         self.seed = check_seed(seed)
-        if not isinstance(precompute, bool):
-            raise TypeError(f"precompute must be True or False, got {precompute!r}")
+        self._precompute = Flag().check("precompute", precompute)
         if on_event is not None and not callable(on_event):
             raise TypeError(
                 f"on_event must be a function of one Event or None, got {type(on_event).__name__}"
@@ -131,9 +125,8 @@ class Runner:
         self.device = pick_device(device)
         self.on_event = on_event
         self.cache: dict[tuple, History] = {}
-        self.calls: list[
-            dict[str, Any]
-        ] = []  # knobs of every run started, in order (also one cancelled)
+        # knobs of every run started, in order (also one cancelled)
+        self.calls: list[dict[str, Any]] = []
         self.errors: list[str] = []  # every error reported, also those on_event could not show
         self.knobs: dict[str, Any] | None = None  # all knobs of the latest request
         self.touched: list[str] = []  # knobs the latest request changed: their moves go first
@@ -148,7 +141,6 @@ class Runner:
                     f"got a run of case {h.case!r} with seed={h.seed}"
                 )
             self.cache[key(h.knobs)] = h
-        self._precompute = precompute
         self._tried: set[tuple] = set()  # keys a finished chunk trained: never planned again
         self._lock = threading.RLock()  # guards the request state below
         self._generation = 0  # bumped by every request; a run whose generation is old is stale
@@ -161,8 +153,7 @@ class Runner:
     @property
     def running(self) -> bool:
         """Return True while the worker thread trains or precomputes."""
-        worker = self._worker
-        return worker is not None and worker.is_alive()
+        return (worker := self._worker) is not None and worker.is_alive()
 
     def request(self, **knobs: Any) -> int:
         """Make ``knobs`` (defaults for the rest) the wanted run: answer from the cache or queue it.
@@ -181,7 +172,11 @@ class Runner:
             self._settled.clear()
         if cached is not None:
             self._answer(cached, generation, "from the cache: no training")
-        self._ensure_worker()
+        with self._lock:
+            if not self.running:
+                name = f"labkit-runner-{self.case.name}"
+                self._worker = threading.Thread(target=self._work, name=name, daemon=True)
+                self._worker.start()
         return generation
 
     def wait(self, timeout: float | None = None, precompute: bool = False) -> History | None:
@@ -249,34 +244,22 @@ class Runner:
         return Chunk(dict(base), first.knob, values, f"{first.knob} = {words}")
 
     # ---- the worker ---------------------------------------------------------------------------
-    def _ensure_worker(self) -> None:
-        with self._lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(
-                    target=self._work, name=f"labkit-runner-{self.case.name}", daemon=True
-                )
-                self._worker.start()
-
     def _work(self) -> None:
         try:
             while True:
                 with self._lock:
                     job, self._pending = self._pending, None
+                    # precompute only once the latest request is answered
+                    ahead = self._precompute and self.history is not None and self._settled.is_set()
                 if job is not None:
                     self._train(*job)
-                    continue
-                with self._lock:  # precompute only once the latest request is answered
-                    idle = (
-                        not self._precompute or self.history is None or not self._settled.is_set()
-                    )
-                chunk = None if idle else self.plan()
-                if chunk is not None:
+                elif ahead and (chunk := self.plan()) is not None:
                     self._precompute_chunk(chunk)
-                    continue
-                with self._lock:
-                    if self._pending is None:
-                        self._worker = None
-                        return
+                else:
+                    with self._lock:
+                        if self._pending is None:
+                            self._worker = None
+                            return
         except Exception as exc:  # else wait() would hang with the error unseen
             self._report(exc)
             with self._lock:
@@ -306,12 +289,9 @@ class Runner:
         self.calls.append(dict(knobs))
         try:
             history = self.case.run(seed=self.seed, device=self.device, on_epoch=on_epoch, **knobs)
-        except _Superseded:
-            return
-        except Exception as exc:
-            with self._lock:
-                current = self._generation == generation
-            if current:  # a superseded run's error is moot: the newer request runs other knobs
+        except Exception as exc:  # _Superseded too: its generation is old
+            # a superseded run's error is moot: the newer request runs other knobs
+            if self._generation == generation:
                 self._report(exc)
                 self._settled.set()
             return
@@ -331,22 +311,20 @@ class Runner:
                 raise _Superseded
 
         note = "done"
-        for knobs in chunk.runs():
-            try:
+        try:
+            for knobs in chunk.runs():
                 history = self.case.run(
                     seed=self.seed, device=self.device, on_epoch=give_way, **knobs
                 )
-            except _Superseded:
-                note = "gave way"
-                break
-            except Exception as exc:
-                self._precompute = False  # never retry a failing run in a loop
-                self._report(exc)
-                note = "failed"
-                break
-            # each run is kept as it ends, so giving way loses at most the run in progress
-            self.cache.setdefault(key(knobs), history)
-            self._tried.add(key(knobs))
+                # each run is kept as it ends, so giving way loses at most the run in progress
+                self.cache.setdefault(key(knobs), history)
+                self._tried.add(key(knobs))
+        except _Superseded:
+            note = "gave way"
+        except Exception as exc:
+            self._precompute = False  # never retry a failing run in a loop
+            self._report(exc)
+            note = "failed"
         self._emit(Event("precomputed", note=note, **what))
 
     # ---- answers, events, errors ----------------------------------------------------------------

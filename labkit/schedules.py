@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .knobs import Choice
+from .knobs import Choice, require
 
 SCHEDULES = ("constant", "step", "cosine", "plateau")
 
@@ -18,20 +18,16 @@ PLATEAU_REL_TOL = 1e-3  # an improvement must beat the best by this relative mar
 
 
 def lr_at(schedule: str, base_lr: float, epoch: int, num_epochs: int) -> float:
-    """Return the lr of epoch ``epoch`` (0-based) for the stateless schedules."""
+    """Return the lr of epoch ``epoch`` (0-based) for the stateless schedules (not "plateau")."""
+    stateless = schedule in SCHEDULES and schedule != "plateau"  # plateau has a state: LRSchedule
+    require(stateless, "schedule", schedule, ", ".join(map(repr, SCHEDULES)), "not allowed")
     progress = epoch / max(num_epochs, 1)
-    if schedule == "constant":
-        return base_lr
     if schedule == "step":
         return base_lr * STEP_FACTOR ** sum(progress >= m for m in STEP_MILESTONES)
     if schedule == "cosine":
-        return base_lr * (
-            COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress))
-        )
-    # "plateau" has a state (LRSchedule): not allowed here, like an unknown name
-    raise ValueError(
-        f"schedule={schedule!r} is not allowed; allowed: {', '.join(map(repr, SCHEDULES))}"
-    )
+        wave = (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress))
+        return base_lr * (COSINE_FLOOR + wave)
+    return base_lr
 
 
 class LRSchedule:
@@ -40,10 +36,7 @@ class LRSchedule:
     def __init__(self, schedule: str, base_lr: float, num_epochs: int):
         Choice(SCHEDULES).check("schedule", schedule)
         self.schedule, self.base_lr, self.num_epochs = schedule, base_lr, num_epochs
-        self.epoch = 0
-        self.lr = base_lr
-        self._best = math.inf
-        self._since_best = 0
+        self.epoch, self.lr, self._best, self._since_best = 0, base_lr, math.inf, 0
         self._patience = max(PLATEAU_MIN_PATIENCE, round(PLATEAU_PATIENCE_FRACTION * num_epochs))
 
     def step(self, monitored_loss: float) -> None:

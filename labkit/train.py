@@ -1,6 +1,6 @@
 """The training loop: a ``Setup`` on one device in, a History out, nothing drawn or printed.
 
-``fit`` is the one training loop of labkit (every case's run, every panel move, every sweep);
+``fit`` is the one training loop of labkit (every case's run, panel move and sweep);
 ``record_epoch`` is its per-epoch bookkeeping.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -117,11 +118,8 @@ class Setup:
         must_be("loss_fn", self.loss_fn, nn.Module, "a torch.nn.Module (e.g. make_loss('mse'))")
         must_be("data", self.data, Data, "a labkit.data.Data")
         must_be("train", self.train, TrainConfig, "a labkit.train.TrainConfig")
-        if self.probe is not None and not callable(self.probe):
-            raise TypeError(
-                "probe must be None or a function(model, optimizer) -> dict, got "
-                f"{type(self.probe).__name__}"
-            )
+        what = "None or a function(model, optimizer) -> dict"
+        must_be("probe", self.probe, (type(None), Callable), what)
         m = self.metrics
         if not isinstance(m, dict) or not m or not all(map(callable, m.values())):
             raise ValueError(
@@ -130,8 +128,7 @@ class Setup:
 
 
 class KerasBCELoss(nn.Module):
-    """Keras 2.x ``binary_crossentropy`` on probabilities: clipped to [clip, 1 - clip] before the
-    log.
+    """Keras 2.x ``binary_crossentropy`` on probabilities clipped to [clip, 1 - clip].
 
     Outside the clip the gradient is exactly 0, so a confidently wrong output costs a fixed
     -log(1e-7) = 16.1 and can never be corrected; the mean runs over every output (Keras: the last
@@ -151,8 +148,7 @@ class KerasBCELoss(nn.Module):
 
 
 class LogCoshLoss(nn.Module):
-    """Mean log(cosh(pred - target)); a series for tiny errors so float32 does not round them to
-    0."""
+    """Mean log(cosh(pred - target)); a series for tiny errors, which float32 would round to 0."""
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         d = pred - target
@@ -180,15 +176,14 @@ def make_loss(name: str, class_weights: torch.Tensor | None = None) -> nn.Module
 
 def make_optimizer(params: Any, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Return the optimizer named by ``cfg.optimizer``."""
-    lr, wd = cfg.lr, cfg.weight_decay
-    if cfg.optimizer in ("sgd", "momentum"):
-        momentum = 0.9 if cfg.optimizer == "momentum" else 0
+    name, lr, wd = cfg.optimizer, cfg.lr, cfg.weight_decay
+    if name in ("sgd", "momentum"):
+        momentum = 0.9 if name == "momentum" else 0
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
-    if cfg.optimizer == "adadelta":  # Keras's rho 0.95 (torch's default: 0.9)
+    if name == "adadelta":  # Keras's rho 0.95 (torch's default: 0.9)
         return torch.optim.Adadelta(params, lr=lr, rho=0.95, eps=cfg.eps, weight_decay=wd)
-    Choice(OPTIMIZERS).check("optimizer", cfg.optimizer)
-    adam = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "keras-adam": KerasAdam}
-    return adam[cfg.optimizer](params, lr=lr, eps=cfg.eps, betas=cfg.betas, weight_decay=wd)
+    adam = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "keras-adam": KerasAdam}[name]
+    return adam(params, lr=lr, eps=cfg.eps, betas=cfg.betas, weight_decay=wd)
 
 
 @torch.no_grad()
@@ -212,7 +207,6 @@ def evaluate(
 
 def _grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
     grads = [p.grad for p in params if p.grad is not None]  # a gradient never carries a graph here
-    # one op for all norms
     return torch.stack(torch._foreach_norm(grads)).norm() if grads else torch.zeros(())
 
 
@@ -224,8 +218,7 @@ def record_epoch(
     step_norms: list[float],
     metric: float,
     val: tuple[float, dict[str, float]] | None,
-    main_metric: str,
-    other_metrics: list[str],
+    metric_names: Sequence[str],
     early_stopping: int,
     batch_sizes: Sequence[int] = (),
 ) -> bool:
@@ -233,15 +226,16 @@ def record_epoch(
 
     A NaN/inf step loss keeps the steps up to and including the first bad one and ends the run, as
     does a NaN/inf validation loss or ``early_stopping`` epochs without a new best validation loss.
-    ``metric`` is the main metric over the epoch's batches; ``val`` is (loss, {metric: value}) on
-    the validation split, or None; metrics other than the main one go to ``extra``.
+    ``metric`` is the main metric (``metric_names[0]``) over the epoch's batches; ``val`` is (loss,
+    {metric: value}) on the validation split, or None; the other metrics go to ``extra``.
     """
     steps = len(step_losses)
     history.lr.append(lr)
     bad = [i for i, v in enumerate(step_losses) if not math.isfinite(v)]
+    kept = bad[0] + 1 if bad else steps
+    history.step_loss += step_losses[:kept]
+    history.grad_norm += step_norms[:kept]
     if bad:
-        history.step_loss += step_losses[: bad[0] + 1]
-        history.grad_norm += step_norms[: bad[0] + 1]
         history.diverged_step, history.diverged_epoch = epoch * steps + bad[0], epoch
         history.train_loss.append(math.nan)
         history.train_metric.append(math.nan)
@@ -249,16 +243,14 @@ def record_epoch(
             history.val_loss.append(math.nan)
             history.val_metric.append(math.nan)
         return True
-    history.step_loss += step_losses
-    history.grad_norm += step_norms
     history.train_loss.append(epoch_loss(step_losses, batch_sizes))
     history.train_metric.append(metric)
     if val is None:
         return False
     val_loss, values = val
     history.val_loss.append(val_loss)
-    history.val_metric.append(values[main_metric])
-    for name in other_metrics:
+    history.val_metric.append(values[metric_names[0]])
+    for name in metric_names[1:]:
         history.extra.setdefault(f"val_{name}", []).append(values[name])
     if not math.isfinite(val_loss):
         history.diverged_step, history.diverged_epoch = (epoch + 1) * steps - 1, epoch
@@ -272,9 +264,8 @@ def record_epoch(
 
 
 def epoch_loss(step_losses: Sequence[float], batch_sizes: Sequence[int] = ()) -> float:
-    """Return the epoch's training loss: the mean over samples, each step's loss weighted by its
-    batch size (as Keras and the usual PyTorch idiom compute it), so a short last batch counts for
-    its samples only."""
+    """Return the epoch's training loss: the mean over samples (each step's loss weighted by its
+    batch size, as Keras and the usual PyTorch idiom do): a short last batch counts its samples."""
     # equal weights: the plain mean, so a full-batch loss is the step's loss exactly
     if len(set(batch_sizes)) <= 1:
         return sum(step_losses) / len(step_losses)
@@ -287,8 +278,7 @@ def epoch_loss(step_losses: Sequence[float], batch_sizes: Sequence[int] = ()) ->
 
 
 def batch_sizes(n: int, batch_size: int) -> list[int]:
-    """Return the size of every step's batch when ``n`` samples are cut into batches of
-    ``batch_size`` (0: one batch)."""
+    """Return every step's batch size for ``n`` samples in batches of ``batch_size`` (0: one)."""
     bs = n if batch_size == 0 else min(batch_size, n)
     return [min(bs, n - start) for start in range(0, n, bs)]
 
@@ -327,8 +317,7 @@ def fit(
             f"got {len(data.x_train)} and {len(data.y_train)}"
         )
     # .to(device) on the loss moves its class weights
-    model, loss_fn, augment = setup.model.to(device), setup.loss_fn.to(device), setup.augment
-    data = data.to(device)
+    model, loss_fn, data = setup.model.to(device), setup.loss_fn.to(device), data.to(device)
     trained = setup.params if setup.params is not None else model.parameters()
     params = [p for p in trained if p.requires_grad]
     opt = make_optimizer(params, cfg)
@@ -338,20 +327,19 @@ def fit(
     bs, steps = sizes[0], len(sizes)
     history.steps_per_epoch = steps
     best_state: dict[str, torch.Tensor] | None = None
-    main_metric, *other_metrics = list(metrics)
-    step_loss = torch.empty(steps, device=device)
-    step_norm = torch.empty(steps, device=device)
-    epochs = bar(range(cfg.epochs), history.case or "training", progress)
+    names, patience, has_val = list(metrics), cfg.early_stopping, data.x_val is not None
+    main_metric = metrics[names[0]]
+    # every step's loss and gradient norm, and the metric's sum: read with one host sync per epoch
+    records = torch.empty(2 * steps + 1, device=device)
     start = time.perf_counter()
     model.train()
-    for epoch in epochs:
+    for epoch in bar(range(cfg.epochs), history.case or "training", progress):
         lr = schedule.lr
         for group in opt.param_groups:
             group["lr"] = lr
-        order = (
-            torch.randperm(n, generator=generator).to(device) if cfg.shuffle and steps > 1 else None
-        )
-        metric_sum = torch.zeros((), device=device)
+        shuffle = cfg.shuffle and steps > 1
+        order = torch.randperm(n, generator=generator).to(device) if shuffle else None
+        records[-1] = 0
         for step in range(steps):
             rows = slice(step * bs, (step + 1) * bs)
             if order is None:
@@ -359,38 +347,23 @@ def fit(
             else:  # rows by index_select: ~2x faster than indexing
                 idx = order[rows]
                 xb, yb = data.x_train.index_select(0, idx), data.y_train.index_select(0, idx)
-            if augment is not None:
-                xb = augment(xb, generator)
+            if setup.augment is not None:
+                xb = setup.augment(xb, generator)
             out = model(xb)
             loss = loss_fn(out, yb)
-            # opt.zero_grad(set_to_none=True) without its overhead: opt holds exactly params
-            for p in params:
+            for p in params:  # opt.zero_grad(set_to_none=True) without its overhead
                 p.grad = None
             loss.backward()
-            step_norm[step] = _grad_norm(params)
+            records[steps + step] = _grad_norm(params)
             opt.step()
-            step_loss[step] = loss.detach()
-            metric_sum += metrics[main_metric](out.detach(), yb) * len(yb)
-        # one host sync per epoch
-        records = torch.cat([step_loss, step_norm, metric_sum.reshape(1)]).tolist()
+            records[step] = loss.detach()
+            records[-1] += main_metric(out.detach(), yb) * len(yb)
+        values = records.tolist()
         # evaluated even after a NaN step (then unused): eval mode draws nothing, so the run stays
         # the same
-        val = None
-        if data.x_val is not None:
-            val = evaluate(model, loss_fn, data.x_val, data.y_val, metrics)
-        ended = record_epoch(
-            history,
-            epoch,
-            lr,
-            records[:steps],
-            records[steps : 2 * steps],
-            records[-1] / n,
-            val,
-            main_metric,
-            other_metrics,
-            cfg.early_stopping,
-            sizes,
-        )
+        val = evaluate(model, loss_fn, data.x_val, data.y_val, metrics) if has_val else None
+        losses, norms, metric = values[:steps], values[steps:-1], values[-1] / n
+        ended = record_epoch(history, epoch, lr, losses, norms, metric, val, names, patience, sizes)
         if setup.probe is not None:
             with torch.no_grad():  # a measurement: never part of the graph
                 probed = setup.probe(model, opt)
@@ -403,12 +376,11 @@ def fit(
         if ended:
             break
         schedule.step(history.train_loss[-1])
-    restore = best_state is not None and history.best_epoch != history.num_epochs - 1
-    if restore and not history.diverged:
-        model.load_state_dict(best_state)  # the test split below then measures the restored weights
-        history.restored_epoch = history.best_epoch
-    if data.x_test is not None and not history.diverged:
-        # the test split's loss and metrics: test_loss, test_<metric>
+    if best_state is not None and history.best_epoch != history.num_epochs - 1:
+        if not history.diverged:
+            model.load_state_dict(best_state)  # the test split below measures the restored weights
+            history.restored_epoch = history.best_epoch
+    if data.x_test is not None and not history.diverged:  # test_loss, test_<metric>
         test_loss, values = evaluate(model, loss_fn, data.x_test, data.y_test, metrics)
         history.final["test_loss"] = test_loss
         history.final.update({f"test_{k}": v for k, v in values.items()})

@@ -1,8 +1,5 @@
-"""How a case's loss is best seen: per step or per epoch, on which y scale (``Case.view``; panels
-draw with it).
-
-Widget- and matplotlib-free, so ``labkit.cases`` can use it without importing any plotting.
-"""
+"""How a case's loss is best seen (``Case.view``; panels draw with it). Widget- and matplotlib-free,
+so ``labkit.cases`` can use it without importing any plotting."""
 
 from __future__ import annotations
 
@@ -10,18 +7,15 @@ from dataclasses import dataclass
 
 from .knobs import require
 
-PER = ("epoch", "step")  # the same values labkit.plots.plot_loss accepts (a test checks they agree)
+PER = ("epoch", "step")  # also what labkit.plots.plot_loss accepts
 SCALES = ("linear", "log", "symlog")
 
 
 @dataclass(frozen=True)
 class View:
     """Loss drawn ``per`` "epoch" or "step", on a "linear", "log" or "symlog" y axis; the second
-    plot shows ``second``.
-
-    ``second`` is "metric" (the run's metric) or the name of a per-epoch curve the case records in
-    ``History.extra`` (e.g. "stuck_wrong"), titled ``second_title``.
-    """
+    plot shows ``second``: "metric" or a per-epoch curve of ``History.extra`` (e.g. "stuck_wrong"),
+    titled ``second_title``."""
 
     per: str = "epoch"
     scale: str = "linear"

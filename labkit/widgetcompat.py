@@ -1,17 +1,11 @@
 """ipywidgets 7 (Colab renders 7.7.1 itself) and 8: where labkit's widgets must differ.
 
-- A control's tooltip is ``description_tooltip`` in 7 and ``tooltip`` in 8 (where the old name
-  warns): ``tooltip(text)`` gives the keyword each has; "" means none (None shows "null" in 8, also
-  on an HTML widget's hidden label, so ``html_widget`` sets "").
-- A widget displays through ``_ipython_display_`` in 7 and ``_repr_mimebundle_`` in 8:
-  ``ShowsWidget`` displays an object that holds a widget (a Panel, a Prediction) with either.
-
-And where both fall short: a slider's handle (what a keyboard moves) has no accessible name (8: role
-"slider", no name; 7: jQuery UI's bare span, no role either), and 7 never puts a checkbox's help in
-the page. So a Panel (a ``ShowsWidget`` with ``checkbox_help``) also shows ``mends_js``, a page
-script that names each handle after its label and, with 7, gives each checkbox its help as the title
-of the box and its words. It runs where the front end runs a cell's JavaScript (JupyterLab, classic
-Notebook); elsewhere nothing is shown and nothing changes.
+A tooltip is ``description_tooltip`` in 7 and ``tooltip`` in 8 (``tooltip(text)`` gives the right
+keyword; "" means none, as None shows "null" in 8). A widget displays through
+``_ipython_display_`` in 7 and ``_repr_mimebundle_`` in 8 (``ShowsWidget`` works with both). Where
+both fall short (a slider handle has no accessible name; 7 never puts a checkbox's help in the
+page) a Panel also shows ``mends_js``, a page script that mends it where the front end runs a
+cell's JavaScript (JupyterLab, classic Notebook); elsewhere nothing changes.
 """
 
 from __future__ import annotations
@@ -25,20 +19,18 @@ TOOLTIP = "description_tooltip" if IPYWIDGETS_7 else "tooltip"
 
 
 def tooltip(text: str) -> dict[str, str]:
-    """Return the keyword argument that gives a control the tooltip ``text`` ("" for none)."""
+    """Return the keyword argument giving a control the tooltip ``text`` ("" for none)."""
     return {TOOLTIP: text}
 
 
 def html_widget(value: str = "", **kwargs: object) -> widgets.HTML:
-    """Return an HTML widget showing ``value`` whose (hidden) label carries no "null" tooltip."""
+    """Return an HTML widget showing ``value``, its (hidden) label without a "null" tooltip."""
     return widgets.HTML(value, **tooltip(""), **kwargs)
 
 
-# Now and whenever the page changes (at most once per animation frame): name each slider handle
-# after its slider's label (ipywidgets 8's handle has the slider role but no name; 7's, jQuery UI's,
-# is a bare focusable span: it also gets the role and the readout's value), and give each checkbox
-# whose words are in window.labkitHelp that help as its title (ipywidgets 7). Each showing adds its
-# panel's help (HELP, JSON) and mends at once; the page watcher is installed once per page.
+# Now and on each page change (once per animation frame at most): name each slider handle after
+# its label (7's jQuery UI handle, a bare span, also gets the role and the readout's value), and
+# give each checkbox whose words are in window.labkitHelp that help as its title (ipywidgets 7).
 _MENDS_JS = """(() => {
   window.labkitHelp = Object.assign(window.labkitHelp || {}, HELP);
   if (window.labkitMend) { window.labkitMend(); return; }
@@ -84,8 +76,7 @@ class ShowsWidget:
     widget: widgets.Widget
 
     def checkbox_help(self) -> dict[str, str] | None:
-        """Return each checkbox's words -> its help for the page script (None: no script)."""
-        return None
+        return None  # a checkbox's words -> its help, for the page script (None: no script)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

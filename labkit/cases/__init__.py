@@ -21,13 +21,13 @@ def names() -> list[str]:
 
 def get(name: str) -> Case:
     """Return the case called ``name``."""
+    allowed = ", ".join(_CASES)
     if not isinstance(name, str):
         raise TypeError(
-            f"name must be a case name (str), got {type(name).__name__}; allowed: "
-            f"{', '.join(_CASES)}"
+            f"name must be a case name (str), got {type(name).__name__}; allowed: {allowed}"
         )
     if name not in _CASES:
-        raise ValueError(f"unknown case {name!r}; allowed: {', '.join(_CASES)}")
+        raise ValueError(f"unknown case {name!r}; allowed: {allowed}")
     return _CASES[name]
 
 

@@ -1,25 +1,20 @@
 """Case 4: the loss falls for a long time, then shoots up and stays up (thread 003, "Adam's
 epsilon").
 
-The thread's own setup, shrunk to run in under two seconds: solid vs broken 1-pixel lines
-(``data.broken_line_images``: 384 + 384 images of 16x16), the asker's network (``line_net``), Keras
-2.x ``binary_crossentropy`` on the softmax outputs (clipped to [1e-7, 1 - 1e-7] before the log:
-``train.KerasBCELoss``), Keras's Adam (``optim.KerasAdam``: eps added to the uncorrected sqrt(v),
-default 1e-7), mini-batches of 64.
+The thread's setup, shrunk to run in under two seconds: 384 + 384 16x16 images of solid vs broken
+1-pixel lines (``data.broken_line_images``), the asker's network (``line_net``), Keras 2.x
+``binary_crossentropy`` on the softmax outputs (clipped to [1e-7, 1 - 1e-7]: ``train.KerasBCELoss``)
+and Keras's Adam (``optim.KerasAdam``: eps added to the uncorrected sqrt(v)), batches of 64, lr
+0.045 for 100 epochs (the asker: lr 1e-5 on 250k 32x32 images for 1500 epochs).
 
-What happens (seeds 0-9): the loss falls to its lowest between epochs 19 and 42 and shoots up
-between epochs 37 and 63 (1-based; 37-79 over seeds 0-29, benchmarks/lesson04_rates.py), when the
-weights and logits have grown so large that one step throws some samples far onto the wrong side. A
-sample whose softmax output for its true class is below the clip (1e-7) gets *exactly zero* gradient
-from the clipped loss: it can never be pulled back. Within a few epochs every sample of one class is
-stuck that way, the network answers one class for everything, and the loss sits on a plateau at half
-of -log(1e-7) = 16.1, i.e. about 8.06 (16.03 x the share stuck: 7.3-8.0 over seeds 0-9, where a few
-images of the stuck class stay right). A bigger eps does not save it (the asker's "changing epsilon
-still blows up"); a loss computed from the logits (no clip: the gradient of a wrong sample never
-vanishes) or a smaller learning rate does.
-
-The asker trained with lr 1e-5 on 250k 32x32 images for 1500 epochs; this case uses lr 0.045 on 768
-16x16 images for 100 epochs (1200 steps) so the same sequence fits in a lesson.
+What happens (seeds 0-9): the loss is lowest between epochs 19 and 42 and shoots up between epochs
+37 and 63 (1-based; 37-79 over seeds 0-29, benchmarks/lesson04_rates.py): the weights and logits
+have grown so large that one step throws some samples far onto the wrong side, where the softmax
+output for their true class is below the clip and the clipped loss gives *exactly zero* gradient.
+Within a few epochs every sample of one class is stuck, the network answers one class for
+everything, and the loss sits near half of -log(1e-7) = 16.1 (7.3-8.0 over seeds 0-9). A bigger eps
+does not save it (the asker's "changing epsilon still blows up"); a loss computed from the logits
+(no clip) or a smaller learning rate does.
 """
 
 from __future__ import annotations
@@ -41,7 +36,6 @@ from ..view import View
 from .base import EPS, LR, Case, case_setup, data_seed, last, schedule_knob
 
 CLIP = KERAS_CLIP  # outputs are clipped to [CLIP, 1 - CLIP] by Keras's binary_crossentropy
-LOSS_OPTIONS = ("keras-bce", "cross-entropy", "logcosh")
 IMAGES = 768  # training images: half solid lines, half broken
 
 
@@ -53,7 +47,7 @@ class Knobs:
     lr: float = knob(0.045, LR, "learning rate (the asker: 1e-5 on far more data)")
     loss: str = knob(
         "keras-bce",
-        Choice(LOSS_OPTIONS),
+        Choice(("keras-bce", "cross-entropy", "logcosh")),
         "keras-bce: Keras binary_crossentropy on the softmax outputs (clipped); cross-entropy: "
         "from the logits (no softmax layer, no clip); logcosh: Keras logcosh on the softmax "
         "outputs",
@@ -80,10 +74,8 @@ def line_net(softmax: bool = True) -> nn.Sequential:
     """Return the asker's network, shrunk for 16x16 images: ReLU -> Conv(8, 8x8) -> Conv(16, 8x8) ->
     pool -> Dense(2) [-> softmax], with Keras's init (glorot-uniform kernels, zero biases).
 
-    No activation between the convolutions (as in the thread), so the net is linear up to the
-    max-pool; ``models.LinearConvs`` trains the two layers (``net[1].first``, ``net[1].second``)
-    as the one convolution they make, about 1.7x faster. For an activation between them, build
-    ``nn.Sequential(first, nn.ReLU(), second)`` instead.
+    No activation between the convolutions (as in the thread): ``models.LinearConvs`` trains the two
+    (``net[1].first``, ``net[1].second``) as the one convolution they make, about 1.7x faster.
     """
     convs = LinearConvs(nn.Conv2d(1, 8, 8), nn.Conv2d(8, 16, 8))
     layers = [nn.ReLU(), convs, nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16, 2)]
@@ -95,16 +87,10 @@ PROBED = ("step_median", "step_max", "sqrt_v_median", "stuck_wrong", "max_logit_
 
 def make_probe(x: torch.Tensor, y: torch.Tensor) -> Probe:
     """Return the probe that measures the mechanism after every epoch, on the training images ``x``,
-    targets ``y``.
-
-    - step_median / step_max: the effective step lr_t / (sqrt(v) + eps) over all weights (Adam's
-      per-weight learning rate; SGD: lr);
-    - sqrt_v_median: the median of sqrt(v), the quantity the thread's answer says shrinks (NaN for
-      SGD);
-    - stuck_wrong: share of the images whose softmax output for the true class is below the clip
-      (1e-7): the clipped loss gives them exactly zero gradient;
-    - max_logit_gap: the largest |difference of the two logits| over the images.
-    """
+    targets ``y``: step_median / step_max of the effective step lr_t / (sqrt(v) + eps) over all
+    weights (SGD: lr); sqrt_v_median, the quantity the thread's answer says shrinks (SGD: NaN);
+    stuck_wrong, the share of images whose softmax output for the true class is below the clip
+    (zero gradient); max_logit_gap, the largest |difference of the two logits|."""
     truth = y.argmax(dim=1)
 
     def probe(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, float]:
@@ -145,8 +131,6 @@ PLATEAU_SPREAD = 0.1  # ... within this fraction of their mean: flat
 def jump_epoch(loss: list[float]) -> int | None:
     """Return the first epoch (0-based) after the loss's lowest point so far at which it exceeds
     JUMP, or None."""
-    if not loss:
-        return None
     low = 0
     for i, v in enumerate(loss):
         if v > JUMP and loss[low] < FALL * loss[0]:
@@ -179,9 +163,6 @@ STUCK = 0.01
 
 
 def checks(h: History) -> dict[str, bool]:
-    """Return the symptom's checks: the diagnosis's late-explosion finding (a long descent, then a
-    jump by orders of magnitude or onto a frozen plateau, and no recovery), with images stuck wrong
-    at the end."""
     stuck = h.extra.get("stuck_wrong", [])
     return {
         "the loss falls, shoots up and stays up": rules.late_explosion(h.train_loss) is not None,
@@ -190,7 +171,6 @@ def checks(h: History) -> dict[str, bool]:
 
 
 def health(h: History) -> dict[str, bool]:
-    """Return the health criteria: the training images are learnt and none is stuck wrong."""
     acc, stuck = last(h.train_metric), last(h.extra.get("stuck_wrong", []))
     return {
         f"training accuracy ends at {acc:.2f} (needs at least {ACCURACY})": acc >= ACCURACY,
@@ -216,22 +196,13 @@ CASE = Case(
     build=build,
     checks=checks,
     health=health,
-    view=View(
-        per="epoch",
-        scale="linear",
-        second="stuck_wrong",
-        second_title="share of images stuck wrong (zero gradient)",
-    ),
+    view=View(second="stuck_wrong", second_title="share of images stuck wrong (zero gradient)"),
 )
 
 
 def _median(values: torch.Tensor) -> torch.Tensor:
     """Return the (lower) median as torch.median does, through kthvalue: median has no deterministic
-    CUDA kernel.
-
-    kthvalue selects in linear time (a sort of every weight cost the probe ~15x more) and picks the
-    same element as ``values.flatten().sort().values[(n - 1) // 2]``, NaNs included (they count as
-    the largest).
-    """
+    CUDA kernel, and kthvalue selects in linear time (a sort cost the probe ~15x more), NaNs
+    counting as the largest."""
     flat = values.flatten()
     return flat.kthvalue((flat.numel() - 1) // 2 + 1).values

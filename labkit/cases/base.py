@@ -15,7 +15,7 @@ from ..data import Data
 from ..device import check_seed, pick_device, seed_everything
 from ..diagnosis.judge import Criteria
 from ..history import History
-from ..knobs import Choice, FloatRange, IntRange, knob, labels, specs, validate
+from ..knobs import Choice, FloatRange, IntRange, knob, labels, require, specs, validate
 from ..runlock import deterministic, exclusive
 from ..schedules import SCHEDULES
 from ..train import EpochHook, Metric, Setup, TrainConfig, bar, fit
@@ -30,16 +30,14 @@ class Case:
     title: str  # the question a learner would search for
     symptom: str  # one sentence in the learner's words
     lesson: str  # notebook file in lessons/
-    # the diagnosis code of its failure (labkit.diagnosis): verdict() names the failing run with it
-    code: str
-    # frozen knob dataclass; its values reproduce the failure
-    defaults: Any
+    code: str  # the diagnosis code of its failure: verdict() names the failing run with it
+    defaults: Any  # frozen knob dataclass; its values reproduce the failure
     # fix name -> knob overrides: healthy on every seed; the first is the main fix
     fixes: dict[str, dict[str, Any]]
     build: Callable[[Any, torch.Generator], Setup]  # (knobs, CPU generator) -> Setup, on the CPU
-    # the symptom's checks, in words; all True = the failure is there
+    # the symptom's checks and the health criteria (with their numbers), in words: all True = the
+    # failure is there / the run is healthy
     checks: Callable[[History], dict[str, bool]]
-    # health criteria, in words with their numbers; all True = healthy
     health: Callable[[History], dict[str, bool]]
     # the thread's suggestions that do not fix it in our runs: name -> knob overrides ("try: ...")
     tries: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
@@ -60,23 +58,18 @@ class Case:
         return specs(self.defaults)
 
     def knob_labels(self) -> dict[str, str]:
-        """Return ``{knob: label}``: what each control says, in words ("learning rate", "Adam
-        epsilon")."""
+        """Return ``{knob: label}``: what each control says ("learning rate", "Adam epsilon")."""
         return labels(self.defaults)
 
     def overrides(self, name: str) -> dict[str, Any]:
         """Return the knob overrides of the fix or try ``name`` (``case.fixes``, ``case.tries``)."""
         both = self.fixes | self.tries
-        if name not in both:
-            raise ValueError(
-                f"name={name!r} is neither a fix nor a try of {self.name!r}; allowed: "
-                f"{', '.join(map(repr, both))}"
-            )
+        allowed = ", ".join(map(repr, both))
+        require(name in both, "name", name, allowed, f"neither a fix nor a try of {self.name!r}")
         return dict(both[name])
 
     def shows_symptom(self, history: History) -> bool:
-        """Return True when every symptom check holds for ``history`` (the verdict's "the asker's
-        failure")."""
+        """Return True when every symptom check holds (the verdict's "the asker's failure")."""
         return all(self.checks(history).values())
 
     def criteria(self) -> Criteria:
@@ -99,29 +92,25 @@ class Case:
         called with the growing History after each epoch (live plots).
         """
         k = self.knobs(**knobs)
+        values, defaults = dataclasses.asdict(k), dataclasses.asdict(self.defaults)
+        changed = {n: v for n, v in values.items() if v != defaults[n]}
         dev = pick_device(device)
         with exclusive(), deterministic(dev):
             generator = seed_everything(seed)
             setup = self.build(k, generator)
-            history = self._new_history(k, seed, dev, setup)
+            history = History(
+                case=self.name,
+                knobs=values,
+                changed=changed,
+                seed=int(seed),
+                device=str(dev),
+                metric_name=setup.metric_name,
+            )
+            # the data's baselines, e.g. baseline_val_loss (predict the mean)
+            info = setup.data.info.items()
+            history.final.update({n: float(v) for n, v in info if n.endswith("_val_loss")})
             hooks = {"progress": progress, "on_epoch": on_epoch}
             return fit(setup, history=history, device=dev, generator=generator, **hooks)
-
-    def _new_history(self, knobs: Any, seed: int, device: torch.device, setup: Setup) -> History:
-        """Return the empty History a run of ``knobs`` on ``setup`` starts from."""
-        values, defaults = dataclasses.asdict(knobs), dataclasses.asdict(self.defaults)
-        history = History(
-            case=self.name,
-            knobs=values,
-            changed={n: v for n, v in values.items() if v != defaults[n]},
-            seed=int(seed),
-            device=str(device),
-            metric_name=setup.metric_name,
-        )
-        # the data's baselines, e.g. baseline_val_loss (predict the mean)
-        info = setup.data.info.items()
-        history.final.update({k: float(v) for k, v in info if k.endswith("_val_loss")})
-        return history
 
     def sweep(
         self,
@@ -132,12 +121,10 @@ class Case:
     ) -> dict[tuple, History]:
         """Train every combination of ``grid`` one after another and return ``{values: History}``.
 
-        ``grid`` maps knob names to lists of values, and optionally ``seeds`` to a list of seeds
-        (otherwise every run has ``seed``). The keys are tuples of values in the grid's order, the
-        last knob changing fastest: ``case.sweep(lr=[1e-3, 1e-2], eps=[1e-8])`` gives
-        ``{(1e-3, 1e-8): ..., (1e-2, 1e-8): ...}``. Each History is exactly ``run``'s with those
-        knobs and seed. Every value is checked before anything trains; ``progress`` shows a bar
-        over the runs.
+        ``grid`` maps knob names (and optionally ``seeds``) to lists of values; the keys are tuples
+        of values in the grid's order, the last changing fastest: ``case.sweep(lr=[1e-3, 1e-2],
+        eps=[1e-8])`` gives ``{(1e-3, 1e-8): ..., (1e-2, 1e-8): ...}``, each History exactly
+        ``run``'s. Every value is checked before anything trains; ``progress`` shows a bar.
         """
         if not grid:
             raise ValueError(

@@ -27,7 +27,6 @@ from ..train import Metric, Setup, make_loss
 from ..view import View
 from .base import DROPOUT, EPS, LR, Case, case_setup, data_seed, last, schedule_knob
 
-VAL_LABELS = ("as stored", "0 and 1 swapped")
 CLASSES = 3
 
 
@@ -62,7 +61,7 @@ class Knobs:
     )
     val_labels: str = knob(
         "as stored",
-        Choice(VAL_LABELS),
+        Choice(("as stored", "0 and 1 swapped")),
         "validation labels as stored, or coded differently from the training ones (classes "
         "0 and 1 swapped)",
     )
@@ -79,11 +78,8 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
         weights = counts.sum() / (len(counts) * counts)
     head = nn.LogSoftmax(dim=1) if k.log_softmax else None
     model = conv2d_net(4, CLASSES, widths=(16, 32), dense=32, dropout=k.dropout, head=head)
-    metrics = {
-        "accuracy": accuracy,
-        "recall_minority": recall(2),
-        **{f"predicted_{c}": predicted_share(c) for c in range(CLASSES)},
-    }
+    shares = {f"predicted_{c}": predicted_share(c) for c in range(CLASSES)}
+    metrics = {"accuracy": accuracy, "recall_minority": recall(2), **shares}
     return case_setup(k, model, make_loss(k.loss, weights), data, metrics)
 
 
@@ -92,8 +88,6 @@ ACCURACY_MARGIN = 0.02  # "stuck at or below the majority class" allows this muc
 
 
 def checks(h: History) -> dict[str, bool]:
-    """Return the symptom's checks: the diagnosis's negative-loss finding, accuracy no better than
-    the majority class."""
     negative = rules.negative_loss(h.train_loss, h.val_loss, h.step_loss, h.steps_per_epoch)
     return {
         "the loss goes below 0": negative is not None,
@@ -103,8 +97,6 @@ def checks(h: History) -> dict[str, bool]:
 
 
 def health(h: History) -> dict[str, bool]:
-    """Return the health criteria: no loss below 0, validation accuracy above always answering the
-    majority class."""
     end, lowest = last(h.val_metric), min(h.step_loss, default=float("nan"))
     return {
         f"lowest step loss {lowest:.3g} (needs 0 or more)": lowest >= 0,

@@ -1,26 +1,17 @@
 """Case 2: training loss oscillates while validation loss stays flat.
 
 The asker trained a Keras CNN (three Dropout layers, a Dense(512) of 36.5M weights) on 35 training
-and 10 test images of 80x130, at learning rates from 0.1 to 0.001. Here: 35 training and 10
-validation images (48x80), a dense layer of 2.0M weights after Flatten, three Dropout layers, a
-sigmoid output with Keras's ``binary_crossentropy`` (probabilities clipped to [1e-7, 1 - 1e-7]) and
-Adam at lr 0.1. The first big steps push the output logit far past 16.1 (into the hundreds or
-thousands): the sigmoid lands outside the clip, where the gradient is exactly zero, and the model is
-frozen. In evaluation mode its answers no longer change, so the validation loss is constant (about
-16.12 x the fraction of validation images it gets wrong). In training mode the dropout before the
-output (0.9 here) redraws which dense units count at every step and flips some saturated answers, so
-the number of wrong training images, and with it the sample-weighted epoch training loss (16.12 x
-wrong / 35), jumps from epoch to epoch. Without dropout the frozen model's training loss is as
-constant as its validation loss.
-
-The thread never says which loss it used; Keras's binary_crossentropy is what its Keras model with a
-sigmoid output would normally be compiled with, and what an answer recommends.
-
-Fixes and their true effect: a lower learning rate or augmentation unfreeze the big model (no
-dropout leaves it frozen, with a flat training loss), but it stays far below the fix on new images;
-a small model with global pooling learns the task on most seeds; a backbone pretrained on 1500
-stripe images at four *other* orientations (none of them the two target classes), frozen, with a new
-head, is the most reliable.
+and 10 test images of 80x130, at learning rates from 0.1 to 0.001. Here: 48x80 images, a 2.0M-weight
+dense layer, three Dropout layers, a sigmoid output with Keras's ``binary_crossentropy`` (clipped at
+1e-7: what such a model is normally compiled with, and what an answer recommends; the thread never
+names its loss) and Adam at lr 0.1. The first big steps push the output logit far past 16.1, where
+the clipped loss has exactly zero gradient: the model freezes. Its answers in evaluation mode no
+longer change, so the validation loss is constant (about 16.12 x the share of validation images
+wrong); in training mode the 0.9 dropout before the output redraws the dense units at every step
+and flips some saturated answers, so the training loss (16.12 x wrong / 35) jumps between epochs.
+A lower learning rate or augmentation unfreeze the big model, which stays far below the fix on new
+images; a small model with global pooling learns on most seeds; a frozen backbone pretrained on
+1500 stripe images at four *other* orientations, with a new head, is the most reliable.
 """
 
 from __future__ import annotations
@@ -37,18 +28,12 @@ from ..data import Data, stripe_images, stripe_pretraining_images
 from ..diagnosis import gradual, rules
 from ..history import History
 from ..knobs import Choice, Flag, FloatRange, IntRange, knob
-from ..metrics import accuracy, binary_accuracy
+from ..metrics import binary_accuracy
 from ..models import backbone, conv_blocks, halved, keras_init, optional_dropout
 from ..train import KERAS_CLIP, Probe, Setup, TrainConfig, fit, make_loss
-from ..view import View
 from .base import DROPOUT, Case, case_setup, data_seed, schedule_knob
 
-MODELS = ("big", "small", "pretrained", "autoencoder")
-LOSS_OPTIONS = ("keras-bce", "bce", "bce-logits")
-PIXELS = ("standardized", "0-255")
-PRETRAIN_EPOCHS = 8
 BIG_WIDTHS = (16, 16)  # conv channels of the big model: Flatten(3840) -> Dense(512) = 2.0M weights
-AUTOENCODER_EPOCHS = 60
 # 16.118: what one saturated wrong answer costs under Keras's clip
 WRONG_COST = -math.log(KERAS_CLIP)
 # |logit| beyond which the clipped loss has no gradient
@@ -59,7 +44,7 @@ SATURATED_LOGIT = math.log((1 - KERAS_CLIP) / KERAS_CLIP)
 class Knobs:
     model: str = knob(
         "big",
-        Choice(MODELS),
+        Choice(("big", "small", "pretrained", "autoencoder")),
         "big: 2 convs -> Flatten(3840) -> Dense(512) -> 1 (2.0M weights); small: a "
         "bottleneck CNN with global pooling; pretrained: a frozen backbone trained on 1500 "
         "stripe images at 4 other orientations + a new head; autoencoder: a frozen encoder "
@@ -75,7 +60,7 @@ class Knobs:
     )
     loss: str = knob(
         "keras-bce",
-        Choice(LOSS_OPTIONS),
+        Choice(("keras-bce", "bce", "bce-logits")),
         "keras-bce: Keras's binary_crossentropy on the sigmoid (clipped at 1e-7); bce: "
         "PyTorch BCELoss on the sigmoid; bce-logits: BCEWithLogitsLoss on the raw output",
     )
@@ -95,7 +80,9 @@ class Knobs:
     )
     downscale: int = knob(1, IntRange(1, 4), "average-pool the 48x80 images by this factor first")
     pixels: str = knob(
-        "standardized", Choice(PIXELS), "inputs standardized, or raw 0-255 grey levels"
+        "standardized",
+        Choice(("standardized", "0-255")),
+        "inputs standardized, or raw 0-255 grey levels",
     )
     augment: bool = knob(False, Flag(), "random flips and shifts of every training batch")
     crop: bool = knob(
@@ -112,8 +99,7 @@ class Knobs:
 def flip_and_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Return the batch with random horizontal/vertical flips and shifts of up to 6 pixels
     (orientation kept)."""
-    n = len(x)
-    flips = torch.rand(n, 2, generator=generator).to(x.device) < 0.5
+    flips = torch.rand(len(x), 2, generator=generator).to(x.device) < 0.5
     x = torch.where(flips[:, 0, None, None, None], x.flip(3), x)
     x = torch.where(flips[:, 1, None, None, None], x.flip(2), x)
     dy, dx = (int(v) for v in torch.randint(-6, 7, (2,), generator=generator))
@@ -128,9 +114,8 @@ def resized_crop(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     ch, cw = max(2, round(h * scale)), max(2, round(w * scale))
     top = int(torch.randint(0, h - ch + 1, (), generator=generator))
     left = int(torch.randint(0, w - cw + 1, (), generator=generator))
-    return F.interpolate(
-        x[..., top : top + ch, left : left + cw], size=(h, w), mode="bilinear", align_corners=False
-    )
+    crop = x[..., top : top + ch, left : left + cw]
+    return F.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False)
 
 
 def _both(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -156,23 +141,11 @@ def small_net(k: Knobs) -> nn.Sequential:
     return nn.Sequential(*layers, *pooled, nn.Linear(16, 1))
 
 
-def _encoder() -> nn.Sequential:
-    return nn.Sequential(*conv_blocks(1, (16, 32)))
-
-
-class _AutoEncoder(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.encoder = _encoder()
-        self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),
-        )
+class _AutoEncoder(nn.Sequential):
+    """Encoder -> decoder, the output cropped to the input's size."""
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        out = self.decoder(self.encoder(inputs))
-        return out[..., : inputs.shape[-2], : inputs.shape[-1]]
+        return super().forward(inputs)[..., : inputs.shape[-2], : inputs.shape[-1]]
 
 
 def _prepare(x: torch.Tensor, downscale: int, pixels: str) -> torch.Tensor:
@@ -183,43 +156,32 @@ def _prepare(x: torch.Tensor, downscale: int, pixels: str) -> torch.Tensor:
     return F.avg_pool2d(x, downscale) if downscale > 1 else x
 
 
-def _fit_aside(seed: int, net: nn.Module, data: Data, loss: str, epochs: int, batch: int) -> None:
-    """Train ``net`` with Adam at lr 3e-3 on the CPU, for a frozen part of a case's model."""
-    metrics = {"accuracy": accuracy} if loss == "cross-entropy" else {"mse": _mse}
-    cfg = TrainConfig(epochs=epochs, batch_size=batch, optimizer="adam", lr=3e-3)
-    setup = Setup(net, make_loss(loss), data, cfg, metrics, next(iter(metrics)))
-    cpu, generator = torch.device("cpu"), torch.Generator().manual_seed(seed)
-    fit(setup, history=History(), device=cpu, generator=generator)
-
-
-def _mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return ((output - target) ** 2).mean()
-
-
-# Both run on a forked global RNG: whether the cache was warm must not change the caller's random
+# It runs on a forked global RNG: whether the cache was warm must not change the caller's random
 # state (the head's initial weights are drawn from it right after).
-@functools.lru_cache(maxsize=8)
-def _pretrained_state(seed: int, downscale: int, pixels: str) -> dict[str, torch.Tensor]:
-    """Pretrain the backbone on 1500 stripe images at 4 other orientations, per seed (0.5-2 s)."""
+@functools.lru_cache(maxsize=16)
+def _features(model: str, seed: int, downscale: int, pixels: str, n_train: int) -> dict:
+    """Return the weights of a frozen ``backbone(1, (16, 32))``, trained once per seed on the CPU
+    (Adam, lr 3e-3): "pretrained" on 1500 stripe images at 4 other orientations (0.5-2 s), or
+    "autoencoder": the encoder of an autoencoder that reconstructs the training images."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        x, y = stripe_pretraining_images(seed)
-        net = nn.Sequential(backbone(1, (16, 32)), nn.Linear(32, 4))
-        data = Data(_prepare(x, downscale, pixels), y)
-        _fit_aside(seed, net, data, "cross-entropy", PRETRAIN_EPOCHS, 64)
+        if model == "pretrained":
+            x, y = stripe_pretraining_images(seed)
+            net = nn.Sequential(backbone(1, (16, 32)), nn.Linear(32, 4))
+            x, loss, epochs, batch = _prepare(x, downscale, pixels), "cross-entropy", 8, 64
+        else:
+            x = y = _prepare(stripe_images(seed, n_train=n_train).x_train, downscale, pixels)
+            encoder = nn.Sequential(*conv_blocks(1, (16, 32)))
+            up = [nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.ReLU()]
+            decoder = nn.Sequential(*up, nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1))
+            net = keras_init(_AutoEncoder(encoder, decoder))
+            loss, epochs, batch = "mse", 60, 8
+        cfg = TrainConfig(epochs=epochs, batch_size=batch, optimizer="adam", lr=3e-3)
+        criterion = make_loss(loss)  # also the metric: nothing reads this History
+        setup = Setup(net, criterion, Data(x, y), cfg, {"loss": criterion}, "loss")
+        cpu, generator = torch.device("cpu"), torch.Generator().manual_seed(seed)
+        fit(setup, history=History(), device=cpu, generator=generator)
     return {k: v.clone() for k, v in net[0].state_dict().items()}
-
-
-@functools.lru_cache(maxsize=8)
-def _encoder_state(seed: int, downscale: int, pixels: str, n_train: int) -> dict[str, torch.Tensor]:
-    """Train a conv autoencoder to reconstruct the training images (no labels) once per seed; return
-    its encoder."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        x = _prepare(stripe_images(seed, n_train=n_train).x_train, downscale, pixels)
-        ae = keras_init(_AutoEncoder())
-        _fit_aside(seed, ae, Data(x, x), "mse", AUTOENCODER_EPOCHS, 8)
-    return {k: v.clone() for k, v in ae.encoder.state_dict().items()}
 
 
 def _mechanism_probe(logits_of: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Probe:
@@ -227,10 +189,9 @@ def _mechanism_probe(logits_of: nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
     the largest |logit|."""
 
     def probe(model: nn.Module, _optimizer: torch.optim.Optimizer) -> dict[str, float]:
-        was_training = model.training
-        model.eval()
+        model.eval()  # fit probes in training mode
         z = logits_of(x.to(next(model.parameters()).device))
-        model.train(was_training)
+        model.train()
         wrong = (z > 0).to(y.dtype) != y.to(z.device)
         return {
             "eval_wrong": float(wrong.sum()),
@@ -244,23 +205,16 @@ def _mechanism_probe(logits_of: nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = data_seed(generator)
     raw = stripe_images(seed, n_train=k.n_train)
-    x_train, x_val, x_test = (
-        _prepare(x, k.downscale, k.pixels) for x in (raw.x_train, raw.x_val, raw.x_test)
-    )
-    data = Data(x_train, raw.y_train, x_val, raw.y_val, x_test, raw.y_test)
+    p = functools.partial(_prepare, downscale=k.downscale, pixels=k.pixels)
+    data = Data(p(raw.x_train), raw.y_train, p(raw.x_val), raw.y_val, p(raw.x_test), raw.y_test)
     params = None
     if k.model == "big":
         body = keras_init(big_net(tuple(data.x_train.shape[-2:]), k))
     elif k.model == "small":
         body = keras_init(small_net(k))
     else:
-        if k.model == "pretrained":
-            features = backbone(1, (16, 32))
-            features.load_state_dict(_pretrained_state(seed, k.downscale, k.pixels))
-        else:
-            features = _encoder()
-            features.load_state_dict(_encoder_state(seed, k.downscale, k.pixels, k.n_train))
-            features = nn.Sequential(features, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        features = backbone(1, (16, 32))
+        features.load_state_dict(_features(k.model, seed, k.downscale, k.pixels, k.n_train))
         features.requires_grad_(False)
         out = keras_init(nn.Linear(32, 1))
         body = nn.Sequential(features, *optional_dropout(k.dense_dropout), out)
@@ -270,8 +224,7 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
     probe = _mechanism_probe(body, data.x_train, data.y_train) if k.model == "big" else None
     augments = {(True, False): flip_and_shift, (False, True): resized_crop, (True, True): _both}
     metrics = {"accuracy": binary_accuracy(0.5 if sigmoid else 0.0)}
-    augment = augments.get((k.augment, k.crop))
-    more = {"augment": augment, "params": params, "probe": probe}
+    more = {"augment": augments.get((k.augment, k.crop)), "params": params, "probe": probe}
     return case_setup(k, model, make_loss(k.loss), data, metrics, **more)
 
 
@@ -290,18 +243,14 @@ TEST_ACCURACY = 0.9  # healthy: the test accuracy lesson 02 states for the fix (
 
 
 def checks(h: History) -> dict[str, bool]:
-    """Return the symptom's checks: the diagnosis's oscillation and flat-validation findings."""
+    flat = rules.flat_validation(h.val_loss, h.train_loss)
     return {
         "training loss swings between epochs": gradual.oscillation(h.train_loss) is not None,
-        "validation loss is exactly flat (a frozen model)": rules.flat_validation(
-            h.val_loss, h.train_loss
-        )
-        is not None,
+        "validation loss is exactly flat (a frozen model)": flat is not None,
     }
 
 
 def health(h: History) -> dict[str, bool]:
-    """Return the health criterion: the model answers new images well (test accuracy)."""
     acc = h.final.get("test_accuracy", float("nan"))
     return {f"test accuracy {acc:.2f} (needs at least {TEST_ACCURACY})": acc >= TEST_ACCURACY}
 
@@ -315,12 +264,7 @@ CASE = Case(
     defaults=Knobs(),
     code="flat-validation",
     fixes={
-        "pretrained backbone": {
-            "model": "pretrained",
-            "lr": 1e-2,
-            "dense_dropout": 0.0,
-            "batch_size": 8,
-        }
+        "pretrained backbone": dict(model="pretrained", lr=1e-2, dense_dropout=0.0, batch_size=8)
     },
     tries={
         "small model": {
@@ -337,5 +281,4 @@ CASE = Case(
     build=build,
     checks=checks,
     health=health,
-    view=View(per="epoch", scale="linear"),
 )

@@ -2,15 +2,12 @@
 
 A thread (datascience.stackexchange.com/q/82054) turned 28 features x 28-day windows into 28x28
 images, min-max scaled each row *inside its own window*, and regressed a label in [-1, 1] whose sign
-matters: validation loss rose from the first epoch. Two worlds come from one data builder:
-
-- ``world="level"``: the label depends on the *level* of one feature, which per-window scaling maps
-  to [0, 1] whatever it was. The net can only memorise noise; scaling each feature with statistics
-  of the training split ("global") keeps the level and fixes it.
-- ``world="no-signal"``: the label is the next day's move of a random walk, so the past window holds
-  nothing about it: validation loss rises from epoch 1 whatever the scaling. The thread's asker
-  reports that training-split scaling gave about the same curves, which fits this world (or a cause
-  beyond scaling) better than the first.
+matters: validation loss rose from the first epoch. In ``world="level"`` the label depends on the
+*level* of one feature, which per-window scaling maps to [0, 1] whatever it was, so the net can only
+memorise noise; scaling with training-split statistics ("global") keeps the level and fixes it. In
+``world="no-signal"`` the label is the next day's move of a random walk, which the past window says
+nothing about: validation loss rises whatever the scaling. The asker reports that training-split
+scaling gave about the same curves, which fits this world (or a cause beyond scaling) better.
 """
 
 from __future__ import annotations
@@ -109,48 +106,30 @@ class Knobs:
 
 def model(dropout: float = 0.0, activation: str = "relu") -> nn.Sequential:
     """Return the thread's MNIST-style regressor, shrunk: two convs -> Flatten -> Dense(128) ->
-    Dense(64) -> 1 (linear).
+    Dense(64) -> 1 (linear, as in the thread).
 
     Stride-2 convs (8, 16 channels) stand in for the thread's Conv(32) -> Conv(64) -> MaxPool(4)
-    (several times faster on a small CPU); ``dropout`` goes before each dense layer, ``activation``
-    is the 64-unit layer's; the output is linear, as in the thread.
+    (several times faster on a small CPU); ``dropout`` goes before each dense layer.
     """
     Choice(ACTIVATIONS).check("activation", activation)
-    act = nn.ReLU() if activation == "relu" else nn.Tanh()
-    return nn.Sequential(
-        *conv_blocks(1, (8, 16)),
-        nn.Flatten(),
-        nn.Dropout(dropout),
-        nn.Linear(16 * 7 * 7, 128),
-        nn.ReLU(),
-        nn.Dropout(dropout),
-        nn.Linear(128, 64),
-        act,
-        nn.Dropout(dropout),
-        nn.Linear(64, 1),
-    )
+    act = nn.ReLU if activation == "relu" else nn.Tanh
+    layers = [*conv_blocks(1, (8, 16)), nn.Flatten()]
+    for size, width, activate in ((16 * 7 * 7, 128, nn.ReLU), (128, 64, act)):
+        layers += [nn.Dropout(dropout), nn.Linear(size, width), activate()]
+    return nn.Sequential(*layers, nn.Dropout(dropout), nn.Linear(64, 1))
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
-    data = window_images(
-        data_seed(generator),
-        normalization=k.normalization,
-        split=k.split,
-        n_windows=k.n_windows,
-        world=k.world,
-        differences=k.differences,
-        shuffle_labels=k.shuffle_labels,
-    )
+    alike = ("normalization", "split", "n_windows", "world", "differences", "shuffle_labels")
+    data = window_images(data_seed(generator), **{n: getattr(k, n) for n in alike})  # same names
     net = model(k.dropout, k.activation)
     return case_setup(k, net, make_loss("mse"), data, {"sign_accuracy": sign_accuracy})
 
 
 def effective_samples(labels: np.ndarray | torch.Tensor, max_lag: int = 200) -> float:
-    """Return about how many independent samples a time-ordered label series holds.
-
-    n / (1 + 2 x the sum of its autocorrelations up to the first lag where they drop below 0.05):
-    neighbours that repeat each other count once.
-    """
+    """Return about how many independent samples a time-ordered label series holds: n / (1 + 2 x
+    the sum of its autocorrelations up to the first lag below 0.05); repeating neighbours count
+    once."""
     y = np.asarray(labels, dtype=float).reshape(-1)
     if y.size < 3:
         raise ValueError(f"labels must hold at least 3 values, got {y.size}")
@@ -158,18 +137,12 @@ def effective_samples(labels: np.ndarray | torch.Tensor, max_lag: int = 200) -> 
     var = float((y * y).mean())
     if var == 0:
         return 1.0
-    total = 0.0
-    for lag in range(1, min(max_lag, y.size - 1)):
-        rho = float((y[:-lag] * y[lag:]).mean()) / var
-        if rho < 0.05:
-            break
-        total += rho
-    return y.size / (1 + 2 * total)
+    rho = [float((y[:-lag] * y[lag:]).mean()) / var for lag in range(1, min(max_lag, y.size - 1))]
+    kept = next((i for i, r in enumerate(rho) if r < 0.05), len(rho))
+    return y.size / (1 + 2 * sum(rho[:kept]))
 
 
 def checks(h: History) -> dict[str, bool]:
-    """Return the symptom's checks: the diagnosis's no-generalization shape, and validation worse
-    than the mean."""
     baseline = h.final.get("baseline_val_loss", float("inf"))
     shape = rules.no_generalization(h.train_loss, h.val_loss, val_metric=h.val_metric)
     return {
@@ -181,8 +154,6 @@ def checks(h: History) -> dict[str, bool]:
 
 
 def health(h: History) -> dict[str, bool]:
-    """Return the health criteria: validation better than predicting the mean, on a split that does
-    not leak."""
     baseline = h.final.get("baseline_val_loss", float("nan"))
     end = last(h.val_loss)
     return {

@@ -6,13 +6,10 @@ rate; none helped. This case is one plausible way to get the symptom, not theirs
 after every conv, the loss does not change when a conv's weights are scaled, so weight decay keeps
 shrinking them once the data gradient has faded, and the *effective* learning rate (lr / |w|^2)
 keeps growing under a constant lr. Late in the run the steps become too big for the minimum the
-model sits in: training loss jumps up, training accuracy with it; the jump makes large gradients
-that grow the weights again, and the cycle repeats. Decaying the learning rate removes it; early
-stopping with the best epoch's weights restored only stops before it.
-
-``measure=True`` records, after every epoch, the norm of each batch-normalised conv's weights
-(``history.extra["conv_norm"]``, all three together) and the effective learning rate
-(``history.extra["effective_lr"]``: lr over the mean squared norm of the three convs' weights).
+model sits in: training loss and accuracy jump; the jump's large gradients grow the weights again,
+and the cycle repeats. Decaying the learning rate removes it; early stopping only stops before it.
+``measure=True`` records both after every epoch: ``history.extra["conv_norm"]`` (the three convs'
+weights together) and ``["effective_lr"]`` (lr over their mean squared norm).
 """
 
 from __future__ import annotations
@@ -42,17 +39,14 @@ LOSS_OPTIONS = ("cross-entropy", "focal")
 
 class FocalLoss(nn.Module):
     """Focal loss on two-class logits: cross-entropy times (1 - p_true)^gamma, so easy samples count
-    less.
-
-    ``weight`` (per class, like ``nn.CrossEntropyLoss``'s) multiplies each sample's term; the mean
-    is weighted the same way.
-    """
+    less; ``weight`` (per class, as ``nn.CrossEntropyLoss``'s) weights each sample's term and the
+    mean."""
 
     def __init__(self, gamma: float = FOCAL_GAMMA, weight: torch.Tensor | None = None) -> None:
         super().__init__()
         require(is_number(gamma) and gamma >= 0, "gamma", gamma, "gamma >= 0")
         self.gamma = float(gamma)
-        self.register_buffer("weight", weight if weight is not None else None)
+        self.register_buffer("weight", weight)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         logp = F.log_softmax(logits, dim=1).gather(1, target[:, None])[:, 0]
@@ -158,24 +152,24 @@ def first_jump(
     return None
 
 
+def _first_at(acc: list[float], level: float) -> int | None:
+    return next((i for i, a in enumerate(acc) if a >= level), None)
+
+
 def checks(h: History) -> dict[str, bool]:
-    """Return the symptom's checks: the diagnosis's train-loss-rises finding, and training accuracy
-    that drops."""
-    acc = h.train_metric
-    reached = next((i for i, a in enumerate(acc) if a >= ACCURACY_DROP), None)
+    reached = _first_at(h.train_metric, ACCURACY_DROP)
     return {
         "training loss rises after its minimum": gradual.rises(h.train_loss) is not None,
         f"training accuracy drops below {ACCURACY_DROP} after reaching it": reached is not None
-        and min(acc[reached:]) < ACCURACY_DROP,
+        and min(h.train_metric[reached:]) < ACCURACY_DROP,
     }
 
 
+# healthy: the training set, once fit, stays fit to the end of a run that trained all its epochs
+# (the asker's complaint is the drop, even when a long run recovers from it later)
 def health(h: History) -> dict[str, bool]:
-    """Return the health criteria: the training set, once fit, stays fit to the end of a run that
-    trained all its epochs (the asker's complaint is the drop, even when a long run recovers from it
-    later)."""
     acc = h.train_metric
-    fit = next((i for i, a in enumerate(acc) if a >= FIT), None)
+    fit = _first_at(acc, FIT)
     low = min(acc[fit:]) if fit is not None else max(acc, default=float("nan"))
     epochs = h.knobs.get("epochs", len(h.train_loss))
     return {

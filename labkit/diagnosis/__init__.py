@@ -1,13 +1,11 @@
 """Name the failure from the curves: ``diagnose(run)`` returns Findings, most likely cause first.
 
-``run`` may be a History, a dict or list, a DataFrame, a log file of any kind, or the text of a log
-or printout; ``verdict(run)`` is the one judge (the asker's failure, another failure, or healthy)
-that diagnose, the panels and the lessons read; ``check_code(source)`` checks training code for the
-threads' causes; ``describe(run)`` gives a one-line text description of the curves; ``paste_box()``
-is the paste-and-diagnose box of lesson 06.
-
-Each finding is declared once, as a ``Rule`` registered next to its detect function (registry.py).
-CODES, CURVE_CODES, CHECK_CODES, SUBSUMED_BY and CAUSE_OF are read from the registry on each lookup.
+``run`` may be a History, a dict or list, a DataFrame, a log file, or the text of a log or printout;
+``verdict(run)`` is the one judge (the asker's failure, another failure, or healthy);
+``check_code(source)`` checks training code for the threads' causes; ``describe(run)`` gives the
+curves in a line; ``paste_box()`` is lesson 06's paste-and-diagnose box. Each finding is declared
+once, as a registered ``Rule`` (registry.py); CODES, CURVE_CODES, CHECK_CODES, SUBSUMED_BY and
+CAUSE_OF are read from the registry on each lookup.
 """
 
 from __future__ import annotations
@@ -35,39 +33,13 @@ from .widget import paste_box
 
 __getattr__ = registry.live(__name__)
 
-__all__ = [
-    "CAUSE_OF",
-    "CHECK_CODES",
-    "CODES",
-    "CURVE_CODES",
-    "Criteria",
-    "Curves",
-    "FAILURE",
-    "Finding",
-    "HEALTHY",
-    "Hit",
-    "LogReadWarning",
-    "OTHER",
-    "Rule",
-    "SUBSUMED_BY",
-    "Verdict",
-    "CurveInput",
-    "check_code",
-    "setup_checks",
-    "curve_hits",
-    "declare",
-    "describe",
-    "diagnose",
-    "gradual",
-    "load_run",
-    "make_finding",
-    "paste_box",
-    "plot_findings",
-    "register",
-    "registered",
-    "registry",
-    "rules",
-    "setup_hits",
-    "unregister",
-    "verdict",
-]
+__all__ = (
+    # the judge, its findings and how they are shown
+    ["diagnose", "verdict", "Verdict", "FAILURE", "OTHER", "HEALTHY", "Criteria", "declare"]
+    + ["Finding", "make_finding", "describe", "plot_findings", "paste_box", "check_code"]
+    # reading a run, and the rules that read it
+    + ["load_run", "Curves", "LogReadWarning", "CurveInput", "curve_hits", "setup_hits"]
+    + ["Rule", "Hit", "register", "registered", "unregister", "rules", "gradual", "setup_checks"]
+    # the vocabulary tables (read from the registry on each lookup)
+    + ["CODES", "CURVE_CODES", "CHECK_CODES", "SUBSUMED_BY", "CAUSE_OF", "registry"]
+)

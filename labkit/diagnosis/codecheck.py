@@ -1,9 +1,7 @@
-"""Check a learner's training code (text) for the five threads' causes, before or without running
-it: ``check_code(source)`` reads a .py/.ipynb file, a string of code, or (no argument) the
-notebook's own cell history, and returns Findings for NLLLoss with no log_softmax (thread 002), a
-scaler fitted inside a loop (each window scaled by its own statistics: thread 000) or before the
-train/validation split, Adam's default eps in a very long run with no schedule (thread 003), and a
-dense layer with far more weights than training samples (when ``train_samples`` is given).
+"""Check a learner's training code (text, never run) for the threads' causes: NLLLoss with no
+log_softmax (thread 002), a scaler fitted inside a loop (each window scaled by its own statistics:
+thread 000) or before the train/validation split, Adam's default eps in a very long run with no
+schedule (thread 003), a dense layer with far more weights than training samples.
 
 Code pasted into a web page often loses its line breaks (as the threads' code has), so the checks
 read tokens in order, not indentation; when the code parses, loops are found from the syntax tree.
@@ -12,11 +10,13 @@ read tokens in order, not indentation; when the code parses, loops are found fro
 from __future__ import annotations
 
 import ast
+import operator
 import re
 from pathlib import Path
+from typing import Any
 
 from .finding import Finding, make_finding
-from .registry import READING_CURVES, Hit, Rule, register
+from .registry import READING_CURVES, Hit, rule
 from .texts import notebook_text, utf8
 
 LONG_RUN_EPOCHS = 1000  # "a very long run": at least this many epochs
@@ -43,17 +43,13 @@ ALLOWED = (
 )
 # a layer size above this is not read (treated as unknown): no real layer is this wide
 MAX_SIZE = 10**12
-SIZE_OPS = {
-    ast.Mult: lambda a, b: a * b,
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.FloorDiv: lambda a, b: a // b if b else None,
-}
+SIZE_OPS: dict[type, Any] = {ast.Mult: operator.mul, ast.Add: operator.add, ast.Sub: operator.sub}
+SIZE_OPS[ast.FloorDiv] = lambda a, b: a // b if b else None  # x // 0: unknown, not an error
 
 
 def read_source(source: str | Path | None) -> str:
-    """Return the code of ``source`` (see ``check_code``); a file that is not UTF-8 text, or a
-    .ipynb that is not a notebook, raises a ValueError naming it and what is ``ALLOWED``."""
+    """Return the code of ``source`` (see ``check_code``); ValueError for a file that is not UTF-8
+    text or a .ipynb that is not a notebook."""
     if source is None:
         try:
             shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821
@@ -62,12 +58,8 @@ def read_source(source: str | Path | None) -> str:
                 "source is None but this is not a notebook: pass a file path or a string of code"
             ) from None
         return "\n".join(str(cell) for cell in shell.user_ns.get("In", []))
-    if isinstance(source, Path) or (
-        isinstance(source, str)
-        and "\n" not in source
-        and len(source) < 4096
-        and source.strip().endswith((".py", ".ipynb", ".txt"))
-    ):
+    line = isinstance(source, str) and "\n" not in source and len(source) < 4096  # one line
+    if isinstance(source, Path) or (line and source.strip().endswith((".py", ".ipynb", ".txt"))):
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"source={str(path)!r}: no such file")
@@ -85,17 +77,15 @@ def read_source(source: str | Path | None) -> str:
 
 
 def _nll(code: str) -> list[Hit]:
-    if not re.search(r"NLLLoss\s*\(|nll_loss\s*\(", code) or re.search(
-        r"log_softmax|LogSoftmax", code
-    ):
+    uses_nll = re.search(r"NLLLoss\s*\(|nll_loss\s*\(", code)
+    if not uses_nll or re.search(r"log_softmax|LogSoftmax", code):
         return []
     why = "the code uses NLLLoss but never applies log_softmax / LogSoftmax to the model's outputs"
     return [Hit("nll-without-log-softmax", why, {})]
 
 
 def _fits(code: str) -> list[re.Match[str]]:
-    """Return the matches of calls that fit a scaler: ``X.fit(`` / ``X.fit_transform(`` where X
-    looks like a scaler, or ``SomeScaler(...).fit(``."""
+    """Return the scaler fits: ``X.fit(``, ``X.fit_transform(`` (X a scaler), ``Scaler().fit(``."""
     names = set(re.findall(rf"(\w+)\s*=\s*{SCALER}\s*\(", code))
     named = "|".join(map(re.escape, names)) or "(?!)"  # (?!) matches nothing
     pattern = rf"(?:{SCALER}\s*\([^()]*\)|\b(?:{named})\b)\s*\.\s*fit(?:_transform)?\s*\("
@@ -104,8 +94,7 @@ def _fits(code: str) -> list[re.Match[str]]:
 
 def _fit_in_loop(code: str) -> bool:
     """Return whether a scaler is fitted inside a for/while loop: from the syntax tree when the code
-    parses, else in token order (its line breaks lost): a ``for`` loop opens earlier in the same
-    function and no ``return`` closes that function before the fit."""
+    parses, else in token order (a loop opens before it in its function, no ``return`` between)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -142,45 +131,37 @@ def _scaling(code: str) -> list[Hit]:
     return []
 
 
-PER_SAMPLE_SCALING = register(
-    Rule(
-        "per-sample-scaling",
-        70,
-        "A scaler is fitted on each sample or window on its own",
-        "Scaling every window to 0-1 by its own min and max erases its level and range, which are "
-        "often what predicts the label: the model can then only memorise noise, and validation "
-        "loss rises from epoch 1.",
-        (
-            "Fit one scaler on the training split, then transform every window with it",
-            "Or use differences / returns if the level must go, and check a simple baseline first",
-        ),
-        causes=(
-            (
-                "scaling each window on its own removed the signal",
-                "fit one scaler on the training split and rerun: validation should now fall",
-            ),
-        ),
-        case="rising-val-loss",
-        kind="check",
-    )
+rule(
+    "per-sample-scaling",
+    70,
+    "A scaler is fitted on each sample or window on its own",
+    "Scaling every window to 0-1 by its own min and max erases its level and range, which are "
+    "often what predicts the label: the model can then only memorise noise, and validation "
+    "loss rises from epoch 1.",
+    (
+        "Fit one scaler on the training split, then transform every window with it",
+        "Or use differences / returns if the level must go, and check a simple baseline first",
+    ),
+    (
+        "scaling each window on its own removed the signal",
+        "fit one scaler on the training split and rerun: validation should now fall",
+    ),
+    case="rising-val-loss",
+    kind="check",
 )
-SCALER_BEFORE_SPLIT = register(
-    Rule(
-        "scaler-before-split",
-        80,
-        "A scaler is fitted before the train/validation split",
-        "Statistics computed on all the data include the validation data, so validation is "
-        "no longer unseen.",
-        ("Split first, fit the scaler on the training split only, then transform both",),
-        causes=(
-            (
-                "validation statistics leaked into training",
-                "split first, fit on the training split, rerun: validation gets (honestly) worse",
-            ),
-        ),
-        case="rising-val-loss",
-        kind="check",
-    )
+rule(
+    "scaler-before-split",
+    80,
+    "A scaler is fitted before the train/validation split",
+    "Statistics computed on all the data include the validation data, so validation is "
+    "no longer unseen.",
+    ("Split first, fit the scaler on the training split only, then transform both",),
+    (
+        "validation statistics leaked into training",
+        "split first, fit on the training split, rerun: validation gets (honestly) worse",
+    ),
+    case="rising-val-loss",
+    kind="check",
 )
 
 
@@ -197,17 +178,16 @@ def _adam(code: str) -> list[Hit]:
 
 
 def _size(node: ast.AST) -> int | None:
-    """Return the value of a layer-size expression's syntax tree: int literals, ``*``, ``+``, ``-``,
-    ``//`` and parentheses only (no ``**``, names or calls); None for anything else or a value
-    beyond ``MAX_SIZE``."""
+    """Return the value of a layer size's syntax tree (int literals, ``* + - //`` and parentheses
+    only); None for anything else or a value beyond ``MAX_SIZE``."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         value: int | None = node.value
     elif isinstance(node, ast.BinOp) and type(node.op) in SIZE_OPS:
         a, b = _size(node.left), _size(node.right)
         value = None if a is None or b is None else SIZE_OPS[type(node.op)](a, b)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        a = _size(node.operand)
-        value = None if a is None else (-a if isinstance(node.op, ast.USub) else a)
+        value = _size(node.operand)
+        value = -value if value is not None and isinstance(node.op, ast.USub) else value
     else:
         return None
     # bounded at every step: never huge
@@ -215,26 +195,22 @@ def _size(node: ast.AST) -> int | None:
 
 
 def _product(expr: str) -> int | None:
-    """Return the positive size written in ``expr`` (e.g. ``64*7*7``), None when it is not a plain
-    sum/product of integers or is out of range. The text is parsed, never run (no eval)."""
+    """Return the positive size written in ``expr`` (e.g. ``64*7*7``), else None (never run)."""
     expr = re.sub(r"^\s*(?:in_features|out_features)\s*=", "", expr).strip()
     if not expr or len(expr) > 100 or not re.fullmatch(r"[\d\s*()+\-/]+", expr):
         return None
     try:
         value = _size(ast.parse(expr, mode="eval").body)
-    # e.g. an integer literal over 4300 digits
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. a 4300-digit literal
         return None
     return value if value is not None and value > 0 else None
 
 
 def _call_args(code: str, start: int, limit: int = 300) -> list[str]:
-    """Return the top-level arguments of the call whose '(' ends just before ``start`` (at most
-    ``limit`` characters are read, so each call costs a bounded time); [] when it does not close
-    within them."""
+    """Return the top-level arguments of the call whose '(' ends just before ``start``; [] when it
+    does not close within ``limit`` characters (a bounded time per call)."""
     args, depth, begin = [], 0, start
-    for i in range(start, min(len(code), start + limit)):
-        ch = code[i]
+    for i, ch in enumerate(code[start : start + limit], start):
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -266,39 +242,32 @@ def _dense(code: str, train_samples: int | None) -> list[Hit]:
     return [Hit("oversized-dense", why, {"weights": weights, "train_samples": train_samples})]
 
 
-OVERSIZED_DENSE = register(
-    Rule(
-        "oversized-dense",
-        90,
-        "A dense layer with far more weights than training samples",
-        "With thousands of weights per training sample the layer can memorise the training set; "
-        "validation stops improving early and the run overfits (or, with too small a learning "
-        "rate, barely moves).",
-        (
-            "Pool more before flattening (global average pooling)",
-            "Use a smaller dense layer or a pretrained backbone",
-            "Get more data or augment",
-        ),
-        causes=(
-            (
-                "the dense layer memorises the training set",
-                "train on 100 samples: it will fit them perfectly; then shrink the layer "
-                "and compare validation",
-            ),
-        ),
-        lesson=READING_CURVES,
-        kind="check",
-    )
-)  # lesson 00's overfitting run: 35 images, 3.9M weights
+rule(  # lesson 00's overfitting run: 35 images, 3.9M weights
+    "oversized-dense",
+    90,
+    "A dense layer with far more weights than training samples",
+    "With thousands of weights per training sample the layer can memorise the training set; "
+    "validation stops improving early and the run overfits (or, with too small a learning "
+    "rate, barely moves).",
+    (
+        "Pool more before flattening (global average pooling)",
+        "Use a smaller dense layer or a pretrained backbone",
+        "Get more data or augment",
+    ),
+    (
+        "the dense layer memorises the training set",
+        "train on 100 samples: it will fit them perfectly; then shrink the layer and compare "
+        "validation",
+    ),
+    lesson=READING_CURVES,
+    kind="check",
+)
 
 
 def check_code(source: str | Path | None = None, train_samples: int | None = None) -> list[Finding]:
     """Return Findings for the threads' causes found in training code (none: an empty list).
-
     ``source``: a path to a .py or .ipynb file (UTF-8), a string of code, or None for this
-    notebook's cell history; it is read as text, never run (layer sizes such as ``64*7*7`` are
-    computed from their syntax tree). ``train_samples``: to check dense layers against (None: skip).
-    """
+    notebook's cell history. ``train_samples``: to check dense layers against (None: skip)."""
     if train_samples is not None and (
         isinstance(train_samples, bool) or not isinstance(train_samples, int) or train_samples <= 0
     ):

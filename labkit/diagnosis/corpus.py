@@ -17,8 +17,7 @@ from typing import Any
 
 from .judge import HEALTHY, LogReadWarning, diagnose  # a healthy log's label is the verdict's word
 
-# A label's kind -> the finding code that names it (the labels use the vocabulary's words where one
-# exists).
+# a label's kind -> the finding code naming it (labels use the vocabulary's words where one exists)
 CODE_OF_KIND = {"val-oscillation": "validation-oscillation"}
 
 
@@ -28,33 +27,21 @@ def score(folder: str | Path) -> dict[str, Any]:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     rows = []
     for entry in manifest["logs"]:
-        # how each log was read is in its notes; scoring needs only the codes
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # how each log was read is in its notes: codes suffice
             warnings.simplefilter("ignore", LogReadWarning)
             codes = [f.code for f in diagnose(folder / entry["file"])]
         kind = entry["kind"]
         expected = CODE_OF_KIND.get(kind, kind)
-        rows.append(
-            {
-                "file": entry["file"],
-                "kind": kind,
-                "codes": codes,
-                # the right code first
-                "named": (codes[:1] == [expected]) if kind != HEALTHY else not codes,
-                # the right code anywhere
-                "exact": (expected in codes) if kind != HEALTHY else not codes,
-            }
-        )
+        # named: the right code first; exact: the right code anywhere; a healthy log: none found
+        named = codes[:1] == [expected] if kind != HEALTHY else not codes
+        exact = expected in codes if kind != HEALTHY else not codes
+        rows.append(dict(file=entry["file"], kind=kind, codes=codes, named=named, exact=exact))
     failures = [r for r in rows if r["kind"] != HEALTHY]
     healthy = [r for r in rows if r["kind"] == HEALTHY]
-    per_kind = {
-        k: (
-            sum(r["named"] for r in rows if r["kind"] == k),
-            sum(r["exact"] for r in rows if r["kind"] == k),
-            n,
-        )
-        for k, n in sorted(Counter(r["kind"] for r in rows).items())
-    }
+    per_kind = {}  # kind: (named, exact, logs)
+    for k, n in sorted(Counter(r["kind"] for r in rows).items()):
+        of_kind = [r for r in rows if r["kind"] == k]
+        per_kind[k] = (sum(r["named"] for r in of_kind), sum(r["exact"] for r in of_kind), n)
     alarms = Counter(c for r in healthy for c in r["codes"])
     per_code: dict[str, list[int]] = {}
     for r in rows:  # each code: fired on its own kind, on another failure, on a healthy run

@@ -1,9 +1,6 @@
 """The Finding record: one diagnosed problem in words, made from its registered Rule by
-``make_finding``, with how sure it is.
-
-The tables (CURVE_CODES, CHECK_CODES, CODES, CASE_OF_CODE, LESSON_OF_CODE) are read from the
-registry on each lookup, so a rule registered later is in them too.
-"""
+``make_finding``, with how sure it is. The code tables (CODES, CASE_OF_CODE, ...) are read from the
+registry on each lookup, so a rule registered later is in them too."""
 
 from __future__ import annotations
 
@@ -20,11 +17,10 @@ P = '<p style="margin:6px 0">'  # a paragraph of a card or answer
 # prose wraps between words (a word longer than the line breaks rather than run off it)
 WRAP = "line-height:1.45;white-space:normal;overflow-wrap:anywhere"
 
-# Confidence is a word, not a number: no probability was measured. An unambiguous shape (a rule
-# without a margin) gets its Rule.sure; a gradual finding (a rule with a margin: by how much its
-# numbers clear the rule's thresholds, 1.0 = just at them) is "low" below MEDIUM_MARGIN (a close
-# call: within 20 % of a threshold), "medium" below HIGH_MARGIN, "high" once the evidence clears the
-# thresholds by half again. An excerpt hides what came before: one word lower.
+# Confidence is a word, not a number: no probability was measured. An unambiguous shape gets its
+# Rule.sure; a gradual finding (its Rule.margin: by how much its numbers clear the thresholds, 1.0 =
+# just at them) is "low" below MEDIUM_MARGIN (a close call: within 20 % of a threshold), "medium"
+# below HIGH_MARGIN, "high" once it clears them by half again. An excerpt: one word lower.
 MEDIUM_MARGIN, HIGH_MARGIN = 1.2, 1.5
 
 
@@ -44,8 +40,7 @@ def confidence(code: str, numbers: dict[str, float], mid_run: bool = False) -> s
 
 def lesson_for(code: str) -> str:
     """Return the lesson notebook that teaches ``code``, or "" when none does."""
-    rule = registry.get(code)
-    return rule.lesson if rule else ""
+    return getattr(registry.get(code), "lesson", "")
 
 
 @dataclass(frozen=True)
@@ -69,10 +64,7 @@ class Finding:
             f"  evidence: {self.evidence}",
             f"  why: {self.explanation}",
         ]
-        lines += [
-            f"  cause {i}: {cause} -- test: {test}"
-            for i, (cause, test) in enumerate(self.causes, 1)
-        ]
+        lines += [f"  cause {i}: {c} -- test: {t}" for i, (c, t) in enumerate(self.causes, 1)]
         lines += [f"  try: {fix}" for fix in self.fixes]
         lines += [f"  lesson: {self.lesson}"] if self.lesson else []
         return "\n".join(lines)
@@ -80,35 +72,29 @@ class Finding:
     def _repr_html_(self) -> str:
         """Return the finding as an HTML card in words, with a link to its lesson."""
         esc = html.escape
-        parts = [
-            f"{P}<b><code>{esc(self.code)}</code> {esc(self.title)}</b></p>",
-            f"{P}How sure: {esc(self.confidence)}.</p>",
+        causes = "".join(f"<li>{esc(c)}. <i>To tell:</i> {esc(t)}</li>" for c, t in self.causes)
+        fixes = "".join(f"<li>{esc(f)}</li>" for f in self.fixes)
+        shown = [
+            (True, f"<b><code>{esc(self.code)}</code> {esc(self.title)}</b></p>"),
+            (True, f"How sure: {esc(self.confidence)}.</p>"),
+            (self.evidence, f"<b>In your numbers:</b> {esc(self.evidence)}</p>"),
+            (self.explanation, f"<b>Why:</b> {esc(self.explanation)}</p>"),
+            (
+                causes,
+                "<b>What else fits these curves</b>, likeliest first, and the cheapest test:"
+                f'</p><ol style="margin:4px 0">{causes}</ol>',
+            ),
+            (fixes, f'<b>What to try</b>, best first:</p><ul style="margin:4px 0">{fixes}</ul>'),
+            (not self.lesson, "No lesson covers it; start with what to try above.</p>"),
         ]
-        if self.evidence:
-            parts.append(f"{P}<b>In your numbers:</b> {esc(self.evidence)}</p>")
-        if self.explanation:
-            parts.append(f"{P}<b>Why:</b> {esc(self.explanation)}</p>")
-        if self.causes:
-            items = "".join(f"<li>{esc(c)}. <i>To tell:</i> {esc(t)}</li>" for c, t in self.causes)
-            parts.append(
-                f"{P}<b>What else fits these curves</b>, likeliest first, and the cheapest test:"
-                f'</p><ol style="margin:4px 0">{items}</ol>'
+        parts = [P + text for show, text in shown if show]
+        if self.lesson:  # relative: the lessons sit side by side (JupyterLab, Binder, a server)
+            link = "color:var(--jp-content-link-color,#1565c0);text-decoration:underline"
+            name, words = esc(self.lesson), esc(_lesson_words(self.lesson))
+            parts.append(  # in words too for Colab; a widget's links look plain
+                f'{P}<b>Open <a href="{name}" style="{link}">{words}</a></b> (the notebook {name} '
+                "in the lessons folder).</p>"
             )
-        if self.fixes:
-            items = "".join(f"<li>{esc(f)}</li>" for f in self.fixes)
-            parts.append(
-                f'{P}<b>What to try</b>, best first:</p><ul style="margin:4px 0">{items}</ul>'
-            )
-        # relative: the lessons sit side by side (JupyterLab, Binder, a local server); words for
-        # Colab; a widget's links look plain
-        link = "color:var(--jp-content-link-color,#1565c0);text-decoration:underline"
-        name = esc(self.lesson)
-        parts.append(
-            f'{P}<b>Open <a href="{name}" style="{link}">{esc(_lesson_words(self.lesson))}</a></b> '
-            f"(the notebook {name} in the lessons folder).</p>"
-            if self.lesson
-            else f"{P}No lesson covers it; start with what to try above.</p>"
-        )
         return (
             '<div style="border-left:4px solid var(--jp-warn-color1,#e65100);padding:2px 12px;'
             f'margin:10px 0;{WRAP}">{"".join(parts)}</div>'
@@ -116,8 +102,8 @@ class Finding:
 
 
 def _lesson_words(name: str) -> str:
-    """Return a lesson's file name in words: "05_training_loss_rises_later.ipynb" -> "lesson 05:
-    training loss rises later"."""
+    """A lesson's file in words: "05_training_loss_rises_later.ipynb" -> "lesson 05: training loss
+    rises later"."""
     number, _, rest = name.removesuffix(".ipynb").partition("_")
     if number.isdigit() and rest:
         return f"lesson {number}: {rest.replace('_', ' ')}"
@@ -127,24 +113,13 @@ def _lesson_words(name: str) -> str:
 def make_finding(
     code: str, evidence: str, numbers: dict[str, Any] | None = None, mid_run: bool = False
 ) -> Finding:
-    """Return the Finding for ``code`` with its Rule's texts, lesson and causes, and its confidence.
-
-    ``mid_run``: the evidence comes from an excerpt of a run (lowers the confidence).
-    """
+    """Return the Finding for ``code`` with its Rule's texts, lesson, causes and confidence
+    (``mid_run``: the evidence comes from an excerpt of a run, which lowers it)."""
     rule = registry.get(code)
     if rule is None:
         raise ValueError(
             f"code={code!r} is not in the vocabulary; allowed: {', '.join(registry.codes())}"
         )
     numbers = dict(numbers or {})
-    return Finding(
-        code,
-        rule.title,
-        evidence,
-        numbers,
-        rule.explanation,
-        list(rule.fixes),
-        rule.lesson,
-        confidence(code, numbers, mid_run),
-        rule.causes,
-    )
+    texts = (rule.title, evidence, numbers, rule.explanation, list(rule.fixes), rule.lesson)
+    return Finding(code, *texts, confidence(code, numbers, mid_run), rule.causes)

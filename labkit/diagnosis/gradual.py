@@ -1,11 +1,10 @@
-"""The slow shapes, one detector each: oscillation (``standout_swings`` or a zig-zag, ``swings``),
-train-loss-rises (a ``sudden_rise`` or a ``creep``), overfitting and validation oscillation.
+"""The slow shapes: oscillation (``standout_swings`` or a zig-zag, ``swings``), train-loss-rises (a
+``sudden_rise`` or a ``creep``), overfitting and validation oscillation.
 
-Pure functions of plain curves, each returning a Hit or None, declared once with
-``register(Rule(...))``. A rise must also stand out of the curve's own noise (the median
-epoch-to-epoch change), so a noisy plateau is not called a trend. Each threshold's comment says what
-sets it; they were frozen before the held-out logs (tests/data/real_logs_heldout/) were scored
-(benchmarks/RESULTS.md).
+Pure functions of loss curves returning a Hit or None, each declared once with ``rule(...)``. A rise
+must also stand out of the curve's own noise (the median epoch-to-epoch change), so a noisy plateau
+is not a trend. The thresholds were frozen before the held-out logs (tests/data/real_logs_heldout/)
+were scored (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import math
 from statistics import median
 
-from .registry import READING_CURVES, Hit, Rule, register
+from .registry import READING_CURVES, Hit, rule
 from .rules import (
     NO_GEN_MIN_EPOCHS,
     SMOOTH_EPOCHS,
@@ -32,38 +31,36 @@ from .rules import (
 # a swing: a peak that rises from the turning point before it and falls to the one after it by this
 # share of the curve's range (a climb over two epochs and a fall over one is one swing) ...
 OSC_PROMINENCE = 0.2
-# ... and by this share of the loss at that epoch (smaller wobbles are batch noise: an epoch mean
-# over many batches moves a few % on a plateau)
+# ... and by this share of the loss there (smaller wobbles are batch noise: an epoch mean over many
+# batches moves a few % on a plateau)
 OSC_MIN_RELATIVE = 0.05
 OSC_SWING_RATE = 0.1  # oscillation: a swing per 10 epochs or more (a pattern, not an incident)
 OSC_MIN_SWINGS = 3  # ... and at least this many (two could be chance; "again and again" is three)
 
-# a sudden rise: training loss climbs to this multiple of its lowest value so far (an epoch mean
-# moves within ~1.5x by batch noise; three times is a jump no noise makes) ...
+# a sudden rise: training loss climbs to this multiple of its lowest so far (batch noise moves an
+# epoch mean within ~1.5x; three times is a jump no noise makes) ...
 RISE_FACTOR = 3.0
 RISE_MIN_EPOCHS = 2  # ... for at least this many epochs in a row (one bad epoch is noise)
-# ... after it had fallen below this share of its first value (halved: it had learnt, so this is not
-# a warm-up bump), to at least VISIBLE of its first value (not round-off), and it ends (mean of the
-# last SMOOTH_EPOCHS) TREND_RISE above its best before the rise (a spike it came back from is not)
+# ... after it had fallen below this share of its first value (halved: it had learnt, not a warm-up
+# bump), to at least VISIBLE of its first value (not round-off), and it ends (mean of the last
+# SMOOTH_EPOCHS) TREND_RISE above its best before the rise (a spike it came back from is not)
 RISE_DESCENT = 0.5
 
-# a rise counts when it is at least this many times the median epoch-to-epoch change from the
-# minimum on (the stretch judged: an early spike must not hide a later trend): a trend outgrows the
-# curve's typical single step by half again, or one ordinary step up would make it
+# a rise counts when at least this many times the median epoch-to-epoch change from the minimum on
+# (an early spike must not hide a later trend): a trend outgrows the curve's typical single step by
+# half again, or one ordinary step up would make it
 NOISE_MULTIPLE = 1.5
 
 # a turn (creep, overfitting): the curve ends TREND_RISE above its smoothed minimum at least this
 # many points after it (SMOOTH_EPOCHS: one smoothed point's span)
 TURN_AFTER = SMOOTH_EPOCHS
-# a creep needs at least this many points (a minimum, TURN_AFTER points after it and the
-# SMOOTH_EPOCHS before the end must fit)
+# a creep needs this many points (a minimum, TURN_AFTER after it and the last SMOOTH_EPOCHS fit)
 CREEP_MIN_POINTS = 6
 # overfitting: as validation turns, training loss ends below this share of its level at the minimum
 # (still falls) and by at least VISIBLE of its first value: a converged model whose training loss no
 # longer moves on a linear axis fits nothing new (rising-val-loss's fix: 0.0022 -> 0.0015 of 0.15)
 OVERFIT_TRAIN_FALL = 0.9
-# ... and the rise is at least this share of the first validation loss (round-off near 0 makes
-# large ratios of tiny numbers)
+# ... and the rise is this share of the first validation loss (round-off near 0: large ratios)
 OVERFIT_VISIBLE = 0.02
 
 # a zig-zag move: an epoch-to-epoch change of at least this share of the median level (a training
@@ -75,33 +72,25 @@ ZIGZAG_VAL_MOVE = 0.1
 ZIGZAG_REVERSALS = OSC_MIN_SWINGS  # at least this many moves reverse the one before ...
 ZIGZAG_RATE = 0.3  # ... and at least this many per point (training loss)
 # ... (validation loss) at least every other epoch: a converged model's validation wiggle turns less
-# (at 0.3, rising-val-loss's fix on seed 26 and negative-loss's class weights on seed 8 were called
-# oscillating)
+# (at 0.3, rising-val-loss's fix on seed 26 and negative-loss's class weights on seed 8 oscillated)
 ZIGZAG_VAL_RATE = 0.5
-# ... and the typical move is at least this share of the curve's range (not a small wobble on a
-# long descent)
+# ... and the typical move is this share of the curve's range (not a wobble on a long descent)
 ZIGZAG_RANGE_SHARE = 0.15
-
-
-def noise(curve: Curve) -> float:
-    """Return the median absolute change between consecutive points of ``curve``."""
-    steps = [abs(b - a) for a, b in zip(curve, curve[1:])]
-    return median(steps) if steps else 0.0
 
 
 def _turn(
     curve: list[float], steady_counts: bool = False
 ) -> tuple[list[float], int, float, float] | None:
-    """Return (the smoothed curve, its minimum's index, the rise after it, the noise) when
-    ``curve`` ends (mean of the last SMOOTH_EPOCHS) TREND_RISE above that minimum, TURN_AFTER points
-    or more after it, by NOISE_MULTIPLE times its noise from there on (``steady_counts``: or up
-    every point since: the steps are then the trend itself)."""
+    """Return (the smoothed curve, its minimum's index, the rise after it, the noise) when ``curve``
+    ends (mean of the last SMOOTH_EPOCHS) TREND_RISE above that minimum, TURN_AFTER points or more
+    after it, by NOISE_MULTIPLE times its noise from there on (``steady_counts``: or up every point
+    since: the steps are then the trend itself); else None."""
     smooth = _smooth(curve)
     best = _argmin(smooth)
-    end = _tail(curve)
-    if len(curve) - 1 - best < TURN_AFTER or end < TREND_RISE * smooth[best]:
+    if len(curve) - 1 - best < TURN_AFTER or _tail(curve) < TREND_RISE * smooth[best]:
         return None
-    rise, wobble = end - smooth[best], noise(curve[max(best - 1, 0) :])
+    after = curve[max(best - 1, 0) :]  # its noise: the median change between consecutive points
+    rise, wobble = _tail(curve) - smooth[best], median(abs(b - a) for a, b in zip(after, after[1:]))
     steady = steady_counts and all(y > x for x, y in zip(curve[best:], curve[best + 1 :]))
     if rise < NOISE_MULTIPLE * wobble and not steady:
         return None
@@ -109,12 +98,8 @@ def _turn(
 
 
 def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
-    """Return a ``train-loss-rises`` hit when the (smoothed) training loss climbs back above its
-    minimum and stays.
-
-    In a whole run (not ``mid_run``) the loss must have gone down first (its first value is not its
-    lowest).
-    """
+    """Return a ``train-loss-rises`` hit when the smoothed training loss climbs back above its
+    minimum and stays (in a whole run, not ``mid_run``, after going down first)."""
     loss = _finite(train_loss)
     if len(loss) < CREEP_MIN_POINTS or min(loss) <= 0 or (not mid_run and _argmin(loss) == 0):
         return None
@@ -122,11 +107,9 @@ def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
         return None
     smooth, best, rise, wobble = turn
     end = _tail(loss)
-    # back at its best at the end: a bump, not a rise
-    if min(loss[-SMOOTH_EPOCHS:]) <= smooth[best]:
-        return None
-    # invisible on a linear axis: round-off near 0 (1e-16 -> 5e-16), not a rise
-    if rise < VISIBLE * loss[0]:
+    # back at its best at the end: a bump; invisible on a linear axis: round-off near 0 (1e-16 ->
+    # 5e-16); neither is a rise
+    if min(loss[-SMOOTH_EPOCHS:]) <= smooth[best] or rise < VISIBLE * loss[0]:
         return None
     return Hit(
         "train-loss-rises",
@@ -149,15 +132,13 @@ def creep(train_loss: Curve, mid_run: bool = False) -> Hit | None:
 
 def sudden_rise(train_loss: Curve) -> Hit | None:
     """Return a ``train-loss-rises`` hit when training loss jumps well above its lowest value and
-    stays there (one of train-loss-rises' two shapes; ``creep`` is the other)."""
+    stays there."""
     loss = _finite(train_loss)
     if len(loss) < 3 or min(loss) < 0 or loss[0] <= 0:
         return None
     best, best_at, streak = loss[0], 0, 0
     for i, v in enumerate(loss):
-        risen = (
-            best <= RISE_DESCENT * loss[0] and v >= RISE_FACTOR * best and v >= VISIBLE * loss[0]
-        )
+        risen = best <= RISE_DESCENT * loss[0] and v >= max(RISE_FACTOR * best, VISIBLE * loss[0])
         streak = streak + 1 if risen else 0
         if streak >= RISE_MIN_EPOCHS and _tail(loss) >= TREND_RISE * best:
             start = i - streak + 1
@@ -178,43 +159,38 @@ def sudden_rise(train_loss: Curve) -> Hit | None:
 
 
 def rises(train_loss: Curve, mid_run: bool = False) -> Hit | None:
-    """Return a ``train-loss-rises`` hit for a sudden rise (``sudden_rise``) or a gradual one
-    (``creep``)."""
+    """Return a ``train-loss-rises`` hit for a sudden rise or a gradual one (a creep)."""
     return sudden_rise(train_loss) or creep(train_loss, mid_run)
 
 
-TRAIN_LOSS_RISES = register(
-    Rule(
-        "train-loss-rises",
-        60,
-        "Training loss rises after reaching its minimum",
-        "The loss was low, then climbed well above its best. The effective learning rate became "
-        "too large for where the model is (e.g. weight decay shrinking batch-normalised weights), "
-        "so steps overshoot.",
-        (
-            "Use a decaying learning-rate schedule (cosine, step, reduce-on-plateau)",
-            "Use early stopping and keep the best epoch",
-            "Lower the learning rate or the weight decay",
-        ),
-        causes=(
-            (
-                "an effective learning rate grown too large late in training (weight decay "
-                "shrinking batch-normalised weights, no schedule)",
-                "halve the learning rate from the best epoch on: if the rise goes away, it was "
-                "the step size",
-            ),
-            (
-                "the training data change over time (curriculum, unshuffled or drifting data)",
-                "train two epochs on a fixed subset: a loss that still rises is the "
-                "optimiser, not the data",
-            ),
-        ),
-        case="train-loss-rises",
-        needs=("trend",),
-        subsumed_by=("late-explosion",),
-        detect=lambda c: rises(c.trend, c.mid_run),
-        margin=lambda n: n.get("factor", n["risen_to"] / n["best"]) / TREND_RISE,
-    )
+rule(
+    "train-loss-rises",
+    60,
+    "Training loss rises after reaching its minimum",
+    "The loss was low, then climbed well above its best. The effective learning rate became too "
+    "large for where the model is (e.g. weight decay shrinking batch-normalised weights), so steps "
+    "overshoot.",
+    (
+        "Use a decaying learning-rate schedule (cosine, step, reduce-on-plateau)",
+        "Use early stopping and keep the best epoch",
+        "Lower the learning rate or the weight decay",
+    ),
+    (
+        "an effective learning rate grown too large late in training (weight decay shrinking "
+        "batch-normalised weights, no schedule)",
+        "halve the learning rate from the best epoch on: if the rise goes away, it was the "
+        "step size",
+    ),
+    (
+        "the training data change over time (curriculum, unshuffled or drifting data)",
+        "train two epochs on a fixed subset: a loss that still rises is the optimiser, not the "
+        "data",
+    ),
+    case="train-loss-rises",
+    needs=("trend",),
+    subsumed_by=("late-explosion",),
+    detect=lambda c: rises(c.trend, c.mid_run),
+    margin=lambda n: n.get("factor", n["risen_to"] / n["best"]) / TREND_RISE,
 )
 
 
@@ -222,11 +198,8 @@ def overfitting(
     train_loss: Curve, val_loss: Curve, mid_run: bool = False, val_metric: Curve = ()
 ) -> Hit | None:
     """Return an ``overfitting`` hit: validation loss turns up after a minimum (beyond its own
-    epoch-to-epoch noise) while training loss keeps falling.
-
-    In a whole run (not ``mid_run``) the validation curves must show learning first (``learned``): a
-    validation loss that never improved is no-generalization's shape, not a turn.
-    """
+    noise) while training loss keeps falling. In a whole run (not ``mid_run``) the validation curves
+    must show learning first (``learned``): one that never improved is no-generalization's shape."""
     train, val = _paired(train_loss, val_loss)
     n = len(val)
     if n < NO_GEN_MIN_EPOCHS or min(val) <= 0 or (not mid_run and not learned(val, val_metric[:n])):
@@ -238,9 +211,8 @@ def overfitting(
     if (
         end_train > OVERFIT_TRAIN_FALL * smooth_train[best]
         or smooth_train[best] - end_train < VISIBLE * train[0]
+        or rise < OVERFIT_VISIBLE * val[0]
     ):
-        return None
-    if rise < OVERFIT_VISIBLE * val[0]:
         return None
     return Hit(
         "overfitting",
@@ -258,38 +230,33 @@ def overfitting(
     )
 
 
-# Overfitting has no case: lesson 00 teaches it (its "Overfitting" section: training falls,
-# validation turns up). Not lesson 05: it shows that a *training* loss that rises is not
-# overfitting; not lesson 01: its validation loss rises from epoch 1 because preprocessing removed
-# the signal, and it rules overfitting out as the cause.
-OVERFITTING = register(
-    Rule(
-        "overfitting",
-        80,
-        "Overfitting: validation loss turned up while training loss kept falling",
-        "After a point the model fits details of the training set that do not generalise.",
-        (
-            "Early stopping at the best validation epoch",
-            "More data or augmentation",
-            "Regularise: weight decay, dropout, a smaller model",
-        ),
-        causes=(
-            (
-                "the model fits details of the training set that do not generalise",
-                "keep the best epoch (early stopping) and add weight decay or augmentation: if "
-                "the turn comes later, it was overfitting",
-            ),
-            (
-                "validation data unlike the training data",
-                "compare the losses of a random training slice held out",
-            ),
-        ),
-        lesson=READING_CURVES,
-        needs=("train", "val"),
-        subsumed_by=("no-generalization",),
-        detect=lambda c: overfitting(c.train, c.val, c.mid_run, c.val_metric),
-        margin=_rise_margin,
-    )
+# Overfitting has no case: lesson 00 teaches it (training falls, validation turns up). Not lesson
+# 05: a *training* loss that rises is not overfitting; not lesson 01: its validation loss rises from
+# epoch 1 because preprocessing removed the signal, and it rules overfitting out.
+rule(
+    "overfitting",
+    80,
+    "Overfitting: validation loss turned up while training loss kept falling",
+    "After a point the model fits details of the training set that do not generalise.",
+    (
+        "Early stopping at the best validation epoch",
+        "More data or augmentation",
+        "Regularise: weight decay, dropout, a smaller model",
+    ),
+    (
+        "the model fits details of the training set that do not generalise",
+        "keep the best epoch (early stopping) and add weight decay or augmentation: if the "
+        "turn comes later, it was overfitting",
+    ),
+    (
+        "validation data unlike the training data",
+        "compare the losses of a random training slice held out",
+    ),
+    lesson=READING_CURVES,
+    needs=("train", "val"),
+    subsumed_by=("no-generalization",),
+    detect=lambda c: overfitting(c.train, c.val, c.mid_run, c.val_metric),
+    margin=_rise_margin,
 )
 
 
@@ -312,8 +279,7 @@ def zigzag(curve: Curve, move: float = ZIGZAG_MOVE, rate: float = ZIGZAG_RATE) -
 def swings(train_loss: Curve) -> Hit | None:
     """Return an ``oscillation`` hit when training loss zig-zags up and down with no trend (epochs
     or smoothed steps)."""
-    reversals = zigzag(train_loss)
-    if reversals is None:
+    if (reversals := zigzag(train_loss)) is None:
         return None
     loss = _finite(train_loss)
     return Hit(
@@ -326,18 +292,14 @@ def swings(train_loss: Curve) -> Hit | None:
 
 def standout_swings(train_loss: Curve) -> Hit | None:
     """Return an ``oscillation`` hit when training loss swings up and down between epochs, again and
-    again, each swing standing out of the curve's range (one of oscillation's two shapes)."""
+    again, each swing standing out of the curve's range."""
     loss = _finite(train_loss)
     runs = [v for i, v in enumerate(loss) if i == 0 or v != loss[i - 1]]  # a plateau is one point
     if len(runs) < 3:
         return None
-    # epoch 1 mixes in the untrained start; leave it out of the range
-    span = max(loss[1:]) - min(loss[1:])
-    turns = (
-        [runs[0]]
-        + [b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0]
-        + [runs[-1]]
-    )
+    span = max(loss[1:]) - min(loss[1:])  # epoch 1 mixes in the untrained start: left out
+    turns = [runs[0], *(b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0)]
+    turns.append(runs[-1])
     peaks = [
         i
         for i in range(1, len(turns) - 1)
@@ -355,8 +317,7 @@ def standout_swings(train_loss: Curve) -> Hit | None:
 
 
 def oscillation(train_loss: Curve) -> Hit | None:
-    """Return an ``oscillation`` hit for swings that stand out (``standout_swings``) or a zig-zag
-    (``swings``)."""
+    """Return an ``oscillation`` hit for swings that stand out or a zig-zag."""
     return standout_swings(train_loss) or swings(train_loss)
 
 
@@ -364,39 +325,34 @@ def _swing_margin(numbers: dict[str, float]) -> float:
     return numbers["swings"] / max(ZIGZAG_REVERSALS, ZIGZAG_RATE * (numbers["epochs"] - 1))
 
 
-OSCILLATION = register(
-    Rule(
-        "oscillation",
-        50,
-        "Training loss swings up and down between epochs",
-        "The loss jumps back and forth instead of settling: steps too large for the problem, or a "
-        "frozen model whose loss only changes with which samples land in each batch.",
-        (
-            "Lower the learning rate",
-            "Use a larger batch",
-            "Check whether validation loss is frozen too",
-        ),
-        causes=(
-            (
-                "steps too large for the problem",
-                "halve the learning rate: if the swings shrink, the steps were too large",
-            ),
-            (
-                "a frozen model whose loss only follows each batch's class mix",
-                "look at validation loss: exactly constant means the model is frozen "
-                "(flat-validation)",
-            ),
-            (
-                "tiny batches or a tiny dataset",
-                "double the batch size: if the swings halve, it is batch noise",
-            ),
-        ),
-        case="oscillating-loss",
-        needs=("trend",),
-        subsumed_by=("late-explosion",),
-        detect=lambda c: oscillation(c.trend),
-        margin=_swing_margin,
-    )
+rule(
+    "oscillation",
+    50,
+    "Training loss swings up and down between epochs",
+    "The loss jumps back and forth instead of settling: steps too large for the problem, or a "
+    "frozen model whose loss only changes with which samples land in each batch.",
+    (
+        "Lower the learning rate",
+        "Use a larger batch",
+        "Check whether validation loss is frozen too",
+    ),
+    (
+        "steps too large for the problem",
+        "halve the learning rate: if the swings shrink, the steps were too large",
+    ),
+    (
+        "a frozen model whose loss only follows each batch's class mix",
+        "look at validation loss: exactly constant means the model is frozen (flat-validation)",
+    ),
+    (
+        "tiny batches or a tiny dataset",
+        "double the batch size: if the swings halve, it is batch noise",
+    ),
+    case="oscillating-loss",
+    needs=("trend",),
+    subsumed_by=("late-explosion",),
+    detect=lambda c: oscillation(c.trend),
+    margin=_swing_margin,
 )
 
 
@@ -415,52 +371,41 @@ def validation_swings(train_loss: Curve, val_loss: Curve) -> Hit | None:
     )
 
 
-VALIDATION_OSCILLATION = register(
-    Rule(
-        "validation-oscillation",
-        90,
-        "Validation loss swings up and down while training loss does not",
-        "Validation jumps between epochs with no trend while training behaves: the validation set "
-        "is small or unlike the training data, batch-norm statistics differ between train and "
-        "eval mode, or the steps are so large that each epoch ends at a different point of a "
-        "sharp valley.",
-        (
-            "Enlarge or stratify the validation set (or average over several)",
-            "Lower the learning rate",
-            "Check batch-norm / dropout behaviour in eval mode and that validation gets the "
-            "same preprocessing",
-        ),
-        causes=(
-            (
-                "a small or unrepresentative validation set",
-                "evaluate one checkpoint on two halves of the validation set: if the halves "
-                "differ as much as the epochs do, the set is too small",
-            ),
-            (
-                "steps so large that every epoch ends at a different point",
-                "halve the learning rate",
-            ),
-            (
-                "batch-norm or dropout behaving differently in eval mode",
-                "evaluate the training set in eval mode: if it is much worse than the training "
-                "loss, check model.eval()",
-            ),
-        ),
-        case="oscillating-loss",
-        needs=("train", "val"),
-        detect=lambda c: validation_swings(c.train, c.val),
-        margin=_swing_margin,
-    )
+rule(
+    "validation-oscillation",
+    90,
+    "Validation loss swings up and down while training loss does not",
+    "Validation jumps between epochs with no trend while training behaves: the validation set is "
+    "small or unlike the training data, batch-norm statistics differ between train and eval mode, "
+    "or the steps are so large that each epoch ends at a different point of a sharp valley.",
+    (
+        "Enlarge or stratify the validation set (or average over several)",
+        "Lower the learning rate",
+        "Check batch-norm / dropout behaviour in eval mode and that validation gets the same "
+        "preprocessing",
+    ),
+    (
+        "a small or unrepresentative validation set",
+        "evaluate one checkpoint on two halves of the validation set: if the halves differ as "
+        "much as the epochs do, the set is too small",
+    ),
+    ("steps so large that every epoch ends at a different point", "halve the learning rate"),
+    (
+        "batch-norm or dropout behaving differently in eval mode",
+        "evaluate the training set in eval mode: if it is much worse than the training loss, "
+        "check model.eval()",
+    ),
+    case="oscillating-loss",
+    needs=("train", "val"),
+    detect=lambda c: validation_swings(c.train, c.val),
+    margin=_swing_margin,
 )
 
 
 def bins(step_loss: Curve, points: int = 60) -> list[float]:
-    """Return ``step_loss`` averaged in consecutive bins so that at most ``points`` remain (NaN/inf
-    kept as is)."""
+    """Return ``step_loss`` averaged in consecutive bins so that at most ``points`` remain (a bin
+    with a NaN/inf is NaN)."""
     values = list(step_loss)
     size = math.ceil(len(values) / points) if len(values) > points else 1
-    out = []
-    for i in range(0, len(values), size):
-        chunk = values[i : i + size]
-        out.append(sum(chunk) / len(chunk) if all(math.isfinite(v) for v in chunk) else math.nan)
-    return out
+    chunks = [values[i : i + size] for i in range(0, len(values), size)]
+    return [sum(c) / len(c) if all(map(math.isfinite, c)) else math.nan for c in chunks]

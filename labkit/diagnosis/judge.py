@@ -1,21 +1,15 @@
-"""From a run's curves to its findings and the one judge: ``verdict(run)`` says whether a run shows
-the asker's failure, another failure, or is healthy.
+"""From a run's curves to its findings and the one judge, ``verdict(run)``: the asker's failure,
+another failure, or healthy. The panels, the lessons and ``diagnose`` all read it, so they cannot
+disagree about a run. A run of a case (a History whose ``case`` is set) is judged by the case's
+criteria, declared in words next to its symptom checks (``declare``; labkit.cases does it, and
+diagnosis never imports the cases):
 
-The panel's status line, the lessons' verdict lines and ``diagnose`` all read this one function, so
-they cannot disagree about the same run. For a run of a case (a History whose ``case`` is set) the
-case's own criteria decide, declared in words by the case next to its symptom checks:
+- **the asker's failure**: every symptom check holds; its finding (the case's ``code``) comes first;
+- **another failure**: not all the symptom, but a rule fires or a health criterion is unmet (a
+  suggestion that removes one symptom can leave the model untrained, underfit or judged on leaks);
+- **healthy**: every health criterion holds and no rule fires; only this says "the failure is gone".
 
-- **the asker's failure**: every symptom check of the case holds; its finding (the case's ``code``)
-  comes first;
-- **another failure**: the symptom is not all there, but a diagnosis rule fires or a health
-  criterion is unmet (a suggestion that removes one symptom can leave the model untrained, underfit
-  or judged on leaked data);
-- **healthy**: every health criterion holds and no diagnosis rule fires. Only this state says
-  "healthy" or "the failure is gone".
-
-For a log with no case (a pasted printout, a CSV) a failure is what the rules find, and a log with
-no finding is "no failure found", not "healthy". Cases declare their criteria with ``declare``
-(labkit.cases does when it is imported): diagnosis never imports the cases.
+For a log with no case a failure is what the rules find, and no finding is "no failure found".
 """
 
 from __future__ import annotations
@@ -45,56 +39,39 @@ class LogReadWarning(UserWarning):
     validation)."""
 
 
-# The notes of a log's reading that change what the findings mean: diagnose() warns with them.
+# the notes of a log's reading that change what the findings mean: diagnose() warns with them
 WARN_ABOUT = ("runs", "left out", "as the validation loss", "an excerpt", "bare list", "headerless")
 
 
 def curve_input(curves: Curves) -> registry.CurveInput:
     """Return the curves as a rule's ``detect`` sees them (a log of steps only: its trend is the
     steps averaged into at most 60 points)."""
-    train, steps = curves.train_loss, curves.step_loss
-    trend = list(train) or (gradual.bins(steps) if steps else [])
-    return registry.CurveInput(
-        train,
-        curves.val_loss,
-        steps,
-        curves.steps_per_epoch,
-        curves.mid_run,
-        trend,
-        curves.val_metric,
-    )
+    c = curves
+    trend = list(c.train_loss) or gradual.bins(c.step_loss)
+    given = (c.train_loss, c.val_loss, c.step_loss, c.steps_per_epoch, c.mid_run)
+    return registry.CurveInput(*given, trend, c.val_metric)
 
 
 def _detect(kind: str, seen: Any, given: Callable[[Any], bool]) -> list[Hit]:
     """Return the hits of the registered rules of ``kind`` on ``seen``, in priority order (a rule
     whose ``needs`` are not ``given`` is skipped)."""
-    hits = [
-        rule.detect(seen)
-        for rule in registry.ordered(kind)
-        if rule.detect is not None and all(given(getattr(seen, need)) for need in rule.needs)
-    ]
+    rules = [r for r in registry.ordered(kind) if r.detect is not None]
+    hits = [r.detect(seen) for r in rules if all(given(getattr(seen, n)) for n in r.needs)]
     return [h for h in hits if h is not None]
 
 
 def curve_hits(curves: Curves) -> list[Hit]:
-    """Return the hits of every registered curve rule on ``curves``, in priority order (a rule whose
-    ``needs`` names a missing curve is skipped)."""
+    """Return the hits of every registered curve rule on ``curves``, in priority order."""
     return _detect("curve", curve_input(curves), bool)
 
 
 def setup_hits(
-    curves: Curves,
-    model: nn.Module | None = None,
-    criterion: nn.Module | None = None,
-    optimizer: torch.optim.Optimizer | None = None,
+    curves: Curves, model: Any = None, criterion: Any = None, optimizer: Any = None
 ) -> list[Hit]:
     """Return the hits of the model / criterion / optimizer checks (setup_checks.py's, then each
     check Rule's detect)."""
-    for name, value, kind in (
-        ("model", model, nn.Module),
-        ("criterion", criterion, nn.Module),
-        ("optimizer", optimizer, torch.optim.Optimizer),
-    ):
+    kinds = {"model": nn.Module, "criterion": nn.Module, "optimizer": torch.optim.Optimizer}
+    for (name, kind), value in zip(kinds.items(), (model, criterion, optimizer)):
         if value is not None and not isinstance(value, kind):
             raise TypeError(
                 f"{name} must be a torch {kind.__name__} or None, got {type(value).__name__}"
@@ -111,51 +88,40 @@ def setup_hits(
     return hits + _detect("check", setup, lambda part: part is not None)
 
 
-def _join(old: Hit, new: Hit, code: str) -> Hit:
-    """Return one hit for ``code`` with both evidences and numbers."""
-    return Hit(code, f"{old.evidence}; {new.evidence}", old.numbers | new.numbers)
+def _join(old: Hit, new: Hit) -> Hit:
+    return Hit(old.code, f"{old.evidence}; {new.evidence}", old.numbers | new.numbers)
 
 
-def findings_of(
-    curves: Curves,
-    model: nn.Module | None = None,
-    criterion: nn.Module | None = None,
-    optimizer: torch.optim.Optimizer | None = None,
-    stacklevel: int = 2,
-) -> list[Finding]:
+def findings_of(curves: Curves, model: Any, criterion: Any, optimizer: Any) -> list[Finding]:
     """Return the Findings of every curve rule and setup check on ``curves``, most likely first.
 
-    A check that explains a curve finding (its Rule's ``cause_of``: NLLLoss without LogSoftmax for
-    negative-loss) adds its evidence to that finding instead of being listed on its own. How the log
-    was read, where it changes what the findings mean, is said as a LogReadWarning (``stacklevel``
-    points it at the caller's caller).
+    A check that explains a curve finding (its Rule's ``cause_of``) adds its evidence to that
+    finding. How the log was read, where it changes what the findings mean, is said as a
+    LogReadWarning (at findings_of <- verdict <- diagnose <- its caller).
     """
     for note in curves.notes:
         if any(word in note for word in WARN_ABOUT):
-            warnings.warn(f"run: {note}", LogReadWarning, stacklevel=stacklevel + 1)
+            warnings.warn(f"run: {note}", LogReadWarning, stacklevel=4)
     merged: dict[str, Hit] = {}
     for hit in curve_hits(curves) + setup_hits(curves, model, criterion, optimizer):
-        merged[hit.code] = _join(merged[hit.code], hit, hit.code) if hit.code in merged else hit
+        merged[hit.code] = _join(merged[hit.code], hit) if hit.code in merged else hit
     tables = registry.tables()
     for weaker, stronger in tables["SUBSUMED_BY"].items():
         if weaker in merged and any(code in merged for code in stronger):
             merged.pop(weaker)
     for weaker, stronger in tables["CAUSE_OF"].items():
         if weaker in merged and stronger in merged:
-            merged[stronger] = _join(merged[stronger], merged.pop(weaker), stronger)
-    return [
-        make_finding(code, *_as_logged(curves, code, merged[code]), curves.mid_run)
-        for code in tables["CODES"]
-        if code in merged
-    ]
+            merged[stronger] = _join(merged[stronger], merged.pop(weaker))
+    hits = [merged[code] for code in tables["CODES"] if code in merged]
+    return [make_finding(h.code, *_as_logged(curves, h), curves.mid_run) for h in hits]
 
 
-def _as_logged(curves: Curves, code: str, hit: Hit) -> tuple[str, dict[str, float]]:
+def _as_logged(curves: Curves, hit: Hit) -> tuple[str, dict[str, float]]:
     """Return the hit's evidence and numbers with epochs counted as the log counts them (an excerpt
     from epoch 48 starts at 48); a log of steps only has logged points, not epochs."""
     offset = curves.first_epoch - 1
     evidence, numbers = hit.evidence, dict(hit.numbers)
-    rule = registry.get(code)
+    rule = registry.get(hit.code)
     if not curves.train_loss and curves.step_loss and rule is not None and "trend" in rule.needs:
         return evidence.replace("epochs", "logged points").replace("epoch", "logged point"), numbers
     if offset:
@@ -190,8 +156,7 @@ def declare(case: str, criteria: Criteria) -> None:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The one judgement of a run: its state, the findings behind it and the case's checks, in
-    words."""
+    """The one judgement of a run: its state, the findings behind it and the case's checks."""
 
     state: str  # FAILURE, OTHER or HEALTHY
     findings: tuple[Finding, ...]  # most likely first; empty exactly when the state is HEALTHY
@@ -220,15 +185,12 @@ class Verdict:
         title = self.findings[0].title
         if self.state == FAILURE:
             return f"the failure is there: {title}" if self.case else f"failure: {title}"
-        if self.code == self.asker_code:
-            return f"still failing: {title}"
-        return f"another failure: {title}"
+        return f"{'still failing' if self.code == self.asker_code else 'another failure'}: {title}"
 
     @property
     def reasons(self) -> list[str]:
-        """What the headline rests on, in words: the symptom checks that hold (the asker's
-        failure), the evidence and the unmet criteria (another failure), or the health criteria
-        (healthy)."""
+        """What the headline rests on: the symptom checks that hold (the asker's failure), the
+        evidence and the unmet criteria (another failure), or the health criteria (healthy)."""
         if self.state == FAILURE and self.case:
             return [name for name, ok in self.symptom.items() if ok]
         if self.state == HEALTHY:
@@ -246,21 +208,19 @@ class Verdict:
 
 
 UNMET = "criteria-unmet"
-registry.register(
-    registry.Rule(
-        UNMET,
-        5,
-        "The run does not meet its case's health criteria",
-        "The asker's symptom checks do not all hold, but by the case's own criteria the run is "
-        "still not a good one: a change that removes one symptom can leave the model untrained, "
-        "underfit, or judged on data that leak.",
-        (
-            "Read the unmet criteria: each says what is still wrong",
-            "Compare with the fix in the case's lesson",
-        ),
-        kind="check",
-    )
-)  # no detect: verdict() makes this finding from the case's criteria
+registry.rule(  # no detect: verdict() makes this finding from the case's criteria
+    UNMET,
+    5,
+    "The run does not meet its case's health criteria",
+    "The asker's symptom checks do not all hold, but by the case's own criteria the run is still "
+    "not a good one: a change that removes one symptom can leave the model untrained, underfit, or "
+    "judged on data that leak.",
+    (
+        "Read the unmet criteria: each says what is still wrong",
+        "Compare with the fix in the case's lesson",
+    ),
+    kind="check",
+)
 
 
 def verdict(
@@ -275,7 +235,7 @@ def verdict(
     docstring). ``criteria``: judge a History by these instead of its case's (a panel over a Case of
     its own)."""
     curves = load_run(run)
-    findings = findings_of(curves, model, criterion, optimizer, stacklevel=3)
+    findings = findings_of(curves, model, criterion, optimizer)
     found = criteria or (_CRITERIA.get(run.case) if isinstance(run, History) and run.case else None)
     if found is not None and not isinstance(run, History):
         raise TypeError(f"criteria judge a History; run is a {type(run).__name__}")
@@ -300,16 +260,14 @@ def verdict(
 def diagnose(
     run: Any, model: Any = None, criterion: Any = None, optimizer: Any = None
 ) -> list[Finding]:
-    """Return the Findings for ``run``, most likely cause first; an empty list exactly when
-    ``verdict`` says the run is healthy (or, for a log with no case, when no rule fires).
+    """Return the Findings for ``run``, most likely cause first; empty exactly when ``verdict``
+    says healthy (a log with no case: when no rule fires).
 
     run: a History; a Keras ``history.history`` dict or any dict of lists; a list of records
     (Hugging Face ``log_history``) or of numbers; a pandas DataFrame; a path to a log of any name
-    (Keras CSVLogger's ``training.log``, Lightning ``metrics.csv``, ``trainer_state.json``, a saved
-    printout); or the text itself: CSV/JSON text or training output pasted from a notebook or a
-    question.
+    (Keras CSVLogger's ``training.log``, Lightning ``metrics.csv``, ``trainer_state.json``, a
+    printout); or the text itself (CSV/JSON, or training output pasted from a notebook, a question).
     model, criterion, optimizer (optional): also check the output layer against the criterion,
-    dropout rates, the learning rate and Adam's eps (a check that explains a curve finding joins
-    it).
+    dropout rates, the learning rate and Adam's eps.
     """
     return list(verdict(run, model, criterion, optimizer).findings)

@@ -1,11 +1,8 @@
-"""Load a run: a labkit History, a dict or list, a pandas DataFrame, a log file of any kind, or
-pasted log text, into the ``Curves`` diagnosis reads.
-
-Every table-like log goes through one path, ``records_to_curves``: Keras CSVLogger (one row per
-epoch), Lightning ``metrics.csv`` (sparse rows: steps and epochs, fit then validate/test stages),
-Hugging Face ``log_history`` (fractional epochs, eval rows), pasted printouts (texts.py reads the
-text). Appended runs (the epoch or step counter goes back) are split and the last one is diagnosed,
-never averaged together.
+"""Load a run (a labkit History, a dict or list, a pandas DataFrame, a log file of any kind, or
+pasted log text) into the ``Curves`` diagnosis reads. Every table-like log goes through one path,
+``records_to_curves``: Keras CSVLogger (one row per epoch), Lightning ``metrics.csv`` (sparse rows,
+fit then validate/test stages), Hugging Face ``log_history`` (fractional epochs), pasted printouts
+(texts.py reads the text). Appended runs are split and the last one is diagnosed, never averaged.
 """
 
 from __future__ import annotations
@@ -82,14 +79,10 @@ class Curves:
 
 def load_run(run: Any) -> Curves:
     """Return the Curves of ``run``; raise TypeError/ValueError saying what was found and what was
-    expected (``EXPECTED``).
-
-    A str is a path when it is one line naming a file (its content is sniffed, whatever the
-    extension; a .ipynb is read by what its cells printed), else the log's text. A curve in a dict
-    may be a dict of epoch -> value (``{"loss": {1: 0.5}}``, pandas' ``to_dict()``): its values are
-    read in epoch order, epochs missing from one curve are gaps, and a curve starting at epoch 48 is
-    an excerpt.
-    """
+    expected (``EXPECTED``). A str is a path when it is one line naming a file (its content is
+    sniffed, whatever the extension; a .ipynb is read by what its cells printed), else the log's
+    text. A curve in a dict may be a dict of epoch -> value (pandas' ``to_dict()``): read in epoch
+    order, a missing epoch is a gap, and a curve starting at epoch 48 is an excerpt."""
     if isinstance(run, Curves):
         return run
     if isinstance(run, History):
@@ -102,40 +95,29 @@ def load_run(run: Any) -> Curves:
         raise TypeError(f"run must be {EXPECTED}; got bytes: decode them first (run.decode())")
     if type(run).__module__.split(".")[0] == "pandas" and hasattr(run, "columns"):
         columns = [str(c) for c in run.columns]
-        sparse = any(texts.role(c) == "step" for c in columns)  # Lightning: NaN is "not logged"
-        rows = [
-            {
-                str(k): (None if sparse and isinstance(v, float) and math.isnan(v) else v)
-                for k, v in row.items()
-            }
-            for row in run.to_dict("records")
-        ]
+        sparse = any(texts.role(c) == "step" for c in columns)
+
+        def cell(v: Any) -> Any:  # Lightning: in a log of steps, NaN is "not logged"
+            return None if sparse and isinstance(v, float) and math.isnan(v) else v
+
+        rows = [{str(k): cell(v) for k, v in row.items()} for row in run.to_dict("records")]
         return _build(records_to_curves(columns, rows, "DataFrame"), "DataFrame")
     if isinstance(run, Mapping):
         if {"knobs", "steps_per_epoch", "train_loss"} <= set(run):
             return _from_history(History.from_dict(dict(run)))
         return _build(_read_json(run, "dict"), "dict")
-    if (
-        isinstance(run, (list, tuple))
-        and run
-        and all(isinstance(r, Mapping) or not isinstance(r, (list, tuple, str)) for r in run)
-        and not any(isinstance(r, bool) for r in run)
-        and (
-            all(isinstance(r, Mapping) for r in run)
-            or all(isinstance(r, numbers.Real) for r in run)
-        )
-    ):
-        return _build(_read_json(list(run), "list"), "list")
+    if isinstance(run, (list, tuple)) and run and not any(isinstance(r, bool) for r in run):
+        if all(isinstance(r, Mapping) for r in run) or all(
+            isinstance(r, numbers.Real) for r in run
+        ):
+            return _build(_read_json(list(run), "list"), "list")
     raise TypeError(f"run must be {EXPECTED}; got {type(run).__name__}")
 
 
 def _looks_like_path(text: str) -> bool:
-    """Return True for a str that names a file: one line, and an existing file or a log-like
-    name."""
-    if "\n" in text or "\r" in text or len(text) > 4096:
-        return False
+    """A str names a file when it is one line, and an existing file or a log-like name."""
     stripped = text.strip()
-    if not stripped or stripped[0] in "{[":
+    if "\n" in text or "\r" in text or len(text) > 4096 or not stripped or stripped[0] in "{[":
         return False
     try:
         if Path(stripped).is_file():
@@ -151,9 +133,8 @@ def _from_history(h: History) -> Curves:
     values = {k: tuple(_numbers(getattr(h, k), f"run.{k}")) for k in CURVE_FIELDS}
     if not values["train_loss"] and not values["step_loss"]:
         raise ValueError("run is a History with no loss yet: train_loss and step_loss are empty")
-    return Curves(
-        **values, steps_per_epoch=max(h.steps_per_epoch, 1), source=f"History {h.case}".strip()
-    )
+    source = f"History {h.case}".strip()
+    return Curves(**values, steps_per_epoch=max(h.steps_per_epoch, 1), source=source)
 
 
 def _from_file(path: Path) -> Curves:
@@ -174,7 +155,7 @@ def _from_file(path: Path) -> Curves:
                 text = raw.decode(encoding)
                 break
             except UnicodeDecodeError:
-                continue
+                pass
         if "\x00" in text[:1000]:
             raise ValueError(f"{where} is a binary file, not a log: expected {EXPECTED}")
         source = str(path)
@@ -226,8 +207,7 @@ def _read_text(text: str, source: str) -> dict[str, Any]:
 
 
 def _read_json(data: Any, source: str) -> dict[str, Any]:
-    """Return Curves kwargs for parsed JSON: a dict of lists, HF ``trainer_state.json``, a list of
-    records or numbers."""
+    """Return Curves kwargs for parsed JSON (a dict of lists, HF trainer_state.json, records)."""
     if isinstance(data, Mapping) and isinstance(data.get("log_history"), list):
         return _read_json(data["log_history"], f"{source}, log_history")
     if isinstance(data, Mapping) and isinstance(data.get("history"), Mapping):
@@ -242,11 +222,9 @@ def _read_json(data: Any, source: str) -> dict[str, Any]:
         return _train_loss_only(data, texts.BARE_NUMBERS, source)
     if isinstance(data, Mapping):
         return {"mapping": data}
-    kind = (
-        f"a list of {type(data[0]).__name__}"
-        if isinstance(data, list) and data
-        else f"a JSON {type(data).__name__}"
-    )
+    kind = f"a JSON {type(data).__name__}"
+    if isinstance(data, list) and data:
+        kind = f"a list of {type(data[0]).__name__}"
     raise ValueError(
         f'run ({source}) must hold a JSON object of curves (e.g. {{"loss": [...], "val_loss": '
         "[...]}), a list of records (e.g. Hugging Face log_history) or a list of numbers; got "
@@ -255,13 +233,17 @@ def _read_json(data: Any, source: str) -> dict[str, Any]:
 
 
 def _train_loss_only(values: list[Any], note: str, source: str) -> dict[str, Any]:
-    """Return Curves kwargs for bare numbers: the training loss, one per epoch."""
+    """Bare numbers: the training loss, one per epoch."""
     parsed = parse_all(values, lambda i, v, e: f"run ({source})[{i}]: {e}")
-    return {"train_loss": tuple(math.nan if p is None else p for p in parsed), "notes": (note,)}
+    return {"train_loss": _nan(parsed), "notes": (note,)}
+
+
+def _nan(values: Iterable[float | None]) -> tuple[float, ...]:
+    return tuple(math.nan if v is None else v for v in values)
 
 
 def _build(kwargs: dict[str, Any], source: str) -> Curves:
-    """Return the Curves of Curves kwargs, or of a JSON object of curves (``{"mapping": data}``)."""
+    """Return the Curves of Curves kwargs, or of a JSON object of curves ({"mapping": data})."""
     if "mapping" in kwargs:
         return _from_mapping(kwargs["mapping"], source)
     notes = tuple(kwargs.get("notes", ()))
@@ -281,19 +263,14 @@ def _numbers(seq: Iterable[Any], name: str) -> list[float | None]:
 
 
 def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] = ()) -> Curves:
-    """Pick each curve by its name and check the curves are non-empty, numeric and of equal
-    length."""
-    chosen = {}
-    for role, keys in KEYS.items():
-        key = next((k for k in keys if k in data), None)
-        if key is not None:
-            chosen[role] = key
+    """Pick each curve by its name; check the curves are non-empty, numeric, of equal length."""
+    chosen = {
+        r: next(k for k in keys if k in data) for r, keys in KEYS.items() if data.keys() & keys
+    }
     picked = pick([str(k) for k in data])
     if "val_loss" not in chosen and (note := _test_as_val(picked, "run")):
         notes += (note,)
-    for role, key in picked.items():
-        if role in CURVE_FIELDS and role not in chosen:
-            chosen[role] = key
+    chosen.update({r: k for r, k in picked.items() if r in CURVE_FIELDS and r not in chosen})
     if not set(LOSS_ROLES) & set(chosen):
         raise ValueError(
             f"run ({source}) has no loss curve: expected a key like "
@@ -319,33 +296,27 @@ def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] =
             f"run ({source}) has ragged curves: per-epoch curves must have one value per epoch, "
             f"got lengths {lengths}"
         )
+    epochs = max(lengths.values(), default=0)
     if any(v is None for r in epoch_roles for v in values[r]):  # empty cells: as in a CSV table
+        names = [chosen[r] for r in epoch_roles]
         rows = [
-            {"epoch": i, **{chosen[r]: values[r][i] for r in epoch_roles}}
-            for i in range(max(lengths.values()))
+            {"epoch": i, **{chosen[r]: values[r][i] for r in epoch_roles}} for i in range(epochs)
         ]
-        kwargs = records_to_curves(
-            ["epoch", *(chosen[r] for r in epoch_roles)], rows, source, notes=notes
-        )
+        kwargs = records_to_curves(["epoch", *names], rows, source, notes=notes)
         if "step_loss" in values:
-            kwargs["step_loss"] = tuple(math.nan if v is None else v for v in values["step_loss"])
+            kwargs["step_loss"] = _nan(values["step_loss"])
         return _from_mapping(
             {k: v for k, v in kwargs.items() if k in CURVE_FIELDS}, source, kwargs["notes"]
         )
-    clean = {r: tuple(math.nan if x is None else x for x in v) for r, v in values.items()}
-    epochs = max(lengths.values(), default=0)
-    steps = len(clean.get("step_loss", ()))
-    return Curves(
-        **clean,
-        steps_per_epoch=max(steps // epochs, 1) if epochs and steps else 1,
-        source=source,
-        notes=tuple(notes),
-    )
+    steps = len(values.get("step_loss", ()))
+    per_epoch = max(steps // epochs, 1) if epochs and steps else 1
+    clean = {r: _nan(v) for r, v in values.items()}
+    return Curves(**clean, steps_per_epoch=per_epoch, source=source, notes=tuple(notes))
 
 
 def _test_as_val(chosen: dict[str, str], what: str) -> str | None:
     """Take the test curves of ``chosen`` ({role: column}) as the validation ones when the ``what``
-    (run, log) has a test loss and no validation loss; return the note saying so."""
+    (run, log) has no validation loss; return the note saying so."""
     if "val_loss" in chosen or "test_loss" not in chosen:
         return None
     chosen["val_loss"] = chosen.pop("test_loss")
@@ -358,8 +329,7 @@ def _test_as_val(chosen: dict[str, str], what: str) -> str | None:
 
 
 def _epoch(key: Any) -> int | None:
-    """Return ``key`` as an epoch number (an int >= 0, or its digits: JSON keys are strings), else
-    None."""
+    """Return ``key`` as an epoch number (an int >= 0, or its digits: JSON keys are strings)."""
     if isinstance(key, numbers.Integral) and not isinstance(key, bool) and 0 <= key <= 10**12:
         return int(key)
     if isinstance(key, str) and re.fullmatch(r"\s*[0-9]{1,12}\s*", key):
@@ -370,8 +340,7 @@ def _epoch(key: Any) -> int | None:
 def _from_epoch_dicts(
     data: Mapping[str, Any], chosen: dict[str, str], source: str, notes: tuple[str, ...]
 ) -> Curves:
-    """Read curves given as dicts of epoch -> value: the values in epoch order (a missing epoch is a
-    gap)."""
+    """Read curves given as dicts of epoch -> value, in epoch order (a missing epoch is a gap)."""
     by_role: dict[str, dict[int, float | None]] = {}
     for role, key in chosen.items():
         column = data[key]
@@ -382,18 +351,13 @@ def _from_epoch_dicts(
             )
         if not column:
             raise ValueError(f"run[{key!r}] is empty: a curve needs at least one number")
-        epochs = {k: _epoch(k) for k in column}
-        bad = next((k for k, e in epochs.items() if e is None), None)
-        if bad is not None:
-            raise ValueError(
-                f"run[{key!r}] is a dict whose key {repr(bad)[:40]} is not an epoch number: a "
-                f"curve must be {COLUMN_FORMS}"
-            )
-        if len(set(epochs.values())) < len(epochs):
-            raise ValueError(
-                f"run[{key!r}] names an epoch twice (e.g. 1 and '1'): a curve must be "
-                f"{COLUMN_FORMS}"
-            )
+        epochs = [_epoch(k) for k in column]
+        bad = [k for k, e in zip(column, epochs) if e is None]
+        if bad or len(set(epochs)) < len(epochs):
+            what = "names an epoch twice (e.g. 1 and '1')"
+            if bad:
+                what = f"is a dict whose key {repr(bad[0])[:40]} is not an epoch number"
+            raise ValueError(f"run[{key!r}] {what}: a curve must be {COLUMN_FORMS}")
         ks = list(column)
         values = parse_all(
             column.values(),
@@ -402,9 +366,9 @@ def _from_epoch_dicts(
                 f"not a number: a curve must be {COLUMN_FORMS}"
             ),
         )
-        by_role[role] = dict(zip(epochs.values(), values))
+        by_role[role] = dict(zip(epochs, values))
     steps = by_role.pop("step_loss", {})
-    step_loss = tuple(math.nan if steps[k] is None else steps[k] for k in sorted(steps))
+    step_loss = _nan(steps[k] for k in sorted(steps))
     notes += ("read the curves' dicts as epoch -> value, in epoch order",)
     if not {"train_loss", "val_loss"} & set(by_role):
         return _build({"step_loss": step_loss, "notes": notes}, source)
@@ -423,29 +387,26 @@ Row = Mapping[str, Any]
 
 def _key(value: Any) -> float | None:
     v = parse_safe(value)
-    return v if v is not None and math.isfinite(v) else None
+    return v if v is not None and math.isfinite(v) else None  # a counter: finite or none
 
 
 def _split_runs(rows: Sequence[Row], counter: str | None) -> list[tuple[int, list[Row]]]:
-    """Return ``[(first row index, rows)]``: a new segment starts where ``counter`` (epoch or step)
-    goes back."""
+    """Return [(first row index, rows)]: a segment starts where ``counter`` goes back."""
     if counter is None:
         return [(0, list(rows))]
     segments: list[tuple[int, list[Row]]] = [(0, [])]
-    last = None
+    last = -math.inf
     for i, row in enumerate(rows):
         k = _key(row.get(counter))
-        if k is not None and last is not None and k < last:
+        if k is not None and k < last:
             segments.append((i, []))
-        if k is not None:
-            last = k
+        last = last if k is None else k
         segments[-1][1].append(row)
     return [s for s in segments if s[1]]
 
 
 def _epoch_keys(rows: Sequence[Row], epoch_col: str | None) -> list[Any]:
-    """Return one group key per row: its epoch (fractional epochs: the epoch they fall in), else its
-    row index."""
+    """Return each row's epoch (a fractional epoch: the one it falls in), else its row index."""
     if epoch_col is None:
         return list(range(len(rows)))
     raw = [_key(r.get(epoch_col)) for r in rows]
@@ -459,15 +420,12 @@ def _epoch_keys(rows: Sequence[Row], epoch_col: str | None) -> list[Any]:
 
 
 def _means(keys: list[Any], values: list[float | None]) -> dict[Any, float]:
-    """Return the mean of the logged values of each key (NaN when one of them is NaN)."""
+    """Return the mean of each key's logged values (NaN when one of them is NaN)."""
     groups: dict[Any, list[float]] = {}
     for k, v in zip(keys, values):
         if v is not None:
             groups.setdefault(k, []).append(v)
-    return {
-        k: (math.nan if any(math.isnan(x) for x in g) else sum(g) / len(g))
-        for k, g in groups.items()
-    }
+    return {k: math.nan if any(map(math.isnan, g)) else sum(g) / len(g) for k, g in groups.items()}
 
 
 def records_to_curves(
@@ -478,12 +436,9 @@ def records_to_curves(
     notes: Sequence[str] = (),
     missing_is_nan: bool = True,
 ) -> dict[str, Any]:
-    """Return the keyword arguments of ``Curves`` for a log given as rows of ``{column: cell}``.
-
-    ``missing_is_nan``: in a table with one row per epoch, empty cells after a loss's last value are
-    NaN (loggers that cannot write NaN leave the cell empty); False for printouts, which print "nan"
-    themselves.
-    """
+    """Return the Curves kwargs for a log given as rows of ``{column: cell}``. ``missing_is_nan``:
+    in a table with one row per epoch, empty cells after a loss's last value are NaN (loggers that
+    cannot write NaN leave the cell empty); False for printouts, which print "nan" themselves."""
     notes = list(notes)
     chosen = pick(list(columns))
     if not set(LOSS_ROLES + ("test_loss",)) & set(chosen):
@@ -520,8 +475,7 @@ def records_to_curves(
         )
     keys = _epoch_keys(rows, epoch_col)
     order = list(dict.fromkeys(keys))
-    position = {k: i for i, k in enumerate(order)}
-    dense = len(order) == len(rows)
+    dense = len(order) == len(rows)  # one row per epoch
     cols = {
         r: parse_all(
             [row.get(c) for row in rows],
@@ -537,41 +491,34 @@ def records_to_curves(
         written = {
             k for k, row in zip(keys, rows) if any(parse_safe(v) is not None for v in row.values())
         }
-        for r in (r for r in LOSS_ROLES if r in per_epoch):
-            logged = per_epoch[r]
-            last = max((position[k] for k in logged), default=-1)
+        for logged in (per_epoch[r] for r in LOSS_ROLES if r in per_epoch):
+            last = max((i for i, k in enumerate(order) if k in logged), default=-1)
             # logged every n epochs: a later gap is one more gap
             if logged and all(k in logged for k in order[:last]):
                 logged.update({k: math.nan for k in order[last + 1 :] if k in written})
-    step_loss: list[float] = []
-    if "step_loss" in per_step:
-        step_loss = per_step.pop("step_loss")
-        per_epoch.pop("step_loss")
-    elif "train_loss" in per_step and not dense:
-        rows_per_key = Counter(keys)
-        if any(rows_per_key[k] > 1 for k in per_epoch["train_loss"]):
-            step_loss = per_step["train_loss"]
+    step_loss = per_step.pop("step_loss", [])
+    per_epoch.pop("step_loss", None)
+    train = per_epoch.get("train_loss", {})  # several rows of one epoch: the rows are steps
+    if "step_loss" not in cols and any(n > 1 for k, n in Counter(keys).items() if k in train):
+        step_loss = per_step["train_loss"]
     if epoch_col is None and step_col is not None:  # a step log with no epochs (TF, HF)
         steps = step_loss or per_step.get("train_loss", [])
         if steps:
             at = [k for k in (_key(r.get(step_col)) for r in rows) if k is not None]
             gap = min((b - a for a, b in zip(at, at[1:]) if b > a), default=1)
             mid = bool(at) and at[0] > EXCERPT_STEPS * gap
-            notes.append(
-                "no epochs in the log: read the logged steps"
-                + (f" (it starts at step {at[0]:g}: an excerpt)" if mid else "")
-            )
+            excerpt = f" (it starts at step {at[0]:g}: an excerpt)" if mid else ""
+            notes.append(f"no epochs in the log: read the logged steps{excerpt}")
             return {"step_loss": tuple(steps), "mid_run": mid, "notes": tuple(notes)}
     if "train_loss" not in per_epoch and step_loss and epoch_col is not None:
         per_epoch["train_loss"] = _means(keys, cols["step_loss"])
         notes.append("training loss per epoch: the mean of its logged steps")
-    return _align(per_epoch, order, position, step_loss, epoch_col, notes)
+    return _align(per_epoch, order, step_loss, epoch_col, notes)
 
 
 def _align(
     per_epoch: dict[str, dict[Any, float]],
     order: list[Any],
-    position: dict[Any, int],
     step_loss: list[float],
     epoch_col: str | None,
     notes: list[str],
@@ -591,34 +538,25 @@ def _align(
     loss_roles = [r for r in ("train_loss", "val_loss") if r in per_epoch]
     kept = [k for k in epochs if all(k in per_epoch[r] for r in loss_roles)]
     kept_set = set(kept)
-    trailing = [
-        k
-        for k in epochs[len(kept) :]
-        if k not in kept_set and k not in per_epoch.get("train_loss", {})
-    ]
-    if (
-        kept
-        and trailing
-        and epochs[-len(trailing) :] == trailing
-        and position[kept[-1]] < position[trailing[0]]
-    ):
+    train = per_epoch.get("train_loss", {})
+    trailing = [k for k in epochs[len(kept) :] if k not in kept_set and k not in train]
+    if kept and trailing and epochs[-len(trailing) :] == trailing:
         notes.append(
             f"left out the last {len(trailing)} epoch key(s): validation/test rows with no "
             "training (a validate/test stage after fit)"
         )
-        epochs = epochs[: len(epochs) - len(trailing)]
+        epochs = epochs[: -len(trailing)]
     if len(kept) < len(epochs):
         dropped = [k for k in epochs if k not in kept_set]  # as the log numbers them
         notes.append(
             f"left out {len(dropped)} epoch(s) where not every loss was logged "
             f"(epochs {', '.join(map(str, dropped[:6]))}{' ...' if len(dropped) > 6 else ''})"
         )
-    out: dict[str, Any] = {}
-    for r, by_epoch in per_epoch.items():
-        if r in loss_roles or all(k in by_epoch for k in kept):
-            values = tuple(by_epoch[k] for k in kept)
-            if values:
-                out[r] = values
+    out: dict[str, Any] = {  # the loss curves have every kept epoch; other curves if complete
+        r: tuple(v[k] for k in kept)
+        for r, v in per_epoch.items()
+        if kept and all(k in v for k in kept)
+    }
     if step_loss:
         out["step_loss"] = tuple(step_loss)
     if epoch_col is not None and kept and isinstance(kept[0], int):

@@ -12,10 +12,9 @@ from matplotlib.axes import Axes
 from ..plots import LEGEND
 from .finding import Finding
 from .logs import load_run
-from .rules import _argmin, _finite
+from .rules import Curve, _argmin, _finite
 
-# The number in Finding.numbers that names the epoch to mark, per code (oscillations have no single
-# epoch).
+# the number in Finding.numbers naming the epoch to mark, per code (oscillations have no one epoch)
 MARK_EPOCH = {
     "negative-loss": "first_negative_epoch",
     "flat-validation": "first_flat_epoch",
@@ -29,16 +28,11 @@ LOG_SPAN = 1e3  # positive losses spanning more than this factor are drawn on a 
 
 
 def _pct(a: float, b: float) -> str:
-    """The change from a to b, in % of a's size: a fall is minus, also below zero."""
+    """The change from a to b, in % of a's size (a fall is minus, also below zero)."""
     return f"{100 * (b - a) / abs(a):+.0f} %" if a else "n/a"
 
 
-def describe_curves(
-    train: Sequence[float],
-    val: Sequence[float] = (),
-    steps: Sequence[float] = (),
-    first_epoch: int = 1,
-) -> str:
+def describe_curves(train: Curve, val: Curve = (), steps: Curve = (), first_epoch: int = 1) -> str:
     """Return one line describing the curves, e.g. "validation lowest at epoch 6 (0.465), +9 % by
     epoch 10 while training fell 20 %" (epochs counted as the log counts them)."""
     parts: list[str] = []
@@ -53,16 +47,13 @@ def describe_curves(
         low, last = _argmin(good), len(good) - 1
         # a minimum inside the run (training: not at its last two epochs)
         if 0 < low < last if name == "validation" else low < last - 1:
-            parts.append(
-                f"{name} lowest at epoch {first_epoch + low} ({good[low]:.4g}), "
-                f"{_pct(good[low], good[-1])} by epoch {first_epoch + last}{bad}"
-            )
+            shape = f"lowest at epoch {first_epoch + low} ({good[low]:.4g}), "
+            shape += f"{_pct(good[low], good[-1])} by epoch {first_epoch + last}"
         else:
-            verb = "fell" if good[-1] < good[0] else "rose"
-            parts.append(
-                f"{name} {verb} from {good[0]:.4g} to {good[-1]:.4g} ({_pct(good[0], good[-1])}) "
-                f"over epochs {first_epoch}-{first_epoch + last}{bad}"
-            )
+            shape = f"{'fell' if good[-1] < good[0] else 'rose'} from {good[0]:.4g} to "
+            shape += f"{good[-1]:.4g} ({_pct(good[0], good[-1])}) over epochs "
+            shape += f"{first_epoch}-{first_epoch + last}"
+        parts.append(f"{name} {shape}{bad}")
     if len(parts) == 2:  # validation first: it is what a reader of a training question looks at
         parts = [f"{parts[1]}, while {parts[0]}"]
     if not parts and steps:
@@ -87,8 +78,8 @@ def plot_findings(run: Any, findings: Sequence[Finding], ax: Axes | None = None)
     right; the curves' one-line description goes in ``ax.description`` (the text alternative)."""
     curves = load_run(run)
     ax = ax if ax is not None else plt.gca()
-    first = curves.first_epoch
     steps_only = not curves.train_loss and not curves.val_loss
+    start = 1 if steps_only else curves.first_epoch
     shown = [
         ("train", curves.step_loss if steps_only else curves.train_loss, "-"),
         ("validation", curves.val_loss, "--"),
@@ -96,12 +87,10 @@ def plot_findings(run: Any, findings: Sequence[Finding], ax: Axes | None = None)
     values = [v for _, c, _ in shown for v in c if math.isfinite(v)]
     for i, (label, curve, style) in enumerate(shown):
         if curve:
-            start = 1 if steps_only else first
             ax.plot(range(start, start + len(curve)), curve, color=f"C{i}", ls=style, label=label)
     if values and min(values) <= 0:
-        ax.set_yscale(
-            "symlog", linthresh=max(min((abs(v) for v in values if v), default=1.0), 1e-30)
-        )
+        tiny = min((abs(v) for v in values if v), default=1.0)
+        ax.set_yscale("symlog", linthresh=max(tiny, 1e-30))
     elif values and max(values) > LOG_SPAN * min(values):
         ax.set_yscale("log")
     if not steps_only:  # a line at each finding's epoch (counted as the log counts them)
@@ -113,6 +102,5 @@ def plot_findings(run: Any, findings: Sequence[Finding], ax: Axes | None = None)
     ax.set_ylabel("loss")
     ax.set_title(", ".join(f.code for f in findings) or "no failure found")
     ax.legend(**LEGEND)
-    description = describe_curves(curves.train_loss, curves.val_loss, curves.step_loss, first)
-    ax.description = description  # type: ignore[attr-defined]
+    ax.description = describe(curves)  # type: ignore[attr-defined]
     return ax

@@ -1,9 +1,7 @@
 """The vocabulary: each finding is declared once, as a ``Rule`` registered next to its detect
 function (curve rules in rules.py and gradual.py, checks in setup_checks.py and codecheck.py).
-
-``register(Rule(...))`` is the whole of adding one: diagnose() runs it, and the code tables
-(``tables()``), texts, causes and confidence all read the registry. This module imports nothing
-from the package, so every other module of it may import this one.
+Registering is the whole of adding one: diagnose() runs it, and the code tables, texts, causes and
+confidence all read the registry. This module imports nothing from the package (no cycle).
 """
 
 from __future__ import annotations
@@ -45,15 +43,12 @@ class CurveInput(NamedTuple):
     steps: Sequence[float]  # training loss per step
     steps_per_epoch: int
     mid_run: bool  # the log is an excerpt of a longer run
-    # the training loss per epoch, or, for a log of steps only, its steps in <= 60 bins
-    trend: Sequence[float]
-    # validation accuracy (or the log's validation metric) per epoch
-    val_metric: Sequence[float] = ()
+    trend: Sequence[float]  # training loss per epoch; a log of steps only: its steps in <= 60 bins
+    val_metric: Sequence[float] = ()  # validation accuracy (or the log's metric) per epoch
 
 
 class SetupInput(NamedTuple):
-    """What a setup check's ``detect`` sees: what was passed to diagnose() (None when not given),
-    and the curves."""
+    """What a check's ``detect`` sees: what diagnose() got (None if not given), and the curves."""
 
     model: Any  # torch.nn.Module | None
     criterion: Any  # torch.nn.Module | None
@@ -63,31 +58,27 @@ class SetupInput(NamedTuple):
 
 @dataclass(frozen=True)
 class Rule:
-    """One finding, declared once: its vocabulary code, texts, causes, lesson, and how it is
-    found."""
+    """One finding, declared once: its code, texts, causes, lesson, and how it is found."""
 
     code: str  # the vocabulary code, e.g. "late-explosion"
-    # priority within its kind: diagnose() lists lower first (a specific cause before its symptoms)
-    order: int
+    order: int  # priority in its kind: lower listed first (a specific cause before its symptoms)
     title: str  # one line in the learner's words
     explanation: str  # why it happens
     fixes: tuple[str, ...]  # what to try, best first
-    # ((cause, cheapest experiment telling it apart), ...), likeliest first
-    causes: tuple[tuple[str, str], ...] = ()
+    causes: tuple[tuple[str, str], ...] = ()  # ((cause, cheapest test), ...), likeliest first
     case: str = ""  # the case (thread) whose failure this is: its lesson is the case's
     lesson: str = ""  # the lesson, when no case covers the code ("" when no lesson teaches it)
     kind: str = "curve"  # one of RULE_KINDS
-    # the CurveInput fields that must be non-empty (curve rules, e.g. ("train", "val")), or the
-    # SetupInput fields that must be given (checks, e.g. ("model", "criterion"))
+    # the CurveInput fields that must be non-empty (curve rules), or the SetupInput fields that must
+    # be given (checks), e.g. ("train", "val") or ("model", "criterion")
     needs: tuple[str, ...] = ()
-    # CurveInput (curve rules) or SetupInput (checks) -> Hit or None. The built-in checks have
-    # none: judge.setup_hits calls setup_checks.py's functions, codecheck reads code
+    # CurveInput or SetupInput -> Hit or None. The built-in checks have none: judge.setup_hits
+    # calls setup_checks.py's functions, codecheck reads code
     detect: Callable[[Any], Hit | None] | None = None
     subsumed_by: tuple[str, ...] = ()  # dropped when one of these (a stronger, same event) is found
     cause_of: str = ""  # checks: the curve code this check explains; its evidence joins that one
     sure: str = "high"  # confidence of an unambiguous finding (ignored when ``margin`` is given)
-    # gradual findings: by how much the numbers clear the rule's thresholds (1.0 = just at them);
-    # the confidence grows with it (finding.confidence)
+    # gradual findings: by how much the numbers clear the thresholds (1.0 = just at them)
     margin: Callable[[dict[str, float]], float] | None = None
 
     def __post_init__(self) -> None:
@@ -120,8 +111,15 @@ def register(rule: Rule) -> Rule:
     return rule
 
 
+def rule(
+    code: str, order: int, title: str, explanation: str, fixes: tuple[str, ...], *causes, **fields
+) -> Rule:
+    """Register and return a Rule; its (cause, cheapest test) pairs follow the fixes, likeliest
+    first."""
+    return register(Rule(code, order, title, explanation, fixes, causes, **fields))
+
+
 def unregister(code: str) -> Rule:
-    """Remove the rule for ``code`` and return it."""
     return _RULES.pop(code)
 
 
@@ -136,7 +134,6 @@ def registered(rule: Rule) -> Iterator[Rule]:
 
 
 def get(code: str) -> Rule | None:
-    """Return the rule for ``code``, or None."""
     return _RULES.get(code)
 
 
@@ -152,18 +149,19 @@ def codes(kind: str | None = None) -> tuple[str, ...]:
 
 
 def tables() -> dict[str, Any]:
-    """Return the vocabulary tables, read from the rules registered now."""
-    return {
-        "CURVE_CODES": codes("curve"),
-        "CHECK_CODES": codes("check"),  # risks in the model / criterion / optimizer / code
-        "CODES": codes(),  # curve codes first, then check codes
-        "CASE_OF_CODE": {r.code: r.case for r in ordered() if r.case},  # whose failure it is
-        "LESSON_OF_CODE": {r.code: r.lesson for r in ordered() if r.lesson},  # who teaches it
-        # {weaker code: the stronger codes that make it redundant}
-        "SUBSUMED_BY": {r.code: r.subsumed_by for r in ordered() if r.subsumed_by},
-        # {check code: the curve code whose cause it names}
-        "CAUSE_OF": {r.code: r.cause_of for r in ordered() if r.cause_of},
-    }
+    """Return the vocabulary tables (CURVE_CODES, CHECK_CODES, CODES, CASE_OF_CODE, LESSON_OF_CODE,
+    SUBSUMED_BY, CAUSE_OF), read from the rules registered now."""
+    rules = ordered()
+    found = {f"{k.upper()}_CODES": tuple(r.code for r in rules if r.kind == k) for k in RULE_KINDS}
+    found["CODES"] = tuple(r.code for r in rules)
+    for name, field in (
+        ("CASE_OF_CODE", "case"),
+        ("LESSON_OF_CODE", "lesson"),
+        ("SUBSUMED_BY", "subsumed_by"),
+        ("CAUSE_OF", "cause_of"),
+    ):
+        found[name] = {r.code: getattr(r, field) for r in rules if getattr(r, field)}
+    return found
 
 
 def live(module: str) -> Callable[[str], Any]:

@@ -11,7 +11,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .registry import Hit, Rule, register
+from .registry import Hit, rule
 
 MAX_DROPOUT = 0.5  # dropout above this drops most units every step
 ADAM_EPS_RISK = 1e-8  # Adam eps at or below this leaves the effective learning rate uncapped
@@ -60,14 +60,9 @@ def criterion_hits(model: nn.Module, criterion: nn.Module) -> list[Hit]:
         and not isinstance(last, nn.LogSoftmax)
         and not _forward_calls(model, "log_softmax")
     ):
-        return [
-            Hit(
-                "nll-without-log-softmax",
-                "NLLLoss expects log-probabilities, but the model ends in "
-                f"{type(last).__name__}, not LogSoftmax",
-                {},
-            )
-        ]
+        name = type(last).__name__
+        why = f"NLLLoss expects log-probabilities, but the model ends in {name}, not LogSoftmax"
+        return [Hit("nll-without-log-softmax", why, {})]
     for loss, (layer, code) in DOUBLED.items():
         if isinstance(criterion, loss) and isinstance(last, layer):
             evidence = f"the model ends in {layer.__name__} and the criterion is {loss.__name__}"
@@ -75,49 +70,40 @@ def criterion_hits(model: nn.Module, criterion: nn.Module) -> list[Hit]:
     return []
 
 
-NLL_WITHOUT_LOG_SOFTMAX = register(
-    Rule(
-        "nll-without-log-softmax",
-        10,
-        "NLLLoss without LogSoftmax at the end of the model",
-        "NLLLoss takes log-probabilities and returns minus the value at the target class. Fed raw "
-        "outputs, that is minus a logit, which has no floor: the loss can go negative and run off "
-        "to minus infinity.",
-        ("Use CrossEntropyLoss on raw logits", "Or end the model with LogSoftmax(dim=1)"),
-        causes=(
-            (
-                "NLLLoss gets raw outputs",
-                "add LogSoftmax(dim=1) (or use CrossEntropyLoss) and rerun one epoch: the "
-                "loss stays >= 0",
-            ),
-        ),
-        case="negative-loss",
-        kind="check",
-        cause_of="negative-loss",  # its evidence joins a negative-loss finding
-    )
+rule(
+    "nll-without-log-softmax",
+    10,
+    "NLLLoss without LogSoftmax at the end of the model",
+    "NLLLoss takes log-probabilities and returns minus the value at the target class. Fed raw "
+    "outputs, that is minus a logit, which has no floor: the loss can go negative and run off "
+    "to minus infinity.",
+    ("Use CrossEntropyLoss on raw logits", "Or end the model with LogSoftmax(dim=1)"),
+    (
+        "NLLLoss gets raw outputs",
+        "add LogSoftmax(dim=1) (or use CrossEntropyLoss) and rerun one epoch: the loss stays >= 0",
+    ),
+    case="negative-loss",
+    cause_of="negative-loss",  # its evidence joins a negative-loss finding
+    kind="check",
 )
-SOFTMAX_BEFORE_CROSS_ENTROPY = register(
-    Rule(
-        "softmax-before-cross-entropy",
-        20,
-        "Softmax before CrossEntropyLoss",
-        "CrossEntropyLoss applies log-softmax itself; a softmax before it squashes the logits, so "
-        "gradients shrink and learning stalls.",
-        ("Remove the final Softmax and pass raw logits",),
-        kind="check",
-    )
+rule(
+    "softmax-before-cross-entropy",
+    20,
+    "Softmax before CrossEntropyLoss",
+    "CrossEntropyLoss applies log-softmax itself; a softmax before it squashes the logits, so "
+    "gradients shrink and learning stalls.",
+    ("Remove the final Softmax and pass raw logits",),
+    kind="check",
 )
-SIGMOID_BEFORE_BCE_WITH_LOGITS = register(
-    Rule(
-        "sigmoid-before-bce-with-logits",
-        30,
-        "Sigmoid before BCEWithLogitsLoss",
-        "BCEWithLogitsLoss applies the sigmoid itself; a second sigmoid squashes the outputs into "
-        "(0.5, 0.73) and weakens the gradients.",
-        ("Remove the final Sigmoid and pass raw outputs",),
-        case="oscillating-loss",
-        kind="check",
-    )
+rule(
+    "sigmoid-before-bce-with-logits",
+    30,
+    "Sigmoid before BCEWithLogitsLoss",
+    "BCEWithLogitsLoss applies the sigmoid itself; a second sigmoid squashes the outputs into "
+    "(0.5, 0.73) and weakens the gradients.",
+    ("Remove the final Sigmoid and pass raw outputs",),
+    case="oscillating-loss",
+    kind="check",
 )
 
 
@@ -126,21 +112,18 @@ def dropout_hits(model: nn.Module) -> list[Hit]:
     rates = [m.p for m in model.modules() if isinstance(m, _DROPOUTS) and m.p > MAX_DROPOUT]
     if not rates:
         return []
-    top = max(rates)
-    evidence = f"{len(rates)} dropout layer(s) with p up to {top:g} (> {MAX_DROPOUT})"
-    return [Hit("high-dropout", evidence, {"max_dropout": top})]
+    evidence = f"{len(rates)} dropout layer(s) with p up to {max(rates):g} (> {MAX_DROPOUT})"
+    return [Hit("high-dropout", evidence, {"max_dropout": max(rates)})]
 
 
-HIGH_DROPOUT = register(
-    Rule(
-        "high-dropout",
-        40,
-        "Dropout above 0.5",
-        "Dropping more than half of the units each step makes training noisy and slow; the "
-        "model may underfit.",
-        ("Use dropout 0.1-0.5",),
-        kind="check",
-    )
+rule(
+    "high-dropout",
+    40,
+    "Dropout above 0.5",
+    "Dropping more than half of the units each step makes training noisy and slow; the "
+    "model may underfit.",
+    ("Use dropout 0.1-0.5",),
+    kind="check",
 )
 
 
@@ -156,48 +139,40 @@ def optimizer_hits(
         hits.append(Hit("high-lr", f"{name} lr={lr:g} (> {MAX_LR[kind]:g})", {"lr": lr}))
     eps = min((float(g["eps"]) for g in optimizer.param_groups if "eps" in g), default=None)
     adam = isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
-    if adam and eps is not None and eps <= ADAM_EPS_RISK:
-        positive = [v for v in loss if v > 0]
-        if steps >= LONG_RUN_STEPS:
-            why = f"{steps} steps"
-        elif positive and min(positive) <= LOW_LOSS_FRACTION * positive[0]:
-            why = f"loss fell to {min(positive):.3g}"
-        else:
-            return hits
-        hits.append(
-            Hit("small-adam-eps", f"{name} eps={eps:g} with {why}", {"eps": eps, "steps": steps})
-        )
-    return hits
+    if not (adam and eps is not None and eps <= ADAM_EPS_RISK):
+        return hits
+    positive = [v for v in loss if v > 0]
+    if steps >= LONG_RUN_STEPS:
+        why = f"{steps} steps"
+    elif positive and min(positive) <= LOW_LOSS_FRACTION * positive[0]:
+        why = f"loss fell to {min(positive):.3g}"
+    else:
+        return hits
+    numbers = {"eps": eps, "steps": steps}
+    return hits + [Hit("small-adam-eps", f"{name} eps={eps:g} with {why}", numbers)]
 
 
-SMALL_ADAM_EPS = register(
-    Rule(
-        "small-adam-eps",
-        50,
-        "Risk: Adam eps <= 1e-8 on a long run or a very low loss",
-        "With a tiny eps the effective learning rate lr / (sqrt(v) + eps) grows without bound as "
-        "gradients shrink; long runs near a reachable minimum can then explode.",
-        ("Raise eps (e.g. 1e-3)", "Decay the learning rate late in training"),
-        causes=(
-            (
-                "Adam's effective step grows without bound near a minimum",
-                "rerun the last stretch with eps=1e-3 (or a decaying schedule): it should stay "
-                "down",
-            ),
-        ),
-        case="adam-epsilon",
-        kind="check",
-    )
+rule(
+    "small-adam-eps",
+    50,
+    "Risk: Adam eps <= 1e-8 on a long run or a very low loss",
+    "With a tiny eps the effective learning rate lr / (sqrt(v) + eps) grows without bound as "
+    "gradients shrink; long runs near a reachable minimum can then explode.",
+    ("Raise eps (e.g. 1e-3)", "Decay the learning rate late in training"),
+    (
+        "Adam's effective step grows without bound near a minimum",
+        "rerun the last stretch with eps=1e-3 (or a decaying schedule): it should stay down",
+    ),
+    case="adam-epsilon",
+    kind="check",
 )
-HIGH_LR = register(
-    Rule(
-        "high-lr",
-        60,
-        "Very high learning rate",
-        "Steps this large often overshoot: the loss oscillates, explodes, or the model collapses "
-        "to a constant output in the first steps.",
-        ("Lower the learning rate 10x, or run a learning-rate finder",),
-        case="oscillating-loss",
-        kind="check",
-    )
+rule(
+    "high-lr",
+    60,
+    "Very high learning rate",
+    "Steps this large often overshoot: the loss oscillates, explodes, or the model collapses "
+    "to a constant output in the first steps.",
+    ("Lower the learning rate 10x, or run a learning-rate finder",),
+    case="oscillating-loss",
+    kind="check",
 )

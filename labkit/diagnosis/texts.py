@@ -1,9 +1,7 @@
-"""Reading a log's text: one cell, which column is which, and what a text holds (JSON, JSON lines,
-a table, bare numbers, a pasted printout), turned into rows that ``logs.records_to_curves`` groups.
-
-The extension is never trusted: Keras's default CSVLogger file is ``training.log``, people paste
-logs into ``.txt`` files, Hugging Face writes ``trainer_state.json``. Tables may use ``,``, ``;``,
-tabs, ``|`` or spaces, and ``;``/tab tables may use decimal commas.
+"""Reading a log's text: one cell, which column is which, and what a text holds (JSON lines, a
+table, bare numbers, a pasted printout), as rows for ``logs.records_to_curves``. The extension is
+never trusted (Keras's CSVLogger writes ``training.log``, people paste logs into ``.txt`` files).
+Tables may use ``,``, ``;``, tabs, ``|`` or spaces; ``;``/tab tables may use decimal commas.
 """
 
 from __future__ import annotations
@@ -14,14 +12,16 @@ import json
 import math
 import numbers
 import re
+from itertools import chain, groupby
 from typing import Any, Callable, Mapping
 
 # ---- one cell: a number, NaN/inf, or missing, written the same way in CSV, JSON and pasted text
 
-MISSING_WORDS = frozenset({"", "na", "n/a", "null", "none", "-", "--", "nat"})
-NAN_WORDS = frozenset({"nan", "-nan", "+nan", "nan(ind)", "-nan(ind)", "#num!"})
-INF_WORDS = {w: math.inf for w in ("inf", "+inf", "infinity", "+infinity", "1.#inf")} | {
-    w: -math.inf for w in ("-inf", "-infinity", "-1.#inf")
+WORDS: dict[str, float | None] = {  # missing (None), NaN and inf, as loggers write them
+    **dict.fromkeys(("", "na", "n/a", "null", "none", "-", "--", "nat")),
+    **dict.fromkeys(("nan", "-nan", "+nan", "nan(ind)", "-nan(ind)", "#num!"), math.nan),
+    **dict.fromkeys(("inf", "+inf", "infinity", "+infinity", "1.#inf"), math.inf),
+    **dict.fromkeys(("-inf", "-infinity", "-1.#inf"), -math.inf),
 }
 NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 
@@ -41,12 +41,8 @@ def parse(value: Any, decimal_comma: bool = False) -> float | None:
         raise ValueError(f"{value!r} ({type(value).__name__}) is not a number")
     text = value.strip().strip('"').strip("'").strip()
     low = text.lower()
-    if low in MISSING_WORDS:
-        return None
-    if low in NAN_WORDS:
-        return math.nan
-    if low in INF_WORDS:
-        return INF_WORDS[low]
+    if low in WORDS:
+        return WORDS[low]
     if decimal_comma and "," in text and "." not in text:
         text = text.replace(",", ".")
     if NUMBER.fullmatch(text):
@@ -68,8 +64,7 @@ def parse_safe(value: Any, decimal_comma: bool = False) -> float | None:
 def parse_all(
     values: Any, error: Callable[[int, Any, ValueError], str], decimal_comma: bool = False
 ) -> list[float | None]:
-    """Return ``parse`` of each value; raise ValueError(``error(index, value, e)``) at the first
-    that is not a number."""
+    """Return ``parse`` of each value; raise ValueError(error(i, value, e)) at the first bad one."""
     out = []
     for i, v in enumerate(values):
         try:
@@ -80,8 +75,7 @@ def parse_all(
 
 
 def quote(text: str, lines: int = 3, width: int = 100) -> str:
-    """Return at most ``lines`` lines of ``text``, each cut to ``width`` characters, for an error
-    message."""
+    """Return at most ``lines`` lines of ``text``, cut to ``width`` characters, for an error."""
     all_rows = str(text).strip().splitlines()
     rows = [r if len(r) <= width else r[:width] + "..." for r in all_rows[:lines]]
     more = len(all_rows) - len(rows)
@@ -103,8 +97,7 @@ JSON_KINDS = {
 
 
 def utf8(raw: bytes, where: str, advice: str, allowed: str) -> str:
-    """Return ``raw`` decoded as UTF-8 (a BOM dropped); raise ValueError naming ``where`` when it is
-    not."""
+    """Return ``raw`` decoded as UTF-8 (a BOM dropped), else raise a ValueError naming ``where``."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -116,20 +109,15 @@ def utf8(raw: bytes, where: str, advice: str, allowed: str) -> str:
 
 def notebook_text(raw: bytes, where: str, allowed: str, printed: bool) -> str:
     """Return the code cells' sources of a saved notebook's bytes, or (``printed``) what they
-    printed (streams and plain-text results, never a traceback), in cell order.
-
-    Raise ValueError naming ``where`` (e.g. ``source='train.ipynb'``) and what is ``allowed`` when
-    the bytes are not UTF-8 JSON of a notebook.
-    """
+    printed (streams and plain-text results, never a traceback); raise ValueError naming ``where``
+    and what is ``allowed`` when the bytes are not UTF-8 JSON of a notebook."""
     text = utf8(raw, where, f"a notebook is UTF-8 JSON, {NOTEBOOK}", allowed)
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as e:  # not JSON, a number too long, nesting too deep
-        detail = (
-            f"{e.msg} at line {e.lineno}, column {e.colno}"
-            if isinstance(e, json.JSONDecodeError)
-            else str(e)
-        )
+        detail = str(e)
+        if isinstance(e, json.JSONDecodeError):
+            detail = f"{e.msg} at line {e.lineno}, column {e.colno}"
         raise ValueError(
             f"{where} is not a notebook: it is not JSON ({detail[:120]}); a notebook is "
             f"{NOTEBOOK}; allowed: {allowed}"
@@ -146,13 +134,11 @@ def notebook_text(raw: bytes, where: str, allowed: str, printed: bool) -> str:
                 f"'cell_type' and 'source'); allowed: {allowed}"
             )
         _multiline(cell.get("source", ""), f"{where} cells[{i}].source", allowed)
+    code = [(i, cell) for i, cell in enumerate(data["cells"]) if cell["cell_type"] == "code"]
+    if not printed:
+        return "\n".join(_multiline(cell.get("source", ""), "", allowed) for _, cell in code)
     out = []
-    for i, cell in enumerate(data["cells"]):
-        if cell["cell_type"] != "code":
-            continue
-        if not printed:
-            out.append(_multiline(cell.get("source", ""), "", allowed))
-            continue
+    for i, cell in code:
         outputs = cell.get("outputs", [])
         for j, o in enumerate(outputs if isinstance(outputs, list) else []):
             if isinstance(o, dict) and o.get("output_type") == "stream":
@@ -166,8 +152,7 @@ def notebook_text(raw: bytes, where: str, allowed: str, printed: bool) -> str:
 
 
 def _multiline(value: Any, where: str, allowed: str) -> str:
-    """Return a notebook's multi-line string (a cell's source, an output's text): a str or a list
-    of str."""
+    """Return a notebook's multi-line string (source, output text): a str or a list of str."""
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -192,8 +177,7 @@ LR_NAMES = frozenset({"lr", "learning_rate", "learningrate", "lr_0", "lr_abs"})
 EPOCH_NAMES = frozenset({"epoch", "epochs", "ep"})
 STEP_NAMES = frozenset("step steps global_step iteration iter it batch trainer_global_step".split())
 GLUED = re.compile(r"(train|training|val|valid|validation|test|eval|dev)(loss|acc|accuracy)")
-# When two columns have the same role, the one whose normalised name comes first here wins; then the
-# shortest.
+# of two columns with one role, the one whose normalised name is first here wins, else the shortest
 PREFERRED = (
     "loss train_loss training_loss train_loss_epoch loss_epoch val_loss validation_loss valid_loss "
     "val_loss_epoch eval_loss test_loss step_loss train_loss_step loss_step lr learning_rate"
@@ -202,15 +186,15 @@ PREFERRED = (
 
 def normalise(name: str) -> str:
     """Return ``name`` lower-cased, camelCase and glued words split (``TrainLoss``, ``valloss``),
-    runs of spaces, ``-``, ``/``, ``.`` and ``:`` replaced by one ``_``."""
+    runs of spaces and ``-/.:`` replaced by one ``_``."""
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", str(name).strip().strip("'\""))
     text = re.sub(r"[\s\-/.:]+", "_", text.lower()).strip("_")
     return "_".join(GLUED.sub(r"\1_\2", w) if GLUED.fullmatch(w) else w for w in text.split("_"))
 
 
 def role(name: str) -> str | None:
-    """Return the role of a column name ("train_loss", "val_loss", "test_loss", "step_loss",
-    "train_metric", "val_metric", "test_metric", "lr", "epoch", "step"), None for any other."""
+    """Return the role of a column name ("train_loss", "val_metric", "test_loss", "step_loss", "lr",
+    "epoch", "step", ...), None for any other."""
     norm = normalise(name)
     if norm in EPOCH_NAMES:
         return "epoch"
@@ -253,8 +237,7 @@ BARE_NUMBERS = "read a bare list of numbers as the training loss, one per epoch"
 
 
 def records(lines: list[str]) -> list[Any] | None:
-    """Return one dict per line (JSON lines, or the Python dicts Hugging Face prints), or None when
-    a line is neither."""
+    """Return one dict per line (JSON lines, or the Python dicts Hugging Face prints), else None."""
     if not all(ln.startswith("{") for ln in lines):
         return None
     out = []
@@ -284,16 +267,14 @@ def _is_number(cell: str, decimal_comma: bool = False) -> bool:
 
 
 def sniff_table(lines: list[str]) -> tuple[list[str], list[dict[str, str]], bool, list[str]] | None:
-    """Return (columns, rows, decimal_comma, notes) when ``lines`` are a table with a header line,
-    else None."""
+    """Return (columns, rows, decimal_comma, notes) for a table with a header line, else None."""
     best = None
+    one_column = (
+        len(lines) > 1 and role(lines[0]) and all(_is_number(ln.strip(), True) for ln in lines[1:])
+    )
     for sep in (*SEPARATORS, None):
         header = _split(lines[0], sep)
-        if len(header) < 2 and not (
-            len(lines) > 1
-            and role(lines[0])
-            and all(_is_number(ln.strip(), True) for ln in lines[1:])
-        ):
+        if len(header) < 2 and not one_column:  # a table of one named column of numbers
             continue
         if not all(HEADER_NAME.fullmatch(h) for h in header) or not any(role(h) for h in header):
             continue
@@ -315,19 +296,13 @@ def sniff_table(lines: list[str]) -> tuple[list[str], list[dict[str, str]], bool
         return bool(r) and r[0][:1].isalpha() and [normalise(c) for c in r] == normal
 
     notes, header_rows = [], [i for i, r in enumerate(rest) if is_header(r)]
-    rows = [dict(zip(columns, r)) for r in rest if len(r) == len(columns) and not is_header(r)]
     if header_rows:
-        notes.append(
-            f"the header line appears {len(header_rows) + 1} times (logs appended to one file)"
-        )
-        if not any(role(c) in ("epoch", "step") for c in columns):
-            rows = [
-                dict(zip(columns, r)) for r in rest[header_rows[-1] + 1 :] if len(r) == len(columns)
-            ]
-            notes.append(
-                f"diagnosed the last of the {len(header_rows) + 1} runs only, never an "
-                "average of them"
-            )
+        runs = len(header_rows) + 1
+        notes.append(f"the header line appears {runs} times (logs appended to one file)")
+        if not any(role(c) in ("epoch", "step") for c in columns):  # no counter to split them by
+            rest = rest[header_rows[-1] + 1 :]
+            notes.append(f"diagnosed the last of the {runs} runs only, never an average of them")
+    rows = [dict(zip(columns, r)) for r in rest if len(r) == len(columns) and not is_header(r)]
     numeric = [c for c in columns if role(c)]
     decimal_comma = sep in (";", "\t", None, "|") and any(
         "," in r[c] and _is_number(r[c], True) for r in rows[:200] for c in numeric
@@ -336,8 +311,7 @@ def sniff_table(lines: list[str]) -> tuple[list[str], list[dict[str, str]], bool
 
 
 def headerless_numbers(lines: list[str], source: str) -> tuple[list[Any], str] | None:
-    """Return (training loss values, note) for a bare column of numbers (or epoch + number), None
-    when the lines are not numbers."""
+    """Return (training loss, note) for a bare column of numbers (or epoch + number), else None."""
     for sep in (None, ",", ";", "\t"):
         rows = [_split(ln, sep) for ln in lines]
         if not all(r and all(_is_number(c, sep != ",") for c in r) for r in rows):
@@ -350,9 +324,8 @@ def headerless_numbers(lines: list[str], source: str) -> tuple[list[Any], str] |
         if width == {2} and all(
             b is not None and a is not None and b - a == 1 for a, b in zip(first, first[1:])
         ):
-            return [
-                r[1] for r in values
-            ], "read a headerless two-column table as (epoch, training loss)"
+            note = "read a headerless two-column table as (epoch, training loss)"
+            return [r[1] for r in values], note
         raise ValueError(
             f"run ({source}) is a table of numbers with {max(width)} columns and no header line: "
             "add one naming the columns (e.g. 'epoch,loss,val_loss'); "
@@ -387,26 +360,27 @@ EVAL_LINE = re.compile(
 def _pairs(line: str) -> dict[str, float]:
     """Return ``{name: value}`` for each ``name: value`` / ``name=value`` / ``<...> loss value``."""
     out: dict[str, float] = {}
-    for pattern in (PAIR, LOSS_SPACE):
-        for m in pattern.finditer(line):
-            words = m.group(1).split()
-            for i in range(len(words)):  # the longest tail of the words that names something
-                name = "_".join(words[i:])
-                if set(normalise(" ".join(words[: i + 1])).split("_")) & NOT_A_CURVE:
-                    break  # "Best ValLoss: 1.05", "min val_loss = 0.3": a summary, not this epoch's
-                r = role(name)
-                if r is not None:
-                    key = normalise(name)  # "ValLoss" and "val_loss" in one printout: one curve
-                    if key not in out and r not in ("epoch", "step"):
-                        value = parse(m.group(2))
-                        if value is not None:
-                            out[key] = value
-                    break
+    for m in chain(PAIR.finditer(line), LOSS_SPACE.finditer(line)):
+        words = m.group(1).split()
+        for i in range(len(words)):  # the longest tail of the words that names something
+            name = "_".join(words[i:])
+            if set(normalise(" ".join(words[: i + 1])).split("_")) & NOT_A_CURVE:
+                break  # "Best ValLoss: 1.05", "min val_loss = 0.3": a summary, not this epoch's
+            r = role(name)
+            if r is not None:
+                key = normalise(name)  # "ValLoss" and "val_loss" in one printout: one curve
+                if key not in out and r not in ("epoch", "step"):
+                    out[key] = parse(m.group(2))  # NUM: a number, nan or inf, never missing
+                break
     return out
 
 
+def _trains(pairs: dict[str, float]) -> bool:
+    return any(role(k) == "train_loss" for k in pairs)
+
+
 def _restarts(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
-    """Return True when the counters go back between two printed lines: a new run starts."""
+    """Return True when the counters go back between two printed lines (a new run)."""
     (e0, s0), (e1, s1) = before[:2], after[:2]
     if e0 is not None and e1 is not None and e1 < e0:
         return True
@@ -419,23 +393,18 @@ def _split_epochs(lines: list[str]) -> list[str]:
     out = []
     for line in lines:
         starts = [m.start() for m in EPOCH.finditer(line)]
-        if len(starts) < 2:
-            out.append(line)
-            continue
-        out += [line[: starts[0]]] if starts[0] else []
-        out += [line[a:b] for a, b in zip(starts, starts[1:] + [len(line)])]
+        cuts = sorted({0, *starts}) if len(starts) > 1 else [0]
+        out += [line[a:b] for a, b in zip(cuts, cuts[1:] + [len(line)])]
     return out
 
 
 def printout(lines: list[str], source: str) -> tuple[list[str], list[dict[str, Any]], list[str]]:
-    """Return (columns, records, notes) for printed training output; raise ValueError when no loss
-    is found."""
+    """Return (columns, records, notes) for printed training output (ValueError: no loss found)."""
     parsed = []  # (epoch or None, step or None, progress line?, {name: value})
     epoch = None
     for line in _split_epochs(lines):
         m = EPOCH.search(line)
-        if m:
-            epoch = int(m.group(1))
+        epoch = int(m.group(1)) if m else epoch
         step_m = STEP.search(line)
         batch = next((b for b in BATCH.finditer(line) if not m or b.start() > m.end()), None)
         pairs = _pairs(line)
@@ -458,7 +427,6 @@ def printout(lines: list[str], source: str) -> tuple[list[str], list[dict[str, A
             "text, or printed training output with lines like 'Epoch 3/50 ... loss: 0.43 - "
             f"val_loss: 0.51' or 'epoch=3 train_loss=0.43'; found{quote(chr(10).join(lines))}"
         )
-    records: list[dict[str, Any]] = []
     notes: list[str] = []
     starts = [i for i in range(1, len(parsed)) if _restarts(parsed[i - 1], parsed[i])]
     if starts:  # runs appended to one log: read the last, never an average of them
@@ -468,48 +436,35 @@ def printout(lines: list[str], source: str) -> tuple[list[str], list[dict[str, A
             "average of them"
         )
         parsed = parsed[starts[-1] :]
-    by_epoch: dict[Any, list[tuple[Any, ...]]] = {}  # (run, epoch) -> lines
-    run, previous = 0, None
-    for p in parsed:
-        if p[0] is not None and previous is not None and p[0] < previous:
-            run += 1
-        previous = p[0] if p[0] is not None else previous
-        by_epoch.setdefault((run, p[0]), []).append(p)
     has_epochs = any(p[0] is not None for p in parsed)
-    step_count = 0
-    last_epoch, last_progress = object(), False
-    # several training-loss lines in one epoch, no progress bar: per-step prints
+    # several training-loss lines in one epoch, no progress bar: per-step prints (one run is left,
+    # so each epoch's lines are consecutive)
     repeated = has_epochs and any(
-        sum(any(role(k) == "train_loss" for k in g[3]) for g in group) > 1
-        and not any(g[2] for g in group)
-        for group in by_epoch.values()
+        sum(_trains(p[3]) for p in group) > 1 and not any(p[2] for p in group)
+        for group in (list(g) for _, g in groupby(parsed, key=lambda p: p[0]))
     )
-    for epoch_value, step, progress, pairs in parsed:
-        is_train = any(role(k) == "train_loss" for k in pairs)
-        if epoch_value is None and has_epochs:
+    records: list[dict[str, Any]] = []
+    step_count, last_epoch, last_progress = 0, object(), False
+    for epoch, step, progress, pairs in parsed:
+        if epoch is None and has_epochs:
             continue  # lines before the first epoch line (model summary, setup)
-        if is_train and (step is not None or (repeated and not progress)):
+        if _trains(pairs) and (step is not None or (repeated and not progress)):
             step_count += 1
             rec = {("loss_step" if role(k) == "train_loss" else k): v for k, v in pairs.items()}
             rec["step"] = step if step is not None and not has_epochs else step_count
-            if has_epochs:
-                rec["epoch"] = epoch_value
-            records.append(rec)
-        elif records and epoch_value == last_epoch and has_epochs and "step" not in records[-1]:
-            # Keras: progress lines, then the epoch's final line: the last one wins
-            if last_progress:
-                records[-1].update(pairs)
-            else:  # a later line of the same epoch adds what it has new, never overwrites
-                records[-1].update({k: v for k, v in pairs.items() if k not in records[-1]})
+            records.append(rec | ({"epoch": epoch} if has_epochs else {}))
+        elif records and epoch == last_epoch and has_epochs and "step" not in records[-1]:
+            # Keras: progress lines, then the epoch's final line: the last one wins; else a later
+            # line of the same epoch adds what it has new, never overwrites
+            last = records[-1]
+            last.update({k: v for k, v in pairs.items() if last_progress or k not in last})
         else:
-            records.append({**pairs, **({"epoch": epoch_value} if has_epochs else {})})
-        last_epoch, last_progress = epoch_value, progress
+            records.append({**pairs, **({"epoch": epoch} if has_epochs else {})})
+        last_epoch, last_progress = epoch, progress
     if step_count and not has_epochs:
         for r in records:
             r.setdefault("step", None)
     columns = list(dict.fromkeys(k for r in records for k in r))
-    notes.append(
-        f"read {len(records)} printed line(s)"
-        + (f", {step_count} of them per step" if step_count else "")
-    )
+    per_step = f", {step_count} of them per step" if step_count else ""
+    notes.append(f"read {len(records)} printed line(s){per_step}")
     return columns, records, notes

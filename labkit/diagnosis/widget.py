@@ -1,10 +1,7 @@
 """Lesson 06's paste box: paste a log or a printout, press the button, read the findings and the
-plot.
-
-The answer (words that wrap, each finding a card linking its lesson) and the plot (a PNG with its
-text alternative) are HTML widgets, not Outputs: JupyterLab at times dropped text printed into an
-Output (issue 21), and classic Notebook 6.5.7 with ipywidgets 7 (closest to Colab's) draws none.
-"""
+plot. The answer and the plot are HTML widgets, not Outputs: JupyterLab at times dropped text
+printed into an Output (issue 21), and classic Notebook 6.5.7 with ipywidgets 7 (closest to Colab's)
+draws none."""
 
 from __future__ import annotations
 
@@ -40,8 +37,8 @@ def unreadable_html(message: str) -> str:
 
 
 def answer_html(findings: list[Any], description: str, notes: tuple[str, ...] | list[str]) -> str:
-    """Return the whole answer for a paste that was read: the curves in a line, how the text was
-    read, each finding's card (Finding._repr_html_) or "No failure found"."""
+    """Return the answer to a paste that was read: the curves in a line, how the text was read, each
+    finding's card or "No failure found"."""
     parts = [f"{P}<b>Your curves:</b> {html.escape(description.rstrip('.'))}.</p>"]
     if notes:
         parts.append(f"{MUTED}How the text was read: {html.escape('; '.join(notes))}.</p>")
@@ -58,10 +55,9 @@ def answer_html(findings: list[Any], description: str, notes: tuple[str, ...] | 
 
 
 def paste_box(rows: int = 12) -> Any:
-    """Return an ipywidgets box: a Textarea (``rows`` lines) to paste a training log or printout
-    into, a "Diagnose" button, the answer (an HTML widget, ``box.answer``: each finding in words, or
-    why the text could not be read) and the curves (an HTML widget, ``box.plot``: the image and its
-    text version)."""
+    """Return an ipywidgets box: a Textarea (``rows`` lines) to paste a log into, a "Diagnose"
+    button, the answer (HTML widget ``box.answer``: the findings, or why the text could not be read)
+    and the curves (HTML widget ``box.plot``: the image and its text version)."""
     try:
         import ipywidgets as widgets
     except ImportError as e:  # Binder and Colab ship ipywidgets; a bare Python may not
@@ -72,17 +68,16 @@ def paste_box(rows: int = 12) -> Any:
     from ..widgetcompat import html_widget
     from .judge import LogReadWarning, diagnose
     from .logs import load_run
-    from .plot import describe, plot_findings
+    from .plot import plot_findings
 
+    wide = widgets.Layout(width="98%")  # 100% + its margin overflows the cell
     text = widgets.Textarea(
         placeholder="Paste a log here: Keras output, a PyTorch printout, a CSV or JSON log ...",
-        # 100% + its margin overflows the cell
-        layout=widgets.Layout(width="98%"),
+        layout=wide,
         rows=rows,
     )
     button = widgets.Button(description="Diagnose", button_style="primary")
-    answer = html_widget(layout=widgets.Layout(width="98%"))
-    plot = html_widget(layout=widgets.Layout(width="98%"))
+    answer, plot = html_widget(layout=wide), html_widget(layout=wide)
 
     # a widget's value: shown in a kernel's front end, readable in a test
     def say(body: str) -> None:
@@ -101,10 +96,9 @@ def paste_box(rows: int = 12) -> Any:
         except (ValueError, TypeError) as e:
             say(unreadable_html(str(e)))
             return
-        say(answer_html(findings, describe(curves), curves.notes))
         fig = Figure(figsize=(7, 3.5), layout="constrained")  # no pyplot: nothing shown twice
-        ax = fig.add_subplot()
-        plot_findings(curves, findings, ax)
+        ax = plot_findings(curves, findings, fig.add_subplot())
+        say(answer_html(findings, ax.description, curves.notes))
         plot.value = render(fig, ax.description)._repr_html_()  # with its text alternative
 
     button.on_click(run)
