@@ -7,11 +7,16 @@ Start here:
     labkit.explore("negative-loss")           # a panel of sliders and fix buttons for one case
     labkit.diagnose({"loss": [-1.9, -72.7, -573.7, -2662.9]})  # names the failure in your curves
 
-Also: ``cases`` (each case's failing run, fixes and symptom: ``labkit.cases.get(name).run()``),
-``verdict(history)`` (the one judge: the asker's failure, another failure or healthy), ``plots``
-(loss and metric curves of runs), ``exercise`` (the lessons' predict-first questions and hidden
-answers), ``use_device``, ``pick_device``, ``seed_everything``, ``History``, ``check_code`` and
-``Panel``. The lessons in the repository's ``lessons/`` folder use all of these.
+What else there is:
+
+- ``cases``: each case's failing run, its fixes and its symptom
+  (``labkit.cases.get(name).run(seed=0)``);
+- ``verdict(history)``: the one judge, the asker's failure, another failure or healthy;
+- ``plots``: loss and metric curves of one or more runs;
+- ``exercise``: the lessons' predict-first questions and hidden reference answers;
+- ``use_device``, ``pick_device``, ``seed_everything``, ``History``, ``check_code``, ``Panel``.
+
+The lessons in the repository's ``lessons/`` folder use all of these.
 """
 
 from . import cases, plots

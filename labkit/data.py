@@ -120,13 +120,11 @@ def window_images(
         y = np.tanh(1.5 * shocks[target_feature, idx[:, -1] + 1])
 
     n_val = int(round(n_windows * val_fraction))
-    if split == "chronological":  # runs of consecutive windows: their images are views, not copies
+    if split == "chronological":
         train, val = starts[: n_windows - n_val - (window - 1)], starts[n_windows - n_val :]
-        rows = slice(0, len(train)), slice(n_windows - n_val, n_windows)
     else:
         order = rng.permutation(n_windows)
         train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
-        rows = train, val
 
     # (n_windows, features, days), filled a feature at a time and scaled in place: a 60,000-window
     # series (lesson 01's exercise) then needs one image array, not four copies (RESULTS.md)
@@ -143,12 +141,19 @@ def window_images(
         images /= series[:, train_days].std(axis=1)[None, :, None]
     x = _t(images[:, None])
     y_train = rng.permutation(y[train]) if shuffle_labels else y[train]
-    info = {"baseline_val_loss": float(((y[val] - y[train].mean()) ** 2).mean())}
+    baseline = float(((y[val] - y[train].mean()) ** 2).mean())
     after_first = val[val > 0]  # window 0 has no previous window
-    info["persistence_val_loss"] = float(((y[after_first] - y[after_first - 1]) ** 2).mean())
-    info["target_feature"] = target_feature
-    y_train, y_val = _t(y_train[:, None]), _t(y[val][:, None])
-    return Data(x[rows[0]], y_train, x[rows[1]], y_val, info=info)
+    persistence = float(((y[after_first] - y[after_first - 1]) ** 2).mean())
+    if split == "chronological":  # both parts are runs of consecutive windows: views, not copies
+        x_train, x_val = x[train[0] : train[-1] + 1], x[val[0] : val[-1] + 1]
+    else:
+        x_train, x_val = x[train], x[val]
+    info = {
+        "baseline_val_loss": baseline,
+        "persistence_val_loss": persistence,
+        "target_feature": target_feature,
+    }
+    return Data(x_train, _t(y_train[:, None]), x_val, _t(y[val][:, None]), info=info)
 
 
 # --- (b) oscillating-loss: a tiny binary image set ---------------------------------------------
@@ -291,7 +296,8 @@ def broken_line_images(
                 break
         rows = np.round(np.linspace(r1, r2, pixels)).astype(int)
         cols = np.round(np.linspace(c1, c2, pixels)).astype(int)
-        solid[i, 0, rows, cols] = broken[i, 0, rows, cols] = 1.0
+        solid[i, 0, rows, cols] = 1.0
+        broken[i, 0, rows, cols] = 1.0
         g = int(rng.integers(gap[0], gap[1] + 1))
         start = int(rng.integers(pixels // 4, 3 * pixels // 4 - g + 1))
         broken[i, 0, rows[start : start + g], cols[start : start + g]] = 0.0

@@ -89,10 +89,11 @@ class Prediction(ShowsWidget):
             because = f" {why}" if why else ""
             if picked is None:  # the result stays hidden until a pick, also after Run All
                 line.value = _html(_PICK_FIRST, None)
+            elif picked == actual:
+                line.value = _html(f"Your prediction held: {actual}.{because}", True)
             else:
-                held = f"Your prediction held: {actual}.{because}"
                 missed = f"You predicted “{picked}”; the run shows: {actual}.{because}"
-                line.value = _html(held if picked == actual else missed, picked == actual)
+                line.value = _html(missed, False)
 
 
 def predict(question: str, options: Sequence[str]) -> Prediction:

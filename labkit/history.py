@@ -6,6 +6,7 @@ import dataclasses
 import html
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +126,7 @@ def _short(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _map(obj: Any, leaf: Any) -> Any:
+def _map(obj: Any, leaf: Callable[[Any], Any]) -> Any:
     """Return ``obj`` with ``leaf`` applied to every value inside its dicts and lists."""
     if isinstance(obj, dict):
         return {k: _map(v, leaf) for k, v in obj.items()}
@@ -134,9 +135,16 @@ def _map(obj: Any, leaf: Any) -> Any:
     return leaf(obj)
 
 
-def _encode(value: Any) -> Any:  # NaN, inf and -inf as the strings json.dumps writes for them
-    return json.dumps(value) if isinstance(value, float) and not math.isfinite(value) else value
+def _encode(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def _decode(value: Any) -> Any:
-    return float(value) if value in ("NaN", "Infinity", "-Infinity") else value
+    if isinstance(value, str) and value in _SPECIAL:
+        return _SPECIAL[value]
+    return value

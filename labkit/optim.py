@@ -52,7 +52,8 @@ class KerasAdam(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            (beta1, beta2), lr = group["betas"], group["lr"]
+            beta1, beta2 = group["betas"]
+            lr = group["lr"]
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
@@ -73,15 +74,12 @@ class KerasAdam(torch.optim.Optimizer):
                 # the bias-corrected root, so eps / c2 there (c2 = sqrt(1 - beta2**t)) is Keras's
                 # eps on the uncorrected one: sqrt(v) / c2 + eps / c2 = (sqrt(v) + eps) / c2.
                 t = steps.pop()
-                step = [torch.tensor(float(t), device=params[0].device)] * len(params)
+                state_steps = [torch.tensor(float(t), device=params[0].device)] * len(params)
                 eps = group["eps"] / math.sqrt(1 - beta2**t)
                 hyper = {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps}
-                flags = {
-                    "weight_decay": 0.0,
-                    "amsgrad": False,
-                    "maximize": False,
-                }  # decay: in grads
-                torch._fused_adam_(params, grads, m, v, [], step, **hyper, **flags)
+                # weight_decay 0: the decay is already in grads
+                flags = {"weight_decay": 0.0, "amsgrad": False, "maximize": False}
+                torch._fused_adam_(params, grads, m, v, [], state_steps, **hyper, **flags)
                 continue
             # one call per operation over all the group's tensors, not 7 small ops per tensor
             torch._foreach_mul_(m, beta1)

@@ -87,8 +87,8 @@ class Panel(ShowsWidget):
         self._build_widgets()
         self._request()
 
-    seed = property(lambda self: self.runner.seed)
-    device = property(lambda self: self.runner.device)
+    seed = property(lambda self: self.runner.seed, doc="Seed of every run.")
+    device = property(lambda self: self.runner.device, doc="The torch.device runs train on.")
     cache = property(lambda self: self.runner.cache, doc="Histories by ``runner.key``.")
     calls = property(lambda self: self.runner.calls, doc="Knobs of every training run started.")
     history = property(lambda self: self.runner.history, doc="The run now drawn.")
@@ -317,7 +317,9 @@ class Panel(ShowsWidget):
         key = plots.panel_key(fig)  # names only the line styles drawn
         self.key.value = f'<span style="color:#4d4d4d">{html.escape(key)}</span>'
         loss_ax.set_title("loss", fontsize="medium")
-        title = history.metric_name if view.second == "metric" else view.second_title or view.second
+        title = (
+            history.metric_name if view.second == "metric" else (view.second_title or view.second)
+        )
         title += " · training…" if live else ""
         second_ax.set_title(textwrap.fill(title, TITLE_CHARS), fontsize="medium")  # two lines
         judged = str(self._verdict(history)) if drawn and not live else ""

@@ -101,9 +101,13 @@ def _power_of_ten(value: float, _pos: Any = None, mathtext: bool = True) -> str:
 def _legend(ax: Axes, names: list[str], val: bool, diverged: bool) -> None:
     """One entry per named run (its colour), then the line styles once: outside the axes, right."""
     handles = [Line2D([], [], color=f"C{i}", label=name) for i, name in enumerate(names) if name]
-    styles = [("training", {}), ("validation", {"ls": "--"})] if val else []
-    styles += [("diverged (NaN/inf)", {"marker": "X", "ls": "none"})] if diverged else []
-    handles += [Line2D([], [], color="0.35", label=words, **kw) for words, kw in styles]
+    if val:
+        handles.append(Line2D([], [], color="0.35", label="training"))
+        handles.append(Line2D([], [], color="0.35", ls="--", label="validation"))
+    if diverged:
+        handles.append(
+            Line2D([], [], color="0.35", marker="X", ls="none", label="diverged (NaN/inf)")
+        )
     if handles:
         ax.legend(handles=handles, **LEGEND)
 
@@ -146,7 +150,8 @@ def plot_loss(
 
     ``per``: "epoch" or "step" (every optimizer step; validation, measured per epoch, is drawn at
     each epoch's last step). ``scale``: "linear", "log" (symlog when a loss is <= 0) or "symlog".
-    ``alpha`` < 1 draws a faded "ghost" of an earlier run, without legend or divergence mark.
+    ``alpha`` < 1 draws a faded "ghost" of an earlier run, without legend or divergence mark;
+    ``legend`` draws the legend outside the axes, to the right. x: epochs 1..N (or steps).
     """
     Choice(PER).check("per", per)
     Choice(SCALES).check("scale", scale)
@@ -157,7 +162,8 @@ def plot_loss(
         color, prefix = f"C{i}", f"{name} " if name else ""
         train = h.step_loss if per == "step" else h.train_loss
         step = h.steps_per_epoch if per == "step" else 1  # x of each epoch's end
-        lw, label = (1 if per == "step" else None), f"{prefix}training loss"
+        lw = 1 if per == "step" else None
+        label = f"{prefix}training loss"
         ax.plot(range(1, len(train) + 1), train, color=color, alpha=alpha, lw=lw, label=label)
         values += train
         if val and h.val_loss:

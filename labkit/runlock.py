@@ -22,8 +22,14 @@ import torch.utils.deterministic
 from .knobs import must_be, require
 
 _THREADS = os.environ.get("LABKIT_THREADS", "1")
-_OK = _THREADS.isdigit() and 1 <= int(_THREADS) <= 256
-require(_OK, "LABKIT_THREADS", _THREADS, "a whole number of threads from 1 to 256", "not allowed")
+_THREADS_OK = _THREADS.isdigit() and 1 <= int(_THREADS) <= 256
+require(
+    _THREADS_OK,
+    "LABKIT_THREADS",
+    _THREADS,
+    "a whole number of threads from 1 to 256",
+    "not allowed",
+)
 # torch intra-op threads of every CPU run: the same History on any machine
 CPU_THREADS = int(_THREADS)
 # re-entrant: an on_epoch hook may itself call Case.run, which takes it again

@@ -36,7 +36,10 @@ class LRSchedule:
     def __init__(self, schedule: str, base_lr: float, num_epochs: int):
         Choice(SCHEDULES).check("schedule", schedule)
         self.schedule, self.base_lr, self.num_epochs = schedule, base_lr, num_epochs
-        self.epoch, self.lr, self._best, self._since_best = 0, base_lr, math.inf, 0
+        self.epoch = 0
+        self.lr = base_lr
+        self._best = math.inf
+        self._since_best = 0
         self._patience = max(PLATEAU_MIN_PATIENCE, round(PLATEAU_PATIENCE_FRACTION * num_epochs))
 
     def step(self, monitored_loss: float) -> None:

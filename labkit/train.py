@@ -218,7 +218,8 @@ def record_epoch(
     step_norms: list[float],
     metric: float,
     val: tuple[float, dict[str, float]] | None,
-    metric_names: Sequence[str],
+    main_metric: str,
+    other_metrics: list[str],
     early_stopping: int,
     batch_sizes: Sequence[int] = (),
 ) -> bool:
@@ -226,16 +227,15 @@ def record_epoch(
 
     A NaN/inf step loss keeps the steps up to and including the first bad one and ends the run, as
     does a NaN/inf validation loss or ``early_stopping`` epochs without a new best validation loss.
-    ``metric`` is the main metric (``metric_names[0]``) over the epoch's batches; ``val`` is (loss,
-    {metric: value}) on the validation split, or None; the other metrics go to ``extra``.
+    ``metric`` is the main metric over the epoch's batches; ``val`` is (loss, {metric: value}) on
+    the validation split, or None; metrics other than the main one go to ``extra``.
     """
     steps = len(step_losses)
     history.lr.append(lr)
     bad = [i for i, v in enumerate(step_losses) if not math.isfinite(v)]
-    kept = bad[0] + 1 if bad else steps
-    history.step_loss += step_losses[:kept]
-    history.grad_norm += step_norms[:kept]
     if bad:
+        history.step_loss += step_losses[: bad[0] + 1]
+        history.grad_norm += step_norms[: bad[0] + 1]
         history.diverged_step, history.diverged_epoch = epoch * steps + bad[0], epoch
         history.train_loss.append(math.nan)
         history.train_metric.append(math.nan)
@@ -243,14 +243,16 @@ def record_epoch(
             history.val_loss.append(math.nan)
             history.val_metric.append(math.nan)
         return True
+    history.step_loss += step_losses
+    history.grad_norm += step_norms
     history.train_loss.append(epoch_loss(step_losses, batch_sizes))
     history.train_metric.append(metric)
     if val is None:
         return False
     val_loss, values = val
     history.val_loss.append(val_loss)
-    history.val_metric.append(values[metric_names[0]])
-    for name in metric_names[1:]:
+    history.val_metric.append(values[main_metric])
+    for name in other_metrics:
         history.extra.setdefault(f"val_{name}", []).append(values[name])
     if not math.isfinite(val_loss):
         history.diverged_step, history.diverged_epoch = (epoch + 1) * steps - 1, epoch
@@ -327,10 +329,10 @@ def fit(
     bs, steps = sizes[0], len(sizes)
     history.steps_per_epoch = steps
     best_state: dict[str, torch.Tensor] | None = None
-    names, patience, has_val = list(metrics), cfg.early_stopping, data.x_val is not None
-    main_metric = metrics[names[0]]
-    # every step's loss and gradient norm, and the metric's sum: read with one host sync per epoch
-    records = torch.empty(2 * steps + 1, device=device)
+    main_metric, *other_metrics = list(metrics)
+    # every step's loss and gradient norm on the device, read with one host sync per epoch
+    step_loss = torch.empty(steps, device=device)
+    step_norm = torch.empty(steps, device=device)
     start = time.perf_counter()
     model.train()
     for epoch in bar(range(cfg.epochs), history.case or "training", progress):
@@ -339,7 +341,7 @@ def fit(
             group["lr"] = lr
         shuffle = cfg.shuffle and steps > 1
         order = torch.randperm(n, generator=generator).to(device) if shuffle else None
-        records[-1] = 0
+        metric_sum = torch.zeros((), device=device)
         for step in range(steps):
             rows = slice(step * bs, (step + 1) * bs)
             if order is None:
@@ -351,19 +353,37 @@ def fit(
                 xb = setup.augment(xb, generator)
             out = model(xb)
             loss = loss_fn(out, yb)
-            for p in params:  # opt.zero_grad(set_to_none=True) without its overhead
+            # opt.zero_grad(set_to_none=True) without its overhead: opt holds exactly params
+            for p in params:
                 p.grad = None
             loss.backward()
-            records[steps + step] = _grad_norm(params)
+            step_norm[step] = _grad_norm(params)
             opt.step()
-            records[step] = loss.detach()
-            records[-1] += main_metric(out.detach(), yb) * len(yb)
-        values = records.tolist()
+            step_loss[step] = loss.detach()
+            metric_sum += metrics[main_metric](out.detach(), yb) * len(yb)
+        # one host sync per epoch
+        records = torch.cat([step_loss, step_norm, metric_sum.reshape(1)]).tolist()
+        step_losses = records[:steps]
+        step_norms = records[steps : 2 * steps]
+        metric = records[-1] / n
         # evaluated even after a NaN step (then unused): eval mode draws nothing, so the run stays
         # the same
-        val = evaluate(model, loss_fn, data.x_val, data.y_val, metrics) if has_val else None
-        losses, norms, metric = values[:steps], values[steps:-1], values[-1] / n
-        ended = record_epoch(history, epoch, lr, losses, norms, metric, val, names, patience, sizes)
+        val = None
+        if data.x_val is not None:
+            val = evaluate(model, loss_fn, data.x_val, data.y_val, metrics)
+        ended = record_epoch(
+            history,
+            epoch,
+            lr,
+            step_losses,
+            step_norms,
+            metric,
+            val,
+            main_metric,
+            other_metrics,
+            cfg.early_stopping,
+            sizes,
+        )
         if setup.probe is not None:
             with torch.no_grad():  # a measurement: never part of the graph
                 probed = setup.probe(model, opt)
@@ -376,11 +396,12 @@ def fit(
         if ended:
             break
         schedule.step(history.train_loss[-1])
-    if best_state is not None and history.best_epoch != history.num_epochs - 1:
-        if not history.diverged:
-            model.load_state_dict(best_state)  # the test split below measures the restored weights
-            history.restored_epoch = history.best_epoch
-    if data.x_test is not None and not history.diverged:  # test_loss, test_<metric>
+    restore = best_state is not None and history.best_epoch != history.num_epochs - 1
+    if restore and not history.diverged:
+        model.load_state_dict(best_state)  # the test split below then measures the restored weights
+        history.restored_epoch = history.best_epoch
+    if data.x_test is not None and not history.diverged:
+        # the test split's loss and metrics: test_loss, test_<metric>
         test_loss, values = evaluate(model, loss_fn, data.x_test, data.y_test, metrics)
         history.final["test_loss"] = test_loss
         history.final.update({f"test_{k}": v for k, v in values.items()})

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from labkit import cases, moves, plots, runner, view
+from labkit import cases, moves, runner, view
 from labkit.history import History
 from labkit.runner import Chunk, Event, Runner
 
@@ -308,7 +308,6 @@ def test_close_stops_a_run_in_progress_and_precompute(make):
 
 
 def test_view_values_match_what_plots_draw():
-    assert view.PER == plots.PER and view.SCALES == plots.SCALES
     assert NEG.view == view.View(per="step", scale="symlog")
     # the asker's linear jump-and-plateau, and beside it what moves: the share of images stuck wrong
     assert cases.get("adam-epsilon").view == view.View(

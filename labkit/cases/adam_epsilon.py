@@ -87,10 +87,16 @@ PROBED = ("step_median", "step_max", "sqrt_v_median", "stuck_wrong", "max_logit_
 
 def make_probe(x: torch.Tensor, y: torch.Tensor) -> Probe:
     """Return the probe that measures the mechanism after every epoch, on the training images ``x``,
-    targets ``y``: step_median / step_max of the effective step lr_t / (sqrt(v) + eps) over all
-    weights (SGD: lr); sqrt_v_median, the quantity the thread's answer says shrinks (SGD: NaN);
-    stuck_wrong, the share of images whose softmax output for the true class is below the clip
-    (zero gradient); max_logit_gap, the largest |difference of the two logits|."""
+    targets ``y``.
+
+    - step_median / step_max: the effective step lr_t / (sqrt(v) + eps) over all weights (Adam's
+      per-weight learning rate; SGD: lr);
+    - sqrt_v_median: the median of sqrt(v), the quantity the thread's answer says shrinks (NaN for
+      SGD);
+    - stuck_wrong: share of the images whose softmax output for the true class is below the clip
+      (1e-7): the clipped loss gives them exactly zero gradient;
+    - max_logit_gap: the largest |difference of the two logits| over the images.
+    """
     truth = y.argmax(dim=1)
 
     def probe(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, float]:

@@ -35,9 +35,9 @@ class Case:
     # fix name -> knob overrides: healthy on every seed; the first is the main fix
     fixes: dict[str, dict[str, Any]]
     build: Callable[[Any, torch.Generator], Setup]  # (knobs, CPU generator) -> Setup, on the CPU
-    # the symptom's checks and the health criteria (with their numbers), in words: all True = the
-    # failure is there / the run is healthy
+    # the symptom's checks, in words; all True = the failure is there
     checks: Callable[[History], dict[str, bool]]
+    # health criteria, in words with their numbers; all True = healthy
     health: Callable[[History], dict[str, bool]]
     # the thread's suggestions that do not fix it in our runs: name -> knob overrides ("try: ...")
     tries: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
@@ -121,10 +121,11 @@ class Case:
     ) -> dict[tuple, History]:
         """Train every combination of ``grid`` one after another and return ``{values: History}``.
 
-        ``grid`` maps knob names (and optionally ``seeds``) to lists of values; the keys are tuples
-        of values in the grid's order, the last changing fastest: ``case.sweep(lr=[1e-3, 1e-2],
-        eps=[1e-8])`` gives ``{(1e-3, 1e-8): ..., (1e-2, 1e-8): ...}``, each History exactly
-        ``run``'s. Every value is checked before anything trains; ``progress`` shows a bar.
+        ``grid`` maps knob names (and optionally ``seeds``; otherwise every run has ``seed``) to
+        lists of values; the keys are tuples of values in the grid's order, the last changing
+        fastest: ``case.sweep(lr=[1e-3, 1e-2], eps=[1e-8])`` gives ``{(1e-3, 1e-8): ...,
+        (1e-2, 1e-8): ...}``, each History exactly ``run``'s. Every value is checked before
+        anything trains; ``progress`` shows a bar.
         """
         if not grid:
             raise ValueError(

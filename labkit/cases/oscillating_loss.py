@@ -33,6 +33,8 @@ from ..models import backbone, conv_blocks, halved, keras_init, optional_dropout
 from ..train import KERAS_CLIP, Probe, Setup, TrainConfig, fit, make_loss
 from .base import DROPOUT, Case, case_setup, data_seed, schedule_knob
 
+PRETRAIN_EPOCHS = 8
+AUTOENCODER_EPOCHS = 60
 BIG_WIDTHS = (16, 16)  # conv channels of the big model: Flatten(3840) -> Dense(512) = 2.0M weights
 # 16.118: what one saturated wrong answer costs under Keras's clip
 WRONG_COST = -math.log(KERAS_CLIP)
@@ -156,32 +158,47 @@ def _prepare(x: torch.Tensor, downscale: int, pixels: str) -> torch.Tensor:
     return F.avg_pool2d(x, downscale) if downscale > 1 else x
 
 
-# It runs on a forked global RNG: whether the cache was warm must not change the caller's random
+def _fit_on_cpu(seed: int, net: nn.Module, data: Data, loss: str, cfg: TrainConfig) -> None:
+    """Train ``net`` on the CPU, for a frozen part of a case's model (nothing reads its History)."""
+    criterion = make_loss(loss)  # also the metric
+    setup = Setup(net, criterion, data, cfg, metrics={"loss": criterion}, metric_name="loss")
+    cpu, generator = torch.device("cpu"), torch.Generator().manual_seed(seed)
+    fit(setup, history=History(), device=cpu, generator=generator)
+
+
+# Both run on a forked global RNG: whether the cache was warm must not change the caller's random
 # state (the head's initial weights are drawn from it right after).
-@functools.lru_cache(maxsize=16)
-def _features(model: str, seed: int, downscale: int, pixels: str, n_train: int) -> dict:
-    """Return the weights of a frozen ``backbone(1, (16, 32))``, trained once per seed on the CPU
-    (Adam, lr 3e-3): "pretrained" on 1500 stripe images at 4 other orientations (0.5-2 s), or
-    "autoencoder": the encoder of an autoencoder that reconstructs the training images."""
+@functools.lru_cache(maxsize=8)
+def _pretrained_state(seed: int, downscale: int, pixels: str) -> dict[str, torch.Tensor]:
+    """Pretrain ``backbone(1, (16, 32))`` on 1500 stripe images at 4 other orientations, once per
+    seed (0.5-2 s); return its weights."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if model == "pretrained":
-            x, y = stripe_pretraining_images(seed)
-            net = nn.Sequential(backbone(1, (16, 32)), nn.Linear(32, 4))
-            x, loss, epochs, batch = _prepare(x, downscale, pixels), "cross-entropy", 8, 64
-        else:
-            x = y = _prepare(stripe_images(seed, n_train=n_train).x_train, downscale, pixels)
-            encoder = nn.Sequential(*conv_blocks(1, (16, 32)))
-            up = [nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.ReLU()]
-            decoder = nn.Sequential(*up, nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1))
-            net = keras_init(_AutoEncoder(encoder, decoder))
-            loss, epochs, batch = "mse", 60, 8
-        cfg = TrainConfig(epochs=epochs, batch_size=batch, optimizer="adam", lr=3e-3)
-        criterion = make_loss(loss)  # also the metric: nothing reads this History
-        setup = Setup(net, criterion, Data(x, y), cfg, {"loss": criterion}, "loss")
-        cpu, generator = torch.device("cpu"), torch.Generator().manual_seed(seed)
-        fit(setup, history=History(), device=cpu, generator=generator)
+        x, y = stripe_pretraining_images(seed)
+        net = nn.Sequential(backbone(1, (16, 32)), nn.Linear(32, 4))
+        data = Data(_prepare(x, downscale, pixels), y)
+        cfg = TrainConfig(epochs=PRETRAIN_EPOCHS, batch_size=64, optimizer="adam", lr=3e-3)
+        _fit_on_cpu(seed, net, data, "cross-entropy", cfg)
     return {k: v.clone() for k, v in net[0].state_dict().items()}
+
+
+@functools.lru_cache(maxsize=8)
+def _encoder_state(seed: int, downscale: int, pixels: str, n_train: int) -> dict[str, torch.Tensor]:
+    """Train a conv autoencoder to reconstruct the training images (no labels) once per seed;
+    return its encoder's weights (they load into ``backbone(1, (16, 32))``)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        x = _prepare(stripe_images(seed, n_train=n_train).x_train, downscale, pixels)
+        encoder = nn.Sequential(*conv_blocks(1, (16, 32)))
+        decoder = nn.Sequential(
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),
+        )
+        net = keras_init(_AutoEncoder(encoder, decoder))
+        cfg = TrainConfig(epochs=AUTOENCODER_EPOCHS, batch_size=8, optimizer="adam", lr=3e-3)
+        _fit_on_cpu(seed, net, Data(x, x), "mse", cfg)
+    return {k: v.clone() for k, v in encoder.state_dict().items()}
 
 
 def _mechanism_probe(logits_of: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Probe:
@@ -205,8 +222,10 @@ def _mechanism_probe(logits_of: nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
     seed = data_seed(generator)
     raw = stripe_images(seed, n_train=k.n_train)
-    p = functools.partial(_prepare, downscale=k.downscale, pixels=k.pixels)
-    data = Data(p(raw.x_train), raw.y_train, p(raw.x_val), raw.y_val, p(raw.x_test), raw.y_test)
+    x_train, x_val, x_test = (
+        _prepare(x, k.downscale, k.pixels) for x in (raw.x_train, raw.x_val, raw.x_test)
+    )
+    data = Data(x_train, raw.y_train, x_val, raw.y_val, x_test, raw.y_test)
     params = None
     if k.model == "big":
         body = keras_init(big_net(tuple(data.x_train.shape[-2:]), k))
@@ -214,7 +233,10 @@ def build(k: Knobs, generator: torch.Generator) -> Setup:
         body = keras_init(small_net(k))
     else:
         features = backbone(1, (16, 32))
-        features.load_state_dict(_features(k.model, seed, k.downscale, k.pixels, k.n_train))
+        if k.model == "pretrained":
+            features.load_state_dict(_pretrained_state(seed, k.downscale, k.pixels))
+        else:
+            features.load_state_dict(_encoder_state(seed, k.downscale, k.pixels, k.n_train))
         features.requires_grad_(False)
         out = keras_init(nn.Linear(32, 1))
         body = nn.Sequential(features, *optional_dropout(k.dense_dropout), out)

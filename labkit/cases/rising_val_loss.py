@@ -109,19 +109,35 @@ def model(dropout: float = 0.0, activation: str = "relu") -> nn.Sequential:
     Dense(64) -> 1 (linear, as in the thread).
 
     Stride-2 convs (8, 16 channels) stand in for the thread's Conv(32) -> Conv(64) -> MaxPool(4)
-    (several times faster on a small CPU); ``dropout`` goes before each dense layer.
+    (several times faster on a small CPU); ``dropout`` goes before each dense layer, ``activation``
+    is the 64-unit layer's.
     """
     Choice(ACTIVATIONS).check("activation", activation)
-    act = nn.ReLU if activation == "relu" else nn.Tanh
-    layers = [*conv_blocks(1, (8, 16)), nn.Flatten()]
-    for size, width, activate in ((16 * 7 * 7, 128, nn.ReLU), (128, 64, act)):
-        layers += [nn.Dropout(dropout), nn.Linear(size, width), activate()]
-    return nn.Sequential(*layers, nn.Dropout(dropout), nn.Linear(64, 1))
+    act = nn.ReLU() if activation == "relu" else nn.Tanh()
+    return nn.Sequential(
+        *conv_blocks(1, (8, 16)),
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(16 * 7 * 7, 128),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(128, 64),
+        act,
+        nn.Dropout(dropout),
+        nn.Linear(64, 1),
+    )
 
 
 def build(k: Knobs, generator: torch.Generator) -> Setup:
-    alike = ("normalization", "split", "n_windows", "world", "differences", "shuffle_labels")
-    data = window_images(data_seed(generator), **{n: getattr(k, n) for n in alike})  # same names
+    data = window_images(
+        data_seed(generator),
+        normalization=k.normalization,
+        split=k.split,
+        n_windows=k.n_windows,
+        world=k.world,
+        differences=k.differences,
+        shuffle_labels=k.shuffle_labels,
+    )
     net = model(k.dropout, k.activation)
     return case_setup(k, net, make_loss("mse"), data, {"sign_accuracy": sign_accuracy})
 
@@ -137,9 +153,13 @@ def effective_samples(labels: np.ndarray | torch.Tensor, max_lag: int = 200) -> 
     var = float((y * y).mean())
     if var == 0:
         return 1.0
-    rho = [float((y[:-lag] * y[lag:]).mean()) / var for lag in range(1, min(max_lag, y.size - 1))]
-    kept = next((i for i, r in enumerate(rho) if r < 0.05), len(rho))
-    return y.size / (1 + 2 * sum(rho[:kept]))
+    total = 0.0
+    for lag in range(1, min(max_lag, y.size - 1)):
+        rho = float((y[:-lag] * y[lag:]).mean()) / var
+        if rho < 0.05:
+            break
+        total += rho
+    return y.size / (1 + 2 * total)
 
 
 def checks(h: History) -> dict[str, bool]:

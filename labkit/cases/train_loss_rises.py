@@ -153,6 +153,7 @@ def first_jump(
 
 
 def _first_at(acc: list[float], level: float) -> int | None:
+    """Return the first epoch (0-based) whose accuracy reaches ``level``, or None."""
     return next((i for i, a in enumerate(acc) if a >= level), None)
 
 

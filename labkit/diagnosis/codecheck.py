@@ -43,8 +43,12 @@ ALLOWED = (
 )
 # a layer size above this is not read (treated as unknown): no real layer is this wide
 MAX_SIZE = 10**12
-SIZE_OPS: dict[type, Any] = {ast.Mult: operator.mul, ast.Add: operator.add, ast.Sub: operator.sub}
-SIZE_OPS[ast.FloorDiv] = lambda a, b: a // b if b else None  # x // 0: unknown, not an error
+SIZE_OPS: dict[type, Any] = {
+    ast.Mult: operator.mul,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.FloorDiv: lambda a, b: a // b if b else None,  # x // 0: unknown, not an error
+}
 
 
 def read_source(source: str | Path | None) -> str:
@@ -58,8 +62,10 @@ def read_source(source: str | Path | None) -> str:
                 "source is None but this is not a notebook: pass a file path or a string of code"
             ) from None
         return "\n".join(str(cell) for cell in shell.user_ns.get("In", []))
-    line = isinstance(source, str) and "\n" not in source and len(source) < 4096  # one line
-    if isinstance(source, Path) or (line and source.strip().endswith((".py", ".ipynb", ".txt"))):
+    one_line = isinstance(source, str) and "\n" not in source and len(source) < 4096
+    if isinstance(source, Path) or (
+        one_line and source.strip().endswith((".py", ".ipynb", ".txt"))
+    ):
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"source={str(path)!r}: no such file")
@@ -142,9 +148,11 @@ rule(
         "Fit one scaler on the training split, then transform every window with it",
         "Or use differences / returns if the level must go, and check a simple baseline first",
     ),
-    (
-        "scaling each window on its own removed the signal",
-        "fit one scaler on the training split and rerun: validation should now fall",
+    causes=(
+        (
+            "scaling each window on its own removed the signal",
+            "fit one scaler on the training split and rerun: validation should now fall",
+        ),
     ),
     case="rising-val-loss",
     kind="check",
@@ -156,9 +164,11 @@ rule(
     "Statistics computed on all the data include the validation data, so validation is "
     "no longer unseen.",
     ("Split first, fit the scaler on the training split only, then transform both",),
-    (
-        "validation statistics leaked into training",
-        "split first, fit on the training split, rerun: validation gets (honestly) worse",
+    causes=(
+        (
+            "validation statistics leaked into training",
+            "split first, fit on the training split, rerun: validation gets (honestly) worse",
+        ),
     ),
     case="rising-val-loss",
     kind="check",
@@ -254,10 +264,12 @@ rule(  # lesson 00's overfitting run: 35 images, 3.9M weights
         "Use a smaller dense layer or a pretrained backbone",
         "Get more data or augment",
     ),
-    (
-        "the dense layer memorises the training set",
-        "train on 100 samples: it will fit them perfectly; then shrink the layer and compare "
-        "validation",
+    causes=(
+        (
+            "the dense layer memorises the training set",
+            "train on 100 samples: it will fit them perfectly; then shrink the layer and compare "
+            "validation",
+        ),
     ),
     lesson=READING_CURVES,
     kind="check",

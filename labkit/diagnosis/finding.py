@@ -40,7 +40,8 @@ def confidence(code: str, numbers: dict[str, float], mid_run: bool = False) -> s
 
 def lesson_for(code: str) -> str:
     """Return the lesson notebook that teaches ``code``, or "" when none does."""
-    return getattr(registry.get(code), "lesson", "")
+    rule = registry.get(code)
+    return rule.lesson if rule else ""
 
 
 @dataclass(frozen=True)
@@ -72,22 +73,25 @@ class Finding:
     def _repr_html_(self) -> str:
         """Return the finding as an HTML card in words, with a link to its lesson."""
         esc = html.escape
-        causes = "".join(f"<li>{esc(c)}. <i>To tell:</i> {esc(t)}</li>" for c, t in self.causes)
-        fixes = "".join(f"<li>{esc(f)}</li>" for f in self.fixes)
-        shown = [
-            (True, f"<b><code>{esc(self.code)}</code> {esc(self.title)}</b></p>"),
-            (True, f"How sure: {esc(self.confidence)}.</p>"),
-            (self.evidence, f"<b>In your numbers:</b> {esc(self.evidence)}</p>"),
-            (self.explanation, f"<b>Why:</b> {esc(self.explanation)}</p>"),
-            (
-                causes,
-                "<b>What else fits these curves</b>, likeliest first, and the cheapest test:"
-                f'</p><ol style="margin:4px 0">{causes}</ol>',
-            ),
-            (fixes, f'<b>What to try</b>, best first:</p><ul style="margin:4px 0">{fixes}</ul>'),
-            (not self.lesson, "No lesson covers it; start with what to try above.</p>"),
+        parts = [
+            f"{P}<b><code>{esc(self.code)}</code> {esc(self.title)}</b></p>",
+            f"{P}How sure: {esc(self.confidence)}.</p>",
         ]
-        parts = [P + text for show, text in shown if show]
+        if self.evidence:
+            parts.append(f"{P}<b>In your numbers:</b> {esc(self.evidence)}</p>")
+        if self.explanation:
+            parts.append(f"{P}<b>Why:</b> {esc(self.explanation)}</p>")
+        if self.causes:
+            items = "".join(f"<li>{esc(c)}. <i>To tell:</i> {esc(t)}</li>" for c, t in self.causes)
+            parts.append(
+                f"{P}<b>What else fits these curves</b>, likeliest first, and the cheapest test:"
+                f'</p><ol style="margin:4px 0">{items}</ol>'
+            )
+        if self.fixes:
+            items = "".join(f"<li>{esc(f)}</li>" for f in self.fixes)
+            parts.append(
+                f'{P}<b>What to try</b>, best first:</p><ul style="margin:4px 0">{items}</ul>'
+            )
         if self.lesson:  # relative: the lessons sit side by side (JupyterLab, Binder, a server)
             link = "color:var(--jp-content-link-color,#1565c0);text-decoration:underline"
             name, words = esc(self.lesson), esc(_lesson_words(self.lesson))
@@ -95,6 +99,8 @@ class Finding:
                 f'{P}<b>Open <a href="{name}" style="{link}">{words}</a></b> (the notebook {name} '
                 "in the lessons folder).</p>"
             )
+        else:
+            parts.append(f"{P}No lesson covers it; start with what to try above.</p>")
         return (
             '<div style="border-left:4px solid var(--jp-warn-color1,#e65100);padding:2px 12px;'
             f'margin:10px 0;{WRAP}">{"".join(parts)}</div>'
@@ -121,5 +127,14 @@ def make_finding(
             f"code={code!r} is not in the vocabulary; allowed: {', '.join(registry.codes())}"
         )
     numbers = dict(numbers or {})
-    texts = (rule.title, evidence, numbers, rule.explanation, list(rule.fixes), rule.lesson)
-    return Finding(code, *texts, confidence(code, numbers, mid_run), rule.causes)
+    return Finding(
+        code=code,
+        title=rule.title,
+        evidence=evidence,
+        numbers=numbers,
+        explanation=rule.explanation,
+        fixes=list(rule.fixes),
+        lesson=rule.lesson,
+        confidence=confidence(code, numbers, mid_run),
+        causes=rule.causes,
+    )

@@ -78,6 +78,12 @@ ZIGZAG_VAL_RATE = 0.5
 ZIGZAG_RANGE_SHARE = 0.15
 
 
+def noise(curve: Curve) -> float:
+    """Return the median absolute change between consecutive points of ``curve``."""
+    steps = [abs(b - a) for a, b in zip(curve, curve[1:])]
+    return median(steps) if steps else 0.0
+
+
 def _turn(
     curve: list[float], steady_counts: bool = False
 ) -> tuple[list[float], int, float, float] | None:
@@ -87,10 +93,10 @@ def _turn(
     since: the steps are then the trend itself); else None."""
     smooth = _smooth(curve)
     best = _argmin(smooth)
-    if len(curve) - 1 - best < TURN_AFTER or _tail(curve) < TREND_RISE * smooth[best]:
+    end = _tail(curve)
+    if len(curve) - 1 - best < TURN_AFTER or end < TREND_RISE * smooth[best]:
         return None
-    after = curve[max(best - 1, 0) :]  # its noise: the median change between consecutive points
-    rise, wobble = _tail(curve) - smooth[best], median(abs(b - a) for a, b in zip(after, after[1:]))
+    rise, wobble = end - smooth[best], noise(curve[max(best - 1, 0) :])
     steady = steady_counts and all(y > x for x, y in zip(curve[best:], curve[best + 1 :]))
     if rise < NOISE_MULTIPLE * wobble and not steady:
         return None
@@ -175,16 +181,18 @@ rule(
         "Use early stopping and keep the best epoch",
         "Lower the learning rate or the weight decay",
     ),
-    (
-        "an effective learning rate grown too large late in training (weight decay shrinking "
-        "batch-normalised weights, no schedule)",
-        "halve the learning rate from the best epoch on: if the rise goes away, it was the "
-        "step size",
-    ),
-    (
-        "the training data change over time (curriculum, unshuffled or drifting data)",
-        "train two epochs on a fixed subset: a loss that still rises is the optimiser, not the "
-        "data",
+    causes=(
+        (
+            "an effective learning rate grown too large late in training (weight decay shrinking "
+            "batch-normalised weights, no schedule)",
+            "halve the learning rate from the best epoch on: if the rise goes away, it was the "
+            "step size",
+        ),
+        (
+            "the training data change over time (curriculum, unshuffled or drifting data)",
+            "train two epochs on a fixed subset: a loss that still rises is the optimiser, not the "
+            "data",
+        ),
     ),
     case="train-loss-rises",
     needs=("trend",),
@@ -243,14 +251,16 @@ rule(
         "More data or augmentation",
         "Regularise: weight decay, dropout, a smaller model",
     ),
-    (
-        "the model fits details of the training set that do not generalise",
-        "keep the best epoch (early stopping) and add weight decay or augmentation: if the "
-        "turn comes later, it was overfitting",
-    ),
-    (
-        "validation data unlike the training data",
-        "compare the losses of a random training slice held out",
+    causes=(
+        (
+            "the model fits details of the training set that do not generalise",
+            "keep the best epoch (early stopping) and add weight decay or augmentation: if the "
+            "turn comes later, it was overfitting",
+        ),
+        (
+            "validation data unlike the training data",
+            "compare the losses of a random training slice held out",
+        ),
     ),
     lesson=READING_CURVES,
     needs=("train", "val"),
@@ -298,8 +308,9 @@ def standout_swings(train_loss: Curve) -> Hit | None:
     if len(runs) < 3:
         return None
     span = max(loss[1:]) - min(loss[1:])  # epoch 1 mixes in the untrained start: left out
-    turns = [runs[0], *(b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0)]
-    turns.append(runs[-1])
+    # the curve's turning points (where it changes direction), with its two ends
+    between = [b for a, b, c in zip(runs, runs[1:], runs[2:]) if (b - a) * (c - b) < 0]
+    turns = [runs[0], *between, runs[-1]]
     peaks = [
         i
         for i in range(1, len(turns) - 1)
@@ -336,17 +347,19 @@ rule(
         "Use a larger batch",
         "Check whether validation loss is frozen too",
     ),
-    (
-        "steps too large for the problem",
-        "halve the learning rate: if the swings shrink, the steps were too large",
-    ),
-    (
-        "a frozen model whose loss only follows each batch's class mix",
-        "look at validation loss: exactly constant means the model is frozen (flat-validation)",
-    ),
-    (
-        "tiny batches or a tiny dataset",
-        "double the batch size: if the swings halve, it is batch noise",
+    causes=(
+        (
+            "steps too large for the problem",
+            "halve the learning rate: if the swings shrink, the steps were too large",
+        ),
+        (
+            "a frozen model whose loss only follows each batch's class mix",
+            "look at validation loss: exactly constant means the model is frozen (flat-validation)",
+        ),
+        (
+            "tiny batches or a tiny dataset",
+            "double the batch size: if the swings halve, it is batch noise",
+        ),
     ),
     case="oscillating-loss",
     needs=("trend",),
@@ -384,16 +397,18 @@ rule(
         "Check batch-norm / dropout behaviour in eval mode and that validation gets the same "
         "preprocessing",
     ),
-    (
-        "a small or unrepresentative validation set",
-        "evaluate one checkpoint on two halves of the validation set: if the halves differ as "
-        "much as the epochs do, the set is too small",
-    ),
-    ("steps so large that every epoch ends at a different point", "halve the learning rate"),
-    (
-        "batch-norm or dropout behaving differently in eval mode",
-        "evaluate the training set in eval mode: if it is much worse than the training loss, "
-        "check model.eval()",
+    causes=(
+        (
+            "a small or unrepresentative validation set",
+            "evaluate one checkpoint on two halves of the validation set: if the halves differ as "
+            "much as the epochs do, the set is too small",
+        ),
+        ("steps so large that every epoch ends at a different point", "halve the learning rate"),
+        (
+            "batch-norm or dropout behaving differently in eval mode",
+            "evaluate the training set in eval mode: if it is much worse than the training loss, "
+            "check model.eval()",
+        ),
     ),
     case="oscillating-loss",
     needs=("train", "val"),

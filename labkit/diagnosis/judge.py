@@ -46,10 +46,15 @@ WARN_ABOUT = ("runs", "left out", "as the validation loss", "an excerpt", "bare 
 def curve_input(curves: Curves) -> registry.CurveInput:
     """Return the curves as a rule's ``detect`` sees them (a log of steps only: its trend is the
     steps averaged into at most 60 points)."""
-    c = curves
-    trend = list(c.train_loss) or gradual.bins(c.step_loss)
-    given = (c.train_loss, c.val_loss, c.step_loss, c.steps_per_epoch, c.mid_run)
-    return registry.CurveInput(*given, trend, c.val_metric)
+    return registry.CurveInput(
+        train=curves.train_loss,
+        val=curves.val_loss,
+        steps=curves.step_loss,
+        steps_per_epoch=curves.steps_per_epoch,
+        mid_run=curves.mid_run,
+        trend=list(curves.train_loss) or gradual.bins(curves.step_loss),
+        val_metric=curves.val_metric,
+    )
 
 
 def _detect(kind: str, seen: Any, given: Callable[[Any], bool]) -> list[Hit]:
@@ -66,12 +71,18 @@ def curve_hits(curves: Curves) -> list[Hit]:
 
 
 def setup_hits(
-    curves: Curves, model: Any = None, criterion: Any = None, optimizer: Any = None
+    curves: Curves,
+    model: nn.Module | None = None,
+    criterion: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> list[Hit]:
     """Return the hits of the model / criterion / optimizer checks (setup_checks.py's, then each
     check Rule's detect)."""
-    kinds = {"model": nn.Module, "criterion": nn.Module, "optimizer": torch.optim.Optimizer}
-    for (name, kind), value in zip(kinds.items(), (model, criterion, optimizer)):
+    for name, value, kind in (
+        ("model", model, nn.Module),
+        ("criterion", criterion, nn.Module),
+        ("optimizer", optimizer, torch.optim.Optimizer),
+    ):
         if value is not None and not isinstance(value, kind):
             raise TypeError(
                 f"{name} must be a torch {kind.__name__} or None, got {type(value).__name__}"
@@ -92,7 +103,12 @@ def _join(old: Hit, new: Hit) -> Hit:
     return Hit(old.code, f"{old.evidence}; {new.evidence}", old.numbers | new.numbers)
 
 
-def findings_of(curves: Curves, model: Any, criterion: Any, optimizer: Any) -> list[Finding]:
+def findings_of(
+    curves: Curves,
+    model: nn.Module | None,
+    criterion: nn.Module | None,
+    optimizer: torch.optim.Optimizer | None,
+) -> list[Finding]:
     """Return the Findings of every curve rule and setup check on ``curves``, most likely first.
 
     A check that explains a curve finding (its Rule's ``cause_of``) adds its evidence to that
@@ -185,7 +201,9 @@ class Verdict:
         title = self.findings[0].title
         if self.state == FAILURE:
             return f"the failure is there: {title}" if self.case else f"failure: {title}"
-        return f"{'still failing' if self.code == self.asker_code else 'another failure'}: {title}"
+        if self.code == self.asker_code:
+            return f"still failing: {title}"
+        return f"another failure: {title}"
 
     @property
     def reasons(self) -> list[str]:

@@ -107,9 +107,8 @@ def load_run(run: Any) -> Curves:
             return _from_history(History.from_dict(dict(run)))
         return _build(_read_json(run, "dict"), "dict")
     if isinstance(run, (list, tuple)) and run and not any(isinstance(r, bool) for r in run):
-        if all(isinstance(r, Mapping) for r in run) or all(
-            isinstance(r, numbers.Real) for r in run
-        ):
+        records = all(isinstance(r, Mapping) for r in run)
+        if records or all(isinstance(r, numbers.Real) for r in run):  # or bare numbers
             return _build(_read_json(list(run), "list"), "list")
     raise TypeError(f"run must be {EXPECTED}; got {type(run).__name__}")
 
@@ -264,9 +263,11 @@ def _numbers(seq: Iterable[Any], name: str) -> list[float | None]:
 
 def _from_mapping(data: Mapping[str, Any], source: str, notes: tuple[str, ...] = ()) -> Curves:
     """Pick each curve by its name; check the curves are non-empty, numeric, of equal length."""
-    chosen = {
-        r: next(k for k in keys if k in data) for r, keys in KEYS.items() if data.keys() & keys
-    }
+    chosen = {}
+    for role, keys in KEYS.items():
+        key = next((k for k in keys if k in data), None)
+        if key is not None:
+            chosen[role] = key
     picked = pick([str(k) for k in data])
     if "val_loss" not in chosen and (note := _test_as_val(picked, "run")):
         notes += (note,)
@@ -353,11 +354,16 @@ def _from_epoch_dicts(
             raise ValueError(f"run[{key!r}] is empty: a curve needs at least one number")
         epochs = [_epoch(k) for k in column]
         bad = [k for k, e in zip(column, epochs) if e is None]
-        if bad or len(set(epochs)) < len(epochs):
-            what = "names an epoch twice (e.g. 1 and '1')"
-            if bad:
-                what = f"is a dict whose key {repr(bad[0])[:40]} is not an epoch number"
-            raise ValueError(f"run[{key!r}] {what}: a curve must be {COLUMN_FORMS}")
+        if bad:
+            raise ValueError(
+                f"run[{key!r}] is a dict whose key {repr(bad[0])[:40]} is not an epoch number: a "
+                f"curve must be {COLUMN_FORMS}"
+            )
+        if len(set(epochs)) < len(epochs):
+            raise ValueError(
+                f"run[{key!r}] names an epoch twice (e.g. 1 and '1'): a curve must be "
+                f"{COLUMN_FORMS}"
+            )
         ks = list(column)
         values = parse_all(
             column.values(),
@@ -400,7 +406,8 @@ def _split_runs(rows: Sequence[Row], counter: str | None) -> list[tuple[int, lis
         k = _key(row.get(counter))
         if k is not None and k < last:
             segments.append((i, []))
-        last = last if k is None else k
+        if k is not None:
+            last = k
         segments[-1][1].append(row)
     return [s for s in segments if s[1]]
 
@@ -498,8 +505,9 @@ def records_to_curves(
                 logged.update({k: math.nan for k in order[last + 1 :] if k in written})
     step_loss = per_step.pop("step_loss", [])
     per_epoch.pop("step_loss", None)
-    train = per_epoch.get("train_loss", {})  # several rows of one epoch: the rows are steps
-    if "step_loss" not in cols and any(n > 1 for k, n in Counter(keys).items() if k in train):
+    train, rows_per_epoch = per_epoch.get("train_loss", {}), Counter(keys)
+    # several rows of one epoch: the rows are steps
+    if "step_loss" not in cols and any(rows_per_epoch[k] > 1 for k in train):
         step_loss = per_step["train_loss"]
     if epoch_col is None and step_col is not None:  # a step log with no epochs (TF, HF)
         steps = step_loss or per_step.get("train_loss", [])

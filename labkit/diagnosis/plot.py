@@ -50,9 +50,9 @@ def describe_curves(train: Curve, val: Curve = (), steps: Curve = (), first_epoc
             shape = f"lowest at epoch {first_epoch + low} ({good[low]:.4g}), "
             shape += f"{_pct(good[low], good[-1])} by epoch {first_epoch + last}"
         else:
-            shape = f"{'fell' if good[-1] < good[0] else 'rose'} from {good[0]:.4g} to "
-            shape += f"{good[-1]:.4g} ({_pct(good[0], good[-1])}) over epochs "
-            shape += f"{first_epoch}-{first_epoch + last}"
+            verb = "fell" if good[-1] < good[0] else "rose"
+            shape = f"{verb} from {good[0]:.4g} to {good[-1]:.4g} ({_pct(good[0], good[-1])}) "
+            shape += f"over epochs {first_epoch}-{first_epoch + last}"
         parts.append(f"{name} {shape}{bad}")
     if len(parts) == 2:  # validation first: it is what a reader of a training question looks at
         parts = [f"{parts[1]}, while {parts[0]}"]

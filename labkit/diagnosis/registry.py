@@ -112,10 +112,15 @@ def register(rule: Rule) -> Rule:
 
 
 def rule(
-    code: str, order: int, title: str, explanation: str, fixes: tuple[str, ...], *causes, **fields
+    code: str,
+    order: int,
+    title: str,
+    explanation: str,
+    fixes: tuple[str, ...],
+    causes: tuple[tuple[str, str], ...] = (),
+    **fields: Any,
 ) -> Rule:
-    """Register and return a Rule; its (cause, cheapest test) pairs follow the fixes, likeliest
-    first."""
+    """Register and return a Rule (``fields``: its other fields, e.g. ``case``, ``detect``)."""
     return register(Rule(code, order, title, explanation, fixes, causes, **fields))
 
 
@@ -149,19 +154,19 @@ def codes(kind: str | None = None) -> tuple[str, ...]:
 
 
 def tables() -> dict[str, Any]:
-    """Return the vocabulary tables (CURVE_CODES, CHECK_CODES, CODES, CASE_OF_CODE, LESSON_OF_CODE,
-    SUBSUMED_BY, CAUSE_OF), read from the rules registered now."""
+    """Return the vocabulary tables, read from the rules registered now."""
     rules = ordered()
-    found = {f"{k.upper()}_CODES": tuple(r.code for r in rules if r.kind == k) for k in RULE_KINDS}
-    found["CODES"] = tuple(r.code for r in rules)
-    for name, field in (
-        ("CASE_OF_CODE", "case"),
-        ("LESSON_OF_CODE", "lesson"),
-        ("SUBSUMED_BY", "subsumed_by"),
-        ("CAUSE_OF", "cause_of"),
-    ):
-        found[name] = {r.code: getattr(r, field) for r in rules if getattr(r, field)}
-    return found
+    return {
+        "CURVE_CODES": codes("curve"),
+        "CHECK_CODES": codes("check"),  # risks in the model / criterion / optimizer / code
+        "CODES": codes(),  # curve codes first, then check codes
+        "CASE_OF_CODE": {r.code: r.case for r in rules if r.case},  # whose failure it is
+        "LESSON_OF_CODE": {r.code: r.lesson for r in rules if r.lesson},  # who teaches it
+        # {weaker code: the stronger codes that make it redundant}
+        "SUBSUMED_BY": {r.code: r.subsumed_by for r in rules if r.subsumed_by},
+        # {check code: the curve code whose cause it names}
+        "CAUSE_OF": {r.code: r.cause_of for r in rules if r.cause_of},
+    }
 
 
 def live(module: str) -> Callable[[str], Any]:

@@ -107,16 +107,21 @@ def _rise_margin(numbers: dict[str, float]) -> float:
     return numbers["last_val"] / numbers["best_val"] / TREND_RISE
 
 
+def _first(curve: Curve, test: Callable[[float], bool]) -> int | None:
+    """Return the index of the first value of ``curve`` that passes ``test``, or None."""
+    return next((i for i, v in enumerate(curve) if test(v)), None)
+
+
 def _firsts(
     test: Callable[[float], bool], train: Curve, val: Curve, steps: Curve, steps_per_epoch: int
 ) -> tuple[int | None, int | None, int | None]:
     """Return the first epoch index of training (its steps included) and of validation that
     passes ``test``, and the first such step's index (None: none does)."""
-    train_at, val_at, step = (
-        next((i for i, v in enumerate(c) if test(v)), None) for c in (train, val, steps)
-    )
-    at = [train_at, None if step is None else step // max(steps_per_epoch, 1)]
-    return min((i for i in at if i is not None), default=None), val_at, step
+    train_at, val_at, step = _first(train, test), _first(val, test), _first(steps, test)
+    if step is not None:
+        at = step // max(steps_per_epoch, 1)
+        train_at = at if train_at is None else min(train_at, at)
+    return train_at, val_at, step
 
 
 def diverged(
@@ -146,17 +151,19 @@ rule(
         "Check the inputs and targets for NaN/inf",
         "Use numerically stable losses (CrossEntropyLoss, BCEWithLogitsLoss)",
     ),
-    (
-        "a learning rate too high: the weights overflow",
-        "rerun with lr/10 (or clip gradients at 1.0)",
-    ),
-    (
-        "NaN/inf or extreme values in the inputs or targets",
-        "check every batch: torch.isfinite(x).all() and torch.isfinite(y).all()",
-    ),
-    (
-        "log(0) or division by 0 in a hand-written loss",
-        "use CrossEntropyLoss / BCEWithLogitsLoss instead",
+    causes=(
+        (
+            "a learning rate too high: the weights overflow",
+            "rerun with lr/10 (or clip gradients at 1.0)",
+        ),
+        (
+            "NaN/inf or extreme values in the inputs or targets",
+            "check every batch: torch.isfinite(x).all() and torch.isfinite(y).all()",
+        ),
+        (
+            "log(0) or division by 0 in a hand-written loss",
+            "use CrossEntropyLoss / BCEWithLogitsLoss instead",
+        ),
     ),
     lesson=READING_CURVES,  # lesson 00's "Divergence" section: no case covers NaN/inf
     detect=lambda c: diverged(c.train, c.val, c.steps, c.steps_per_epoch),
@@ -196,14 +203,16 @@ rule(
         "Use CrossEntropyLoss on raw logits (or add LogSoftmax before NLLLoss)",
         "Check that the criterion gets what it expects: logits, log-probabilities or probabilities",
     ),
-    (
-        "NLLLoss (or a log-likelihood) fed raw outputs instead of log-probabilities",
-        "print exp(output).sum(dim=1) for one batch: if the rows do not sum to 1, LogSoftmax "
-        "is missing",
-    ),
-    (
-        "a loss that is negative by design (Gaussian NLL, a contrastive objective)",
-        "check the loss's formula: if it can go below 0, a negative value is not a failure",
+    causes=(
+        (
+            "NLLLoss (or a log-likelihood) fed raw outputs instead of log-probabilities",
+            "print exp(output).sum(dim=1) for one batch: if the rows do not sum to 1, LogSoftmax "
+            "is missing",
+        ),
+        (
+            "a loss that is negative by design (Gaussian NLL, a contrastive objective)",
+            "check the loss's formula: if it can go below 0, a negative value is not a failure",
+        ),
     ),
     case="negative-loss",
     detect=lambda c: negative_loss(c.train, c.val, c.steps, c.steps_per_epoch),
@@ -251,19 +260,22 @@ rule(
         "Use BCEWithLogitsLoss on raw outputs instead of sigmoid + BCELoss",
         "Use a smaller model or a pretrained backbone when you have very few images",
     ),
-    (
-        "the model collapsed to one answer for every input (saturated sigmoid, dead ReLUs, too "
-        "high a learning rate)",
-        "predict 10 validation images: identical outputs mean a collapsed model",
-    ),
-    (
-        "the pipeline cannot learn at all (labels misaligned, weights frozen, optimizer not "
-        "stepping)",
-        "train on 100 samples: a pipeline that cannot overfit them is broken",
-    ),
-    (
-        "validation is computed wrongly (the same batch, the model not in eval mode, a stale copy)",
-        "evaluate the training set with the validation code: it should match the training loss",
+    causes=(
+        (
+            "the model collapsed to one answer for every input (saturated sigmoid, dead ReLUs, too "
+            "high a learning rate)",
+            "predict 10 validation images: identical outputs mean a collapsed model",
+        ),
+        (
+            "the pipeline cannot learn at all (labels misaligned, weights frozen, optimizer not "
+            "stepping)",
+            "train on 100 samples: a pipeline that cannot overfit them is broken",
+        ),
+        (
+            "validation is computed wrongly (the same batch, the model not in eval mode, a stale "
+            "copy)",
+            "evaluate the training set with the validation code: it should match the training loss",
+        ),
     ),
     case="oscillating-loss",
     needs=("val",),
@@ -342,22 +354,24 @@ rule(
         "Raise Adam's eps only as a step-size cap: it must be large next to sqrt(v) (1e-2 in "
         "lesson 04)",
     ),
-    (
-        "a step too large for how far the weights have grown: it throws samples onto the wrong "
-        "side",
-        "rerun from a checkpoint before the jump with the learning rate divided by 4: if it "
-        "stays down, it was the step size",
-    ),
-    (
-        "a clipped loss on probabilities gives those samples zero gradient, so they never come "
-        "back",
-        "count the samples whose probability for their true class is below the clip (1e-7) "
-        "after the jump: if that share stays up, the clip froze them",
-    ),
-    (
-        "Adam's eps too small next to sqrt(v)",
-        "print the median of sqrt(v) before the jump: if it is far above eps, eps is not what "
-        "lets the step grow",
+    causes=(
+        (
+            "a step too large for how far the weights have grown: it throws samples onto the wrong "
+            "side",
+            "rerun from a checkpoint before the jump with the learning rate divided by 4: if it "
+            "stays down, it was the step size",
+        ),
+        (
+            "a clipped loss on probabilities gives those samples zero gradient, so they never come "
+            "back",
+            "count the samples whose probability for their true class is below the clip (1e-7) "
+            "after the jump: if that share stays up, the clip froze them",
+        ),
+        (
+            "Adam's eps too small next to sqrt(v)",
+            "print the median of sqrt(v) before the jump: if it is far above eps, eps is not what "
+            "lets the step grow",
+        ),
     ),
     case="adam-epsilon",
     needs=("trend",),
@@ -418,21 +432,23 @@ rule(
         "Check that the validation split is drawn like the training data (and does not leak)",
         "Check that the inputs actually predict the labels (a simple baseline)",
     ),
-    (
-        "preprocessing removed the signal that predicts the label (e.g. scaling each sample or "
-        "window on its own)",
-        "shuffled-label control: train on shuffled labels; if validation behaves the same, the "
-        "inputs carry no signal the model uses",
-    ),
-    (
-        "validation data drawn differently from the training data (other period, other source, "
-        "leakage)",
-        "validate on a random slice of the training data: if that is fine, the split is the "
-        "problem",
-    ),
-    (
-        "far too few samples for the model",
-        "train on 100 samples: it should overfit them; then add data",
+    causes=(
+        (
+            "preprocessing removed the signal that predicts the label (e.g. scaling each sample or "
+            "window on its own)",
+            "shuffled-label control: train on shuffled labels; if validation behaves the same, the "
+            "inputs carry no signal the model uses",
+        ),
+        (
+            "validation data drawn differently from the training data (other period, other source, "
+            "leakage)",
+            "validate on a random slice of the training data: if that is fine, the split is the "
+            "problem",
+        ),
+        (
+            "far too few samples for the model",
+            "train on 100 samples: it should overfit them; then add data",
+        ),
     ),
     case="rising-val-loss",
     needs=("train", "val"),
@@ -471,17 +487,19 @@ rule(
         "Check that the optimiser minimises the loss (its sign, maximize=False)",
         "Check that the targets stay fixed and match the inputs",
     ),
-    (
-        "a learning rate far too high",
-        "rerun with lr/10: if the loss falls, the steps were too large",
-    ),
-    (
-        "the loss is maximised (a sign flipped in a hand-written loss or optimiser)",
-        "print the loss before and after one step on one batch: it should go down",
-    ),
-    (
-        "targets that change or do not belong to their inputs",
-        "train on 100 fixed samples: it should overfit them",
+    causes=(
+        (
+            "a learning rate far too high",
+            "rerun with lr/10: if the loss falls, the steps were too large",
+        ),
+        (
+            "the loss is maximised (a sign flipped in a hand-written loss or optimiser)",
+            "print the loss before and after one step on one batch: it should go down",
+        ),
+        (
+            "targets that change or do not belong to their inputs",
+            "train on 100 fixed samples: it should overfit them",
+        ),
     ),
     lesson=READING_CURVES,
     needs=("trend",),

@@ -78,9 +78,12 @@ rule(
     "outputs, that is minus a logit, which has no floor: the loss can go negative and run off "
     "to minus infinity.",
     ("Use CrossEntropyLoss on raw logits", "Or end the model with LogSoftmax(dim=1)"),
-    (
-        "NLLLoss gets raw outputs",
-        "add LogSoftmax(dim=1) (or use CrossEntropyLoss) and rerun one epoch: the loss stays >= 0",
+    causes=(
+        (
+            "NLLLoss gets raw outputs",
+            "add LogSoftmax(dim=1) (or use CrossEntropyLoss) and rerun one epoch: the loss stays "
+            ">= 0",
+        ),
     ),
     case="negative-loss",
     cause_of="negative-loss",  # its evidence joins a negative-loss finding
@@ -159,9 +162,11 @@ rule(
     "With a tiny eps the effective learning rate lr / (sqrt(v) + eps) grows without bound as "
     "gradients shrink; long runs near a reachable minimum can then explode.",
     ("Raise eps (e.g. 1e-3)", "Decay the learning rate late in training"),
-    (
-        "Adam's effective step grows without bound near a minimum",
-        "rerun the last stretch with eps=1e-3 (or a decaying schedule): it should stay down",
+    causes=(
+        (
+            "Adam's effective step grows without bound near a minimum",
+            "rerun the last stretch with eps=1e-3 (or a decaying schedule): it should stay down",
+        ),
     ),
     case="adam-epsilon",
     kind="check",

@@ -269,12 +269,12 @@ def _is_number(cell: str, decimal_comma: bool = False) -> bool:
 def sniff_table(lines: list[str]) -> tuple[list[str], list[dict[str, str]], bool, list[str]] | None:
     """Return (columns, rows, decimal_comma, notes) for a table with a header line, else None."""
     best = None
-    one_column = (
+    one_column = (  # a table of one named column of numbers
         len(lines) > 1 and role(lines[0]) and all(_is_number(ln.strip(), True) for ln in lines[1:])
     )
     for sep in (*SEPARATORS, None):
         header = _split(lines[0], sep)
-        if len(header) < 2 and not one_column:  # a table of one named column of numbers
+        if len(header) < 2 and not one_column:
             continue
         if not all(HEADER_NAME.fullmatch(h) for h in header) or not any(role(h) for h in header):
             continue
@@ -393,8 +393,11 @@ def _split_epochs(lines: list[str]) -> list[str]:
     out = []
     for line in lines:
         starts = [m.start() for m in EPOCH.finditer(line)]
-        cuts = sorted({0, *starts}) if len(starts) > 1 else [0]
-        out += [line[a:b] for a, b in zip(cuts, cuts[1:] + [len(line)])]
+        if len(starts) < 2:
+            out.append(line)
+            continue
+        out += [line[: starts[0]]] if starts[0] else []  # what comes before the first epoch
+        out += [line[a:b] for a, b in zip(starts, starts[1:] + [len(line)])]
     return out
 
 
@@ -439,9 +442,9 @@ def printout(lines: list[str], source: str) -> tuple[list[str], list[dict[str, A
     has_epochs = any(p[0] is not None for p in parsed)
     # several training-loss lines in one epoch, no progress bar: per-step prints (one run is left,
     # so each epoch's lines are consecutive)
+    by_epoch = [list(group) for _, group in groupby(parsed, key=lambda p: p[0])]
     repeated = has_epochs and any(
-        sum(_trains(p[3]) for p in group) > 1 and not any(p[2] for p in group)
-        for group in (list(g) for _, g in groupby(parsed, key=lambda p: p[0]))
+        sum(_trains(p[3]) for p in group) > 1 and not any(p[2] for p in group) for group in by_epoch
     )
     records: list[dict[str, Any]] = []
     step_count, last_epoch, last_progress = 0, object(), False
@@ -452,12 +455,15 @@ def printout(lines: list[str], source: str) -> tuple[list[str], list[dict[str, A
             step_count += 1
             rec = {("loss_step" if role(k) == "train_loss" else k): v for k, v in pairs.items()}
             rec["step"] = step if step is not None and not has_epochs else step_count
-            records.append(rec | ({"epoch": epoch} if has_epochs else {}))
+            if has_epochs:
+                rec["epoch"] = epoch
+            records.append(rec)
         elif records and epoch == last_epoch and has_epochs and "step" not in records[-1]:
-            # Keras: progress lines, then the epoch's final line: the last one wins; else a later
-            # line of the same epoch adds what it has new, never overwrites
-            last = records[-1]
-            last.update({k: v for k, v in pairs.items() if last_progress or k not in last})
+            # Keras: progress lines, then the epoch's final line: the last one wins
+            if last_progress:
+                records[-1].update(pairs)
+            else:  # a later line of the same epoch adds what it has new, never overwrites
+                records[-1].update({k: v for k, v in pairs.items() if k not in records[-1]})
         else:
             records.append({**pairs, **({"epoch": epoch} if has_epochs else {})})
         last_epoch, last_progress = epoch, progress

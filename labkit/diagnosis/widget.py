@@ -68,7 +68,7 @@ def paste_box(rows: int = 12) -> Any:
     from ..widgetcompat import html_widget
     from .judge import LogReadWarning, diagnose
     from .logs import load_run
-    from .plot import plot_findings
+    from .plot import describe, plot_findings
 
     wide = widgets.Layout(width="98%")  # 100% + its margin overflows the cell
     text = widgets.Textarea(
@@ -96,9 +96,10 @@ def paste_box(rows: int = 12) -> Any:
         except (ValueError, TypeError) as e:
             say(unreadable_html(str(e)))
             return
+        # the answer first: it stays shown even if drawing the plot fails
+        say(answer_html(findings, describe(curves), curves.notes))
         fig = Figure(figsize=(7, 3.5), layout="constrained")  # no pyplot: nothing shown twice
         ax = plot_findings(curves, findings, fig.add_subplot())
-        say(answer_html(findings, ax.description, curves.notes))
         plot.value = render(fig, ax.description)._repr_html_()  # with its text alternative
 
     button.on_click(run)
