@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatterSciNotation, NullLocator
 
 from .history import History
 from .knobs import Choice, must_be
@@ -62,7 +62,20 @@ def _apply_scale(ax: Axes, scale: str, values: Iterable[float]) -> str:
         threshold = _power_of_ten(linthresh, 0, mathtext=False)
         return f"symlog y axis: log beyond ±{threshold}, linear inside"
     ax.set_yscale(scale)
+    if scale == "log":
+        ax.yaxis.set_major_formatter(_ShortLogLabels())
+        ax.yaxis.set_minor_formatter(_ShortLogLabels(labelOnlyBase=False))
     return "log y axis" if scale == "log" else ""
+
+
+class _ShortLogLabels(LogFormatterSciNotation):
+    """The log ticks matplotlib labels (minor ones too when the axis spans about a decade), written
+    short: "0.05", not "5 x 10^-2", which the panel's narrow plots cut off at the left edge."""
+
+    def __call__(self, x: float, pos: Any = None) -> str:
+        if x <= 0 or not super().__call__(x, pos):
+            return ""
+        return _power_of_ten(x) if abs(math.log10(x) - round(math.log10(x))) < 1e-9 else f"{x:g}"
 
 
 def symlog_ticks(values: Sequence[float], linthresh: float) -> list[float]:

@@ -81,6 +81,23 @@ def test_a_symlog_axis_gets_few_spread_ticks_and_says_what_it_is():
     plt.close("all")
 
 
+def test_a_log_axis_over_about_a_decade_labels_its_ticks_short_and_inside_the_figure():
+    # train-loss-rises' panel: a loss from 0.7 to 0.02 got "5 x 10^-1"-style minor labels, cut off
+    # at the panel figure's left edge
+    from labkit.panels import _figure
+
+    fig = _figure()
+    ax = fig.axes[0]
+    plots.plot_loss(run("a", [0.7 * 0.93**i for i in range(50)]), ax, scale="log", legend=False)
+    fig.canvas.draw()
+    labels = [t for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if t.get_text()]
+    texts = {t.get_text() for t in labels}
+    assert {"0.1", "0.2", "0.03"} <= texts and not any("times" in t or "^" in t for t in texts)
+    inside = [ax.yaxis.get_tightbbox().x0 >= 0] + [t.get_window_extent().x0 >= 0 for t in labels]
+    assert all(inside)
+    plt.close("all")
+
+
 def test_symlog_ticks_use_one_stride_for_both_signs():
     ticks = plots.symlog_ticks([1e5, -1e-2, 3.0], 1e-3)
     assert ticks[0] < 0 < ticks[-1] and len(ticks) <= plots.MAX_TICKS
