@@ -584,31 +584,45 @@ def test_lesson_06_meets_the_lesson_checks(check):
 
 
 def test_each_check_on_its_own():
+    from labkit.diagnosis import registry
     from labkit.diagnosis import setup_checks as checks
 
+    def check(code, model=None, criterion=None, optimizer=None, train=(), spe=1):
+        """Run the registered check ``code`` as diagnose() does: through its rule's detect."""
+        curves = registry.CurveInput(train, (), (), spe, False, train)
+        hit = registry.get(code).detect(registry.SetupInput(model, criterion, optimizer, curves))
+        assert hit is None or hit.code == code
+        return hit
+
     # at the threshold: fine
-    assert checks.dropout_hits(nn.Sequential(nn.Dropout(checks.MAX_DROPOUT))) == []
-    assert checks.dropout_hits(nn.Sequential(nn.Dropout2d(0.8)))[0].numbers == {"max_dropout": 0.8}
+    assert check("high-dropout", nn.Sequential(nn.Dropout(checks.MAX_DROPOUT))) is None
+    hit = check("high-dropout", nn.Sequential(nn.Dropout2d(0.8)))
+    assert hit.numbers == {"max_dropout": 0.8}
     p = [nn.Parameter(torch.zeros(1))]
-    assert checks.optimizer_hits(torch.optim.Adam(p, lr=checks.MAX_LR["adaptive"])) == []
-    assert checks.optimizer_hits(torch.optim.RMSprop(p, lr=0.1))[0].code == "high-lr"
-    assert checks.optimizer_hits(torch.optim.SGD(p, lr=checks.MAX_LR["sgd"])) == []
+    assert check("high-lr", optimizer=torch.optim.Adam(p, lr=checks.MAX_LR["adaptive"])) is None
+    assert check("high-lr", optimizer=torch.optim.RMSprop(p, lr=0.1)).numbers == {"lr": 0.1}
+    assert check("high-lr", optimizer=torch.optim.SGD(p, lr=checks.MAX_LR["sgd"])) is None
+    assert check("high-lr", optimizer=torch.optim.SGD(p, lr=1.5)) is not None
     adam = torch.optim.Adam(p, lr=1e-3, eps=checks.ADAM_EPS_RISK)
-    # short, loss not low
-    assert checks.optimizer_hits(adam, [1.0, 0.5], steps=checks.LONG_RUN_STEPS - 1) == []
-    assert (
-        checks.optimizer_hits(adam, [1.0, 0.5], steps=checks.LONG_RUN_STEPS)[0].code
-        == "small-adam-eps"
-    )
-    assert (
-        checks.optimizer_hits(adam, [1.0, checks.LOW_LOSS_FRACTION / 2], steps=10)[0].code
-        == "small-adam-eps"
-    )
-    assert (
-        checks.criterion_hits(nn.Sequential(nn.Linear(2, 2), nn.LogSoftmax(dim=1)), nn.NLLLoss())
-        == []
-    )
-    assert checks.criterion_hits(nn.Sequential(nn.Linear(2, 2)), nn.CrossEntropyLoss()) == []
+    # short (2 epochs of LONG_RUN_STEPS / 2 - 1 steps), loss not low; then one step more per epoch
+    short = checks.LONG_RUN_STEPS // 2 - 1
+    assert check("small-adam-eps", optimizer=adam, train=[1.0, 0.5], spe=short) is None
+    hit = check("small-adam-eps", optimizer=adam, train=[1.0, 0.5], spe=short + 1)
+    assert hit.numbers == {"eps": checks.ADAM_EPS_RISK, "steps": checks.LONG_RUN_STEPS}
+    low = [1.0, checks.LOW_LOSS_FRACTION / 2]
+    assert check("small-adam-eps", optimizer=adam, train=low) is not None
+    bigger = torch.optim.Adam(p, lr=1e-3, eps=checks.ADAM_EPS_RISK * 2)
+    assert check("small-adam-eps", optimizer=bigger, train=low) is None
+    log_softmax = nn.Sequential(nn.Linear(2, 2), nn.LogSoftmax(dim=1))
+    assert check("nll-without-log-softmax", log_softmax, nn.NLLLoss()) is None
+    assert check("nll-without-log-softmax", nn.Sequential(nn.Linear(2, 2)), nn.NLLLoss())
+    linear = nn.Sequential(nn.Linear(2, 2))
+    assert check("softmax-before-cross-entropy", linear, nn.CrossEntropyLoss()) is None
+    softmax = nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=1))
+    assert check("softmax-before-cross-entropy", softmax, nn.CrossEntropyLoss())
+    sigmoid = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    assert check("sigmoid-before-bce-with-logits", sigmoid, nn.BCEWithLogitsLoss())
+    assert check("sigmoid-before-bce-with-logits", sigmoid, nn.BCELoss()) is None
     assert (
         checks.last_module(
             nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Softmax(dim=1)))

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..history import History
-from . import gradual, registry, setup_checks
+from . import gradual, registry
 from .finding import Finding, make_finding
 from .logs import Curves, load_run
 from .registry import Hit
@@ -76,8 +76,8 @@ def setup_hits(
     criterion: nn.Module | None = None,
     optimizer: torch.optim.Optimizer | None = None,
 ) -> list[Hit]:
-    """Return the hits of the model / criterion / optimizer checks (setup_checks.py's, then each
-    check Rule's detect)."""
+    """Return the hits of every registered check rule (setup_checks.py's and any added) on the
+    model, criterion and optimizer given, in priority order."""
     for name, value, kind in (
         ("model", model, nn.Module),
         ("criterion", criterion, nn.Module),
@@ -87,16 +87,8 @@ def setup_hits(
             raise TypeError(
                 f"{name} must be a torch {kind.__name__} or None, got {type(value).__name__}"
             )
-    hits: list[Hit] = []
-    if model is not None and criterion is not None:
-        hits += setup_checks.criterion_hits(model, criterion)
-    if model is not None:
-        hits += setup_checks.dropout_hits(model)
-    if optimizer is not None:
-        steps = len(curves.step_loss) or curves.num_epochs * curves.steps_per_epoch
-        hits += setup_checks.optimizer_hits(optimizer, curves.train_loss or curves.step_loss, steps)
     setup = registry.SetupInput(model, criterion, optimizer, curve_input(curves))
-    return hits + _detect("check", setup, lambda part: part is not None)
+    return _detect("check", setup, lambda part: part is not None)
 
 
 def _join(old: Hit, new: Hit) -> Hit:

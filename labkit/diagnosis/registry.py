@@ -72,8 +72,7 @@ class Rule:
     # the CurveInput fields that must be non-empty (curve rules), or the SetupInput fields that must
     # be given (checks), e.g. ("train", "val") or ("model", "criterion")
     needs: tuple[str, ...] = ()
-    # CurveInput or SetupInput -> Hit or None. The built-in checks have none: judge.setup_hits
-    # calls setup_checks.py's functions, codecheck reads code
+    # CurveInput or SetupInput -> Hit or None (codecheck's checks have none: they read code text)
     detect: Callable[[Any], Hit | None] | None = None
     subsumed_by: tuple[str, ...] = ()  # dropped when one of these (a stronger, same event) is found
     cause_of: str = ""  # checks: the curve code this check explains; its evidence joins that one

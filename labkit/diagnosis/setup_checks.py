@@ -1,17 +1,18 @@
-"""Setup checks (what UMLAUT does for Keras, here for PyTorch): model, criterion and optimizer in,
-Hits out. Each check's finding is declared once, under its function; codecheck.py reads two of the
-same causes (nll-without-log-softmax, small-adam-eps) from code text.
+"""Setup checks (what UMLAUT does for Keras, here for PyTorch): each reads the model, criterion
+and optimizer diagnose() was given (a ``SetupInput``) and returns a Hit or None, and is declared as
+its rule's ``detect``, as the curve rules are; codecheck.py reads two of the same causes
+(nll-without-log-softmax, small-adam-eps) from code text.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Sequence
+from typing import Callable
 
 import torch
 from torch import nn
 
-from .registry import Hit, rule
+from .registry import Hit, SetupInput, rule
 
 MAX_DROPOUT = 0.5  # dropout above this drops most units every step
 ADAM_EPS_RISK = 1e-8  # Adam eps at or below this leaves the effective learning rate uncapped
@@ -52,22 +53,31 @@ def _forward_calls(model: nn.Module, name: str) -> bool:
         return False
 
 
-def criterion_hits(model: nn.Module, criterion: nn.Module) -> list[Hit]:
-    """Return hits for an output layer that does not match the criterion."""
-    last = last_module(model)
+def nll_without_log_softmax(s: SetupInput) -> Hit | None:
+    """NLLLoss on a model that does not end in LogSoftmax (nor calls log_softmax in ``forward``)."""
+    last = last_module(s.model)
     if (
-        isinstance(criterion, nn.NLLLoss)
-        and not isinstance(last, nn.LogSoftmax)
-        and not _forward_calls(model, "log_softmax")
+        not isinstance(s.criterion, nn.NLLLoss)
+        or isinstance(last, nn.LogSoftmax)
+        or _forward_calls(s.model, "log_softmax")
     ):
-        name = type(last).__name__
-        why = f"NLLLoss expects log-probabilities, but the model ends in {name}, not LogSoftmax"
-        return [Hit("nll-without-log-softmax", why, {})]
-    for loss, (layer, code) in DOUBLED.items():
-        if isinstance(criterion, loss) and isinstance(last, layer):
-            evidence = f"the model ends in {layer.__name__} and the criterion is {loss.__name__}"
-            return [Hit(code, evidence, {})]
-    return []
+        return None
+    name = type(last).__name__
+    why = f"NLLLoss expects log-probabilities, but the model ends in {name}, not LogSoftmax"
+    return Hit("nll-without-log-softmax", why, {})
+
+
+def doubled(criterion: type[nn.Module]) -> Callable[[SetupInput], Hit | None]:
+    """Return the check for a model that ends in the output layer ``criterion`` applies itself."""
+    layer, code = DOUBLED[criterion]
+
+    def detect(s: SetupInput) -> Hit | None:
+        if not (isinstance(s.criterion, criterion) and isinstance(last_module(s.model), layer)):
+            return None
+        evidence = f"the model ends in {layer.__name__} and the criterion is {criterion.__name__}"
+        return Hit(code, evidence, {})
+
+    return detect
 
 
 rule(
@@ -88,6 +98,8 @@ rule(
     case="negative-loss",
     cause_of="negative-loss",  # its evidence joins a negative-loss finding
     kind="check",
+    needs=("model", "criterion"),
+    detect=nll_without_log_softmax,
 )
 rule(
     "softmax-before-cross-entropy",
@@ -97,6 +109,8 @@ rule(
     "gradients shrink and learning stalls.",
     ("Remove the final Softmax and pass raw logits",),
     kind="check",
+    needs=("model", "criterion"),
+    detect=doubled(nn.CrossEntropyLoss),
 )
 rule(
     "sigmoid-before-bce-with-logits",
@@ -107,16 +121,18 @@ rule(
     ("Remove the final Sigmoid and pass raw outputs",),
     case="oscillating-loss",
     kind="check",
+    needs=("model", "criterion"),
+    detect=doubled(nn.BCEWithLogitsLoss),
 )
 
 
-def dropout_hits(model: nn.Module) -> list[Hit]:
-    """Return a hit when any dropout layer drops more than MAX_DROPOUT."""
-    rates = [m.p for m in model.modules() if isinstance(m, _DROPOUTS) and m.p > MAX_DROPOUT]
+def high_dropout(s: SetupInput) -> Hit | None:
+    """A dropout layer that drops more than MAX_DROPOUT."""
+    rates = [m.p for m in s.model.modules() if isinstance(m, _DROPOUTS) and m.p > MAX_DROPOUT]
     if not rates:
-        return []
+        return None
     evidence = f"{len(rates)} dropout layer(s) with p up to {max(rates):g} (> {MAX_DROPOUT})"
-    return [Hit("high-dropout", evidence, {"max_dropout": max(rates)})]
+    return Hit("high-dropout", evidence, {"max_dropout": max(rates)})
 
 
 rule(
@@ -127,32 +143,30 @@ rule(
     "model may underfit.",
     ("Use dropout 0.1-0.5",),
     kind="check",
+    needs=("model",),
+    detect=high_dropout,
 )
 
 
-def optimizer_hits(
-    optimizer: torch.optim.Optimizer, loss: Sequence[float] = (), steps: int = 0
-) -> list[Hit]:
-    """Return hits for a very high learning rate, and for Adam's eps on a long run or a very low
-    loss (``loss``: the training loss per epoch; ``steps``: optimizer steps taken, 0 unknown)."""
-    hits, name = [], type(optimizer).__name__
-    kind = "adaptive" if isinstance(optimizer, _ADAPTIVE) else "sgd"
-    lr = max(float(g.get("lr", 0.0)) for g in optimizer.param_groups)
-    if isinstance(optimizer, (*_ADAPTIVE, torch.optim.SGD)) and lr > MAX_LR[kind]:
-        hits.append(Hit("high-lr", f"{name} lr={lr:g} (> {MAX_LR[kind]:g})", {"lr": lr}))
-    eps = min((float(g["eps"]) for g in optimizer.param_groups if "eps" in g), default=None)
-    adam = isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
+def small_adam_eps(s: SetupInput) -> Hit | None:
+    """Adam's eps at or below ADAM_EPS_RISK on a long run or down to a very low loss (the training
+    loss per epoch, or per step in a log of steps)."""
+    opt = s.optimizer
+    eps = min((float(g["eps"]) for g in opt.param_groups if "eps" in g), default=None)
+    adam = isinstance(opt, (torch.optim.Adam, torch.optim.AdamW))
     if not (adam and eps is not None and eps <= ADAM_EPS_RISK):
-        return hits
-    positive = [v for v in loss if v > 0]
+        return None
+    curves = s.curves
+    steps = len(curves.steps) or max(len(curves.train), len(curves.val)) * curves.steps_per_epoch
+    positive = [v for v in curves.train or curves.steps if v > 0]
     if steps >= LONG_RUN_STEPS:
         why = f"{steps} steps"
     elif positive and min(positive) <= LOW_LOSS_FRACTION * positive[0]:
         why = f"loss fell to {min(positive):.3g}"
     else:
-        return hits
-    numbers = {"eps": eps, "steps": steps}
-    return hits + [Hit("small-adam-eps", f"{name} eps={eps:g} with {why}", numbers)]
+        return None
+    name = type(opt).__name__
+    return Hit("small-adam-eps", f"{name} eps={eps:g} with {why}", {"eps": eps, "steps": steps})
 
 
 rule(
@@ -170,7 +184,22 @@ rule(
     ),
     case="adam-epsilon",
     kind="check",
+    needs=("optimizer",),
+    detect=small_adam_eps,
 )
+
+
+def high_lr(s: SetupInput) -> Hit | None:
+    """A learning rate above MAX_LR for an adaptive optimizer or SGD."""
+    kind = "adaptive" if isinstance(s.optimizer, _ADAPTIVE) else "sgd"
+    lr = max(float(g.get("lr", 0.0)) for g in s.optimizer.param_groups)
+    if not (isinstance(s.optimizer, (*_ADAPTIVE, torch.optim.SGD)) and lr > MAX_LR[kind]):
+        return None
+    return Hit(
+        "high-lr", f"{type(s.optimizer).__name__} lr={lr:g} (> {MAX_LR[kind]:g})", {"lr": lr}
+    )
+
+
 rule(
     "high-lr",
     60,
@@ -180,4 +209,6 @@ rule(
     ("Lower the learning rate 10x, or run a learning-rate finder",),
     case="oscillating-loss",
     kind="check",
+    needs=("optimizer",),
+    detect=high_lr,
 )
