@@ -8,7 +8,7 @@ and the knobs' errors, on seeds the lesson does not print by default.
 import pytest
 import torch
 
-from labkit import cases
+from labkit import cases, verdict
 from labkit.cases.train_loss_rises import N_TRAIN, FocalLoss, first_jump, make_case_loss
 from labkit.exercise import answer_text
 
@@ -80,12 +80,23 @@ def test_adam_and_dropout_remove_the_jump_in_150_epochs_but_fit_less_tightly(see
 
 @pytest.mark.parametrize("seed", [9])
 def test_the_askers_tries_still_jump(seed):
+    # what lesson 05 claims of each try: the loss jumps and the run is not healthy. Not the whole
+    # symptom at the end: a long run may recover after its jump (answer 2's "left alone it
+    # recovers"): on seed 9 the focal and lr 0.03 runs do with torch 2.13's AVX2 kernels (an AMD
+    # EPYC without AVX-512), but not with its plain ones (ATEN_CPU_CAPABILITY=default) nor on the
+    # machines of earlier CI runs, where this test asserted the whole symptom and passed
     base = first_jump(run(seed).train_loss)
-    assert CASE.shows_symptom(run(seed, batch_size=100, epochs=250))
-    assert CASE.shows_symptom(run(seed, disease_weight=3.0, epochs=250))
-    assert CASE.shows_symptom(run(seed, loss="focal", epochs=250))
-    low = run(seed, lr=0.03, epochs=500)
-    assert CASE.shows_symptom(low) and first_jump(low.train_loss) > base
+    tries = [
+        dict(batch_size=100, epochs=250),
+        dict(disease_weight=3.0, epochs=250),
+        dict(loss="focal", epochs=250),
+        dict(lr=0.03, epochs=500),
+    ]
+    for knobs in tries:
+        h = run(seed, **knobs)
+        assert first_jump(h.train_loss) is not None, knobs
+        assert verdict(h).state != "healthy", knobs
+    assert first_jump(h.train_loss) > base  # the lower rate: a later jump
 
 
 @pytest.mark.parametrize("seed", [4])
