@@ -304,7 +304,10 @@ class Panel(ShowsWidget):
                 plots.plot_metric(run, second_ax, **style)
             else:
                 plots.plot_curve(run, view.second, second_ax, ylabel=view.second_title, **style)
-                second_ax.set_ylabel("")  # the plot's title names it
+        for ax in fig.axes:
+            # each plot's title names its curve; a y label beside tick labels as wide as "0.708"
+            # (a log axis over a narrow range) ran off the figure's left edge
+            ax.set_ylabel("")
         # the axes fit the run now shown; the faded run before it may run off them
         for ax in fig.axes:
             ghosts = [line for line in ax.lines if line.get_alpha() == GHOST_ALPHA]

@@ -304,9 +304,11 @@ def describe_figure(fig: Figure) -> str:
         if not lines:
             continue
         xlabel, _, note = (ax.get_xlabel() or "x").partition("\n")
-        ylabel = (ax.get_ylabel() or "y") + (f" {note}" if note else "")
+        title = " ".join(ax.get_title().split())  # a title wrapped over two lines: one
+        # no y label (the panel's plots: the title names the curve): the title is the y axis
+        ylabel = (ax.get_ylabel() or title or "y") + (f" {note}" if note else "")
         faded = [ln for ln in lines if (ln.get_alpha() or 1.0) < 1.0]
-        text = f"{ax.get_title()}: " if ax.get_title() else ""
+        text = f"{title}: " if title and ax.get_ylabel() else ""
         text += f"{ylabel} against {xlabel}. "
         text += "; ".join(_describe_line(ln, xlabel) for ln in lines if ln not in faded)
         if faded:

@@ -533,3 +533,28 @@ def test_with_ipywidgets_7_the_page_script_carries_each_checkboxs_help(panel, mo
     }
     script = widgetcompat.mends_js(panel.checkbox_help())
     assert json.dumps(panel.checkbox_help()) in script and "HELP" not in script
+
+
+def test_a_log_axis_over_a_narrow_range_stays_inside_the_panel_figure():
+    # train-loss-rises at lr 1e-7 (a slider's end): its loss stays within 0.694-0.71 on a log axis,
+    # every minor tick gets a label as wide as "0.708", and the y label "loss" beside them ran off
+    # the figure's left edge (seen in the browser test's screenshot). The titles name the curves.
+    case = cases.get("train-loss-rises")
+    p = labkit.explore(case, seed=0, device="cpu", precompute=False)
+    try:
+        p.wait(120)
+        p.controls["lr"].value = min(v for _, v in p.controls["lr"].options)
+        p.wait(120)
+        assert p.history.knobs["lr"] == 1e-7
+        fig = p.figure
+        fig.canvas.draw()
+        loss_ax = fig.axes[0]
+        labels = loss_ax.get_yticklabels() + loss_ax.get_yticklabels(minor=True)
+        widest = max((t.get_text() for t in labels), key=len)
+        assert len(widest) >= 5, widest  # the narrow range this test is about
+        for ax in fig.axes:
+            assert ax.get_ylabel() == "" and ax.yaxis.get_tightbbox().x0 >= 0
+        # the text alternative reads the title where there is no y label
+        assert "loss (log y axis) against epoch" in p.alt and " y against " not in p.alt
+    finally:
+        p.close()
