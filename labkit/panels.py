@@ -308,8 +308,7 @@ class Panel(ShowsWidget):
             # each plot's title names its curve; a y label beside tick labels as wide as "0.708"
             # (a log axis over a narrow range) ran off the figure's left edge
             ax.set_ylabel("")
-        # the axes fit the run now shown; the faded run before it may run off them
-        for ax in fig.axes:
+            # the axes fit the run now shown; the faded run before it may run off them
             ghosts = [line for line in ax.lines if line.get_alpha() == GHOST_ALPHA]
             for line in ghosts:
                 line.set_visible(False)
